@@ -1,0 +1,1 @@
+"""The pure core: value objects, options, mapping and the planner. No I/O, no clock."""

@@ -1,0 +1,42 @@
+"""Errors of the domain: user-facing problems and safety stops, one class each.
+
+    EsExchangeError               anything esExchange reports to a user
+    ├── InvalidOption             an option or setting value that cannot be used
+    ├── ItemRejected              one item cannot be synchronized (names item, mailbox, field)
+    └── MassDeletionHeld          the circuit breaker held a pass's deletions
+
+Internal bugs are ordinary exceptions (AssertionError, TypeError...) and are never
+caught as user errors.
+"""
+
+from __future__ import annotations
+
+
+class EsExchangeError(Exception):
+    """A problem a user can act on; the message says what to fix."""
+
+
+class InvalidOption(EsExchangeError):
+    """An option or setting value that cannot be used."""
+
+
+class ItemRejected(EsExchangeError):
+    """One item cannot be synchronized; the others go on."""
+
+    def __init__(self, message: str, *, item: str = "", mailbox: str = "", field: str = ""):
+        super().__init__(message)
+        self.item = item
+        self.mailbox = mailbox
+        self.field = field
+
+    def __str__(self) -> str:
+        where = ", ".join(
+            f"{k} {v}"
+            for k, v in (("item", self.item), ("mailbox", self.mailbox), ("field", self.field))
+            if v
+        )
+        return f"{self.args[0]} ({where})" if where else str(self.args[0])
+
+
+class MassDeletionHeld(EsExchangeError):
+    """A pass would delete an unusual share of a mailbox; its deletions wait for approval."""

@@ -1,0 +1,278 @@
+"""The value objects every layer shares: kinds, sides, items in their three forms.
+
+An item exists in three shapes:
+
+- ``ErpActivity``: an ERP row as the ERP stores it (naive local times, priority id,
+  participants and equipment). ``erp/`` reads and writes these.
+- ``ExchangeItem``: an Exchange item as the ``Mailbox`` port carries it (UTC times,
+  importance, sensitivity, categories, the body with its trailer). ``exchange/`` adapters
+  translate these to and from EWS or Graph and nothing more.
+- ``Item``: the canonical, side-neutral content that is compared, hashed and merged.
+  ``domain/mapping.py`` converts both of the others to and from it.
+
+Time semantics travel in the types: a timed appointment has aware UTC ``datetime``
+bounds; an all-day appointment has ``date`` bounds with an *exclusive* end (a one-day
+event on 1 May is ``start=date(.., 5, 1), end=date(.., 5, 2)``), as Exchange stores it.
+Task start and due are ``date`` values (Outlook shows tasks by day).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, fields
+from datetime import date, datetime
+from enum import StrEnum
+
+When = datetime | date
+"""A point in time: aware UTC ``datetime`` for timed items, ``date`` for all-day bounds."""
+
+
+class Kind(StrEnum):
+    """What an item is; each kind lives in its own Exchange folder."""
+
+    APPOINTMENT = "appointment"
+    TASK = "task"
+
+
+class Side(StrEnum):
+    """The two ends of a synchronization."""
+
+    ERP = "erp"
+    EXCHANGE = "exchange"
+
+    @property
+    def other(self) -> Side:
+        return Side.EXCHANGE if self is Side.ERP else Side.ERP
+
+
+class Importance(StrEnum):
+    """Outlook's importance (EWS ``Importance``)."""
+
+    LOW = "Low"
+    NORMAL = "Normal"
+    HIGH = "High"
+
+
+class Sensitivity(StrEnum):
+    """Outlook's sensitivity (EWS ``Sensitivity``)."""
+
+    NORMAL = "Normal"
+    PERSONAL = "Personal"
+    PRIVATE = "Private"
+    CONFIDENTIAL = "Confidential"
+
+    @property
+    def is_private(self) -> bool:
+        """Private and Confidential are what the "no private" settings filter."""
+        return self in (Sensitivity.PRIVATE, Sensitivity.CONFIDENTIAL)
+
+
+class TaskStatus(StrEnum):
+    """Task status; the values are the ERP's ``activity.status`` strings."""
+
+    NOT_STARTED = "not_started"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    WAITING = "waiting"
+    DEFERRED = "deferred"
+
+
+@dataclass(frozen=True)
+class Item:
+    """Canonical content of one appointment or task: what both sides agree on.
+
+    Only fields that exist on both sides are here. One-sided data stays on its side:
+    ERP equipment and participants, Exchange categories other than ``ES_<no>_...``.
+    """
+
+    kind: Kind
+    subject: str
+    body: str = ""
+    start: When | None = None
+    end: When | None = None
+    location: str = ""
+    private: bool = False
+    importance: Importance = Importance.NORMAL
+    activity_type_no: int | None = None
+    reminder_minutes: int | None = None
+    due: date | None = None
+    status: TaskStatus | None = None
+    percent_complete: int = 0
+
+    @property
+    def all_day(self) -> bool:
+        return isinstance(self.start, date) and not isinstance(self.start, datetime)
+
+    def content_hash(self) -> str:
+        """A stable digest of the content; equal content gives an equal hash on any host."""
+        return hashlib.sha256(
+            json.dumps(item_to_json(self), sort_keys=True, ensure_ascii=False).encode()
+        ).hexdigest()
+
+
+SYNC_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Item) if f.name != "kind")
+"""The fields that are merged one by one in a three-way merge."""
+
+
+def item_to_json(item: Item) -> dict[str, object]:
+    """A JSON-safe dict of an item (dates as ISO strings, tagged by type)."""
+    out: dict[str, object] = {}
+    for name, value in asdict(item).items():
+        if isinstance(value, datetime):
+            out[name] = {"dt": value.isoformat()}
+        elif isinstance(value, date):
+            out[name] = {"d": value.isoformat()}
+        else:
+            out[name] = value
+    return out
+
+
+def item_from_json(data: dict[str, object]) -> Item:
+    """The inverse of ``item_to_json``."""
+    values: dict[str, object] = {}
+    for name, value in data.items():
+        if isinstance(value, dict) and "dt" in value:
+            values[name] = datetime.fromisoformat(str(value["dt"]))
+        elif isinstance(value, dict) and "d" in value:
+            values[name] = date.fromisoformat(str(value["d"]))
+        else:
+            values[name] = value
+    values["kind"] = Kind(str(values["kind"]))
+    values["importance"] = Importance(str(values["importance"]))
+    if values.get("status") is not None:
+        values["status"] = TaskStatus(str(values["status"]))
+    return Item(**values)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class ErpActivity:
+    """One ``activity`` row with its participants and equipment, as the ERP stores it.
+
+    Times are naive, in the connection's ERP time zone. ``id`` is ``None`` for an
+    activity that is about to be created.
+    """
+
+    id: int | None
+    kind: Kind
+    subject: str
+    text: str = ""
+    start_at: datetime | None = None
+    end_at: datetime | None = None
+    all_day: bool = False
+    location: str = ""
+    due_at: datetime | None = None
+    status: TaskStatus | None = None
+    percent_complete: int = 0
+    completed_at: datetime | None = None
+    private: bool = False
+    priority_id: int | None = None
+    activity_type_no: int | None = None
+    reminder_minutes: int | None = None
+    participant_ids: tuple[int, ...] = ()
+    equipment: tuple[str, ...] = ()
+    recurring: bool = False
+
+    @property
+    def conference(self) -> bool:
+        """An appointment with two or more participants is a conference appointment."""
+        return self.kind is Kind.APPOINTMENT and len(self.participant_ids) >= 2
+
+
+@dataclass(frozen=True)
+class ExchangeItem:
+    """An Exchange calendar item or task as the ``Mailbox`` port carries it.
+
+    ``erp_id`` is the ERP id stamped in esExchange's extended property (``None`` on
+    items the sync did not create). ``recurring`` marks recurring masters and
+    occurrences, which the sync skips.
+    """
+
+    kind: Kind
+    subject: str
+    body: str = ""
+    start: When | None = None
+    end: When | None = None
+    location: str = ""
+    sensitivity: Sensitivity = Sensitivity.NORMAL
+    importance: Importance = Importance.NORMAL
+    categories: tuple[str, ...] = ()
+    reminder_minutes: int | None = None
+    due: date | None = None
+    status: TaskStatus | None = None
+    percent_complete: int = 0
+    erp_id: int | None = None
+    recurring: bool = False
+
+    @property
+    def all_day(self) -> bool:
+        return isinstance(self.start, date) and not isinstance(self.start, datetime)
+
+
+@dataclass(frozen=True)
+class ItemRef:
+    """Identity and version of an Exchange item travel together (EWS id + change key)."""
+
+    id: str
+    change_key: str
+
+
+@dataclass(frozen=True)
+class RemoteItem:
+    """An Exchange item as read, with its identity and Exchange's LastModifiedTime (UTC)."""
+
+    ref: ItemRef
+    item: ExchangeItem
+    modified_at: datetime
+
+
+@dataclass(frozen=True)
+class Category:
+    """An entry of a mailbox's master category list. ``color`` is Outlook's preset
+    index -1..24 (-1 = none)."""
+
+    name: str
+    color: int = -1
+
+
+@dataclass(frozen=True)
+class Employee:
+    """An ERP employee as the sync sees it."""
+
+    id: int
+    number: str
+    name: str
+    email: str
+    employment_status: str = "active"
+    may_create_appointments: bool = True
+
+    @property
+    def syncable(self) -> bool:
+        """Employees who left or may not create appointments are reported, not synced."""
+        return self.employment_status != "left" and self.may_create_appointments
+
+
+@dataclass(frozen=True)
+class ActivityType:
+    """A row of ``activity_type`` plus its Outlook colour from ``esx_activity_type_color``."""
+
+    no: int
+    description: str
+    color: int = -1
+
+
+@dataclass(frozen=True)
+class Priority:
+    """A row of ``priority``. Lower rank = less important."""
+
+    id: int
+    name: str
+    rank: int
+
+
+@dataclass(frozen=True)
+class Reference:
+    """The ERP reference data the mapping needs, read once per pass."""
+
+    activity_types: tuple[ActivityType, ...] = ()
+    priorities: tuple[Priority, ...] = ()

@@ -1,0 +1,29 @@
+"""Errors of the Exchange adapters (see the tree in ``esexchange.exchange.port``)."""
+
+from __future__ import annotations
+
+from esexchange.domain.errors import EsExchangeError
+
+
+class MailboxError(EsExchangeError):
+    """Anything a mailbox operation reports; the message says what to fix."""
+
+
+class MailboxUnreachable(MailboxError):
+    """The mailbox cannot be reached now; the pass for it stops, the others go on."""
+
+
+class AccessDenied(MailboxError):
+    """Wrong credentials, or the account may not impersonate this mailbox."""
+
+
+class MailboxNotFound(MailboxError):
+    """No mailbox has this address."""
+
+
+class InvalidSyncState(MailboxError):
+    """The server refused the stored sync state; read again from the start."""
+
+
+class ItemFailed(MailboxError):
+    """One item of a batch failed; the other items of the batch are unaffected."""
