@@ -82,8 +82,10 @@ class TaskStatus(StrEnum):
 class Item:
     """Canonical content of one appointment or task: what both sides agree on.
 
-    Only fields that exist on both sides are here. One-sided data stays on its side:
-    ERP equipment and participants, Exchange categories other than ``ES_<no>_...``.
+    Fields that exist on both sides are merged. ``equipment`` and ``priority_name`` are
+    owned by the ERP (they reach Exchange only as the body trailer and are never taken
+    from Exchange: see ``ERP_OWNED_FIELDS``). Other one-sided data stays on its side:
+    participants, Exchange categories other than ``ES_<no>_...``.
     """
 
     kind: Kind
@@ -99,6 +101,8 @@ class Item:
     due: date | None = None
     status: TaskStatus | None = None
     percent_complete: int = 0
+    equipment: tuple[str, ...] = ()
+    priority_name: str = ""
 
     @property
     def all_day(self) -> bool:
@@ -114,6 +118,9 @@ class Item:
 SYNC_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Item) if f.name != "kind")
 """The fields that are merged one by one in a three-way merge."""
 
+ERP_OWNED_FIELDS: frozenset[str] = frozenset({"equipment", "priority_name"})
+"""Fields only the ERP changes; their value read back from Exchange is ignored."""
+
 
 def item_to_json(item: Item) -> dict[str, object]:
     """A JSON-safe dict of an item (dates as ISO strings, tagged by type)."""
@@ -123,6 +130,8 @@ def item_to_json(item: Item) -> dict[str, object]:
             out[name] = {"dt": value.isoformat()}
         elif isinstance(value, date):
             out[name] = {"d": value.isoformat()}
+        elif isinstance(value, tuple):
+            out[name] = list(value)
         else:
             out[name] = value
     return out
@@ -136,6 +145,8 @@ def item_from_json(data: dict[str, object]) -> Item:
             values[name] = datetime.fromisoformat(str(value["dt"]))
         elif isinstance(value, dict) and "d" in value:
             values[name] = date.fromisoformat(str(value["d"]))
+        elif isinstance(value, list):
+            values[name] = tuple(value)
         else:
             values[name] = value
     values["kind"] = Kind(str(values["kind"]))

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Generic, Protocol, TypeVar
 
 from esexchange.domain.model import Category, ExchangeItem, ItemRef, Kind, RemoteItem
 from esexchange.domain.state import MailboxChange
@@ -41,8 +41,11 @@ class ChangePage:
     full: bool
 
 
+T = TypeVar("T")
+
+
 @dataclass(frozen=True)
-class BatchResult[T]:
+class BatchResult(Generic[T]):
     """The outcome of one element of a batch: a value, or the error for that element."""
 
     value: T | None = None
@@ -51,6 +54,15 @@ class BatchResult[T]:
     @property
     def ok(self) -> bool:
         return self.error is None
+
+
+@dataclass(frozen=True)
+class ExchangeUpdate:
+    """Write ``fields`` (names of ``ExchangeItem`` fields) of ``item`` to ``ref``."""
+
+    ref: ItemRef
+    item: ExchangeItem
+    fields: frozenset[str]
 
 
 class Mailbox(Protocol):
@@ -81,13 +93,12 @@ class Mailbox(Protocol):
         """Create items (in batches, never one request per item); never sends invitations."""
         ...
 
-    def update(
-        self, updates: Sequence[tuple[ItemRef, ExchangeItem]]
-    ) -> list[BatchResult[ItemRef]]:
-        """Replace the synchronized fields of items, guarded by their change keys.
+    def update(self, updates: Sequence[ExchangeUpdate]) -> list[BatchResult[ItemRef]]:
+        """Set the named fields of items, guarded by their change keys.
 
-        Categories not starting with ``ES_`` that the item has in Exchange are kept: the
-        adapter receives the full category list the domain decided on.
+        Only ``update.fields`` are written; every other property of the item stays as it
+        is in Exchange. A change key that no longer matches fails that element with
+        ``ItemFailed`` (the item changed meanwhile; the next pass merges it).
         """
         ...
 

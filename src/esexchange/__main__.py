@@ -1,0 +1,3 @@
+from esexchange.cli import app
+
+app()
