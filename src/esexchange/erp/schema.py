@@ -253,13 +253,21 @@ esx_change = Table(
     Column("table_name", String(40), nullable=False),
     Column("activity_id", Integer, nullable=True),
     Column("employee_id", Integer, nullable=True),
+    Column("kind", String(20), nullable=True),
     Column("op", String(1), nullable=False),
     Column("changed_at", UtcDateTime, nullable=False, server_default=_now),
     _one_of("esx_change", "op", ("I", "U", "D")),
     Index("ix_esx_change_activity_id", "activity_id"),
     sqlite_autoincrement=True,  # a sequence number is never reused
 )
-"""The change journal, filled by triggers (``erp/triggers.py``); ``seq`` is its order."""
+"""The change journal, filled by triggers (``erp/triggers.py``); ``seq`` is its order.
+
+``employee_id`` is set by rows of ``activity_participant`` (who was added or removed)
+and ``employee``. ``kind`` is the activity's kind as the row saw it (the old kind on an
+update, so an activity turned from appointment into task is seen leaving the
+appointments); NULL where the activity was already gone. It is an addition to the
+column list of the brief, so that a deleted activity is reported only to its own kind.
+"""
 
 esx_link = Table(
     "esx_link",

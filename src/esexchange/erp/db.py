@@ -1,0 +1,109 @@
+"""Opening the ERP database: URLs, engines, dialect settings, write transactions.
+
+Accepted URLs: ``sqlite:///path/to/file.db`` and PostgreSQL as
+``postgresql+psycopg://user:password@host:port/db`` (``postgresql://`` and
+``postgres://`` are rewritten to use psycopg 3). Without ``--db`` the URL comes from the
+``ESEXCHANGE_DB`` environment variable.
+
+SQLite: foreign keys on (``ON DELETE CASCADE`` depends on it), WAL journal (readers do
+not block the writer), a busy timeout, and transactions esExchange controls itself: the
+Python driver's implicit transactions would commit DDL on its own and begin writes
+lazily. ``write_connection`` begins with ``BEGIN IMMEDIATE`` so a unit of work that reads
+before it writes cannot fail half-way on a lock upgrade.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event, make_url
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import ArgumentError, DBAPIError
+
+from esexchange.erp.errors import DatabaseNotConfigured, DatabaseUnreachable
+
+ENV_VAR = "ESEXCHANGE_DB"
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+_WRITE = "esx_write"  # execution option: begin with BEGIN IMMEDIATE on SQLite
+
+
+def resolve_url(url: str | None) -> URL:
+    """The database URL from ``url`` or ``ESEXCHANGE_DB``, normalised for our drivers."""
+    text = url or os.environ.get(ENV_VAR, "")
+    if not text.strip():
+        raise DatabaseNotConfigured(
+            f"no database given: pass --db URL or set {ENV_VAR} "
+            "(e.g. sqlite:///erp.db or postgresql://user@host/dbname)"
+        )
+    try:
+        parsed = make_url(text.strip())
+    except ArgumentError:
+        raise DatabaseNotConfigured(
+            f"{text!r} is not a database URL; expected sqlite:///path or "
+            "postgresql://user:password@host:port/dbname"
+        ) from None
+    if parsed.drivername in ("postgresql", "postgres", "postgresql+psycopg2"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise DatabaseNotConfigured(
+            f"unsupported database {parsed.get_backend_name()!r}: esExchange runs on "
+            "SQLite and PostgreSQL"
+        )
+    return parsed
+
+
+def open_engine(url: str | URL | None = None, **kwargs: Any) -> Engine:
+    """An engine for the ERP database; nothing is connected yet."""
+    parsed = url if isinstance(url, URL) else resolve_url(url)
+    if parsed.get_backend_name() == "postgresql":
+        return create_engine(parsed, pool_pre_ping=True, **kwargs)
+    engine = create_engine(parsed, **kwargs)
+    event.listen(engine, "connect", _sqlite_on_connect)
+    event.listen(engine, "begin", _sqlite_on_begin)
+    return engine
+
+
+def check_reachable(engine: Engine) -> None:
+    """Open one connection, or raise ``DatabaseUnreachable`` saying what to fix."""
+    try:
+        with engine.connect():
+            pass
+    except DBAPIError as exc:
+        raise unreachable(engine, exc) from None
+
+
+def unreachable(engine: Engine, exc: DBAPIError) -> DatabaseUnreachable:
+    """The user-facing error for a database that cannot be opened."""
+    where = engine.url.render_as_string(hide_password=True)
+    reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+    if engine.dialect.name == "sqlite":
+        hint = "check that the file's directory exists and is writable"
+    else:
+        hint = "check that the server runs and the URL's host, port, user, password and database"
+    return DatabaseUnreachable(f"cannot open the database {where}: {reason}; {hint}")
+
+
+@contextmanager
+def write_connection(engine: Engine) -> Iterator[Connection]:
+    """A connection whose transactions take the write lock up front (SQLite)."""
+    with engine.connect() as conn:
+        conn.execution_options(**{_WRITE: True})
+        yield conn
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None  # we issue BEGIN ourselves (see _sqlite_on_begin)
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys = ON")
+    cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA journal_mode")
+    if cursor.fetchone()[0] not in ("wal", "memory"):
+        cursor.execute("PRAGMA journal_mode = WAL")
+    cursor.close()
+
+
+def _sqlite_on_begin(conn: Connection) -> None:
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITE) else "BEGIN")

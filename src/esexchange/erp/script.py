@@ -1,0 +1,165 @@
+"""The database script: installs and upgrades esExchange's tables in an ERP database.
+
+``install(engine)`` brings a database to ``SCRIPT_VERSION`` by running the migration
+steps it has not run yet, all in one transaction, and records the version in
+``esx_meta.script_version``. Running it again changes nothing. Two installs at once
+are serialised (a PostgreSQL advisory lock; SQLite's write lock).
+
+The reference ERP tables are created only where missing: an existing ERP has them and
+they are never altered. The esx_* tables and the journal triggers are always ours.
+
+A released step never changes: a later change to the schema is a new step with its own
+DDL, so every database walks the same path whatever version it starts from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, Engine, func, inspect, select, text
+from sqlalchemy.exc import DBAPIError
+
+from esexchange.erp import schema
+from esexchange.erp.db import unreachable, write_connection
+from esexchange.erp.errors import ScriptNotInstalled, ScriptTooNew
+from esexchange.erp.triggers import create_journal_triggers
+
+VERSION_KEY = "script_version"
+
+
+@dataclass(frozen=True)
+class Step:
+    """One migration: what it brings and the function that brings it."""
+
+    version: int
+    description: str
+    apply: Callable[[Connection], None]
+
+
+def _create_base(conn: Connection) -> None:
+    for table in schema.REFERENCE_TABLES:
+        table.create(conn, checkfirst=True)
+    for table in (
+        schema.esx_meta, schema.esx_connection, schema.esx_personnel,
+        schema.esx_activity_type_color, schema.esx_change, schema.esx_link,
+        schema.esx_cursor, schema.esx_conflict, schema.esx_audit, schema.esx_archive,
+        schema.esx_lease,
+    ):
+        table.create(conn, checkfirst=True)
+    create_journal_triggers(conn)
+
+
+def _create_pass_log(conn: Connection) -> None:
+    schema.esx_pass.create(conn, checkfirst=True)
+
+
+STEPS: tuple[Step, ...] = (
+    Step(1, "reference ERP tables where missing; sync tables; change journal and triggers",
+         _create_base),
+    Step(2, "esx_pass: one row per synchronization pass, for status and the console",
+         _create_pass_log),
+)
+SCRIPT_VERSION = STEPS[-1].version
+
+
+@dataclass(frozen=True)
+class InstallReport:
+    """What ``install`` did: the version before and after, the steps it ran."""
+
+    before: int
+    after: int
+    applied: tuple[Step, ...]
+
+
+def installed_version(conn: Connection) -> int:
+    """The script version recorded in the database; 0 when nothing is installed."""
+    if not inspect(conn).has_table(schema.esx_meta.name):
+        return 0
+    value = conn.scalar(
+        select(schema.esx_meta.c.value).where(schema.esx_meta.c.key == VERSION_KEY)
+    )
+    return int(value) if value is not None else 0
+
+
+def install(
+    engine: Engine, *, upto: int = SCRIPT_VERSION, steps: Sequence[Step] = STEPS
+) -> InstallReport:
+    """Bring the database to version ``upto`` in one transaction; idempotent."""
+    try:
+        with write_connection(engine) as conn, conn.begin():
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('esexchange.install'))"))
+            before = installed_version(conn)
+            newest = steps[-1].version
+            if before > newest:
+                raise ScriptTooNew(
+                    f"the database has esExchange script version {before}, but this "
+                    f"esExchange knows versions up to {newest}: upgrade esExchange"
+                )
+            pending = tuple(step for step in steps if before < step.version <= upto)
+            for step in pending:
+                step.apply(conn)
+            after = pending[-1].version if pending else before
+            if pending:
+                _record_version(conn, after)
+    except DBAPIError as exc:
+        if exc.connection_invalidated or _is_connect_error(exc):
+            raise unreachable(engine, exc) from None
+        raise
+    return InstallReport(before=before, after=after, applied=pending)
+
+
+def require_current(conn: Connection) -> None:
+    """Raise ``ScriptNotInstalled``/``ScriptTooNew`` unless the script is current."""
+    version = installed_version(conn)
+    if version < SCRIPT_VERSION:
+        raise ScriptNotInstalled(
+            f"the database has esExchange script version {version}, this release needs "
+            f"{SCRIPT_VERSION}: run 'esexchange db install'"
+        )
+    if version > SCRIPT_VERSION:
+        raise ScriptTooNew(
+            f"the database has esExchange script version {version}, newer than this "
+            f"release ({SCRIPT_VERSION}): upgrade esExchange"
+        )
+
+
+@dataclass(frozen=True)
+class DatabaseStatus:
+    """What ``esexchange db status`` shows."""
+
+    script_version: int
+    journal_rows: int
+    journal_last_seq: int
+    rows: dict[str, int]
+
+
+def database_status(engine: Engine) -> DatabaseStatus:
+    """Script version, journal size and row counts of the main tables."""
+    with engine.connect() as conn:
+        version = installed_version(conn)
+        existing = set(inspect(conn).get_table_names())
+        counted = [t for t in (*schema.REFERENCE_TABLES, schema.esx_connection,
+                               schema.esx_personnel, schema.esx_link, schema.esx_archive)
+                   if t.name in existing]
+        rows = {t.name: conn.scalar(select(func.count()).select_from(t)) or 0 for t in counted}
+        journal_rows = journal_last = 0
+        if schema.esx_change.name in existing:
+            journal_rows, journal_last = conn.execute(
+                select(func.count(), func.coalesce(func.max(schema.esx_change.c.seq), 0))
+            ).one()
+    return DatabaseStatus(version, journal_rows, journal_last, rows)
+
+
+def _record_version(conn: Connection, version: int) -> None:
+    meta = schema.esx_meta
+    updated = conn.execute(
+        meta.update().where(meta.c.key == VERSION_KEY).values(value=str(version))
+    ).rowcount
+    if not updated:
+        conn.execute(meta.insert().values(key=VERSION_KEY, value=str(version)))
+
+
+def _is_connect_error(exc: DBAPIError) -> bool:
+    return exc.statement is None or "connect" in str(exc.orig).lower()
