@@ -1,0 +1,305 @@
+"""Connections and their options, stored in ``esx_connection``.
+
+The secret (password or client secret) is encrypted with ``esexchange.secrets`` before
+it reaches the database and is only decrypted by ``connection_secret``, for the adapter
+that signs in. Options are stored as JSON holding only the keys an administrator set, so
+"unset, the default applies" stays visible and a changed default reaches every
+connection that never chose otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, Engine, Row, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from esexchange.config._db import writing
+from esexchange.config.errors import ConnectionExists, ConnectionNotFound, InvalidConnection
+from esexchange.config.model import (
+    Auth,
+    Backend,
+    ConnectionConfig,
+    validate_connection,
+    validate_time_zone,
+    validate_url,
+)
+from esexchange.config.reference import find_activity_type, find_priority
+from esexchange.domain.errors import InvalidOption
+from esexchange.domain.options import OPTION_KEYS, ConnectionOptions, parse_option
+from esexchange.erp.schema import (
+    esx_connection,
+    esx_cursor,
+    esx_lease,
+    esx_link,
+    esx_personnel,
+)
+from esexchange.secrets import SecretBox, secret_box
+
+_DEFAULTS = ConnectionOptions()
+RESET = "default"
+"""The option value that removes an administrator's choice, so the default applies again."""
+
+
+def add_connection(
+    engine: Engine, config: ConnectionConfig, secret: str, *, box: SecretBox | None = None
+) -> int:
+    """Store a new connection with its secret encrypted; returns its id.
+
+    Raises ``InvalidConnection`` (a setting that cannot be used), ``InvalidOption`` (a
+    bad time zone) or ``ConnectionExists``.
+    """
+    validate_connection(config)
+    if not secret:
+        what = "password" if config.auth is Auth.USER else "client secret"
+        raise InvalidConnection(f"connection {config.name!r}: the {what} is empty")
+    encrypted = (box or secret_box()).encrypt(secret)
+    explicit = {
+        key: _to_json(getattr(config.options, key))
+        for key in OPTION_KEYS
+        if getattr(config.options, key) != getattr(_DEFAULTS, key)
+    }
+    values = {
+        "name": config.name,
+        "backend": config.backend.value,
+        "ews_url": config.ews_url,
+        "autodiscover_email": config.autodiscover_email,
+        "auth": config.auth.value,
+        "upn": config.upn,
+        "tenant_id": config.tenant_id,
+        "client_id": config.client_id,
+        "token_url": config.token_url,
+        "ca_bundle": config.ca_bundle,
+        "accept_untrusted": config.accept_untrusted,
+        "secret_encrypted": encrypted,
+        "options_json": json.dumps(explicit, sort_keys=True),
+    }
+    try:
+        with writing(engine) as db:
+            if db.scalar(select(esx_connection.c.id).where(esx_connection.c.name == config.name)):
+                raise ConnectionExists(f"a connection named {config.name!r} exists already")
+            result = db.execute(insert(esx_connection).values(values))
+    except IntegrityError:  # the same name added concurrently
+        raise ConnectionExists(f"a connection named {config.name!r} exists already") from None
+    (connection_id,) = result.inserted_primary_key or (None,)
+    assert isinstance(connection_id, int)
+    return connection_id
+
+
+def get_connection(engine: Engine, name: str) -> ConnectionConfig:
+    """The connection called ``name``; ``ConnectionNotFound`` lists the known names."""
+    with engine.connect() as db:
+        return _config(_row(db, name))
+
+
+def list_connections(engine: Engine) -> list[ConnectionConfig]:
+    """Every connection, by name."""
+    with engine.connect() as db:
+        rows = db.execute(select(esx_connection).order_by(esx_connection.c.name))
+        return [_config(row) for row in rows]
+
+
+def remove_connection(engine: Engine, name: str) -> None:
+    """Delete a connection with its personnel, links, cursors and leases.
+
+    The history (passes, conflicts, audit log) is kept: it outlives the connection.
+    """
+    with writing(engine) as db:
+        connection_id = _row(db, name).id
+        for table in (esx_personnel, esx_link, esx_cursor, esx_lease):
+            db.execute(delete(table).where(table.c.connection_id == connection_id))
+        db.execute(delete(esx_connection).where(esx_connection.c.id == connection_id))
+
+
+def connection_secret(engine: Engine, name: str, *, box: SecretBox | None = None) -> str:
+    """The clear password or client secret of a connection, for signing in only.
+
+    Raises ``SecretUnreadable`` (naming the connection) when the present key is not the
+    one it was stored with. Never print or log the result.
+    """
+    with engine.connect() as db:
+        row = _row(db, name)
+    if not row.secret_encrypted:
+        raise InvalidConnection(
+            f"connection {name!r} has no stored secret; enter it with "
+            f"`esexchange connection secret {name}`"
+        )
+    return (box or secret_box()).decrypt(row.secret_encrypted, owner=f"connection {name!r}")
+
+
+def set_connection_secret(
+    engine: Engine, name: str, secret: str, *, box: SecretBox | None = None
+) -> None:
+    """Replace a connection's secret (a changed password, a new client secret)."""
+    if not secret:
+        raise InvalidConnection(f"connection {name!r}: the secret is empty")
+    encrypted = (box or secret_box()).encrypt(secret)
+    with writing(engine) as db:
+        connection_id = _row(db, name).id
+        db.execute(
+            update(esx_connection)
+            .where(esx_connection.c.id == connection_id)
+            .values(secret_encrypted=encrypted)
+        )
+
+
+def store_ews_url(engine: Engine, name: str, url: str) -> None:
+    """Remember the EWS URL that Autodiscover found, so later passes skip the lookup."""
+    validate_url("EWS URL", url)
+    with writing(engine) as db:
+        connection_id = _row(db, name).id
+        db.execute(
+            update(esx_connection).where(esx_connection.c.id == connection_id).values(ews_url=url)
+        )
+
+
+# --- options ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OptionSetting:
+    """One option of a connection: its value, and whether an administrator set it."""
+
+    key: str
+    value: object
+    explicit: bool
+
+
+def options(engine: Engine, name: str) -> ConnectionOptions:
+    """The options of a connection, defaults filled in for keys never set."""
+    return get_connection(engine, name).options
+
+
+def option_settings(engine: Engine, name: str) -> list[OptionSetting]:
+    """Every option key in display order, with its value and whether it was set."""
+    with engine.connect() as db:
+        row = _row(db, name)
+    explicit = json.loads(row.options_json or "{}")
+    current = _options(name, explicit)
+    return [OptionSetting(key, getattr(current, key), key in explicit) for key in OPTION_KEYS]
+
+
+def set_option(engine: Engine, name: str, key: str, text: str) -> ConnectionOptions:
+    """Set one option from the administrator's text, or unset it with ``"default"``.
+
+    Raises ``InvalidOption`` naming the key and the accepted values, or
+    ``ReferenceNotFound`` for a priority or activity type the ERP does not have
+    (those are given by id/number or by name).
+    """
+    return set_options(engine, name, {key: text})
+
+
+def set_options(engine: Engine, name: str, texts: Mapping[str, str]) -> ConnectionOptions:
+    """Set several options at once: all of them, or none when one is refused."""
+    with writing(engine) as db:
+        row = _row(db, name, for_update=True)
+        explicit: dict[str, object] = json.loads(row.options_json or "{}")
+        for key, text in texts.items():
+            _apply(db, name, explicit, key, text)
+        db.execute(
+            update(esx_connection)
+            .where(esx_connection.c.id == row.id)
+            .values(options_json=json.dumps(explicit, sort_keys=True))
+        )
+    return _options(name, explicit)
+
+
+def _apply(db: Connection, name: str, explicit: dict[str, object], key: str, text: str) -> None:
+    """Record one option in ``explicit`` (the keys set by an administrator)."""
+    if key not in OPTION_KEYS:
+        parse_option(_DEFAULTS, key, text)  # raises: unknown key, listing the known ones
+    lowered = text.strip().lower()
+    if lowered == RESET or (lowered in ("none", "") and getattr(_DEFAULTS, key) is None):
+        explicit.pop(key, None)
+        return
+    if key.startswith("priority_"):
+        text = str(find_priority(db, text).id)
+    elif key.startswith("default_activity_type_"):
+        text = str(find_activity_type(db, text))
+    value = getattr(parse_option(_options(name, explicit), key, text), key)
+    if key == "erp_time_zone":
+        validate_time_zone(str(value))
+    explicit[key] = _to_json(value)
+
+
+# --- rows <-> values ---------------------------------------------------------------------
+
+
+def connection_id(db: Connection, name: str) -> int:
+    """The id of the connection called ``name`` (``ConnectionNotFound`` otherwise)."""
+    return int(_row(db, name).id)
+
+
+def _row(db: Connection, name: str, *, for_update: bool = False) -> Row[tuple[object, ...]]:
+    query = select(esx_connection).where(esx_connection.c.name == name)
+    if for_update:
+        query = query.with_for_update()
+    row = db.execute(query).first()
+    if row is None:
+        known = db.scalars(select(esx_connection.c.name)).all()
+        raise ConnectionNotFound(name, known)
+    return row
+
+
+def _config(row: Row[tuple[object, ...]]) -> ConnectionConfig:
+    return ConnectionConfig(
+        id=row.id,
+        name=row.name,
+        backend=Backend(row.backend),
+        auth=Auth(row.auth),
+        ews_url=row.ews_url,
+        autodiscover_email=row.autodiscover_email,
+        upn=row.upn,
+        tenant_id=row.tenant_id,
+        client_id=row.client_id,
+        token_url=row.token_url,
+        ca_bundle=row.ca_bundle,
+        accept_untrusted=bool(row.accept_untrusted),
+        secret_stored=bool(row.secret_encrypted),
+        options=_options(row.name, json.loads(row.options_json or "{}")),
+        created_at=row.created_at,
+    )
+
+
+def _options(name: str, explicit: dict[str, object]) -> ConnectionOptions:
+    """Rebuild options through ``parse_option``, the one parser of option values."""
+    result = _DEFAULTS
+    for key, value in explicit.items():
+        text = ("on" if value else "off") if isinstance(value, bool) else str(value)
+        try:
+            result = parse_option(result, key, text)
+        except InvalidOption as error:
+            raise InvalidOption(
+                f"connection {name!r} has a stored {error}; set it again with "
+                f"`esexchange options set {name} {key} VALUE`"
+            ) from None
+    return result
+
+
+def _to_json(value: object) -> object:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, bool | int):
+        return value
+    return str(value)  # enums and names
+
+
+__all__ = [
+    "RESET",
+    "OptionSetting",
+    "add_connection",
+    "connection_id",
+    "connection_secret",
+    "get_connection",
+    "list_connections",
+    "option_settings",
+    "options",
+    "remove_connection",
+    "set_connection_secret",
+    "set_option",
+    "set_options",
+    "store_ews_url",
+]

@@ -1,0 +1,145 @@
+"""What a connection is made of, and the checks a connection must pass before it is stored."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from esexchange.config.errors import InvalidConnection
+from esexchange.domain.errors import InvalidOption
+from esexchange.domain.options import ConnectionOptions
+
+
+class Backend(StrEnum):
+    """How the connection reaches Exchange."""
+
+    EWS = "ews"
+    GRAPH = "graph"
+
+
+class Auth(StrEnum):
+    """How the connection signs in: a service account (UPN + password) or an OAuth app."""
+
+    USER = "user"
+    APP = "app"
+
+
+@dataclass(frozen=True)
+class ConnectionConfig:
+    """One Exchange organisation as configured; the secret is kept apart (never in here).
+
+    For ``Backend.EWS`` exactly one of ``ews_url`` (typed in, or found once by
+    Autodiscover and stored) and ``autodiscover_email`` is the way to the server.
+    ``Auth.USER`` needs ``upn``; ``Auth.APP`` needs ``tenant_id`` and ``client_id``
+    (``token_url`` overrides Microsoft's token endpoint, e.g. for the sandbox).
+    ``id``, ``created_at`` and ``secret_stored`` (whether an encrypted secret is on
+    file) are set by the database.
+    """
+
+    name: str
+    backend: Backend
+    auth: Auth
+    ews_url: str | None = None
+    autodiscover_email: str | None = None
+    upn: str | None = None
+    tenant_id: str | None = None
+    client_id: str | None = None
+    token_url: str | None = None
+    ca_bundle: str | None = None
+    accept_untrusted: bool = False
+    options: ConnectionOptions = field(default_factory=ConnectionOptions)
+    secret_stored: bool = False
+    id: int | None = None
+    created_at: datetime | None = None
+
+
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+_ADDRESS = re.compile(r"[^@\s\\]+@[^@\s\\]+\.[^@\s\\]+")
+
+
+def validate_connection(config: ConnectionConfig) -> None:
+    """Raise ``InvalidConnection`` naming the first setting that cannot be used."""
+    if not _NAME.fullmatch(config.name):
+        raise InvalidConnection(
+            f"connection name {config.name!r}: use letters, digits, '.', '_' and '-' "
+            "(at most 100, starting with a letter or digit)"
+        )
+    if config.backend is Backend.EWS:
+        if (config.ews_url is None) == (config.autodiscover_email is None):
+            raise InvalidConnection(
+                f"connection {config.name!r}: give either --ews-url URL or "
+                "--autodiscover EMAIL (exactly one)"
+            )
+        if config.ews_url is not None:
+            validate_url("--ews-url", config.ews_url)
+        if config.autodiscover_email is not None:
+            validate_address("--autodiscover", config.autodiscover_email)
+    elif config.auth is not Auth.APP:
+        raise InvalidConnection(
+            f"connection {config.name!r}: Microsoft Graph needs --auth app (an app "
+            "registration with tenant id, client id and client secret)"
+        )
+    if config.auth is Auth.USER:
+        if not config.upn:
+            raise InvalidConnection(f"connection {config.name!r}: --auth user needs --upn")
+        validate_upn(config.upn)
+    else:
+        for flag, value in (("--tenant-id", config.tenant_id), ("--client-id", config.client_id)):
+            if not value or not value.strip():
+                raise InvalidConnection(f"connection {config.name!r}: --auth app needs {flag}")
+    if config.token_url is not None:
+        validate_url("--token-url", config.token_url)
+    if config.ca_bundle is not None and not Path(config.ca_bundle).is_file():
+        raise InvalidConnection(
+            f"--ca-bundle {config.ca_bundle}: no such file; give a PEM file of the CA "
+            "certificates to trust"
+        )
+    if config.options.erp_time_zone is not None:
+        validate_time_zone(config.options.erp_time_zone)
+
+
+def validate_upn(upn: str) -> None:
+    """A user principal name is ``user@domain``; ``DOMAIN\\user`` is explained, not guessed."""
+    if "\\" in upn:
+        domain, _, user = upn.partition("\\")
+        raise InvalidConnection(
+            f"--upn {upn!r} is a down-level logon name (DOMAIN\\user), not a user principal "
+            f"name: give the UPN, user@domain, e.g. {user or 'user'}@{domain.lower() or 'domain'}"
+            ".com (the account's userPrincipalName in Active Directory)"
+        )
+    if not _ADDRESS.fullmatch(upn):
+        raise InvalidConnection(
+            f"--upn {upn!r} is not a user principal name: write it as user@domain, "
+            "e.g. svc-esexchange@contoso.com"
+        )
+
+
+def validate_address(flag: str, address: str) -> None:
+    """An SMTP address, ``name@domain.tld``."""
+    if not _ADDRESS.fullmatch(address):
+        raise InvalidConnection(f"{flag} {address!r} is not an email address (name@domain)")
+
+
+def validate_url(flag: str, url: str) -> None:
+    """An absolute http(s) URL with a host."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise InvalidConnection(
+            f"{flag} {url!r} is not an http(s) URL, e.g. https://mail.contoso.com/EWS/Exchange.asmx"
+        )
+
+
+def validate_time_zone(zone: str) -> None:
+    """An IANA time zone name such as Europe/Berlin."""
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidOption(
+            f"option 'erp_time_zone': {zone!r} is not an IANA time zone; use a name such "
+            "as Europe/Berlin or UTC"
+        ) from None
