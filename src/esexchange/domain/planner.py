@@ -1,0 +1,621 @@
+"""The planner: from the changes of both sides, the links and the settings, to actions.
+
+``plan`` is pure: no clock (``now`` is an input), no I/O, no adapters. It looks at each
+pair once (an ERP activity, an Exchange item, the link between them, any of the three
+possibly missing) and walks a short ladder of rules, each rule of DESIGN.md §3 in one
+place:
+
+- Linked pairs (``_linked``): tombstones of detached pairs; deleted on both sides;
+  deleted on one side (an edit on the other side beats the delete; the per-employee
+  delete settings detach instead of deleting; conference appointments are never
+  deleted in the ERP from Exchange); private or recurring pairs are frozen; fake
+  changes only refresh the link; real changes are merged field by field.
+- Unlinked ERP activities and Exchange items (``_from_erp``, ``_from_exchange``):
+  adoption of stamped copies (crash recovery), then the filters (recurring, private,
+  start of synchronization, time window), then a create on the other side.
+- Finally the circuit breaker holds an unusual share of deletions.
+
+Decisions worth knowing (each has a test in tests/domain/test_planner.py):
+
+- A linked pair that becomes private (either copy) while the employee's "no private"
+  setting is on, or becomes recurring, is *frozen*: neither copy is written or deleted
+  because of the other, the link keeps the last synced content. When it becomes
+  public (or single) again, the pair is merged as usual. A deletion of one copy of a
+  frozen pair detaches it: the private copy survives.
+- An edit beats a delete: deleted on one side and edited on the other since the last
+  pass, the edited copy survives and is created again on the deleting side (a new link).
+- Deletes need evidence: only an explicit delete, or absence from a complete listing of
+  the mailbox, counts. Never-synced items are never deleted; leaving the time window is
+  not a deletion (linked items are not windowed at all).
+- Adoption: an Exchange item stamped with ERP id X, while X has no link, becomes X's
+  partner (the ERP content is written over it), never a duplicate.
+- A conference appointment's Exchange edits are not imported; the link remembers that
+  the Exchange copy differs, and the next ERP change rewrites it whole.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, time, timedelta
+
+from esexchange.domain import mapping
+from esexchange.domain.actions import (
+    DELETIONS,
+    Action,
+    Conflict,
+    CreateInErp,
+    CreateInExchange,
+    DeleteInErp,
+    DeleteInExchange,
+    Detach,
+    DropLink,
+    Plan,
+    Rejected,
+    SaveLink,
+    Skipped,
+    SkipReason,
+    UpdateInErp,
+    UpdateInExchange,
+)
+from esexchange.domain.errors import ItemRejected
+from esexchange.domain.mapping import MappingContext
+from esexchange.domain.merge import changed_fields, conflict_winner, merge
+from esexchange.domain.model import (
+    ERP_OWNED_FIELDS,
+    SYNC_FIELDS,
+    ErpActivity,
+    Item,
+    ItemRef,
+    Kind,
+    RemoteItem,
+    Side,
+    When,
+)
+from esexchange.domain.options import EmployeeSettings, effective_start
+from esexchange.domain.state import ErpChange, Link, MailboxChange
+
+BREAKER_MIN_DELETIONS = 10
+"""The circuit breaker never trips for this many deletions or fewer."""
+
+
+@dataclass(frozen=True)
+class PlanInputs:
+    """Everything one plan looks at, for one kind of one mailbox.
+
+    ``full_listing``: ``mailbox_changes`` list every item of the folder (the read began
+    without a sync state), so a linked item missing from them was deleted.
+    ``erp_current``: current ERP rows of linked (or stamped) ids that only changed in
+    Exchange, and of ids whose ERP change says "gone" (a row that still exists there is
+    a participant removed, not a deleted activity). ``stamped``: the mailbox's items
+    stamped with the ERP ids of ``erp_changes`` (``Mailbox.find_by_erp_id``).
+    """
+
+    kind: Kind
+    erp_changes: Sequence[ErpChange]
+    mailbox_changes: Sequence[MailboxChange]
+    full_listing: bool
+    links: Sequence[Link]
+    settings: EmployeeSettings
+    ctx: MappingContext
+    now: datetime
+    mailbox: str
+    employee_id: int
+    erp_current: Mapping[int, ErpActivity] = field(default_factory=dict)
+    stamped: Mapping[int, RemoteItem] = field(default_factory=dict)
+    approve_deletions: bool = False
+
+
+@dataclass(frozen=True)
+class KindRules:
+    """The per-employee settings that apply to one kind."""
+
+    enabled: bool
+    delete_in_exchange: bool
+    delete_in_erp: bool
+    no_private: bool
+
+
+def kind_rules(kind: Kind, settings: EmployeeSettings, appointment_sync: bool) -> KindRules:
+    """The employee's settings for ``kind`` (appointments also need ``appointment_sync``)."""
+    if kind is Kind.APPOINTMENT:
+        return KindRules(
+            settings.appointments and appointment_sync,
+            settings.delete_appointments_in_exchange,
+            settings.delete_appointments_in_erp,
+            settings.no_private_appointments,
+        )
+    return KindRules(
+        settings.tasks, settings.delete_tasks_in_exchange, settings.delete_tasks_in_erp,
+        settings.no_private_tasks,
+    )
+
+
+def plan(inputs: PlanInputs) -> Plan:
+    """The actions that bring one kind of one mailbox in step with the ERP."""
+    return _Planner(inputs).run()
+
+
+def exchange_view(item: Item, ctx: MappingContext) -> Item:
+    """``item`` without the fields Exchange cannot change (the ERP's own ones)."""
+    blank: dict[str, object] = {"equipment": (), "priority_name": ""}
+    if ctx.options.alternative_text_sync:
+        blank["body"] = ""
+    return replace(item, **blank)  # type: ignore[arg-type]
+
+
+def erp_only_fields(ctx: MappingContext) -> frozenset[str]:
+    """Fields never taken from Exchange: the ERP's own, and the body with
+    ``alternative_text_sync``."""
+    if ctx.options.alternative_text_sync:
+        return ERP_OWNED_FIELDS | {"body"}
+    return ERP_OWNED_FIELDS
+
+
+class _Planner:
+    def __init__(self, inputs: PlanInputs) -> None:
+        self.inputs = inputs
+        self.kind = inputs.kind
+        self.ctx = inputs.ctx
+        self.rules = kind_rules(inputs.kind, inputs.settings, self.ctx.options.appointment_sync)
+        self.start = effective_start(self.ctx.options.start_sync_at, inputs.now)
+        self.horizon = inputs.now + timedelta(days=self.ctx.options.window_future_days)
+        self.actions: list[Action] = []
+        self.conflicts: list[Conflict] = []
+        self.skipped: list[Skipped] = []
+        self.rejected: list[Rejected] = []
+        # One-to-one: every ERP id and Exchange id is paired at most once per plan.
+        self.erp_claimed: set[int] = set()
+        self.exchange_claimed: set[str] = set()
+
+    def run(self) -> Plan:
+        inputs = self.inputs
+        erp_changes = {c.erp_id: c for c in inputs.erp_changes if c.kind is self.kind}
+        mailbox_changes = {
+            c.exchange_id: c for c in inputs.mailbox_changes if c.kind is self.kind
+        }
+        links = [link for link in inputs.links if link.kind is self.kind]
+        if not self.rules.enabled:
+            self.skipped += [Skipped(Side.ERP, str(i), SkipReason.SETTING_OFF) for i in erp_changes]
+            self.skipped += [
+                Skipped(Side.EXCHANGE, i, SkipReason.SETTING_OFF) for i in mailbox_changes
+            ]
+            return Plan(self.kind, skipped=tuple(self.skipped))
+        self.erp_claimed = {link.erp_id for link in links}
+        self.exchange_claimed = {link.exchange_id for link in links}
+
+        for link in links:
+            erp_change = erp_changes.pop(link.erp_id, None)
+            mailbox_change = mailbox_changes.pop(link.exchange_id, None)
+            listed_gone = inputs.full_listing and link.detached is not Side.EXCHANGE
+            if mailbox_change is None and listed_gone:
+                # A complete listing without this item is evidence of its deletion.
+                mailbox_change = MailboxChange(link.exchange_id, self.kind, None)
+            if erp_change is not None or mailbox_change is not None:
+                self._guarded(
+                    Side.ERP, str(link.erp_id),
+                    lambda: self._linked(link, erp_change, mailbox_change),  # noqa: B023
+                )
+
+        stamped_changes = {
+            c.remote.item.erp_id: c.remote
+            for c in mailbox_changes.values()
+            if c.remote is not None and c.remote.item.erp_id is not None
+        }
+        for change in erp_changes.values():
+            self._guarded(
+                Side.ERP, str(change.erp_id),
+                lambda: self._from_erp(change, stamped_changes),  # noqa: B023
+            )
+        for mailbox_change in mailbox_changes.values():
+            remote = mailbox_change.remote
+            if remote is not None and remote.ref.id not in self.exchange_claimed:
+                self._guarded(
+                    Side.EXCHANGE, remote.ref.id,
+                    lambda: self._from_exchange(remote),  # noqa: B023
+                )
+        return self._with_breaker(links)
+
+    def _guarded(self, side: Side, key: str, step: Callable[[], None]) -> None:
+        """Run one pair's step; an item that cannot be mapped is reported, not fatal."""
+        try:
+            step()
+        except ItemRejected as error:
+            self.rejected.append(Rejected(side, key, str(error)))
+
+    # -- linked pairs ------------------------------------------------------------------
+
+    def _linked(
+        self, link: Link, erp_change: ErpChange | None, mailbox_change: MailboxChange | None
+    ) -> None:
+        erp_id = link.erp_id
+        erp_gone = erp_change is not None and erp_change.activity is None
+        exchange_gone = mailbox_change is not None and mailbox_change.remote is None
+
+        # A tombstone: one copy is gone and its deletion was not propagated.
+        if link.detached is Side.ERP:
+            if exchange_gone:
+                self.actions.append(DropLink(erp_id))
+            elif mailbox_change is not None:
+                self._skip(Side.EXCHANGE, link.exchange_id, SkipReason.DETACHED)
+            return
+        if link.detached is Side.EXCHANGE:
+            if erp_gone:
+                self.actions.append(DropLink(erp_id))
+            elif erp_change is not None:
+                self._skip(Side.ERP, str(erp_id), SkipReason.DETACHED)
+            return
+
+        # Deleted on both sides: nothing left to do but forget the pair.
+        if erp_gone and exchange_gone:
+            self.actions.append(DropLink(erp_id))
+            return
+
+        activity = None if erp_gone else self._erp_activity(link, erp_change)
+        remote = self._exchange_remote(link, mailbox_change)
+        if activity is None and not erp_gone:
+            self._skip(Side.EXCHANGE, link.exchange_id, SkipReason.UNKNOWN_PARTNER)
+            return
+        erp_item = None if activity is None else mapping.erp_to_item(activity, self.ctx)
+        exchange_item = None if remote is None else mapping.exchange_to_item(remote.item, self.ctx)
+        erp_edited = erp_item is not None and erp_item.content_hash() != link.erp_hash
+        exchange_edited = (
+            exchange_item is not None and self._exchange_hash(exchange_item) != link.exchange_hash
+        )
+
+        # Private (with the setting on) or recurring: frozen, see the module docstring.
+        frozen = self._frozen_reason(activity, erp_item, remote, exchange_item)
+        if frozen is not None:
+            if erp_gone:
+                self.actions.append(Detach(replace(link, detached=Side.ERP)))
+            elif exchange_gone:
+                self.actions.append(Detach(replace(link, detached=Side.EXCHANGE)))
+            else:
+                self._skip(Side.ERP, str(erp_id), frozen)
+                self._refresh(link, erp_change, remote, erp_item, exchange_item)
+            return
+
+        # Deleted in the ERP.
+        if erp_gone:
+            # A row that still exists is a participant removed: for this mailbox it is
+            # gone, and an Exchange edit must not re-create it in the ERP.
+            removed_participant = erp_id in self.inputs.erp_current
+            if exchange_edited and remote is not None and not removed_participant:
+                # An edit beats a delete: the edited Exchange copy comes back to the ERP.
+                assert exchange_item is not None
+                self._create_in_erp(remote, exchange_item, replaces=erp_id)
+            elif self.rules.delete_in_exchange:
+                ref = remote.ref if remote else ItemRef(link.exchange_id, link.change_key)
+                self.actions.append(DeleteInExchange(erp_id, ref))
+            else:
+                self.actions.append(Detach(replace(link, detached=Side.ERP)))
+            return
+
+        assert activity is not None and erp_item is not None
+        # Deleted in Exchange.
+        if exchange_gone:
+            if erp_edited:
+                # An edit beats a delete: the edited ERP activity gets a new Exchange copy.
+                self._create_in_exchange(erp_id, erp_item, erp_change)
+            elif activity.conference or not self.rules.delete_in_erp:
+                # Conference appointments are never deleted from Exchange; a delete
+                # setting that is off keeps the ERP activity. Either way: detach.
+                self.actions.append(Detach(replace(link, detached=Side.EXCHANGE)))
+            else:
+                self.actions.append(DeleteInErp(erp_id, link.exchange_id))
+            return
+
+        # Present on both sides.
+        if not erp_edited and not exchange_edited:
+            # Fake changes (a version token moved, the content did not): no write.
+            self._refresh(link, erp_change, remote, erp_item, exchange_item)
+            return
+        if activity.conference and not erp_edited:
+            # An Exchange edit of a conference appointment is not imported; the link
+            # remembers the copy differs so the next ERP change rewrites it.
+            self._skip(Side.EXCHANGE, link.exchange_id, SkipReason.CONFERENCE)
+            self._refresh(link, erp_change, remote, erp_item, exchange_item)
+            return
+        new_link = self._merge(link, activity, erp_item, erp_change, remote, exchange_item)
+        if new_link != link:
+            self.actions.append(SaveLink(new_link))
+
+    def _merge(
+        self,
+        link: Link,
+        activity: ErpActivity,
+        erp_item: Item,
+        erp_change: ErpChange | None,
+        remote: RemoteItem | None,
+        exchange_item: Item | None,
+    ) -> Link:
+        """Merge the pair, add its writes, and return the link to keep after them."""
+        base = link.synced
+        erp_only = erp_only_fields(self.ctx)
+        if activity.conference:
+            # Conference appointments are never changed in the ERP from Exchange.
+            erp_only = frozenset(SYNC_FIELDS)
+        exchange_side = base if exchange_item is None else self._effective(exchange_item, base)
+        winner = conflict_winner(
+            self.ctx.options.conflict_policy,
+            erp_change.modified_at if erp_change else None,
+            remote.modified_at if remote else None,
+        )
+        merged = merge(link.erp_id, base, erp_item, exchange_side, winner=winner, erp_only=erp_only)
+        self.conflicts += merged.conflicts
+        target = merged.item
+
+        erp_writes = mapping.erp_fields(changed_fields(erp_item, target))
+        written = mapping.item_to_erp(target, self.ctx, current=activity, now=self.inputs.now)
+        if erp_writes:
+            self.actions.append(UpdateInErp(link.erp_id, written, erp_writes))
+        # What the ERP will read back decides the ERP's own fields of the synced content.
+        after_erp = mapping.erp_to_item(written, self.ctx)
+        target = replace(
+            target, equipment=after_erp.equipment, priority_name=after_erp.priority_name
+        )
+
+        if exchange_item is not None:
+            exchange_changed = changed_fields(self._effective(exchange_item, base), target)
+        elif link.exchange_hash == self._exchange_hash(base):
+            exchange_changed = changed_fields(base, target)
+        else:
+            # The Exchange copy differs from the synced content in ways we cannot see
+            # now (edits that were not imported): rewrite it whole.
+            exchange_changed = frozenset(SYNC_FIELDS)
+        exchange_writes = mapping.exchange_fields(exchange_changed, self.ctx)
+        current = remote.item if remote else None
+        exchange_form = mapping.item_to_exchange(
+            target, self.ctx, current=current, erp_id=link.erp_id
+        )
+        ref = remote.ref if remote else ItemRef(link.exchange_id, link.change_key)
+        if exchange_writes:
+            # The stamp travels with every update, so imported items get it too.
+            self.actions.append(
+                UpdateInExchange(link.erp_id, ref, exchange_form, exchange_writes | {"erp_id"})
+            )
+        return replace(
+            link,
+            change_key=ref.change_key,
+            erp_seq=erp_change.seq if erp_change else link.erp_seq,
+            erp_hash=after_erp.content_hash(),
+            exchange_hash=self._exchange_hash(mapping.exchange_to_item(exchange_form, self.ctx))
+            if exchange_writes or exchange_item is None
+            else self._exchange_hash(exchange_item),
+            synced=target,
+        )
+
+    def _refresh(
+        self,
+        link: Link,
+        erp_change: ErpChange | None,
+        remote: RemoteItem | None,
+        erp_item: Item | None,
+        exchange_item: Item | None,
+    ) -> None:
+        """Keep the synced content; take the version tokens and hashes as they are now."""
+        new_link = replace(
+            link,
+            change_key=remote.ref.change_key if remote else link.change_key,
+            erp_seq=erp_change.seq if erp_change else link.erp_seq,
+            erp_hash=erp_item.content_hash() if erp_item else link.erp_hash,
+            exchange_hash=(
+                self._exchange_hash(exchange_item) if exchange_item else link.exchange_hash
+            ),
+        )
+        if new_link != link:
+            self.actions.append(SaveLink(new_link))
+
+    # -- unlinked items ----------------------------------------------------------------
+
+    def _from_erp(self, change: ErpChange, stamped_changes: Mapping[int, RemoteItem]) -> None:
+        """An ERP activity without a link: adopt its stamped copy, or create one."""
+        partner = stamped_changes.get(change.erp_id) or self.inputs.stamped.get(change.erp_id)
+        if partner is not None and partner.ref.id in self.exchange_claimed:
+            partner = None  # that item is someone else's partner (an Outlook copy)
+        activity = change.activity
+        if activity is None:
+            # Deleted before its first pass completed. The only copy the sync may delete
+            # without a link is its own unfinished create, stamped with this id.
+            if partner is not None:
+                self._claim(change.erp_id, partner.ref.id)
+                if self.rules.delete_in_exchange:
+                    self.actions.append(DeleteInExchange(change.erp_id, partner.ref))
+                else:
+                    self.actions.append(Detach(self._tombstone(change.erp_id, partner)))
+            return
+        if partner is not None:
+            self._adopt(activity, change.erp_id, change, partner)
+            return
+        item = mapping.erp_to_item(activity, self.ctx)
+        reason = self._unlinked_skip(item, activity.recurring, change.modified_at)
+        if reason is not None:
+            self._skip(Side.ERP, str(change.erp_id), reason)
+            return
+        self._create_in_exchange(change.erp_id, item, change)
+
+    def _from_exchange(self, remote: RemoteItem) -> None:
+        """An Exchange item without a link: adopt it for its stamped ERP id, or import it."""
+        stamp = remote.item.erp_id
+        if stamp is not None and stamp not in self.erp_claimed:
+            activity = self.inputs.erp_current.get(stamp)
+            if activity is not None:
+                self._adopt(activity, stamp, None, remote)
+                return
+        item = mapping.exchange_to_item(remote.item, self.ctx)
+        reason = self._unlinked_skip(item, remote.item.recurring, remote.modified_at)
+        if reason is not None:
+            self._skip(Side.EXCHANGE, remote.ref.id, reason)
+            return
+        self._create_in_erp(remote, item, replaces=None)
+
+    def _adopt(
+        self, activity: ErpActivity, erp_id: int, change: ErpChange | None, remote: RemoteItem
+    ) -> None:
+        """Pair ERP activity ``erp_id`` with its stamped Exchange copy.
+
+        The copy was made from the ERP, so the ERP's content is written over it.
+        """
+        self._claim(erp_id, remote.ref.id)
+        erp_item = mapping.erp_to_item(activity, self.ctx)
+        exchange_item = mapping.exchange_to_item(remote.item, self.ctx)
+        base = self._effective(exchange_item, erp_item)
+        link = Link(
+            kind=self.kind,
+            erp_id=erp_id,
+            exchange_id=remote.ref.id,
+            change_key=remote.ref.change_key,
+            erp_seq=change.seq if change else 0,
+            erp_hash=erp_item.content_hash(),
+            exchange_hash=self._exchange_hash(exchange_item),
+            synced=base,
+        )
+        self.actions.append(
+            SaveLink(self._merge(link, activity, erp_item, change, remote, exchange_item))
+        )
+
+    def _tombstone(self, erp_id: int, remote: RemoteItem) -> Link:
+        """A detached link keeping an Exchange copy whose ERP activity is gone."""
+        item = mapping.exchange_to_item(remote.item, self.ctx)
+        return Link(
+            kind=self.kind,
+            erp_id=erp_id,
+            exchange_id=remote.ref.id,
+            change_key=remote.ref.change_key,
+            erp_seq=0,
+            erp_hash="",
+            exchange_hash=self._exchange_hash(item),
+            synced=item,
+            detached=Side.ERP,
+        )
+
+    def _create_in_exchange(self, erp_id: int, item: Item, change: ErpChange | None) -> None:
+        self._claim(erp_id, None)
+        exchange_form = mapping.item_to_exchange(item, self.ctx, erp_id=erp_id)
+        link = Link(
+            kind=self.kind,
+            erp_id=erp_id,
+            exchange_id="",
+            change_key="",
+            erp_seq=change.seq if change else 0,
+            erp_hash=item.content_hash(),
+            exchange_hash=self._exchange_hash(mapping.exchange_to_item(exchange_form, self.ctx)),
+            synced=item,
+        )
+        self.actions.append(CreateInExchange(erp_id, exchange_form, link))
+
+    def _create_in_erp(self, remote: RemoteItem, item: Item, *, replaces: int | None) -> None:
+        self._claim(None, remote.ref.id)
+        activity = mapping.item_to_erp(item, self.ctx, now=self.inputs.now)
+        # The ERP decides its own fields (the priority's name) of the synced content.
+        synced = mapping.erp_to_item(activity, self.ctx)
+        link = Link(
+            kind=self.kind,
+            erp_id=0,
+            exchange_id=remote.ref.id,
+            change_key=remote.ref.change_key,
+            erp_seq=0,
+            erp_hash=synced.content_hash(),
+            exchange_hash=self._exchange_hash(item),
+            synced=synced,
+        )
+        self.actions.append(CreateInErp(remote.ref.id, activity, link, replaces=replaces))
+
+    # -- rules -------------------------------------------------------------------------
+
+    def _frozen_reason(
+        self,
+        activity: ErpActivity | None,
+        erp_item: Item | None,
+        remote: RemoteItem | None,
+        exchange_item: Item | None,
+    ) -> SkipReason | None:
+        if (activity is not None and activity.recurring) or (
+            remote is not None and remote.item.recurring
+        ):
+            return SkipReason.RECURRING
+        private = any(i is not None and i.private for i in (erp_item, exchange_item))
+        if self.rules.no_private and private:
+            return SkipReason.PRIVATE
+        return None
+
+    def _unlinked_skip(
+        self, item: Item, recurring: bool, modified_at: datetime | None
+    ) -> SkipReason | None:
+        """Why an item that was never synchronized stays where it is, if it does."""
+        if recurring:
+            return SkipReason.RECURRING
+        if self.rules.no_private and item.private:
+            return SkipReason.PRIVATE
+        if modified_at is not None and modified_at < self.start:
+            return SkipReason.BEFORE_START
+        if self.kind is Kind.APPOINTMENT and item.start is not None:
+            end = item.end if item.end is not None else item.start
+            if _instant(end) < self.start or _instant(item.start) > self.horizon:
+                return SkipReason.OUTSIDE_WINDOW
+        return None
+
+    def _with_breaker(self, links: Sequence[Link]) -> Plan:
+        """Hold every deletion when they are more than the guard's share of the linked
+        items and more than ``BREAKER_MIN_DELETIONS``, unless approved."""
+        deletions = [a for a in self.actions if isinstance(a, DELETIONS)]
+        linked = sum(1 for link in links if link.detached is None)
+        limit = linked * self.ctx.options.delete_guard_percent / 100
+        held: tuple[DeleteInExchange | DeleteInErp, ...] = ()
+        actions = self.actions
+        if (
+            not self.inputs.approve_deletions
+            and len(deletions) > BREAKER_MIN_DELETIONS
+            and len(deletions) > limit
+        ):
+            held = tuple(a for a in self.actions if isinstance(a, DELETIONS))
+            actions = [a for a in actions if not isinstance(a, DELETIONS)]
+        return Plan(
+            self.kind,
+            actions=tuple(actions),
+            conflicts=tuple(self.conflicts),
+            skipped=tuple(self.skipped),
+            held=held,
+            rejected=tuple(self.rejected),
+        )
+
+    # -- helpers -----------------------------------------------------------------------
+
+    def _erp_activity(self, link: Link, change: ErpChange | None) -> ErpActivity | None:
+        if change is not None:
+            return change.activity
+        return self.inputs.erp_current.get(link.erp_id)
+
+    def _exchange_remote(self, link: Link, change: MailboxChange | None) -> RemoteItem | None:
+        if change is not None:
+            return change.remote
+        found = self.inputs.stamped.get(link.erp_id)
+        return found if found is not None and found.ref.id == link.exchange_id else None
+
+    def _effective(self, exchange_item: Item, base: Item) -> Item:
+        """The Exchange copy with the ERP-only fields as in ``base``: Exchange cannot
+        change them, so their Exchange values are not changes."""
+        return replace(
+            exchange_item, **{name: getattr(base, name) for name in erp_only_fields(self.ctx)}
+        )
+
+    def _exchange_hash(self, item: Item) -> str:
+        return exchange_view(item, self.ctx).content_hash()
+
+    def _claim(self, erp_id: int | None, exchange_id: str | None) -> None:
+        """Mark ids as paired, so no later rule pairs them again (links are one-to-one)."""
+        if erp_id is not None:
+            self.erp_claimed.add(erp_id)
+        if exchange_id is not None:
+            self.exchange_claimed.add(exchange_id)
+
+    def _skip(self, side: Side, key: str, reason: SkipReason) -> None:
+        self.skipped.append(Skipped(side, key, reason))
+
+
+def _instant(value: When) -> datetime:
+    """A bound as a UTC moment (an all-day date counts from its UTC midnight)."""
+    if isinstance(value, datetime):
+        return value
+    assert isinstance(value, date)
+    return datetime.combine(value, time(), UTC)
