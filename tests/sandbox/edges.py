@@ -1,0 +1,73 @@
+"""Shared pieces of the sandbox-edge tests: a directory, and a real uvicorn server in a thread."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import uvicorn
+from starlette.types import ASGIApp
+
+from esexchange.sandbox.directory import AccountEntry, AppEntry, Directory, MailboxEntry
+from esexchange.sandbox.tls import TlsFiles
+
+TENANT = "0b5c3b1e-7f7e-4d53-9d0e-5a4f6f3c2a10"
+CLIENT_ID = "6f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9"
+CLIENT_SECRET = "app-secret-value"
+NARROW_CLIENT_ID = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"
+
+ANNA = "anna.berger@example.test"
+BEN = "ben.kraus@example.test"
+SERVICE = "svc-esx@example.test"
+SERVICE_PASSWORD = "Service-Pa55"
+LIMITED = "limited@example.test"
+
+DIRECTORY = Directory(
+    mailboxes=(
+        MailboxEntry(ANNA, "Anna Berger", "Europe/Berlin"),
+        MailboxEntry(BEN, "Ben Kraus", "Europe/Berlin"),
+        MailboxEntry(LIMITED, "Lim Ited", "UTC"),
+    ),
+    accounts=(
+        AccountEntry(SERVICE, SERVICE_PASSWORD, ("*",)),
+        AccountEntry(LIMITED, "limited-pw", (ANNA,)),
+    ),
+    apps=(
+        AppEntry(TENANT, CLIENT_ID, CLIENT_SECRET, ("*",)),
+        AppEntry(TENANT, NARROW_CLIENT_ID, "narrow-secret", (BEN,)),
+    ),
+)
+
+
+@contextmanager
+def serve(app: ASGIApp, tls: TlsFiles | None = None) -> Iterator[str]:
+    """Run `app` on a free loopback port (HTTPS with `tls`); yield its base URL."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(
+        app,
+        log_level="critical",
+        lifespan="off",
+        timeout_graceful_shutdown=1,
+        ssl_certfile=str(tls.certfile) if tls else None,
+        ssl_keyfile=str(tls.keyfile) if tls else None,
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.01)
+    try:
+        yield f"{'https' if tls else 'http'}://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
