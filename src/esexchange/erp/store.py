@@ -1,0 +1,617 @@
+"""``SqlErpStore``: the ``ErpStore`` port (``erp/port.py``) on SQLAlchemy Core.
+
+Runs on SQLite and PostgreSQL against the reference schema (``erp/schema.py``) with the
+database script installed (``erp/script.py``).
+
+Reading changes. The journal ``esx_change`` is read after the scope's cursor with a few
+set-based queries: which activities the employee is or was involved in were touched,
+then their rows, participants and equipment in bulk. An activity is reported for kind
+``K`` when it is now one of the employee's ``K`` activities (with its row), or when it
+was one and no longer is: deleted, the employee removed as a participant, or its kind
+changed (without a row: gone for this employee).
+
+The cursor never passes a change still being written. On PostgreSQL, sequence numbers
+are handed out before commit, so a transaction still running can hold a number below
+ones already visible; skipping past it would lose its change. A hole in the journal
+followed by a row younger than ``GAP_GRACE`` therefore holds the cursor below the hole
+(the rows after it are reported again next time, which content hashes make harmless);
+an older hole is a rolled-back transaction and is passed. SQLite serialises writers and
+never has such holes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Row,
+    Select,
+    case,
+    func,
+    inspect,
+    literal,
+    select,
+    type_coerce,
+    union,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import RootTransaction
+
+from esexchange.domain.errors import ItemRejected
+from esexchange.domain.model import (
+    ActivityType,
+    Employee,
+    ErpActivity,
+    Kind,
+    Priority,
+    Reference,
+    Side,
+    TaskStatus,
+    item_from_json,
+    item_to_json,
+)
+from esexchange.domain.state import ErpChange, Link
+from esexchange.erp.db import write_connection
+from esexchange.erp.errors import ActivityNotFound
+from esexchange.erp.port import Cursor, Scope
+from esexchange.erp.schema import (
+    UtcDateTime,
+    activity,
+    activity_equipment,
+    activity_participant,
+    activity_type,
+    employee,
+    equipment,
+    esx_activity_type_color,
+    esx_archive,
+    esx_audit,
+    esx_change,
+    esx_conflict,
+    esx_cursor,
+    esx_link,
+    esx_pass,
+    priority,
+)
+
+GAP_GRACE = timedelta(minutes=10)
+"""How long a hole in the journal may be a transaction still running (see above)."""
+
+WRITABLE_FIELDS: frozenset[str] = frozenset({
+    "subject", "text", "start_at", "end_at", "all_day", "location", "due_at", "status",
+    "percent_complete", "completed_at", "private", "priority_id", "activity_type_no",
+    "reminder_minutes",
+})
+"""``ErpActivity`` fields that are ``activity`` columns the sync may write."""
+
+_CHUNK = 500  # ids per IN (...) list
+
+
+class SqlErpStore:
+    """The ERP database with esExchange's sync tables, through one SQLAlchemy engine."""
+
+    def __init__(self, engine: Engine, *, gap_grace: timedelta = GAP_GRACE) -> None:
+        self.engine = engine
+        self._gap_grace = gap_grace
+        self._recurrence: bool | None = None
+
+    # --- reading ---------------------------------------------------------------------
+
+    def reference(self) -> Reference:
+        """Activity types (with colours, -1 where none is set) and priorities by rank."""
+        color = esx_activity_type_color
+        with self.engine.connect() as conn:
+            types = conn.execute(
+                select(activity_type.c.no, activity_type.c.description,
+                       func.coalesce(color.c.color, -1))
+                .outerjoin(color, color.c.activity_type_no == activity_type.c.no)
+                .order_by(activity_type.c.no)
+            ).all()
+            priorities = conn.execute(
+                select(priority.c.id, priority.c.name, priority.c.rank)
+                .order_by(priority.c.rank, priority.c.id)
+            ).all()
+        return Reference(
+            activity_types=tuple(ActivityType(no, desc, col) for no, desc, col in types),
+            priorities=tuple(Priority(id_, name, rank) for id_, name, rank in priorities),
+        )
+
+    def changes(self, employee_id: int, kind: Kind, after_seq: int) -> tuple[list[ErpChange], int]:
+        """Changes of the employee's ``kind`` activities after ``after_seq`` (see module doc)."""
+        with self._reading() as conn:
+            horizon = self._safe_horizon(conn, after_seq)
+            if after_seq == 0:
+                return self._everything(conn, employee_id, kind, horizon), horizon
+            touched = conn.execute(_touched(employee_id, kind, after_seq)).all()
+            loaded = self._load(conn, [row.activity_id for row in touched])
+        found: list[ErpChange] = []
+        for row in touched:
+            current = loaded.get(row.activity_id)
+            mine = (current is not None and current.kind is kind
+                    and employee_id in current.participant_ids)
+            if mine or row.was_kind or (current is not None and current.kind is kind):
+                found.append(ErpChange(
+                    erp_id=row.activity_id, kind=kind, activity=current if mine else None,
+                    seq=row.seq, modified_at=_as_utc(row.changed_at),
+                ))
+        return found, horizon
+
+    def activities(self, erp_ids: Sequence[int]) -> dict[int, ErpActivity]:
+        """The current rows of these activities; absent ids are deleted."""
+        with self._reading() as conn:
+            return self._load(conn, erp_ids)
+
+    def links(self, scope: Scope, kind: Kind) -> list[Link]:
+        """Every link and detached tombstone of the scope for ``kind``."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(esx_link).where(*_scope_is(esx_link, scope), esx_link.c.kind == kind.value)
+                .order_by(esx_link.c.erp_id)
+            ).all()
+        return [
+            Link(
+                kind=kind, erp_id=row.erp_id, exchange_id=row.exchange_id,
+                change_key=row.change_key, erp_seq=row.erp_seq, erp_hash=row.erp_hash,
+                exchange_hash=row.exchange_hash,
+                synced=item_from_json(json.loads(row.synced_json)),
+                detached=Side(row.detached) if row.detached else None,
+            )
+            for row in rows
+        ]
+
+    def cursor(self, scope: Scope, kind: Kind) -> Cursor:
+        """Where the scope's last durable pass for ``kind`` ended (zero when none ran)."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(esx_cursor.c.erp_seq, esx_cursor.c.sync_state)
+                .where(*_scope_is(esx_cursor, scope), esx_cursor.c.kind == kind.value)
+            ).first()
+        return Cursor(erp_seq=row.erp_seq, sync_state=row.sync_state) if row else Cursor()
+
+    def employees(self, ids: Iterable[int] | None = None) -> list[Employee]:
+        """Employees by id (all of them when ``ids`` is None), ordered by id."""
+        query = select(employee).order_by(employee.c.id)
+        with self.engine.connect() as conn:
+            if ids is None:
+                return [_employee(row) for row in conn.execute(query)]
+            wanted = sorted(set(ids))
+            return [
+                _employee(row)
+                for chunk in _chunks(wanted)
+                for row in conn.execute(query.where(employee.c.id.in_(chunk)))
+            ]
+
+    def employee_by_email(self, email: str) -> Employee | None:
+        """The employee with this main email address, matched case-insensitively."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(employee)
+                .where(func.lower(employee.c.email) == email.strip().lower())
+                .order_by(employee.c.id)
+            ).first()
+        return _employee(row) if row else None
+
+    # --- writing ---------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[SqlErpTransaction]:
+        """One database transaction; rolled back unless ``commit()`` was called."""
+        with write_connection(self.engine) as conn:
+            trans = conn.begin()
+            tx = SqlErpTransaction(conn, trans, self)
+            try:
+                yield tx
+            finally:
+                tx.closed = True
+                if trans.is_active:
+                    trans.rollback()
+
+    def record_pass(
+        self, scope: Scope, *, started_at: datetime, finished_at: datetime | None,
+        outcome: str, summary: Mapping[str, object],
+    ) -> int:
+        """Store one pass over a mailbox (``esx_pass``); returns its id."""
+        with write_connection(self.engine) as conn, conn.begin():
+            result = conn.execute(esx_pass.insert().values(
+                connection_id=scope.connection_id, employee_id=scope.employee_id,
+                started_at=started_at, finished_at=finished_at, outcome=outcome,
+                summary_json=json.dumps(summary, sort_keys=True, ensure_ascii=False,
+                                        default=str),
+            ))
+            return int(result.inserted_primary_key[0])
+
+    def restore_activity(self, archive_id: int) -> int:
+        """Put an archived activity back, with its id, participants and equipment.
+
+        Participants and equipment that no longer exist are left out. Returns the id.
+        """
+        with write_connection(self.engine) as conn, conn.begin():
+            row_json = conn.scalar(
+                select(esx_archive.c.row_json).where(esx_archive.c.id == archive_id)
+            )
+            if row_json is None:
+                raise ActivityNotFound(archive_id)
+            saved = json.loads(row_json)
+            values = {
+                name: _from_jsonable(activity.c[name].type.python_type, value)
+                for name, value in saved["activity"].items()
+                if name in activity.c and (name != "recurrence" or self._has_recurrence(conn))
+            }
+            conn.execute(activity.insert().values(**values))
+            erp_id = int(values["id"])
+            people = {e for (e,) in conn.execute(
+                select(employee.c.id).where(employee.c.id.in_(saved["participants"])))}
+            for employee_id in sorted(people):
+                conn.execute(activity_participant.insert().values(
+                    activity_id=erp_id, employee_id=employee_id))
+            kept = {e for (e,) in conn.execute(select(equipment.c.id).where(
+                equipment.c.id.in_([item["id"] for item in saved["equipment"]])))}
+            for equipment_id in sorted(kept):
+                conn.execute(activity_equipment.insert().values(
+                    activity_id=erp_id, equipment_id=equipment_id))
+            conn.execute(esx_archive.delete().where(esx_archive.c.id == archive_id))
+        return erp_id
+
+    # --- internals -------------------------------------------------------------------
+
+    @contextmanager
+    def _reading(self) -> Iterator[Connection]:
+        """A read transaction that sees one snapshot for all its queries."""
+        with self.engine.connect() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execution_options(isolation_level="REPEATABLE READ")
+            with conn.begin():
+                yield conn
+
+    def _has_recurrence(self, conn: Connection) -> bool:
+        """Whether the ERP has the optional ``activity.recurrence`` column."""
+        if self._recurrence is None:
+            columns = {c["name"] for c in inspect(conn).get_columns(activity.name)}
+            self._recurrence = "recurrence" in columns
+        return self._recurrence
+
+    def _safe_horizon(self, conn: Connection, after_seq: int) -> int:
+        """The newest sequence number the cursor may advance to (see the module doc)."""
+        c = esx_change.c
+        count, last = conn.execute(
+            select(func.count(), func.coalesce(func.max(c.seq), after_seq))
+            .where(c.seq > after_seq)
+        ).one()
+        if count == last - after_seq:
+            return int(last)  # no holes
+        now = conn.scalar(select(type_coerce(func.current_timestamp(), UtcDateTime)))
+        assert now is not None
+        before = esx_change.alias("before")
+        first_young_after_hole = conn.scalar(
+            select(func.min(c.seq)).where(
+                c.seq > after_seq + 1,
+                c.changed_at > now - self._gap_grace,
+                ~select(before.c.seq).where(before.c.seq == c.seq - 1).exists(),
+            )
+        )
+        if first_young_after_hole is None:
+            return int(last)
+        held = conn.scalar(select(func.max(c.seq)).where(
+            c.seq > after_seq, c.seq < first_young_after_hole))
+        return int(held if held is not None else after_seq)
+
+    def _everything(
+        self, conn: Connection, employee_id: int, kind: Kind, horizon: int
+    ) -> list[ErpChange]:
+        """First pass: every current activity of the employee, as of ``horizon``."""
+        ids = list(conn.scalars(
+            select(activity.c.id)
+            .join(activity_participant, activity_participant.c.activity_id == activity.c.id)
+            .where(activity_participant.c.employee_id == employee_id,
+                   activity.c.kind == kind.value)
+            .order_by(activity.c.id)
+        ))
+        loaded = self._load(conn, ids)
+        newest: dict[int, datetime] = {}
+        for chunk in _chunks(ids):
+            newest.update((erp_id, at) for erp_id, at in conn.execute(
+                select(esx_change.c.activity_id, func.max(esx_change.c.changed_at))
+                .where(esx_change.c.activity_id.in_(chunk))
+                .group_by(esx_change.c.activity_id)
+            ).all())
+        return [
+            ErpChange(erp_id=erp_id, kind=kind, activity=loaded[erp_id], seq=horizon,
+                      modified_at=_as_utc(newest.get(erp_id)))
+            for erp_id in ids
+        ]
+
+    def _load(self, conn: Connection, erp_ids: Sequence[int]) -> dict[int, ErpActivity]:
+        """Activities with participants and equipment, three queries per chunk of ids."""
+        recurrence = (activity.c.recurrence if self._has_recurrence(conn)
+                      else literal(None).label("recurrence"))
+        columns = [c for c in activity.c if c.name != "recurrence"]
+        loaded: dict[int, ErpActivity] = {}
+        for chunk in _chunks(sorted(set(erp_ids))):
+            people: dict[int, list[int]] = defaultdict(list)
+            for activity_id, employee_id in conn.execute(
+                select(activity_participant.c.activity_id, activity_participant.c.employee_id)
+                .where(activity_participant.c.activity_id.in_(chunk))
+                .order_by(activity_participant.c.employee_id)
+            ):
+                people[activity_id].append(employee_id)
+            things: dict[int, list[str]] = defaultdict(list)
+            for activity_id, name in conn.execute(
+                select(activity_equipment.c.activity_id, equipment.c.name)
+                .join(equipment, equipment.c.id == activity_equipment.c.equipment_id)
+                .where(activity_equipment.c.activity_id.in_(chunk))
+                .order_by(equipment.c.name)
+            ):
+                things[activity_id].append(name)
+            for row in conn.execute(select(*columns, recurrence).where(activity.c.id.in_(chunk))):
+                loaded[row.id] = _activity(row, people[row.id], things[row.id])
+        return loaded
+
+
+class SqlErpTransaction:
+    """The ``ErpTransaction`` of ``SqlErpStore``: one database transaction."""
+
+    def __init__(self, conn: Connection, trans: RootTransaction, store: SqlErpStore) -> None:
+        self._conn = conn
+        self._trans = trans
+        self._store = store
+        self.closed = False
+
+    @property
+    def connection(self) -> Connection:
+        """The open connection (for writes that belong to the same unit of work)."""
+        if self.closed:
+            raise RuntimeError("this ERP transaction has ended; open a new one")
+        return self._conn
+
+    def create_activity(self, activity_: ErpActivity, owner_employee_id: int) -> int:
+        """Insert an activity with the owner as its only participant; returns its id."""
+        values = _column_values(activity_, WRITABLE_FIELDS, erp_id=None)
+        values["kind"] = activity_.kind.value
+        conn = self.connection
+        erp_id = int(conn.execute(activity.insert().values(**values)).inserted_primary_key[0])
+        conn.execute(activity_participant.insert().values(
+            activity_id=erp_id, employee_id=owner_employee_id))
+        return erp_id
+
+    def update_activity(self, erp_id: int, activity_: ErpActivity, fields: frozenset[str]) -> None:
+        """Write the named fields; all others (participants, equipment too) are kept."""
+        unknown = fields - WRITABLE_FIELDS
+        if unknown:
+            raise ValueError(f"not writable activity fields: {', '.join(sorted(unknown))}")
+        values: dict[str, Any] = _column_values(activity_, fields, erp_id=erp_id)
+        values["modified_at"] = func.current_timestamp()
+        updated = self.connection.execute(
+            activity.update().where(activity.c.id == erp_id).values(**values)
+        ).rowcount
+        if not updated:
+            raise ActivityNotFound(erp_id)
+
+    def delete_activity(self, erp_id: int, *, employee_id: int) -> None:
+        """Archive the activity with participants and equipment, then delete it.
+
+        An activity that is already gone is left alone (a retried pass deletes twice).
+        """
+        conn = self.connection
+        row = conn.execute(select(activity).where(activity.c.id == erp_id)).first()
+        if row is None:
+            return
+        participants = list(conn.scalars(
+            select(activity_participant.c.employee_id)
+            .where(activity_participant.c.activity_id == erp_id)
+            .order_by(activity_participant.c.employee_id)))
+        things = [
+            {"id": equipment_id, "name": name}
+            for equipment_id, name in conn.execute(
+                select(equipment.c.id, equipment.c.name)
+                .join(activity_equipment, activity_equipment.c.equipment_id == equipment.c.id)
+                .where(activity_equipment.c.activity_id == erp_id)
+                .order_by(equipment.c.id))
+        ]
+        archived = {
+            "activity": {name: _jsonable(value) for name, value in row._mapping.items()},
+            "participants": participants,
+            "equipment": things,
+            "deleted_for_employee_id": employee_id,
+        }
+        conn.execute(esx_archive.insert().values(
+            archived_at=_now(), activity_id=erp_id,
+            row_json=json.dumps(archived, sort_keys=True, ensure_ascii=False)))
+        # Explicit deletes: an existing ERP's tables may lack ON DELETE CASCADE.
+        conn.execute(activity_equipment.delete().where(activity_equipment.c.activity_id == erp_id))
+        conn.execute(
+            activity_participant.delete().where(activity_participant.c.activity_id == erp_id))
+        conn.execute(activity.delete().where(activity.c.id == erp_id))
+
+    def save_link(self, scope: Scope, link: Link) -> None:
+        """Insert or replace the link of ``(scope, link.kind, link.erp_id)``."""
+        _upsert(self.connection, esx_link, {
+            "connection_id": scope.connection_id, "employee_id": scope.employee_id,
+            "kind": link.kind.value, "erp_id": link.erp_id, "exchange_id": link.exchange_id,
+            "change_key": link.change_key, "erp_seq": link.erp_seq, "erp_hash": link.erp_hash,
+            "exchange_hash": link.exchange_hash,
+            "synced_json": json.dumps(item_to_json(link.synced), sort_keys=True,
+                                      ensure_ascii=False),
+            "detached": link.detached.value if link.detached else None,
+            "updated_at": _now(),
+        }, keys=("connection_id", "employee_id", "kind", "erp_id"))
+
+    def drop_link(self, scope: Scope, kind: Kind, erp_id: int) -> None:
+        """Forget a link (both copies are gone)."""
+        self.connection.execute(esx_link.delete().where(
+            *_scope_is(esx_link, scope), esx_link.c.kind == kind.value,
+            esx_link.c.erp_id == erp_id))
+
+    def save_cursor(self, scope: Scope, kind: Kind, cursor: Cursor) -> None:
+        """Store where the pass ended for this kind."""
+        _upsert(self.connection, esx_cursor, {
+            "connection_id": scope.connection_id, "employee_id": scope.employee_id,
+            "kind": kind.value, "erp_seq": cursor.erp_seq, "sync_state": cursor.sync_state,
+            "updated_at": _now(),
+        }, keys=("connection_id", "employee_id", "kind"))
+
+    def record_conflict(
+        self, scope: Scope, erp_id: int, field: str, erp_value: str, exchange_value: str,
+        winner: Side,
+    ) -> None:
+        """Record a field changed on both sides and who won."""
+        self.connection.execute(esx_conflict.insert().values(
+            at=_now(), connection_id=scope.connection_id, employee_id=scope.employee_id,
+            erp_id=erp_id, field=field, erp_value=erp_value, exchange_value=exchange_value,
+            winner=winner.value))
+
+    def audit(self, scope: Scope, action: str, erp_id: int | None, exchange_id: str | None,
+              detail: str) -> None:
+        """Append one line to the audit log."""
+        self.connection.execute(esx_audit.insert().values(
+            at=_now(), connection_id=scope.connection_id, employee_id=scope.employee_id,
+            action=action, erp_id=erp_id, exchange_id=exchange_id, detail=detail))
+
+    def commit(self) -> None:
+        """Make everything written so far durable at once; the transaction then ends."""
+        if self.closed:
+            raise RuntimeError("this ERP transaction has ended; open a new one")
+        self._trans.commit()
+        self.closed = True
+
+
+# --- helpers --------------------------------------------------------------------------
+
+
+def _touched(employee_id: int, kind: Kind, after_seq: int) -> Select[Any]:
+    """Per activity the employee is or was in, touched after ``after_seq``: newest seq,
+    newest change time, and whether a journal row saw it as ``kind``."""
+    c = esx_change.c
+    involved = union(
+        select(activity_participant.c.activity_id)
+        .where(activity_participant.c.employee_id == employee_id),
+        select(c.activity_id).where(
+            c.seq > after_seq, c.employee_id == employee_id,
+            c.table_name == activity_participant.name),
+    )
+    return (
+        select(
+            c.activity_id,
+            func.max(c.seq).label("seq"),
+            func.max(c.changed_at).label("changed_at"),
+            func.max(case((c.kind == kind.value, 1), else_=0)).label("was_kind"),
+        )
+        .where(c.seq > after_seq, c.activity_id.in_(involved))
+        .group_by(c.activity_id)
+        .order_by(c.activity_id)
+    )
+
+
+def _activity(row: Row[Any], participants: list[int], things: list[str]) -> ErpActivity:
+    return ErpActivity(
+        id=row.id,
+        kind=Kind(row.kind),
+        subject=row.subject,
+        text=row.text or "",
+        start_at=row.start_at,
+        end_at=row.end_at,
+        all_day=bool(row.all_day),
+        location=row.location or "",
+        due_at=row.due_at,
+        status=TaskStatus(row.status) if row.status else None,
+        percent_complete=row.percent_complete or 0,
+        completed_at=row.completed_at,
+        private=bool(row.private),
+        priority_id=row.priority_id,
+        activity_type_no=row.activity_type_no,
+        reminder_minutes=row.reminder_minutes,
+        participant_ids=tuple(participants),
+        equipment=tuple(things),
+        recurring=bool(row.recurrence),
+    )
+
+
+def _column_values(source: ErpActivity, names: Iterable[str], *, erp_id: int | None
+                   ) -> dict[str, Any]:
+    """Column values of ``names``, refusing what the columns cannot hold."""
+    values: dict[str, Any] = {}
+    for name in names:
+        value = getattr(source, name)
+        if isinstance(value, TaskStatus):
+            value = value.value
+        limit = getattr(activity.c[name].type, "length", None)
+        if limit is not None and isinstance(value, str) and len(value) > limit:
+            raise ItemRejected(
+                f"{name} has {len(value)} characters, the ERP column holds {limit}",
+                item=f"activity {erp_id}" if erp_id is not None else source.subject[:60],
+                field=name,
+            )
+        values[name] = value
+    if "percent_complete" in values and not 0 <= values["percent_complete"] <= 100:
+        raise ItemRejected(
+            f"percent complete {values['percent_complete']} is outside 0..100",
+            item=f"activity {erp_id}" if erp_id is not None else source.subject[:60],
+            field="percent_complete",
+        )
+    return values
+
+
+def _upsert(conn: Connection, table: Any, values: dict[str, Any], *, keys: tuple[str, ...]
+            ) -> None:
+    dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    statement = dialect_insert(table).values(**values)
+    statement = statement.on_conflict_do_update(
+        index_elements=list(keys),
+        set_={name: statement.excluded[name] for name in values if name not in keys},
+    )
+    conn.execute(statement)
+
+
+def _scope_is(table: Any, scope: Scope) -> tuple[Any, Any]:
+    return (table.c.connection_id == scope.connection_id,
+            table.c.employee_id == scope.employee_id)
+
+
+def _employee(row: Row[Any]) -> Employee:
+    return Employee(
+        id=row.id, number=row.number, name=row.name, email=row.email or "",
+        employment_status=row.employment_status,
+        may_create_appointments=bool(row.may_create_appointments),
+    )
+
+
+def _chunks(ids: Sequence[int]) -> Iterator[list[int]]:
+    for start in range(0, len(ids), _CHUNK):
+        yield list(ids[start:start + _CHUNK])
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _as_utc(value: datetime | None) -> datetime | None:
+    """Journal times from an aggregate (which may bypass the column type) as aware UTC."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def _from_jsonable(python_type: type, value: Any) -> Any:
+    if value is None:
+        return None
+    if python_type is datetime:
+        return datetime.fromisoformat(value)
+    if python_type is bool:
+        return bool(value)
+    return value
+
+
+__all__ = ["GAP_GRACE", "WRITABLE_FIELDS", "SqlErpStore", "SqlErpTransaction"]
