@@ -1,12 +1,19 @@
-"""EWS errors the sandbox answers with: one exception carrying Exchange's ResponseCode."""
+"""The one error of the EWS sandbox: an exception carrying Exchange's ResponseCode.
+
+Models raise it for anything a client did wrong; the wire layer turns it into either a
+SOAP fault (when the whole request fails: schema, version, impersonation, throttling) or a
+``ResponseClass="Error"`` response message (when one item of a batch fails). Both forms
+are rendered in ``soap.py`` and nowhere else.
+"""
 
 from __future__ import annotations
 
 
 class EwsError(Exception):
-    """A request failed with an EWS ResponseCode (for example ErrorImpersonateUserDenied)."""
+    """A failure Exchange reports with a ResponseCode (e.g. ``ErrorItemNotFound``)."""
 
-    def __init__(self, response_code: str, message: str) -> None:
-        super().__init__(f"{response_code}: {message}")
-        self.code = response_code
+    def __init__(self, code: str, message: str, *, back_off_ms: int | None = None) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
         self.message = message
+        self.back_off_ms = back_off_ms

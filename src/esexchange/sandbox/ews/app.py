@@ -1,0 +1,85 @@
+"""The EWS sandbox as one Starlette application: the composition root of its parts.
+
+Routes: ``POST /EWS/Exchange.asmx`` (SOAP 1.1), the schema files at ``/EWS/*.xsd`` and
+``/EWS/Services.wsdl`` as Exchange serves them, Autodiscover and the OAuth 2.0 token
+endpoint. Authentication runs before the SOAP layer; the realism knobs wrap everything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from esexchange.sandbox.directory import Directory
+from esexchange.sandbox.ews import schema
+from esexchange.sandbox.ews.auth import AuthChallenge, authenticate, unauthorized
+from esexchange.sandbox.ews.endpoint import EwsEndpoint
+from esexchange.sandbox.ews.models import Backend
+from esexchange.sandbox.oauth import TokenIssuer, oauth_routes
+
+SOAP_CONTENT_TYPE = "text/xml; charset=utf-8"
+SCHEMA_FILES = {"messages.xsd": "messages.xsd", "types.xsd": "types.xsd",
+                "services.wsdl": "services.wsdl"}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    """A composed sandbox: the ASGI app and the parts tests and the CLI reach into."""
+
+    app: Starlette
+    endpoint: EwsEndpoint
+    backend: Backend
+    issuer: TokenIssuer
+
+
+def create_sandbox(
+    directory: Directory,
+    *,
+    backend: Backend | None = None,
+    issuer: TokenIssuer | None = None,
+    validate_responses: bool = False,
+    state_file: str | Path | None = None,
+) -> Sandbox:
+    """Compose the EWS sandbox for ``directory`` (in memory unless ``state_file`` is given)."""
+    from esexchange.sandbox.ews.store import open_backend
+
+    issuer = issuer or TokenIssuer.generate()
+    store = None
+    if backend is None:
+        backend, store = open_backend(directory, state_file)
+    endpoint = EwsEndpoint(
+        backend,
+        directory,
+        validate_responses=validate_responses,
+        on_write=store.save if store is not None else None,
+    )
+
+    async def ews(request: Request) -> Response:
+        try:
+            principal = authenticate(request.headers, directory, issuer)
+        except AuthChallenge as challenge:
+            return unauthorized(challenge, request.url.netloc)
+        payload = await request.body()
+        status, body = await run_in_threadpool(endpoint.handle, payload, principal)
+        return Response(body, status_code=status, media_type=SOAP_CONTENT_TYPE)
+
+    async def schema_file(request: Request) -> Response:
+        name = SCHEMA_FILES.get(request.path_params["name"].lower())
+        if name is None:
+            return Response(status_code=404)
+        return FileResponse(Path(schema.schema_dir()) / name, media_type="text/xml")
+
+    routes: list[BaseRoute] = [
+        Route("/EWS/Exchange.asmx", ews, methods=["POST"]),
+        Route("/ews/exchange.asmx", ews, methods=["POST"]),
+        Route("/EWS/{name}", schema_file, methods=["GET"]),
+        *oauth_routes(directory, issuer),
+    ]
+    app = Starlette(routes=routes)
+    return Sandbox(app, endpoint, backend, issuer)

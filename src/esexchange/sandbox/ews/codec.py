@@ -1,0 +1,291 @@
+"""Items between XML and the models' typed values, driven by the schema's own type table.
+
+Every child of an item element is read by the type ``types.xsd`` declares for it
+(``xs:dateTime`` becomes an aware UTC datetime, ``t:ArrayOfStringsType`` a tuple, ...),
+and written back in the order of the schema's ``xs:sequence``; so a field the sandbox has
+never heard of round-trips as faithfully as ``Subject``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from lxml import etree
+
+from esexchange.sandbox.ews import schema
+from esexchange.sandbox.ews.errors import EwsError
+from esexchange.sandbox.ews.models import Folder, Item
+from esexchange.sandbox.ews.soap import t
+from esexchange.sandbox.ews.values import Body, ExtendedKey, ExtendedValue, Value, XmlValue
+
+ITEM_KINDS = ("Item", "Message", "CalendarItem", "Contact", "Task")
+_INTEGERS = {"xs:int", "xs:integer", "xs:long", "xs:short", "xs:unsignedInt"}
+
+# What BaseShape "Default" returns besides the id (Exchange's documented default set).
+DEFAULT_PROPERTIES = frozenset(
+    {
+        "Subject", "Attachments", "ResponseObjects", "HasAttachments", "IsAssociated",
+        "Start", "End", "LegacyFreeBusyStatus", "Location", "CalendarItemType", "Organizer",
+        "DueDate", "PercentComplete", "Status", "IsComplete", "StartDate", "Importance",
+        "Sensitivity", "ItemClass",
+    }
+)  # fmt: skip
+# Properties the server computes when rendering rather than storing.
+COMPUTED = frozenset({"ItemId", "ParentFolderId", "Duration", "HasAttachments", "IsRecurring",
+                      "Organizer", "IsAssociated"})  # fmt: skip
+
+
+def _types(kind: str) -> dict[str, str]:
+    return dict(schema.elements(f"{kind}Type"))
+
+
+# values --------------------------------------------------------------------------------
+
+
+def parse_datetime(text: str) -> datetime:
+    """An ``xs:dateTime`` as an aware UTC datetime (a time without zone is taken as UTC)."""
+    value = datetime.fromisoformat(text.strip())
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def format_datetime(value: datetime) -> str:
+    """UTC with a ``Z``, as Exchange writes times."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_value(element: etree._Element, xsd_type: str) -> Value:
+    """The typed value of one property element."""
+    text = element.text or ""
+    if xsd_type == "xs:boolean":
+        return text.strip() in ("true", "1")
+    if xsd_type in _INTEGERS:
+        return int(text)
+    if xsd_type == "xs:double":
+        return float(text)
+    if xsd_type == "xs:dateTime":
+        return parse_datetime(text)
+    if xsd_type == "t:ArrayOfStringsType":
+        return tuple(child.text or "" for child in element if isinstance(child.tag, str))
+    if xsd_type == "t:BodyType":
+        return Body(element.get("BodyType", "Text"), text)
+    if xsd_type.startswith("xs:") or xsd_type in schema.simple_types():
+        return text
+    return XmlValue(etree.tostring(element))
+
+
+def render_value(parent: etree._Element, name: str, value: Value) -> None:
+    """Append the element for one stored property."""
+    if isinstance(value, XmlValue):
+        parent.append(etree.fromstring(value.xml))
+        return
+    node = etree.SubElement(parent, t(name))
+    if isinstance(value, bool):
+        node.text = "true" if value else "false"
+    elif isinstance(value, datetime):
+        node.text = format_datetime(value)
+    elif isinstance(value, float):
+        node.text = f"{value:g}"
+    elif isinstance(value, tuple):
+        for entry in value:
+            etree.SubElement(node, t("String")).text = entry
+    elif isinstance(value, Body):
+        node.set("BodyType", value.body_type)
+        node.text = value.text
+    else:
+        node.text = str(value)
+
+
+# extended properties -----------------------------------------------------------------------
+
+
+def parse_extended_key(uri: etree._Element) -> ExtendedKey:
+    """The identity an ``ExtendedFieldURI`` names."""
+    tag = uri.get("PropertyTag")
+    property_id = uri.get("PropertyId")
+    property_set = uri.get("PropertySetId")
+    return ExtendedKey(
+        property_type=uri.get("PropertyType", ""),
+        distinguished_set=uri.get("DistinguishedPropertySetId"),
+        property_set=property_set.lower() if property_set else None,
+        property_tag=int(tag, 0) if tag else None,
+        property_name=uri.get("PropertyName"),
+        property_id=int(property_id) if property_id else None,
+    )
+
+
+def render_extended_key(parent: etree._Element, key: ExtendedKey) -> None:
+    """Append the ``ExtendedFieldURI`` of a key."""
+    attributes = {
+        "DistinguishedPropertySetId": key.distinguished_set,
+        "PropertySetId": key.property_set,
+        "PropertyTag": f"0x{key.property_tag:x}" if key.property_tag is not None else None,
+        "PropertyName": key.property_name,
+        "PropertyId": str(key.property_id) if key.property_id is not None else None,
+        "PropertyType": key.property_type,
+    }
+    etree.SubElement(parent, t("ExtendedFieldURI"), {k: v for k, v in attributes.items() if v})
+
+
+def parse_extended_value(prop: etree._Element) -> ExtendedValue:
+    """The ``Value`` (a string) or ``Values`` (a tuple) of an ExtendedProperty element."""
+    values = prop.find(t("Values"))
+    if values is not None:
+        return tuple(v.text or "" for v in values.iter(t("Value")))
+    return prop.findtext(t("Value")) or ""
+
+
+# items ---------------------------------------------------------------------------------
+
+
+@dataclass
+class ParsedItem:
+    """An item element of a request as the models take it."""
+
+    kind: str
+    fields: dict[str, Value]
+    extended: dict[ExtendedKey, ExtendedValue]
+
+
+def parse_item(element: etree._Element) -> ParsedItem:
+    """Read an item element (``t:CalendarItem``, ``t:Task``, ...) of a request."""
+    kind = etree.QName(element).localname
+    types = _types(kind)
+    fields: dict[str, Value] = {}
+    extended: dict[ExtendedKey, ExtendedValue] = {}
+    for child in element:
+        if not isinstance(child.tag, str):
+            continue
+        name = etree.QName(child).localname
+        if name == "ExtendedProperty":
+            uri = child.find(t("ExtendedFieldURI"))
+            assert uri is not None  # required by the schema
+            extended[parse_extended_key(uri)] = parse_extended_value(child)
+        else:
+            try:
+                fields[name] = parse_value(child, types[name])
+            except ValueError as exc:
+                raise EwsError(
+                    "ErrorInvalidValueForProperty", f"{kind}.{name}: {child.text!r} is invalid."
+                ) from exc
+    return ParsedItem(kind, fields, extended)
+
+
+@dataclass(frozen=True)
+class Shape:
+    """What an ItemShape asks for: a base shape plus additional properties."""
+
+    base: str = "IdOnly"
+    fields: frozenset[str] = frozenset()
+    extended: tuple[ExtendedKey, ...] = ()
+
+    def wants(self, name: str, item: Item) -> bool:
+        """Whether property ``name`` of ``item`` belongs in the answer."""
+        if name == "ItemId" or name in self.fields:
+            return True
+        if self.base == "AllProperties":
+            return name in item.fields or name in COMPUTED
+        return self.base == "Default" and name in DEFAULT_PROPERTIES
+
+
+def field_name(path: etree._Element) -> str | ExtendedKey:
+    """The property a ``FieldURI``/``ExtendedFieldURI``/``IndexedFieldURI`` path names."""
+    local = etree.QName(path).localname
+    if local == "ExtendedFieldURI":
+        return parse_extended_key(path)
+    return path.get("FieldURI", "").split(":")[-1]
+
+
+def parse_shape(shape: etree._Element | None) -> Shape:
+    """Read an ``ItemShape``."""
+    if shape is None:
+        return Shape()
+    names: set[str] = set()
+    keys: list[ExtendedKey] = []
+    additional = shape.find(t("AdditionalProperties"))
+    for path in additional if additional is not None else ():
+        if not isinstance(path.tag, str):
+            continue
+        target = field_name(path)
+        if isinstance(target, ExtendedKey):
+            keys.append(target)
+        else:
+            names.add(target)
+    return Shape(shape.findtext(t("BaseShape")) or "IdOnly", frozenset(names), tuple(keys))
+
+
+RenderContext = Callable[[str], Folder]  # folder lookup for ParentFolderId
+
+
+def render_item(
+    parent: etree._Element,
+    item: Item,
+    shape: Shape,
+    folder: Folder,
+    owner: tuple[str, str],
+) -> None:
+    """Append ``item`` as the schema orders its type, with what ``shape`` asks for."""
+    node = etree.SubElement(parent, t(item.kind))
+    for name, _ in schema.elements(f"{item.kind}Type"):
+        if name == "ExtendedProperty":
+            _render_extended(node, item, shape.extended)
+        elif shape.wants(name, item):
+            _render_property(node, name, item, folder, owner)
+
+
+def _render_extended(node: etree._Element, item: Item, keys: Iterable[ExtendedKey]) -> None:
+    for key in keys:
+        if key not in item.extended:
+            continue
+        prop = etree.SubElement(node, t("ExtendedProperty"))
+        render_extended_key(prop, key)
+        value = item.extended[key]
+        if isinstance(value, tuple):
+            values = etree.SubElement(prop, t("Values"))
+            for entry in value:
+                etree.SubElement(values, t("Value")).text = entry
+        else:
+            etree.SubElement(prop, t("Value")).text = value
+
+
+def _render_property(
+    node: etree._Element, name: str, item: Item, folder: Folder, owner: tuple[str, str]
+) -> None:
+    if name == "ItemId":
+        etree.SubElement(node, t("ItemId"), Id=item.id, ChangeKey=item.change_key)
+    elif name == "ParentFolderId":
+        etree.SubElement(node, t("ParentFolderId"), Id=folder.id, ChangeKey=folder.change_key)
+    elif name in item.fields:
+        render_value(node, name, item.fields[name])
+    elif name == "HasAttachments" or name == "IsAssociated":
+        render_value(node, name, False)
+    elif item.kind == "CalendarItem":
+        _render_calendar_computed(node, name, item, owner)
+
+
+def _render_calendar_computed(
+    node: etree._Element, name: str, item: Item, owner: tuple[str, str]
+) -> None:
+    start, end = item.fields.get("Start"), item.fields.get("End")
+    if name == "Duration" and isinstance(start, datetime) and isinstance(end, datetime):
+        render_value(node, name, _iso_duration(end - start))
+    elif name == "IsRecurring":
+        render_value(node, name, item.fields.get("CalendarItemType") in ("Occurrence", "Exception"))
+    elif name == "Organizer":
+        organizer = etree.SubElement(node, t("Organizer"))
+        mailbox = etree.SubElement(organizer, t("Mailbox"))
+        etree.SubElement(mailbox, t("Name")).text = owner[1]
+        etree.SubElement(mailbox, t("EmailAddress")).text = owner[0]
+        etree.SubElement(mailbox, t("RoutingType")).text = "SMTP"
+        etree.SubElement(mailbox, t("MailboxType")).text = "Mailbox"
+
+
+def _iso_duration(delta: object) -> str:
+    seconds = int(delta.total_seconds())  # type: ignore[attr-defined]
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"P{days}DT{hours}H{minutes}M{secs}S"

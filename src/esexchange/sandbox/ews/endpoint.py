@@ -1,0 +1,107 @@
+"""One EWS request from bytes to bytes: envelope, schema, target mailbox, operation.
+
+HTTP concerns (authentication, knobs, routes) stay in ``app.py``; this module is called
+with the body of an authenticated POST and answers with a status and an envelope.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from lxml import etree
+
+from esexchange.sandbox.directory import Directory
+from esexchange.sandbox.ews import schema, soap
+from esexchange.sandbox.ews.auth import Principal, resolve_target
+from esexchange.sandbox.ews.errors import EwsError
+from esexchange.sandbox.ews.models import Backend, Mailbox
+from esexchange.sandbox.ews.operations import MAILBOX_FREE, Context, operations
+
+# Operations after which a mailbox is written to the state file.
+WRITES = frozenset({"CreateItem", "UpdateItem", "DeleteItem", "CreateUserConfiguration",
+                    "UpdateUserConfiguration", "DeleteUserConfiguration"})  # fmt: skip
+
+
+@dataclass
+class ValidationStats:
+    """How many requests and responses were validated against the schema (test mode)."""
+
+    requests: int = 0
+    responses: int = 0
+    invalid_responses: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+
+class EwsEndpoint:
+    """Answers SOAP requests for the mailboxes of a :class:`Backend`."""
+
+    def __init__(
+        self,
+        backend: Backend,
+        directory: Directory,
+        *,
+        validate_responses: bool = False,
+        on_write: Callable[[Mailbox], None] | None = None,
+    ) -> None:
+        self.backend = backend
+        self.directory = directory
+        self.validate_responses = validate_responses
+        self.stats = ValidationStats()
+        self._on_write = on_write
+        self._operations = operations()
+
+    def handle(self, payload: bytes, principal: Principal) -> tuple[int, bytes]:
+        """(HTTP status, response envelope) for one request body of ``principal``."""
+        try:
+            request = soap.parse_request(payload)
+            schema.validate(request.operation)
+            with self.stats.lock:
+                self.stats.requests += 1
+            body = self._dispatch(request, principal)
+        except EwsError as error:
+            return 500, soap.to_bytes(soap.fault(error))
+        if self.validate_responses:
+            self._check(body)
+        return 200, soap.to_bytes(soap.envelope(body))
+
+    def _dispatch(self, request: soap.Request, principal: Principal) -> etree._Element:
+        handler = self._operations.get(request.name)
+        if handler is None:
+            raise EwsError(
+                "ErrorInvalidRequest", f"The EWS sandbox does not implement {request.name}."
+            )
+        people = lambda: [(m.name, m.email) for m in self.directory.mailboxes]  # noqa: E731
+        try:
+            address = resolve_target(principal, self._named_mailbox(request), self.directory)
+        except EwsError as error:
+            if request.name not in MAILBOX_FREE:
+                raise
+            return handler(Context(None, people, error), request.operation)
+        with self.backend.locked(address) as mailbox:
+            response = handler(Context(mailbox, people), request.operation)
+            if request.name in WRITES and self._on_write is not None:
+                self._on_write(mailbox)
+        return response
+
+    @staticmethod
+    def _named_mailbox(request: soap.Request) -> str | None:
+        """The impersonated mailbox, else one named in a distinguished folder id (delegate)."""
+        if request.impersonated_smtp:
+            return request.impersonated_smtp
+        named = request.operation.find(
+            f".//{soap.t('DistinguishedFolderId')}/{soap.t('Mailbox')}/{soap.t('EmailAddress')}"
+        )
+        return named.text if named is not None and named.text else None
+
+    def _check(self, body: etree._Element) -> None:
+        try:
+            schema.validate(body)
+        except EwsError as error:
+            with self.stats.lock:
+                self.stats.invalid_responses.append(
+                    f"{etree.QName(body).localname}: {error.message}"
+                )
+        with self.stats.lock:
+            self.stats.responses += 1

@@ -1,0 +1,601 @@
+"""State of the EWS sandbox: mailboxes, folders, items, sync states, user configurations.
+
+Models know nothing of XML or HTTP. They hold state, enforce what Exchange enforces and
+raise :class:`EwsError` with Exchange's ResponseCode. Time and identifiers come from an
+injected clock and id source, so tests control both.
+
+Changes are numbered per mailbox (``Mailbox.seq``). An item remembers the number of its
+creation and of its last change, a deleted item leaves a tombstone; a sync state is the
+number up to which a client has seen a folder. That is enough to answer SyncFolderItems
+exactly: creates, updates and deletes after a state, each reported once.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import copy
+import hashlib
+import json
+import os
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from esexchange.sandbox.ews import recurrence, values
+from esexchange.sandbox.ews.errors import EwsError
+from esexchange.sandbox.ews.values import Body, ExtendedKey, ExtendedValue, Value, XmlValue
+
+Clock = Callable[[], datetime]
+IdSource = Callable[[], bytes]  # 16 fresh bytes per call
+
+
+def system_clock() -> datetime:
+    """The wall clock in UTC."""
+    return datetime.now(UTC)
+
+
+# The distinguished folders every sandbox mailbox has: (name, parent, class, folder type).
+DISTINGUISHED_FOLDERS: tuple[tuple[str, str | None, str, str, str], ...] = (
+    ("root", None, "", "Folder", "Top of Information Store"),
+    ("msgfolderroot", "root", "IPF.Note", "Folder", "Top of Information Store"),
+    ("inbox", "msgfolderroot", "IPF.Note", "Folder", "Inbox"),
+    ("drafts", "msgfolderroot", "IPF.Note", "Folder", "Drafts"),
+    ("sentitems", "msgfolderroot", "IPF.Note", "Folder", "Sent Items"),
+    ("deleteditems", "msgfolderroot", "IPF.Note", "Folder", "Deleted Items"),
+    ("calendar", "msgfolderroot", "IPF.Appointment", "CalendarFolder", "Calendar"),
+    ("tasks", "msgfolderroot", "IPF.Task", "TasksFolder", "Tasks"),
+    ("contacts", "msgfolderroot", "IPF.Contact", "ContactsFolder", "Contacts"),
+)
+
+ITEM_CLASSES = {
+    "CalendarItem": "IPM.Appointment",
+    "Task": "IPM.Task",
+    "Message": "IPM.Note",
+    "Contact": "IPM.Contact",
+    "Item": "IPM.Note",
+}
+
+# Properties only the server sets; a client trying to set or delete one gets an error.
+READ_ONLY = frozenset(
+    {
+        "ItemId", "ParentFolderId", "DateTimeCreated", "LastModifiedTime", "Size",
+        "CalendarItemType", "IsRecurring", "IsComplete", "MyResponseType", "Organizer",
+        "DateTimeReceived", "DateTimeSent", "HasAttachments", "ConversationId",
+    }
+)  # fmt: skip
+
+APPENDABLE = frozenset({"Body", "RequiredAttendees", "OptionalAttendees", "Resources",
+                        "ToRecipients", "CcRecipients", "BccRecipients", "Categories"})  # fmt: skip
+
+
+@dataclass
+class UserConfiguration:
+    """A named configuration object of a folder (e.g. Outlook's ``CategoryList``)."""
+
+    name: str
+    item_id: str
+    dictionary: XmlValue | None = None
+    xml_data: bytes | None = None
+    binary_data: bytes | None = None
+
+
+@dataclass
+class Folder:
+    """A mail folder; distinguished folders have their well-known name."""
+
+    id: str
+    change_key: str
+    folder_type: str
+    folder_class: str
+    display_name: str
+    parent_id: str | None
+    distinguished: str | None = None
+    configurations: dict[str, UserConfiguration] = field(default_factory=dict)
+
+
+@dataclass
+class Item:
+    """A stored item: its kind (``CalendarItem``, ``Task``, ...), properties and versions."""
+
+    id: str
+    change_key: str
+    kind: str
+    folder_id: str
+    fields: dict[str, Value]
+    extended: dict[ExtendedKey, ExtendedValue]
+    created_seq: int
+    changed_seq: int
+    master_id: str | None = None  # set on expanded occurrences only
+
+
+@dataclass(frozen=True)
+class Tombstone:
+    """What a sync needs to know about a deleted item."""
+
+    item_id: str
+    folder_id: str
+    created_seq: int
+    deleted_seq: int
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    """A meeting message the sandbox would have sent; recorded so tests can assert on it."""
+
+    kind: str  # "invitation", "update" or "cancellation"
+    item_id: str
+    subject: str
+    recipients: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """One change of an UpdateItem: ``set``, ``append`` or ``delete`` of a property."""
+
+    action: str
+    target: str | ExtendedKey
+    value: Value | ExtendedValue | None = None
+
+
+@dataclass(frozen=True)
+class SyncChange:
+    """One entry of a SyncFolderItems answer: ``Create``/``Update`` carry the item."""
+
+    kind: str
+    item_id: str
+    item: Item | None
+
+
+@dataclass(frozen=True)
+class SyncPage:
+    """One SyncFolderItems answer."""
+
+    changes: tuple[SyncChange, ...]
+    sync_state: str
+    includes_last: bool
+
+
+class Mailbox:
+    """One mailbox: folders, items, tombstones, recorded meeting messages.
+
+    Not thread-safe by itself: callers hold :attr:`lock` for a whole request.
+    """
+
+    def __init__(self, email: str, name: str, *, clock: Clock, ids: IdSource) -> None:
+        self.email = email
+        self.name = name
+        self.lock = threading.RLock()
+        self._clock = clock
+        self._ids = ids
+        self._tag = hashlib.sha256(email.lower().encode()).digest()[:8]
+        self.seq = 0
+        self.folders: dict[str, Folder] = {}
+        self.items: dict[str, Item] = {}
+        self.tombstones: list[Tombstone] = []
+        self.sent: list[SentMessage] = []
+        by_name: dict[str, Folder] = {}
+        for name_, parent, folder_class, folder_type, display in DISTINGUISHED_FOLDERS:
+            folder = Folder(
+                id=self._new_id(b"\x01"),
+                change_key=self._new_change_key(),
+                folder_type=folder_type,
+                folder_class=folder_class,
+                display_name=display,
+                parent_id=by_name[parent].id if parent else None,
+                distinguished=name_,
+            )
+            by_name[name_] = folder
+            self.folders[folder.id] = folder
+
+    # identifiers -------------------------------------------------------------------------
+
+    def _new_id(self, kind: bytes) -> str:
+        raw = b"\x00\x00\x00\x00" + self._tag + kind + self._ids()
+        return base64.b64encode(raw).decode()
+
+    def _new_change_key(self) -> str:
+        self.seq += 1
+        raw = b"\x10\x00\x00\x00" + self._tag + self.seq.to_bytes(8, "big")
+        return base64.b64encode(raw).decode()
+
+    # folders -----------------------------------------------------------------------------
+
+    def folder(self, folder_id: str | None = None, *, distinguished: str | None = None) -> Folder:
+        """A folder by id or by distinguished name; ErrorFolderNotFound otherwise."""
+        for folder in self.folders.values():
+            if (distinguished and folder.distinguished == distinguished) or folder.id == folder_id:
+                return folder
+        raise EwsError(
+            "ErrorFolderNotFound", "The specified folder could not be found in the store."
+        )
+
+    def child_folders(self, parent_id: str, *, deep: bool) -> list[Folder]:
+        """Folders below ``parent_id``: direct children, or the whole subtree when ``deep``."""
+        children = [f for f in self.folders.values() if f.parent_id == parent_id]
+        if not deep:
+            return children
+        result: list[Folder] = []
+        for child in children:
+            result.append(child)
+            result.extend(self.child_folders(child.id, deep=True))
+        return result
+
+    def item_count(self, folder_id: str) -> int:
+        """Number of items in a folder."""
+        return sum(1 for item in self.items.values() if item.folder_id == folder_id)
+
+    # items -------------------------------------------------------------------------------
+
+    def items_in(self, folder_id: str) -> list[Item]:
+        """Items of a folder in the order they were created."""
+        self.folder(folder_id)
+        return sorted(
+            (i for i in self.items.values() if i.folder_id == folder_id),
+            key=lambda i: i.created_seq,
+        )
+
+    def item(self, item_id: str) -> Item:
+        """An item by id (occurrence ids included); ErrorItemNotFound otherwise."""
+        found = self.items.get(item_id)
+        if found is not None:
+            return found
+        occurrence = recurrence.parse_occurrence_id(item_id)
+        if occurrence is not None:
+            master = self.items.get(occurrence[0])
+            if master is not None:
+                return self.occurrence(master, occurrence[1])
+        raise EwsError("ErrorItemNotFound", "The specified object was not found in the store.")
+
+    def occurrence(self, master: Item, index: int) -> Item:
+        """The ``index``-th (1-based) occurrence of a recurring master."""
+        for item in self._expand(master, None, None):
+            if recurrence.parse_occurrence_id(item.id) == (master.id, index):
+                return item
+        raise EwsError(
+            "ErrorCalendarOccurrenceIndexIsOutOfRecurrenceRange",
+            "The occurrence index is out of the recurrence range.",
+        )
+
+    def create_item(
+        self,
+        folder_id: str,
+        kind: str,
+        fields: dict[str, Value],
+        extended: dict[ExtendedKey, ExtendedValue],
+        *,
+        send_to: str | None = None,
+    ) -> Item:
+        """Store a new item in a folder; ``send_to`` is SendMeetingInvitations or disposition."""
+        folder = self.folder(folder_id)
+        for name in fields:
+            if name in READ_ONLY:
+                raise EwsError("ErrorInvalidPropertySet", f"{name} is read-only.")
+        now = self._clock()
+        change_key = self._new_change_key()
+        item = Item(
+            id=self._new_id(b"\x02"),
+            change_key=change_key,
+            kind=kind,
+            folder_id=folder.id,
+            fields=dict(fields),
+            extended=dict(extended),
+            created_seq=self.seq,
+            changed_seq=self.seq,
+        )
+        item.fields.setdefault("ItemClass", ITEM_CLASSES.get(kind, "IPM.Note"))
+        item.fields["DateTimeCreated"] = now
+        if kind == "CalendarItem":
+            item.fields.setdefault("UID", base64.b16encode(self._ids()).decode())
+        if kind == "Task":
+            item.fields.setdefault("Status", "NotStarted")
+            item.fields.setdefault("PercentComplete", 0.0)
+        self._normalise(item, now)
+        self.items[item.id] = item
+        if send_to and send_to != "SendToNone" and send_to != "SaveOnly":
+            self._record(item, "invitation")
+        return item
+
+    def update_item(
+        self, item_id: str, change_key: str | None, conflict: str, changes: list[FieldChange]
+    ) -> Item:
+        """Apply the changes of one ItemChange; a stale key with NeverOverwrite is refused."""
+        item = self.item(item_id)
+        if item.master_id is not None:
+            raise EwsError(
+                "ErrorInvalidOperation", "Occurrences of a recurring series cannot be changed here."
+            )
+        if (
+            change_key is not None
+            and change_key != item.change_key
+            and conflict == "NeverOverwrite"
+        ):
+            raise EwsError(
+                "ErrorIrresolvableConflict",
+                "The send or update operation could not be performed because the change key "
+                "passed in the request does not match the current change key for the item.",
+            )
+        fields = dict(item.fields)
+        extended = dict(item.extended)
+        for change in changes:
+            self._apply(item.kind, fields, extended, change)
+        item.fields, item.extended = fields, extended
+        item.change_key = self._new_change_key()
+        item.changed_seq = self.seq
+        self._normalise(item, self._clock())
+        return item
+
+    def notify_update(self, item: Item, send_to: str | None) -> None:
+        """Record a meeting update when SendMeetingInvitationsOrCancellations asks for one."""
+        if send_to and send_to != "SendToNone":
+            self._record(item, "update")
+
+    def delete_item(
+        self, item_id: str, delete_type: str, *, send_cancellations: str | None
+    ) -> None:
+        """HardDelete, SoftDelete or MoveToDeletedItems (a new item in Deleted Items)."""
+        item = self.item(item_id)
+        if item.master_id is not None:
+            raise EwsError(
+                "ErrorCalendarOccurrenceIsDeletedFromRecurrence",
+                "Deleting single occurrences is not supported by the sandbox.",
+            )
+        if send_cancellations and send_cancellations != "SendToNone":
+            self._record(item, "cancellation")
+        del self.items[item.id]
+        self.seq += 1
+        self.tombstones.append(Tombstone(item.id, item.folder_id, item.created_seq, self.seq))
+        deleted_items = self.folder(distinguished="deleteditems")
+        if delete_type == "MoveToDeletedItems" and item.folder_id != deleted_items.id:
+            moved = copy.deepcopy(item)
+            moved.id = self._new_id(b"\x02")
+            moved.folder_id = deleted_items.id
+            moved.change_key = self._new_change_key()
+            moved.created_seq = moved.changed_seq = self.seq
+            moved.fields["LastModifiedTime"] = self._clock()
+            self.items[moved.id] = moved
+
+    def send_message(
+        self, fields: dict[str, Value], extended: dict[ExtendedKey, ExtendedValue], save_copy: bool
+    ) -> Item | None:
+        """Record a sent message; with ``save_copy`` it is also kept in Sent Items."""
+        saved = None
+        if save_copy:
+            sent_items = self.folder(distinguished="sentitems")
+            saved = self.create_item(sent_items.id, "Message", fields, extended)
+        subject = str(fields.get("Subject", ""))
+        self.sent.append(
+            SentMessage(
+                "message", saved.id if saved else "", subject, values.recipient_addresses(fields)
+            )
+        )
+        return saved
+
+    def _apply(
+        self,
+        kind: str,
+        fields: dict[str, Value],
+        extended: dict[ExtendedKey, ExtendedValue],
+        change: FieldChange,
+    ) -> None:
+        target = change.target
+        if isinstance(target, ExtendedKey):
+            if change.action == "delete":
+                extended.pop(target, None)
+            elif change.action == "set" and isinstance(change.value, str | tuple):
+                extended[target] = change.value
+            else:
+                raise EwsError(
+                    "ErrorInvalidPropertyAppend", "Extended properties cannot be appended to."
+                )
+            return
+        if target in READ_ONLY:
+            code = (
+                "ErrorInvalidPropertyDelete"
+                if change.action == "delete"
+                else "ErrorInvalidPropertySet"
+            )
+            raise EwsError(code, f"The property {target} is read-only.")
+        if change.action == "delete":
+            fields.pop(target, None)
+        elif change.action == "set":
+            fields[target] = change.value  # type: ignore[assignment]
+        else:
+            fields[target] = _appended(target, fields.get(target), change.value)
+
+    def _normalise(self, item: Item, now: datetime) -> None:
+        """Derived properties Exchange maintains on every write."""
+        fields = item.fields
+        fields["LastModifiedTime"] = now
+        if item.kind == "CalendarItem":
+            start, end = fields.get("Start"), fields.get("End")
+            if isinstance(start, datetime) and isinstance(end, datetime) and end < start:
+                raise EwsError(
+                    "ErrorCalendarEndDateIsEarlierThanStartDate",
+                    "The end date is earlier than the start date.",
+                )
+            fields["CalendarItemType"] = "RecurringMaster" if "Recurrence" in fields else "Single"
+            fields["MyResponseType"] = "Organizer"
+        if item.kind == "Task":
+            if fields.get("Status") == "Completed":
+                fields["PercentComplete"] = 100.0
+                fields.setdefault("CompleteDate", now)
+            elif fields.get("PercentComplete") == 100.0:
+                fields["Status"] = "Completed"
+                fields.setdefault("CompleteDate", now)
+            else:
+                fields.pop("CompleteDate", None)
+            fields["IsComplete"] = fields.get("Status") == "Completed"
+
+    def _record(self, item: Item, kind: str) -> None:
+        recipients = values.recipient_addresses(item.fields)
+        if recipients:
+            subject = item.fields.get("Subject", "")
+            self.sent.append(SentMessage(kind, item.id, str(subject), recipients))
+
+    # calendar view -----------------------------------------------------------------------
+
+    def calendar_view(self, folder_id: str, start: datetime, end: datetime) -> list[Item]:
+        """Single items, and occurrences of recurring masters, overlapping [start, end)."""
+        found: list[Item] = []
+        for item in self.items_in(folder_id):
+            if "Recurrence" in item.fields:
+                found.extend(self._expand(item, start, end))
+            elif _overlaps(item, start, end):
+                found.append(item)
+        return sorted(found, key=lambda i: (i.fields.get("Start", start), i.id))  # type: ignore[return-value,arg-type]
+
+    def _expand(self, master: Item, start: datetime | None, end: datetime | None) -> list[Item]:
+        occurrences = []
+        for index, (occ_start, occ_end) in recurrence.occurrences(master.fields, start, end):
+            occ = copy.copy(master)
+            occ.fields = dict(master.fields)
+            occ.fields.pop("Recurrence", None)
+            occ.fields.update(Start=occ_start, End=occ_end, CalendarItemType="Occurrence")
+            occ.id = recurrence.occurrence_id(master.id, index)
+            occ.master_id = master.id
+            occurrences.append(occ)
+        return occurrences
+
+    # sync --------------------------------------------------------------------------------
+
+    def sync_items(self, folder_id: str, state: str | None, max_changes: int) -> SyncPage:
+        """Changes of a folder since ``state`` (oldest first), at most ``max_changes``."""
+        folder = self.folder(folder_id)
+        since = self._decode_state(state, folder.id) if state else 0
+        pending: list[tuple[int, SyncChange]] = []
+        for item in self.items.values():
+            if item.folder_id == folder.id and item.changed_seq > since:
+                kind = "Create" if item.created_seq > since else "Update"
+                pending.append((item.changed_seq, SyncChange(kind, item.id, item)))
+        for stone in self.tombstones:
+            if stone.folder_id == folder.id and stone.deleted_seq > since >= stone.created_seq:
+                pending.append((stone.deleted_seq, SyncChange("Delete", stone.item_id, None)))
+        pending.sort(key=lambda entry: entry[0])
+        page = pending[:max_changes]
+        reached = page[-1][0] if len(page) < len(pending) else max(self.seq, since)
+        return SyncPage(
+            changes=tuple(change for _, change in page),
+            sync_state=self._encode_state(folder.id, reached),
+            includes_last=len(page) == len(pending),
+        )
+
+    def _encode_state(self, folder_id: str, seq: int) -> str:
+        payload = json.dumps({"v": 1, "f": folder_id, "s": seq}, separators=(",", ":"))
+        return base64.b64encode(payload.encode()).decode()
+
+    def _decode_state(self, state: str, folder_id: str) -> int:
+        try:
+            data = json.loads(base64.b64decode(state, validate=True))
+            if data["v"] == 1 and data["f"] == folder_id and 0 <= int(data["s"]) <= self.seq:
+                return int(data["s"])
+        except (binascii.Error, ValueError, KeyError, TypeError):
+            pass
+        raise EwsError(
+            "ErrorInvalidSyncStateData",
+            "Synchronization state data is corrupt or otherwise invalid.",
+        )
+
+    # user configurations -----------------------------------------------------------------
+
+    def get_configuration(self, folder_id: str, name: str) -> UserConfiguration:
+        """A folder's user configuration by name; ErrorItemNotFound if there is none."""
+        found = self.folder(folder_id).configurations.get(name)
+        if found is None:
+            raise EwsError("ErrorItemNotFound", f"The user configuration {name!r} was not found.")
+        return found
+
+    def create_configuration(self, folder_id: str, config: UserConfiguration) -> None:
+        """Add a user configuration; a second one of the same name is refused."""
+        folder = self.folder(folder_id)
+        if config.name in folder.configurations:
+            raise EwsError(
+                "ErrorItemSave", f"The user configuration {config.name!r} already exists."
+            )
+        config.item_id = self._new_id(b"\x03")
+        self._new_change_key()
+        folder.configurations[config.name] = config
+
+    def update_configuration(self, folder_id: str, config: UserConfiguration) -> None:
+        """Replace the parts of a user configuration that the request carries."""
+        current = self.get_configuration(folder_id, config.name)
+        for part in ("dictionary", "xml_data", "binary_data"):
+            if getattr(config, part) is not None:
+                setattr(current, part, getattr(config, part))
+        self._new_change_key()
+
+    def delete_configuration(self, folder_id: str, name: str) -> None:
+        """Remove a user configuration."""
+        self.get_configuration(folder_id, name)
+        del self.folder(folder_id).configurations[name]
+        self._new_change_key()
+
+
+def _appended(name: str, current: Value | None, value: object) -> Value:
+    if name not in APPENDABLE:
+        raise EwsError("ErrorInvalidPropertyAppend", f"The property {name} cannot be appended to.")
+    if isinstance(value, Body):
+        text = current.text if isinstance(current, Body) else ""
+        return Body(value.body_type, text + value.text)
+    if isinstance(value, tuple):
+        return (current if isinstance(current, tuple) else ()) + value
+    if isinstance(value, XmlValue):
+        return values.merge_lists(current if isinstance(current, XmlValue) else None, value)
+    raise EwsError("ErrorInvalidPropertyAppend", f"The property {name} cannot be appended to.")
+
+
+def _overlaps(item: Item, start: datetime, end: datetime) -> bool:
+    item_start, item_end = item.fields.get("Start"), item.fields.get("End")
+    if not isinstance(item_start, datetime) or not isinstance(item_end, datetime):
+        return False
+    return item_start < end and (item_end > start or (item_end == item_start == start))
+
+
+class Backend:
+    """All mailboxes of one sandbox, created on first use from the directory."""
+
+    def __init__(
+        self,
+        lookup: Callable[[str], tuple[str, str] | None],
+        *,
+        clock: Clock = system_clock,
+        ids: IdSource = lambda: os.urandom(16),
+        restore: Callable[[Mailbox], None] | None = None,
+    ) -> None:
+        self._lookup = lookup
+        self._restore = restore
+        self._clock = clock
+        self._ids = ids
+        self._lock = threading.Lock()
+        self.mailboxes: dict[str, Mailbox] = {}
+
+    def mailbox(self, email: str) -> Mailbox:
+        """The mailbox of an address in the directory; ErrorNonExistentMailbox otherwise."""
+        key = email.lower()
+        with self._lock:
+            found = self.mailboxes.get(key)
+            if found is None:
+                entry = self._lookup(email)
+                if entry is None:
+                    raise EwsError(
+                        "ErrorNonExistentMailbox", f"No mailbox with such guid or address: {email}"
+                    )
+                found = Mailbox(entry[0], entry[1], clock=self._clock, ids=self._ids)
+                if self._restore is not None:
+                    self._restore(found)
+                self.mailboxes[key] = found
+            return found
+
+    @contextlib.contextmanager
+    def locked(self, email: str) -> Iterator[Mailbox]:
+        """The mailbox of ``email``, held exclusively for one request."""
+        mailbox = self.mailbox(email)
+        with mailbox.lock:
+            yield mailbox
+
+    def reset(self) -> None:
+        """Forget every mailbox (tests call this between cases)."""
+        with self._lock:
+            self.mailboxes.clear()

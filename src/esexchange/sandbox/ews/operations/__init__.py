@@ -1,0 +1,103 @@
+"""The EWS operations: parse a request element, call the models, render the response.
+
+Each family lives in its own module and registers its handlers in :data:`OPERATIONS`.
+A handler gets the :class:`Context` of the request (the target mailbox, held locked) and
+the operation element, already schema-valid, and returns the ``m:...Response`` element.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from lxml import etree
+
+from esexchange.sandbox.ews import soap
+from esexchange.sandbox.ews.errors import EwsError
+from esexchange.sandbox.ews.models import Folder, Mailbox
+from esexchange.sandbox.ews.soap import NSMAP, m
+
+Entry = TypeVar("Entry")
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a handler may use: the target mailbox and the directory's people.
+
+    ``target`` is None for a request that names no mailbox (ConvertId and ResolveNames
+    need none); the error why is kept and raised if a handler asks for the mailbox.
+    """
+
+    target: Mailbox | None
+    people: Callable[[], Iterable[tuple[str, str]]]  # (name, email) of every mailbox
+    no_target: EwsError | None = None
+
+    @property
+    def mailbox(self) -> Mailbox:
+        """The mailbox the request acts on."""
+        if self.target is None:
+            raise self.no_target or EwsError("ErrorMissingEmailAddress", "No mailbox was named.")
+        return self.target
+
+    @property
+    def owner(self) -> tuple[str, str]:
+        """(email, name) of the target mailbox."""
+        return self.mailbox.email, self.mailbox.name
+
+
+Handler = Callable[[Context, etree._Element], etree._Element]
+
+
+def respond(
+    operation: str, entries: Iterable[Entry], handle: Callable[[Entry, etree._Element], None]
+) -> etree._Element:
+    """``m:{operation}Response`` with one response message per entry of a batch.
+
+    ``handle`` fills a success message; an :class:`EwsError` it raises turns that entry's
+    message into an error message while the other entries still succeed, as in Exchange.
+    """
+    response = etree.Element(m(f"{operation}Response"), nsmap=NSMAP)
+    messages = etree.SubElement(response, m("ResponseMessages"))
+    tag = f"{operation}ResponseMessage"
+    for entry in entries:
+        message = soap.success(messages, tag)
+        try:
+            handle(entry, message)
+        except EwsError as error:
+            messages.remove(message)
+            soap.error_message(messages, tag, error)
+    return response
+
+
+def resolve_folder(mailbox: Mailbox, folder_id: etree._Element) -> Folder:
+    """The folder a ``t:FolderId`` or ``t:DistinguishedFolderId`` names."""
+    if etree.QName(folder_id).localname == "DistinguishedFolderId":
+        return mailbox.folder(distinguished=folder_id.get("Id"))
+    return mailbox.folder(folder_id.get("Id"))
+
+
+def folder_ids(container: etree._Element | None) -> list[etree._Element]:
+    """The folder id elements of a ``FolderIds``/``ParentFolderIds`` element."""
+    if container is None:
+        return []
+    return [child for child in container if isinstance(child.tag, str)]
+
+
+def children(node: etree._Element | None) -> list[etree._Element]:
+    """Element children (comments skipped)."""
+    return [child for child in node if isinstance(child.tag, str)] if node is not None else []
+
+
+def operations() -> dict[str, Handler]:
+    """Every supported operation by name."""
+    from esexchange.sandbox.ews.operations import config, folders, items, misc, sync
+
+    table: dict[str, Handler] = {}
+    for module in (config, folders, items, misc, sync):
+        table.update(module.HANDLERS)
+    return table
+
+
+# Operations that work without a target mailbox.
+MAILBOX_FREE = frozenset({"ConvertId", "ResolveNames"})

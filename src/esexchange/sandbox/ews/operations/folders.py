@@ -1,0 +1,96 @@
+"""GetFolder and FindFolder over the distinguished folders of a mailbox."""
+
+from __future__ import annotations
+
+from lxml import etree
+
+from esexchange.sandbox.ews import codec, schema
+from esexchange.sandbox.ews.models import Folder
+from esexchange.sandbox.ews.operations import Context, children, folder_ids, resolve_folder, respond
+from esexchange.sandbox.ews.soap import m, t
+
+DEFAULT_PROPERTIES = frozenset({"DisplayName", "TotalCount", "ChildFolderCount", "UnreadCount"})
+KNOWN_PROPERTIES = DEFAULT_PROPERTIES | {"ParentFolderId", "FolderClass", "EffectiveRights"}
+RIGHTS = ("CreateAssociated", "CreateContents", "CreateHierarchy", "Delete", "Modify", "Read",
+          "ViewPrivateItems")  # fmt: skip
+
+
+def _shape(shape: etree._Element | None) -> set[str]:
+    base = shape.findtext(t("BaseShape")) if shape is not None else "IdOnly"
+    wanted = {"FolderId"}
+    if base == "Default":
+        wanted |= DEFAULT_PROPERTIES
+    elif base == "AllProperties":
+        wanted |= KNOWN_PROPERTIES
+    additional = shape.find(t("AdditionalProperties")) if shape is not None else None
+    for path in children(additional):
+        name = codec.field_name(path)
+        if isinstance(name, str):
+            wanted.add(name)
+    return wanted
+
+
+def render_folder(ctx: Context, parent: etree._Element, folder: Folder, wanted: set[str]) -> None:
+    """Append a folder element with the wanted properties, in schema order."""
+    node = etree.SubElement(parent, t(folder.folder_type))
+    mailbox = ctx.mailbox
+    for name, _ in schema.elements(f"{folder.folder_type}Type"):
+        if name not in wanted:
+            continue
+        if name == "FolderId":
+            etree.SubElement(node, t(name), Id=folder.id, ChangeKey=folder.change_key)
+        elif name == "ParentFolderId" and folder.parent_id:
+            parent_folder = mailbox.folder(folder.parent_id)
+            etree.SubElement(node, t(name), Id=parent_folder.id, ChangeKey=parent_folder.change_key)
+        elif name == "FolderClass" and folder.folder_class:
+            etree.SubElement(node, t(name)).text = folder.folder_class
+        elif name == "DisplayName":
+            etree.SubElement(node, t(name)).text = folder.display_name
+        elif name == "TotalCount":
+            etree.SubElement(node, t(name)).text = str(mailbox.item_count(folder.id))
+        elif name == "ChildFolderCount":
+            count = len(mailbox.child_folders(folder.id, deep=False))
+            etree.SubElement(node, t(name)).text = str(count)
+        elif name == "UnreadCount":
+            etree.SubElement(node, t(name)).text = "0"
+        elif name == "EffectiveRights":
+            rights = etree.SubElement(node, t(name))
+            for right in RIGHTS:
+                etree.SubElement(rights, t(right)).text = "true"
+
+
+def get_folder(ctx: Context, op: etree._Element) -> etree._Element:
+    """GetFolder: folders by id or distinguished name."""
+    wanted = _shape(op.find(m("FolderShape")))
+
+    def handle(folder_id: etree._Element, message: etree._Element) -> None:
+        folder = resolve_folder(ctx.mailbox, folder_id)
+        render_folder(ctx, etree.SubElement(message, m("Folders")), folder, wanted)
+
+    return respond("GetFolder", folder_ids(op.find(m("FolderIds"))), handle)
+
+
+def find_folder(ctx: Context, op: etree._Element) -> etree._Element:
+    """FindFolder: the children (Shallow) or the subtree (Deep) of folders."""
+    wanted = _shape(op.find(m("FolderShape")))
+    deep = op.get("Traversal") == "Deep"
+    paging = op.find(m("IndexedPageFolderView"))
+
+    def handle(folder_id: etree._Element, message: etree._Element) -> None:
+        folder = resolve_folder(ctx.mailbox, folder_id)
+        found = ctx.mailbox.child_folders(folder.id, deep=deep)
+        offset = int(paging.get("Offset", "0")) if paging is not None else 0
+        limit = paging.get("MaxEntriesReturned") if paging is not None else None
+        page = found[offset : offset + int(limit)] if limit else found[offset:]
+        root = etree.SubElement(message, m("RootFolder"))
+        root.set("IndexedPagingOffset", str(offset + len(page)))
+        root.set("TotalItemsInView", str(len(found)))
+        root.set("IncludesLastItemInRange", "true" if offset + len(page) >= len(found) else "false")
+        folders = etree.SubElement(root, t("Folders"))
+        for child in page:
+            render_folder(ctx, folders, child, wanted)
+
+    return respond("FindFolder", folder_ids(op.find(m("ParentFolderIds"))), handle)
+
+
+HANDLERS = {"GetFolder": get_folder, "FindFolder": find_folder}

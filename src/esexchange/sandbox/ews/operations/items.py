@@ -1,0 +1,246 @@
+"""CreateItem, GetItem, UpdateItem, DeleteItem and FindItem."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from lxml import etree
+
+from esexchange.sandbox.ews import codec, recurrence
+from esexchange.sandbox.ews.errors import EwsError
+from esexchange.sandbox.ews.models import FieldChange, Item
+from esexchange.sandbox.ews.operations import Context, children, folder_ids, resolve_folder, respond
+from esexchange.sandbox.ews.restriction import compile_restriction
+from esexchange.sandbox.ews.soap import m, t
+
+DEFAULT_FOLDERS = {"CalendarItem": "calendar", "Task": "tasks", "Contact": "contacts"}
+
+
+def render(ctx: Context, parent: etree._Element, item: Item, shape: codec.Shape) -> None:
+    """Append an item as ``shape`` asks, with its folder and owner for computed properties."""
+    folder = ctx.mailbox.folder(item.folder_id)
+    codec.render_item(parent, item, shape, folder, ctx.owner)
+
+
+def item_id_of(element: etree._Element) -> tuple[str, str | None]:
+    """(id, change key) of an ``ItemId``, ``OccurrenceItemId`` or ``RecurringMasterItemId``."""
+    local = etree.QName(element).localname
+    if local == "OccurrenceItemId":
+        index = int(element.get("InstanceIndex", "0"))
+        return recurrence.occurrence_id(element.get("RecurringMasterId", ""), index), None
+    if local == "RecurringMasterItemId":
+        occurrence = recurrence.parse_occurrence_id(element.get("OccurrenceId", ""))
+        if occurrence is None:
+            raise EwsError(
+                "ErrorCalendarCannotUseIdForOccurrenceId", "That is not an occurrence id."
+            )
+        return occurrence[0], element.get("ChangeKey")
+    return element.get("Id", ""), element.get("ChangeKey")
+
+
+def create_item(ctx: Context, op: etree._Element) -> etree._Element:
+    """CreateItem: store calendar items, tasks, contacts and messages."""
+    invitations = op.get("SendMeetingInvitations")
+    disposition = op.get("MessageDisposition")
+    target = op.find(f"{m('SavedItemFolderId')}/*")
+
+    def handle(element: etree._Element, message: etree._Element) -> None:
+        parsed = codec.parse_item(element)
+        if parsed.kind == "CalendarItem" and invitations is None:
+            raise EwsError(
+                "ErrorSendMeetingInvitationsRequired",
+                "SendMeetingInvitations is required for calendar items.",
+            )
+        if parsed.kind == "Message" and disposition is None:
+            raise EwsError("ErrorMessageDispositionRequired", "MessageDisposition is required.")
+        if parsed.kind == "Message" and disposition != "SaveOnly":
+            saved = ctx.mailbox.send_message(
+                parsed.fields, parsed.extended, disposition == "SendAndSaveCopy"
+            )
+            items = etree.SubElement(message, m("Items"))
+            if saved is not None:
+                render(ctx, items, saved, codec.Shape())
+            return
+        if target is not None:
+            folder = resolve_folder(ctx.mailbox, target)
+        else:
+            folder = ctx.mailbox.folder(distinguished=DEFAULT_FOLDERS.get(parsed.kind, "drafts"))
+        item = ctx.mailbox.create_item(
+            folder.id, parsed.kind, parsed.fields, parsed.extended, send_to=invitations
+        )
+        render(ctx, etree.SubElement(message, m("Items")), item, codec.Shape())
+
+    return respond("CreateItem", children(op.find(m("Items"))), handle)
+
+
+def get_item(ctx: Context, op: etree._Element) -> etree._Element:
+    """GetItem: items by id in the requested shape."""
+    shape = codec.parse_shape(op.find(m("ItemShape")))
+
+    def handle(element: etree._Element, message: etree._Element) -> None:
+        item = ctx.mailbox.item(item_id_of(element)[0])
+        render(ctx, etree.SubElement(message, m("Items")), item, shape)
+
+    return respond("GetItem", children(op.find(m("ItemIds"))), handle)
+
+
+def update_item(ctx: Context, op: etree._Element) -> etree._Element:
+    """UpdateItem: Set/Append/DeleteItemField with Exchange's conflict resolution."""
+    conflict = op.get("ConflictResolution", "AutoResolve")
+    send = op.get("SendMeetingInvitationsOrCancellations")
+
+    def handle(change: etree._Element, message: etree._Element) -> None:
+        id_element, updates = children(change)[0], change.find(t("Updates"))
+        item_id, change_key = item_id_of(id_element)
+        current = ctx.mailbox.item(item_id)
+        if current.kind == "CalendarItem" and send is None:
+            raise EwsError(
+                "ErrorSendMeetingInvitationsOrCancellationsRequired",
+                "SendMeetingInvitationsOrCancellations is required for calendar items.",
+            )
+        changes = [_field_change(update) for update in children(updates)]
+        item = ctx.mailbox.update_item(item_id, change_key, conflict, changes)
+        if item.kind == "CalendarItem":
+            ctx.mailbox.notify_update(item, send)
+        render(ctx, etree.SubElement(message, m("Items")), item, codec.Shape())
+        etree.SubElement(etree.SubElement(message, m("ConflictResults")), t("Count")).text = "0"
+
+    return respond("UpdateItem", children(op.find(m("ItemChanges"))), handle)
+
+
+def _field_change(update: etree._Element) -> FieldChange:
+    action = {"SetItemField": "set", "AppendToItemField": "append", "DeleteItemField": "delete"}[
+        etree.QName(update).localname
+    ]
+    parts = children(update)
+    target = codec.field_name(parts[0])
+    if etree.QName(parts[0]).localname == "IndexedFieldURI":
+        raise EwsError("ErrorInvalidPropertyRequest", "Indexed properties are not supported.")
+    if action == "delete":
+        return FieldChange(action, target)
+    parsed = codec.parse_item(parts[1])
+    if isinstance(target, str) and target in parsed.fields and len(parsed.fields) == 1:
+        return FieldChange(action, target, parsed.fields[target])
+    if not isinstance(target, str) and target in parsed.extended and len(parsed.extended) == 1:
+        return FieldChange(action, target, parsed.extended[target])
+    raise EwsError(
+        "ErrorIncorrectUpdatePropertyCount",
+        "An object within a change description must contain one and only one property to modify.",
+    )
+
+
+def delete_item(ctx: Context, op: etree._Element) -> etree._Element:
+    """DeleteItem: HardDelete, SoftDelete or MoveToDeletedItems."""
+    delete_type = op.get("DeleteType", "HardDelete")
+    cancellations = op.get("SendMeetingCancellations")
+    task_occurrences = op.get("AffectedTaskOccurrences")
+
+    def handle(element: etree._Element, message: etree._Element) -> None:
+        item = ctx.mailbox.item(item_id_of(element)[0])
+        if item.kind == "CalendarItem" and cancellations is None:
+            raise EwsError(
+                "ErrorSendMeetingCancellationsRequired",
+                "SendMeetingCancellations is required for calendar items.",
+            )
+        if item.kind == "Task" and task_occurrences is None:
+            raise EwsError(
+                "ErrorAffectedTaskOccurrencesRequired",
+                "AffectedTaskOccurrences is required for tasks.",
+            )
+        ctx.mailbox.delete_item(item.id, delete_type, send_cancellations=cancellations)
+
+    return respond("DeleteItem", children(op.find(m("ItemIds"))), handle)
+
+
+def find_item(ctx: Context, op: etree._Element) -> etree._Element:
+    """FindItem: paged or calendar views of folders, restricted and sorted."""
+    shape = codec.parse_shape(op.find(m("ItemShape")))
+    matches = compile_restriction(op.find(m("Restriction")))
+    order = _sort_key(op.find(m("SortOrder")))
+    calendar_view = op.find(m("CalendarView"))
+    paging = op.find(m("IndexedPageItemView"))
+
+    def handle(folder_id: etree._Element, message: etree._Element) -> None:
+        folder = resolve_folder(ctx.mailbox, folder_id)
+        root = etree.SubElement(message, m("RootFolder"))
+        if calendar_view is not None:
+            found = ctx.mailbox.calendar_view(
+                folder.id,
+                codec.parse_datetime(calendar_view.get("StartDate", "")),
+                codec.parse_datetime(calendar_view.get("EndDate", "")),
+            )
+            found = [item for item in found if matches(item)]
+            page = found[: _max_entries(calendar_view, len(found))]
+        else:
+            found = [item for item in ctx.mailbox.items_in(folder.id) if matches(item)]
+            if order is not None:
+                found = order(found)
+            page, offset = _page(found, paging)
+            root.set("IndexedPagingOffset", str(offset + len(page)))
+        root.set("TotalItemsInView", str(len(found)))
+        root.set("IncludesLastItemInRange", _bool(len(page) == len(found) or _ends(found, page)))
+        items = etree.SubElement(root, t("Items"))
+        for item in page:
+            render(ctx, items, item, shape)
+
+    return respond("FindItem", folder_ids(op.find(m("ParentFolderIds"))), handle)
+
+
+def _page(found: list[Item], paging: etree._Element | None) -> tuple[list[Item], int]:
+    if paging is None:
+        return found, 0
+    offset = int(paging.get("Offset", "0"))
+    limit = _max_entries(paging, len(found))
+    if paging.get("BasePoint", "Beginning") == "End":
+        stop = max(len(found) - offset, 0)
+        start = max(stop - limit, 0)
+        return found[start:stop], start
+    return found[offset : offset + limit], offset
+
+
+def _ends(found: list[Item], page: list[Item]) -> bool:
+    return bool(page) and page[-1] is found[-1]
+
+
+def _max_entries(view: etree._Element, default: int) -> int:
+    value = view.get("MaxEntriesReturned")
+    return int(value) if value is not None else default
+
+
+def _sort_key(sort: etree._Element | None) -> Callable[[list[Item]], list[Item]] | None:
+    if sort is None:
+        return None
+    orders = children(sort)
+
+    def apply(found: list[Item]) -> list[Item]:
+        result = list(found)
+        for order in reversed(orders):  # stable sorts, least significant first
+            target = codec.field_name(children(order)[0])
+            present = [i for i in result if _property(i, target) is not None]
+            missing = [i for i in result if _property(i, target) is None]
+            present.sort(
+                key=lambda i: _property(i, target), reverse=order.get("Order") == "Descending"
+            )  # type: ignore[arg-type,return-value]
+            result = present + missing
+        return result
+
+    return apply
+
+
+def _property(item: Item, target: object) -> object:
+    if isinstance(target, str):
+        return item.fields.get(target)
+    return item.extended.get(target)  # type: ignore[call-overload]
+
+
+def _bool(value: bool) -> str:
+    return "true" if value else "false"
+
+
+HANDLERS = {
+    "CreateItem": create_item,
+    "GetItem": get_item,
+    "UpdateItem": update_item,
+    "DeleteItem": delete_item,
+    "FindItem": find_item,
+}

@@ -1,0 +1,193 @@
+"""Optional persistence of the sandbox (``--state FILE``): one SQLite row per mailbox.
+
+A mailbox is written as JSON after every request that changed it, while its lock is
+held, and read back the first time it is used after a restart. Without a state file the
+sandbox lives in memory only.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import sqlite3
+import threading
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from esexchange.sandbox.directory import Directory
+from esexchange.sandbox.ews.models import (
+    Backend,
+    Folder,
+    Item,
+    Mailbox,
+    SentMessage,
+    Tombstone,
+    UserConfiguration,
+)
+from esexchange.sandbox.ews.values import Body, ExtendedKey, Value, XmlValue
+
+SCHEMA = "CREATE TABLE IF NOT EXISTS mailbox (email TEXT PRIMARY KEY, state TEXT NOT NULL)"
+
+
+def open_backend(
+    directory: Directory, state_file: str | Path | None
+) -> tuple[Backend, StateStore | None]:
+    """A backend for ``directory``; persistent through a :class:`StateStore` if a file is given."""
+
+    def lookup(email: str) -> tuple[str, str] | None:
+        entry = directory.mailbox(email)
+        return (entry.email, entry.name) if entry else None
+
+    if state_file is None:
+        return Backend(lookup), None
+    store = StateStore(Path(state_file))
+    return Backend(lookup, restore=store.load), store
+
+
+class StateStore:
+    """Mailboxes in a SQLite file."""
+
+    def __init__(self, path: Path) -> None:
+        self._connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._connection.execute("PRAGMA journal_mode=WAL")
+        self._connection.execute(SCHEMA)
+        self._lock = threading.Lock()
+
+    def save(self, mailbox: Mailbox) -> None:
+        """Write the whole state of a mailbox."""
+        state = json.dumps(_dump(mailbox), separators=(",", ":"))
+        with self._lock:
+            self._connection.execute(
+                "INSERT INTO mailbox (email, state) VALUES (?, ?) "
+                "ON CONFLICT (email) DO UPDATE SET state = excluded.state",
+                (mailbox.email.lower(), state),
+            )
+
+    def load(self, mailbox: Mailbox) -> None:
+        """Fill a fresh mailbox from the file, if it was saved before."""
+        with self._lock:
+            row = self._connection.execute(
+                "SELECT state FROM mailbox WHERE email = ?", (mailbox.email.lower(),)
+            ).fetchone()
+        if row is not None:
+            _load(mailbox, json.loads(row[0]))
+
+
+def _dump(mailbox: Mailbox) -> dict[str, Any]:
+    return {
+        "seq": mailbox.seq,
+        "folders": [_dump_folder(f) for f in mailbox.folders.values()],
+        "items": [_dump_item(i) for i in mailbox.items.values()],
+        "tombstones": [
+            [s.item_id, s.folder_id, s.created_seq, s.deleted_seq] for s in mailbox.tombstones
+        ],
+        "sent": [[s.kind, s.item_id, s.subject, list(s.recipients)] for s in mailbox.sent],
+    }
+
+
+def _load(mailbox: Mailbox, data: dict[str, Any]) -> None:
+    mailbox.seq = data["seq"]
+    mailbox.folders = {f["id"]: _load_folder(f) for f in data["folders"]}
+    mailbox.items = {i["id"]: _load_item(i) for i in data["items"]}
+    mailbox.tombstones = [Tombstone(*entry) for entry in data["tombstones"]]
+    mailbox.sent = [SentMessage(k, i, s, tuple(r)) for k, i, s, r in data["sent"]]
+
+
+def _bytes(value: bytes | None) -> str | None:
+    return base64.b64encode(value).decode() if value is not None else None
+
+
+def _unbytes(value: str | None) -> bytes | None:
+    return base64.b64decode(value) if value is not None else None
+
+
+def _dump_folder(folder: Folder) -> dict[str, Any]:
+    configurations = [
+        {
+            "name": c.name,
+            "item_id": c.item_id,
+            "dictionary": c.dictionary.xml.decode() if c.dictionary else None,
+            "xml_data": _bytes(c.xml_data),
+            "binary_data": _bytes(c.binary_data),
+        }
+        for c in folder.configurations.values()
+    ]
+    return {
+        "id": folder.id, "change_key": folder.change_key, "folder_type": folder.folder_type,
+        "folder_class": folder.folder_class, "display_name": folder.display_name,
+        "parent_id": folder.parent_id, "distinguished": folder.distinguished,
+        "configurations": configurations,
+    }  # fmt: skip
+
+
+def _load_folder(data: dict[str, Any]) -> Folder:
+    configurations = {
+        c["name"]: UserConfiguration(
+            c["name"],
+            c["item_id"],
+            XmlValue(c["dictionary"].encode()) if c["dictionary"] else None,
+            _unbytes(c["xml_data"]),
+            _unbytes(c["binary_data"]),
+        )
+        for c in data.pop("configurations")
+    }
+    return Folder(**data, configurations=configurations)
+
+
+def _dump_item(item: Item) -> dict[str, Any]:
+    return {
+        "id": item.id, "change_key": item.change_key, "kind": item.kind,
+        "folder_id": item.folder_id, "created_seq": item.created_seq,
+        "changed_seq": item.changed_seq,
+        "fields": {name: _dump_value(value) for name, value in item.fields.items()},
+        "extended": [
+            [list(key.__dict__.values()), list(v) if isinstance(v, tuple) else v]
+            for key, v in item.extended.items()
+        ],
+    }  # fmt: skip
+
+
+def _load_item(data: dict[str, Any]) -> Item:
+    return Item(
+        id=data["id"],
+        change_key=data["change_key"],
+        kind=data["kind"],
+        folder_id=data["folder_id"],
+        fields={name: _load_value(value) for name, value in data["fields"].items()},
+        extended={
+            ExtendedKey(*key): tuple(v) if isinstance(v, list) else v for key, v in data["extended"]
+        },
+        created_seq=data["created_seq"],
+        changed_seq=data["changed_seq"],
+    )
+
+
+def _dump_value(value: Value) -> list[Any]:
+    if isinstance(value, bool):
+        return ["bool", value]
+    if isinstance(value, datetime):
+        return ["datetime", value.isoformat()]
+    if isinstance(value, tuple):
+        return ["strings", list(value)]
+    if isinstance(value, Body):
+        return ["body", value.body_type, value.text]
+    if isinstance(value, XmlValue):
+        return ["xml", value.xml.decode()]
+    return [type(value).__name__, value]
+
+
+def _load_value(data: list[Any]) -> Value:
+    kind = data[0]
+    if kind == "datetime":
+        return datetime.fromisoformat(data[1])
+    if kind == "strings":
+        return tuple(data[1])
+    if kind == "body":
+        return Body(data[1], data[2])
+    if kind == "xml":
+        return XmlValue(data[1].encode())
+    if kind == "float":
+        return float(data[1])
+    value: Value = data[1]
+    return value
