@@ -80,7 +80,7 @@ def test_exchange_task_dates_and_progress_pass_through() -> None:
 
 
 def test_exchange_task_date_given_as_a_time_counts_by_its_erp_local_day() -> None:
-    incoming = ExchangeItem(kind=T, subject="x", due=utc("2026-03-05T23:30"))  # type: ignore[arg-type]
+    incoming = ExchangeItem(kind=T, subject="x", due=utc("2026-03-05T23:30"))
     assert exchange_to_item(incoming, context()).due == date(2026, 3, 6)
 
 

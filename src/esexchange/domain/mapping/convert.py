@@ -2,7 +2,8 @@
 
 Reading (``erp_to_item``, ``exchange_to_item``) makes the canonical form: clean text
 within the ERP's column limits, UTC times, dates for all-day bounds and task dates, the
-activity type from the ERP or the ``ES_`` category, the body without its trailer.
+activity type from the ERP or the ``ES_`` category, the body without its trailer, the
+equipment names sorted (the ERP lists them in no particular order).
 
 Writing (``item_to_exchange``, ``item_to_erp``) takes the side's ``current`` copy when
 there is one and keeps its values wherever they already say what the item says: a long
