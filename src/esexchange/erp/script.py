@@ -83,9 +83,12 @@ def installed_version(conn: Connection) -> int:
 
 
 def install(
-    engine: Engine, *, upto: int = SCRIPT_VERSION, steps: Sequence[Step] = STEPS
+    engine: Engine, *, upto: int | None = None, steps: Sequence[Step] = STEPS
 ) -> InstallReport:
-    """Bring the database to version ``upto`` in one transaction; idempotent."""
+    """Bring the database to version ``upto`` (the newest step) in one transaction.
+
+    Idempotent: steps already recorded in ``esx_meta`` are not run again.
+    """
     try:
         with write_connection(engine) as conn, conn.begin():
             if conn.dialect.name == "postgresql":
@@ -97,7 +100,8 @@ def install(
                     f"the database has esExchange script version {before}, but this "
                     f"esExchange knows versions up to {newest}: upgrade esExchange"
                 )
-            pending = tuple(step for step in steps if before < step.version <= upto)
+            target = newest if upto is None else upto
+            pending = tuple(step for step in steps if before < step.version <= target)
             for step in pending:
                 step.apply(conn)
             after = pending[-1].version if pending else before
