@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typer
 
-from esexchange.cli import db, sandbox
+from esexchange.cli import connection, db, options, personnel, reference, sandbox
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -15,3 +15,8 @@ app = typer.Typer(
 )
 app.add_typer(db.app, name="db")
 app.add_typer(sandbox.app, name="sandbox")
+app.add_typer(connection.app, name="connection")
+app.add_typer(options.app, name="options")
+app.add_typer(personnel.app, name="personnel")
+app.add_typer(reference.activity_type_app, name="activity-type")
+app.add_typer(reference.priority_app, name="priority")

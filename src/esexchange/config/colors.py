@@ -54,7 +54,7 @@ def parse_color(text: str) -> int:
     """
     key = _key(text)
     try:
-        index = int(key.removeprefix("preset").strip())
+        index = int(text.strip().lower().removeprefix("preset"))
     except ValueError:
         index = _names().get(key, -2)
     if NO_COLOR <= index < len(PRESET_NAMES):

@@ -1,0 +1,178 @@
+"""`esexchange connection ...`: add, list, show and remove connections to Exchange.
+
+Secrets are read from stdin (``--password-stdin``, ``--client-secret-stdin``) or a
+hidden prompt, stored encrypted, and never printed.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from esexchange import config
+from esexchange.cli.common import DbOption, database, fail, out, reports_errors, warn
+from esexchange.config import Auth, Backend, ConnectionConfig
+from esexchange.config.model import validate_connection
+from esexchange.domain.options import ConnectionOptions
+
+app = typer.Typer(no_args_is_help=True, help="Connections to Exchange organisations.")
+
+
+@app.command("add")
+@reports_errors
+def add(
+    name: Annotated[str, typer.Argument(help="A name for the connection, e.g. contoso.")],
+    auth: Annotated[Auth, typer.Option(help="user: UPN and password; app: OAuth 2.0 app.")],
+    db: DbOption = None,
+    backend: Annotated[Backend, typer.Option(help="ews (Exchange 2016/2019/SE) or graph.")] = (
+        Backend.EWS
+    ),
+    ews_url: Annotated[str | None, typer.Option(help="The EWS URL, typed in.")] = None,
+    autodiscover: Annotated[
+        str | None, typer.Option(metavar="EMAIL", help="Find the EWS URL by Autodiscover.")
+    ] = None,
+    upn: Annotated[str | None, typer.Option(help="Service account, user@domain.")] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from stdin.")
+    ] = False,
+    tenant_id: Annotated[str | None, typer.Option(help="Entra ID tenant id.")] = None,
+    client_id: Annotated[str | None, typer.Option(help="App registration client id.")] = None,
+    client_secret_stdin: Annotated[
+        bool, typer.Option("--client-secret-stdin", help="Read the client secret from stdin.")
+    ] = False,
+    token_url: Annotated[str | None, typer.Option(help="OAuth token endpoint override.")] = None,
+    ca_bundle: Annotated[
+        Path | None, typer.Option(help="PEM file of CA certificates to trust.")
+    ] = None,
+    accept_untrusted_certificate: Annotated[
+        bool, typer.Option("--accept-untrusted-certificate",
+                           help="Do not verify the server's TLS certificate (unsafe).")
+    ] = False,
+    erp_time_zone: Annotated[
+        str | None, typer.Option(metavar="ZONE", help="IANA zone of the ERP's times.")
+    ] = None,
+) -> None:
+    """Add a connection; the secret comes from stdin or a hidden prompt."""
+    if auth is Auth.USER and client_secret_stdin:
+        raise fail("--auth user signs in with a password: use --password-stdin")
+    if auth is Auth.APP and password_stdin:
+        raise fail("--auth app signs in with a client secret: use --client-secret-stdin")
+    connection = ConnectionConfig(
+        name=name,
+        backend=backend,
+        auth=auth,
+        ews_url=ews_url,
+        autodiscover_email=autodiscover,
+        upn=upn,
+        tenant_id=tenant_id,
+        client_id=client_id,
+        token_url=token_url,
+        ca_bundle=str(ca_bundle.resolve()) if ca_bundle else None,
+        accept_untrusted=accept_untrusted_certificate,
+        options=ConnectionOptions(erp_time_zone=erp_time_zone),
+    )
+    validate_connection(connection)  # before asking for a secret that would be wasted
+    with database(db) as engine:
+        secret = read_secret(auth, from_stdin=password_stdin or client_secret_stdin, upn=upn)
+        config.add_connection(engine, connection, secret)
+    if accept_untrusted_certificate:
+        warn(
+            f"connection {name!r} does NOT verify the server's TLS certificate: anyone on the "
+            "network path can read the credentials; prefer --ca-bundle FILE"
+        )
+    out().print(f"Added connection {name} ({backend.value}, {auth.value} sign-in).")
+
+
+@app.command("secret")
+@reports_errors
+def secret(
+    name: str,
+    db: DbOption = None,
+    stdin: Annotated[bool, typer.Option("--stdin", help="Read the secret from stdin.")] = False,
+) -> None:
+    """Replace the stored password or client secret of a connection."""
+    with database(db) as engine:
+        current = config.get_connection(engine, name)
+        config.set_connection_secret(
+            engine, name, read_secret(current.auth, from_stdin=stdin, upn=current.upn)
+        )
+    out().print(f"Stored a new secret for connection {name}.")
+
+
+@app.command("list")
+@reports_errors
+def list_(db: DbOption = None) -> None:
+    """List the connections."""
+    with database(db) as engine:
+        connections = config.list_connections(engine)
+    if not connections:
+        out().print("No connections yet; add one with `esexchange connection add`.")
+        return
+    table = Table("Name", "Backend", "Server", "Sign-in", "Created (UTC)")
+    for c in connections:
+        created = c.created_at.strftime("%Y-%m-%d %H:%M") if c.created_at else ""
+        table.add_row(c.name, c.backend.value, _server(c), _sign_in(c), created)
+    out().print(table)
+
+
+@app.command("show")
+@reports_errors
+def show(name: str, db: DbOption = None) -> None:
+    """Show one connection (the secret is never shown, only whether one is stored)."""
+    with database(db) as engine:
+        c = config.get_connection(engine, name)
+    rows = [
+        ("name", c.name),
+        ("backend", c.backend.value),
+        ("server", _server(c)),
+        ("sign-in", _sign_in(c)),
+        ("token url", c.token_url or "Microsoft's (login.microsoftonline.com)"),
+        ("secret", "stored, encrypted" if c.secret_stored else "none"),
+        ("ca bundle", c.ca_bundle or "system certificates"),
+        ("tls verification", "OFF (untrusted certificates accepted)"
+         if c.accept_untrusted else "on"),
+        ("erp time zone", c.options.erp_time_zone or "the host's zone"),
+        ("created (UTC)", c.created_at.isoformat(timespec="seconds") if c.created_at else ""),
+    ]
+    table = Table.grid(padding=(0, 2))
+    for label, value in rows:
+        table.add_row(label, value)
+    out().print(table)
+
+
+@app.command("remove")
+@reports_errors
+def remove(name: str, db: DbOption = None) -> None:
+    """Remove a connection with its personnel and links (the history stays)."""
+    with database(db) as engine:
+        config.remove_connection(engine, name)
+    out().print(f"Removed connection {name}.")
+
+
+def read_secret(auth: Auth, *, from_stdin: bool, upn: str | None) -> str:
+    """The password or client secret, from stdin (one trailing newline dropped) or a
+    hidden prompt asked twice."""
+    what = f"Password for {upn}" if auth is Auth.USER else "Client secret"
+    if from_stdin:
+        text = sys.stdin.read()
+        return text.removesuffix("\n").removesuffix("\r")
+    value: str = typer.prompt(what, hide_input=True, confirmation_prompt=True)
+    return value
+
+
+def _server(c: ConnectionConfig) -> str:
+    if c.backend is Backend.GRAPH:
+        return "Microsoft Graph"
+    if c.ews_url:
+        return c.ews_url
+    return f"Autodiscover for {c.autodiscover_email}"
+
+
+def _sign_in(c: ConnectionConfig) -> str:
+    if c.auth is Auth.USER:
+        return f"user {c.upn}"
+    return f"app {c.client_id} (tenant {c.tenant_id})"

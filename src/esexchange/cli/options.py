@@ -1,0 +1,76 @@
+"""`esexchange options ...`: the options of a connection (DESIGN.md §3)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from zoneinfo import ZoneInfo
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+from sqlalchemy import Engine
+
+from esexchange import config
+from esexchange.cli.common import DbOption, database, on_off, out, reports_errors
+from esexchange.config.priority_map import PRIORITY_OPTIONS
+from esexchange.domain.mapping import MappingContext, default_activity_type
+from esexchange.domain.model import Kind, Reference
+from esexchange.service.hostzone import host_time_zone
+
+app = typer.Typer(no_args_is_help=True, help="Options of a connection.")
+
+
+@app.command("list")
+@reports_errors
+def list_(name: str, db: DbOption = None) -> None:
+    """Every option with its value; unset ones show the default that applies."""
+    with database(db) as engine:
+        settings = config.option_settings(engine, name)
+        derived = _derived_defaults(engine, name)
+    table = Table("Option", "Value", "")
+    for setting in settings:
+        value = derived.get(setting.key) if setting.value is None else None
+        shown = value or show_value(setting.value)
+        table.add_row(setting.key, escape(shown), "" if setting.explicit else "(default)")
+    out().print(table)
+
+
+@app.command("set")
+@reports_errors
+def set_(name: str, key: str, value: str, db: DbOption = None) -> None:
+    """Set an option: on/off, a number, an ISO time or a name; 'default' unsets it."""
+    with database(db) as engine:
+        current = config.set_option(engine, name, key, value)
+    out().print(f"{name}: {key} = {escape(show_value(getattr(current, key)))}")
+
+
+def show_value(value: object) -> str:
+    """An option value as it is typed: on/off, ISO times, enum values."""
+    if isinstance(value, bool):
+        return on_off(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return str(value.value)
+    return "" if value is None else str(value)
+
+
+def _derived_defaults(engine: Engine, name: str) -> dict[str, str]:
+    """What the unset options with a derived default stand for right now."""
+    options = config.options(engine, name)
+    types = config.activity_types(engine)
+    context = MappingContext(options, Reference(activity_types=tuple(types)), ZoneInfo("UTC"))
+    descriptions = {t.no: t.description for t in types}
+    result = {"start_sync_at": "now minus 30 days",
+              "erp_time_zone": f"the host's zone, {host_time_zone()}"}
+    for key, kind in (("default_activity_type_appointment", Kind.APPOINTMENT),
+                      ("default_activity_type_task", Kind.TASK)):
+        no = default_activity_type(kind, context)
+        result[key] = ("lowest type number" if no is None
+                       else f"lowest type number, {no} {descriptions[no]}")
+    for choice in config.priority_map(engine, name):
+        key = PRIORITY_OPTIONS[choice.importance]
+        result[key] = ("by rank" if choice.priority is None
+                       else f"by rank, {choice.priority.id} {choice.priority.name}")
+    return result

@@ -1,0 +1,86 @@
+"""`esexchange personnel ...`: the employees a connection synchronizes, and their settings."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from esexchange import config
+from esexchange.cli.common import DbOption, database, fail, on_off, out, reports_errors, warn
+from esexchange.domain.model import Employee
+from esexchange.domain.options import EMPLOYEE_SETTING_KEYS
+
+app = typer.Typer(no_args_is_help=True, help="Employees synchronized over a connection.")
+
+Emails = Annotated[list[str], typer.Argument(metavar="EMAIL...", help="Main email addresses.")]
+
+
+@app.command("add")
+@reports_errors
+def add(name: str, emails: Emails, db: DbOption = None) -> None:
+    """Add employees by email with every setting on (all or nothing)."""
+    with database(db) as engine:
+        result = config.add_personnel(engine, name, emails)
+    for person in result.added:
+        out().print(f"Added {escape(_who(person))}.")
+    for person in result.already:
+        out().print(f"Already listed: {escape(_who(person))}.")
+    for person in (*result.added, *result.already):
+        if not person.syncable:
+            warn(f"{_who(person)} {_why_not_synced(person)}: listed, but reported instead "
+                 "of synchronized")
+
+
+@app.command("set")
+@reports_errors
+def set_(name: str, email: str, key: str, value: str, db: DbOption = None) -> None:
+    """Switch one setting of an employee on or off."""
+    switch = value.strip().lower()
+    if switch not in ("on", "off"):
+        raise fail(f"setting {key!r}: {value!r} is not on or off")
+    with database(db) as engine:
+        config.set_personnel_setting(engine, name, email, key, switch == "on")
+    out().print(f"{name}: {email} {key} = {switch}")
+
+
+@app.command("remove")
+@reports_errors
+def remove(name: str, emails: Emails, db: DbOption = None) -> None:
+    """Take employees off the connection (all or nothing)."""
+    with database(db) as engine:
+        removed = config.remove_personnel(engine, name, emails)
+    for person in removed:
+        out().print(f"Removed {escape(_who(person))}.")
+
+
+@app.command("list")
+@reports_errors
+def list_(name: str, db: DbOption = None) -> None:
+    """Each employee with employment status and every setting."""
+    with database(db) as engine:
+        listed = config.personnel(engine, name)
+    if not listed:
+        out().print(f"No personnel on {name} yet; add with `esexchange personnel add {name} "
+                    "EMAIL...`.")
+        return
+    console = out()
+    width = max(len(key) for key in EMPLOYEE_SETTING_KEYS)
+    for person, settings in listed:
+        state = person.employment_status
+        if not person.syncable:
+            state += f" [yellow]({escape(_why_not_synced(person))}: not synchronized)[/]"
+        console.print(f"[bold]{escape(_who(person))}[/] #{escape(person.number)}, {state}")
+        for key in EMPLOYEE_SETTING_KEYS:
+            console.print(f"  {key:<{width}}  {on_off(getattr(settings, key))}")
+
+
+def _who(person: Employee) -> str:
+    return f"{person.email} ({person.name})"
+
+
+def _why_not_synced(person: Employee) -> str:
+    if person.employment_status == "left":
+        return "has left"
+    return "may not create appointments"
