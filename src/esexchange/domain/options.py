@@ -8,8 +8,9 @@ an error that names the key.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from esexchange.domain.errors import InvalidOption
 
@@ -99,7 +100,8 @@ def parse_option(options: ConnectionOptions, key: str, text: str) -> ConnectionO
             value = None if raw.lower() in ("", "default", "none") else raw
     except ValueError:
         raise InvalidOption(f"option {key!r}: {text!r} is not {_describe(key, kind)}") from None
-    return replace(options, **{key: value})
+    changes: dict[str, Any] = {key: value}
+    return replace(options, **changes)
 
 
 def _parse_bool(key: str, raw: str) -> bool:
@@ -112,8 +114,6 @@ def _parse_bool(key: str, raw: str) -> bool:
 
 
 def _parse_time(raw: str) -> datetime:
-    from datetime import UTC
-
     value = datetime.fromisoformat(raw)
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
