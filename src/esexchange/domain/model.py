@@ -8,7 +8,7 @@ An item exists in three shapes:
   importance, sensitivity, categories, the body with its trailer). ``exchange/`` adapters
   translate these to and from EWS or Graph and nothing more.
 - ``Item``: the canonical, side-neutral content that is compared, hashed and merged.
-  ``domain/mapping.py`` converts both of the others to and from it.
+  ``domain/mapping/`` converts both of the others to and from it.
 
 Time semantics travel in the types: a timed appointment has aware UTC ``datetime``
 bounds; an all-day appointment has ``date`` bounds with an *exclusive* end (a one-day
