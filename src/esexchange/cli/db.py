@@ -1,7 +1,94 @@
-"""`esexchange db ...` commands."""
+"""`esexchange db ...`: install or upgrade the database script, sample data, status."""
 
 from __future__ import annotations
 
-import typer
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated
 
-app = typer.Typer(no_args_is_help=True, help="db commands")
+import typer
+from rich.markup import escape
+from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
+
+from esexchange.cli.common import DbOption, out, reports_errors
+from esexchange.erp import sample as sample_data
+from esexchange.erp import script
+from esexchange.erp.db import check_reachable, open_engine, unreachable
+
+app = typer.Typer(
+    no_args_is_help=True,
+    help="The ERP database: install the database script, fill sample data, show status.",
+)
+
+
+@contextmanager
+def _engine(url: str | None) -> Iterator[Engine]:
+    """A reachable engine (no script required); a lost connection becomes a user error."""
+    engine = open_engine(url)
+    try:
+        check_reachable(engine)
+        yield engine
+    except OperationalError as exc:
+        raise unreachable(engine, exc) from None
+    finally:
+        engine.dispose()
+
+
+@app.command()
+@reports_errors
+def install(db: DbOption = None) -> None:
+    """Create or upgrade esExchange's tables, change journal and triggers.
+
+    The reference ERP tables are created only where missing. Running it again changes
+    nothing.
+    """
+    with _engine(db) as engine:
+        report = script.install(engine)
+    console = out()
+    for step in report.applied:
+        console.print(f"applied step {step.version}: {escape(step.description)}")
+    if report.applied:
+        console.print(f"database script version {report.after} installed "
+                      f"(was {report.before or 'not installed'})")
+    else:
+        console.print(f"database script version {report.after} already installed; "
+                      "nothing to do")
+
+
+@app.command()
+@reports_errors
+def sample(
+    db: DbOption = None,
+    employees: Annotated[int, typer.Option(min=1, help="How many employees.")] = 20,
+    activities: Annotated[int, typer.Option(min=0, help="How many activities.")] = 200,
+    seed: Annotated[int, typer.Option(help="The same seed gives the same data.")] = 1,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Add the sample even though the ERP already holds data.")] = False,
+) -> None:
+    """Fill an empty ERP with realistic sample data (installs the script first)."""
+    with _engine(db) as engine:
+        script.install(engine)
+        report = sample_data.fill_sample(engine, employees=employees, activities=activities,
+                                         seed=seed, force=force)
+    out().print(
+        f"added {report.employees} employees, {report.appointments} appointments "
+        f"({report.all_day} all-day, {report.conference} conference, {report.recurring} "
+        f"recurring) and {report.tasks} tasks; {report.private} private, "
+        f"{report.with_equipment} with equipment"
+    )
+
+
+@app.command()
+@reports_errors
+def status(db: DbOption = None) -> None:
+    """Show the script version, the change journal's size and row counts."""
+    with _engine(db) as engine:
+        state = script.database_status(engine)
+    console = out()
+    installed = state.script_version or "not installed"
+    console.print(f"database script version: {installed} (this release: {script.SCRIPT_VERSION})")
+    console.print(f"change journal: {state.journal_rows} rows, last sequence number "
+                  f"{state.journal_last_seq}")
+    for table, count in state.rows.items():
+        console.print(f"{table}: {count}")
