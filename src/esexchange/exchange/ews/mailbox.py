@@ -1,0 +1,403 @@
+"""``EwsMailbox``: the ``Mailbox`` port for one mailbox, on exchangelib.
+
+Every public method is one "call": its EWS requests are counted on ``requests`` and it
+gets its own throttling budget (``transport.mailbox_call``). Batches go out in chunks of
+``settings.batch_size`` items, one request per chunk; an element that fails is reported
+in its ``BatchResult`` and the others go on.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from exchangelib import EWSTimeZone, FolderCollection, Q
+from exchangelib.errors import (
+    ErrorExceededConnectionCount,
+    ErrorIrresolvableConflict,
+    ErrorItemNotFound,
+)
+from exchangelib.folders import Calendar, Root, Tasks
+from exchangelib.items import (
+    ALL_OCCURRENCES,
+    ID_ONLY,
+    MOVE_TO_DELETED_ITEMS,
+    NEVER_OVERWRITE,
+    SAVE_ONLY,
+    SEND_TO_NONE,
+)
+from exchangelib.properties import DistinguishedFolderId
+from exchangelib.properties import Mailbox as MailboxAddress
+from exchangelib.services import SyncFolderItems
+
+from esexchange.domain.model import Category, ExchangeItem, ItemRef, Kind, RemoteItem
+from esexchange.domain.state import MailboxChange
+from esexchange.exchange.errors import ItemFailed, MailboxError
+from esexchange.exchange.ews.categories import CONFIGURATION_NAME, merge_categories
+from esexchange.exchange.ews.failures import Who, translate
+from esexchange.exchange.ews.items import (
+    ERP_ID_FIELD,
+    MODELS,
+    READ_FIELDS,
+    exchangelib_fields,
+    from_exchangelib,
+    to_exchangelib,
+)
+from esexchange.exchange.ews.services import CreateItems, DeleteItems, GetItems, UpdateItems
+from esexchange.exchange.ews.settings import EwsSettings
+from esexchange.exchange.ews.transport import RequestCounter, mailbox_call
+from esexchange.exchange.port import BatchResult, ChangePage, ExchangeUpdate
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+_FOLDER_CLASSES = {Kind.APPOINTMENT: Calendar, Kind.TASK: Tasks}
+_MAX_SYNC_PAGE = 512  # the most SyncFolderItems returns per call (MaxChangesReturned)
+
+
+class EwsMailbox:
+    """One employee's mailbox, reached by impersonation (see ``EwsConnection.mailbox``)."""
+
+    def __init__(self, account: Any, *, settings: EwsSettings, who: Who, zone: EWSTimeZone):
+        self._account = account
+        self._settings = settings
+        self._who = who
+        self._zone = zone
+        self._folders: dict[Kind, Any] = {}
+        self.requests = RequestCounter()
+        """EWS requests sent for this mailbox so far (for benchmarks and logs)."""
+
+    @property
+    def address(self) -> str:
+        return str(self._account.primary_smtp_address)
+
+    # --- reachability -------------------------------------------------------------------
+
+    def check(self) -> None:
+        """Open the calendar and the tasks folder (one GetFolder request)."""
+        with self._call():
+            self._folders.clear()
+            self._folder(Kind.APPOINTMENT)
+
+    # --- reading ------------------------------------------------------------------------
+
+    def changes(self, kind: Kind, state: str | None, *, page_size: int = 512) -> ChangePage:
+        """One SyncFolderItems page; creates and updates fetched in batched GetItem."""
+        with self._call():
+            folder = self._folder(kind)
+            service = SyncFolderItems(account=self._account)
+            entries = self._retrying(lambda: list(service.call(
+                folder=folder, shape=ID_ONLY, additional_fields=set(), sync_state=state,
+                ignore=None, max_changes_returned=min(page_size, _MAX_SYNC_PAGE),
+                sync_scope=None,
+            )))
+            changed: list[str] = []
+            order: list[tuple[str, str]] = []  # (change type, item id), deduplicated
+            seen: set[tuple[str, str]] = set()
+            for change_type, item in entries:
+                if change_type == SyncFolderItems.DELETE:
+                    key = ("delete", item.id)
+                elif change_type in (SyncFolderItems.CREATE, SyncFolderItems.UPDATE):
+                    if not isinstance(item, MODELS[kind]):
+                        continue  # e.g. a message filed in the tasks folder
+                    key = ("change", item.id)
+                    if key not in seen:
+                        changed.append(item.id)
+                else:
+                    continue  # read-flag changes do not concern the sync
+                if key not in seen:
+                    seen.add(key)
+                    order.append(key)
+            fetched = self._fetch(kind, changed)
+            changes = [
+                MailboxChange(exchange_id=item_id, kind=kind, remote=None)
+                if what == "delete"
+                else MailboxChange(exchange_id=item_id, kind=kind, remote=fetched[item_id])
+                for what, item_id in order
+                if what == "delete" or item_id in fetched
+            ]
+            return ChangePage(
+                changes=tuple(changes),
+                state=str(service.sync_state),
+                more=not service.includes_last_item_in_range,
+                full=state is None,
+            )
+
+    def find_by_erp_id(self, kind: Kind, erp_ids: Sequence[int]) -> dict[int, RemoteItem]:
+        """One FindItem restricted on the ERP id property, then batched GetItem."""
+        wanted = sorted({int(erp_id) for erp_id in erp_ids})
+        if not wanted:
+            return {}
+        with self._call():
+            # FindItem cannot return an extended property with the ids without a
+            # second GetItem anyway; ask for ids only and fetch the content in batches.
+            collection = FolderCollection(account=self._account, folders=[self._folder(kind)])
+            stamped = self._retrying(lambda: list(collection.find_items(
+                Q(**{f"{ERP_ID_FIELD}__in": wanted}), shape=ID_ONLY,
+                page_size=min(max(len(wanted), 10), 1000),
+            )))
+            found: dict[int, RemoteItem] = {}
+            for remote in self._fetch(kind, [item_id for item_id, _ in stamped]).values():
+                erp_id = remote.item.erp_id
+                if erp_id is None:
+                    continue
+                if erp_id in found:
+                    log.warning(
+                        "mailbox %s: two %ss carry ERP id %s (%s and %s); adopting the first",
+                        self.address, kind.value, erp_id, found[erp_id].ref.id, remote.ref.id,
+                    )
+                    continue
+                found[erp_id] = remote
+            return found
+
+    # --- writing ------------------------------------------------------------------------
+
+    def create(self, items: Sequence[ExchangeItem]) -> list[BatchResult[ItemRef]]:
+        """CreateItem in chunks, SaveOnly and SendToNone: no invitation ever leaves."""
+        results: list[BatchResult[ItemRef] | None] = [None] * len(items)
+        with self._call():
+            for kind in Kind:
+                folder = None
+                pending: list[tuple[int, Any]] = []
+                for index, item in enumerate(items):
+                    if item.kind is not kind:
+                        continue
+                    folder = folder or self._folder(kind)
+                    prepared = self._prepare(
+                        item, lambda i=item, f=folder: to_exchangelib(
+                            i, account=self._account, folder=f
+                        ), "created",
+                    )
+                    if isinstance(prepared, ItemFailed):
+                        results[index] = BatchResult(error=prepared)
+                    else:
+                        pending.append((index, prepared))
+                for index, outcome in self._in_chunks(pending, lambda chunk, f=folder: list(
+                    CreateItems(account=self._account, chunk_size=len(chunk)).call(
+                        items=chunk, folder=f, message_disposition=SAVE_ONLY,
+                        send_meeting_invitations=SEND_TO_NONE,
+                    )
+                )):
+                    results[index] = self._result(
+                        items[index], outcome, "created",
+                        lambda done: ItemRef(id=done.id, change_key=done.changekey),
+                    )
+        return _complete(results)
+
+    def update(self, updates: Sequence[ExchangeUpdate]) -> list[BatchResult[ItemRef]]:
+        """UpdateItem in chunks with NeverOverwrite: a stale change key fails that element."""
+        results: list[BatchResult[ItemRef] | None] = [None] * len(updates)
+        with self._call():
+            pending: list[tuple[int, Any]] = []
+            for index, update in enumerate(updates):
+                names = exchangelib_fields(update.item.kind, update.fields)
+                if not names:  # nothing with an Exchange counterpart changed
+                    results[index] = BatchResult(value=update.ref)
+                    continue
+                prepared = self._prepare(update.item, lambda u=update: to_exchangelib(
+                    u.item, account=self._account, folder=None,
+                    id=u.ref.id, changekey=u.ref.change_key,
+                ), "updated")
+                if isinstance(prepared, ItemFailed):
+                    results[index] = BatchResult(error=prepared)
+                else:
+                    pending.append((index, (prepared, names)))
+            for index, outcome in self._in_chunks(pending, lambda chunk: list(
+                UpdateItems(account=self._account, chunk_size=len(chunk)).call(
+                    items=chunk, conflict_resolution=NEVER_OVERWRITE,
+                    message_disposition=SAVE_ONLY,
+                    send_meeting_invitations_or_cancellations=SEND_TO_NONE,
+                    suppress_read_receipts=True,
+                )
+            )):
+                results[index] = self._result(
+                    updates[index].item, outcome, "updated",
+                    lambda done: ItemRef(id=done[0], change_key=done[1]),
+                )
+        return _complete(results)
+
+    def delete(self, refs: Sequence[ItemRef]) -> list[BatchResult[None]]:
+        """DeleteItem in chunks to Deleted Items; SendToNone, all task occurrences."""
+        results: list[BatchResult[None] | None] = [None] * len(refs)
+        with self._call():
+            pending = [(index, (ref.id, None)) for index, ref in enumerate(refs)]
+            for index, outcome in self._in_chunks(pending, lambda chunk: list(
+                DeleteItems(account=self._account, chunk_size=len(chunk)).call(
+                    items=chunk, delete_type=MOVE_TO_DELETED_ITEMS,
+                    send_meeting_cancellations=SEND_TO_NONE,
+                    affected_task_occurrences=ALL_OCCURRENCES, suppress_read_receipts=True,
+                )
+            )):
+                if isinstance(outcome, ErrorItemNotFound):
+                    results[index] = BatchResult()  # already gone: that is what we wanted
+                elif isinstance(outcome, Exception):
+                    results[index] = BatchResult(error=self._item_failed(
+                        f"item {refs[index].id}", "deleted", outcome
+                    ))
+                else:
+                    results[index] = BatchResult()
+        return _complete(results)
+
+    def ensure_categories(self, categories: Sequence[Category]) -> None:
+        """Add or recolour entries of the CategoryList configuration, keeping all others."""
+        if not categories:
+            return
+        with self._call():
+            calendar = self._folder(Kind.APPOINTMENT)
+            try:
+                current = self._retrying(lambda: calendar.get_user_configuration(
+                    name=CONFIGURATION_NAME, properties="XmlData"
+                ))
+                xml_data, exists = current.xml_data, True
+            except ErrorItemNotFound:
+                xml_data, exists = None, False
+            merged = merge_categories(xml_data, categories, datetime.now(UTC))
+            if merged is None:
+                return
+            write = calendar.update_user_configuration if exists else (
+                calendar.create_user_configuration
+            )
+            self._retrying(lambda: write(name=CONFIGURATION_NAME, xml_data=merged))
+
+    # --- helpers ------------------------------------------------------------------------
+
+    @contextmanager
+    def _call(self) -> Iterator[None]:
+        """Count requests, give a fresh throttling budget, and translate failures."""
+        try:
+            with mailbox_call(self.requests, self._account.protocol.service_endpoint):
+                yield
+        except Exception as error:
+            translated = translate(error, self._who)
+            if translated is None or translated is error:
+                raise
+            raise translated from error
+
+    def _retrying(self, request: Callable[[], T]) -> T:
+        """Run a whole request again after ErrorExceededConnectionCount, with back-off.
+
+        exchangelib answers it by shrinking its pool and gives up at one session; the
+        request was refused as a whole, so sending it again is safe. The wait counts
+        against the call's throttling budget (past it: MailboxUnreachable).
+        """
+        wait = 1.0
+        while True:
+            try:
+                return request()
+            except ErrorExceededConnectionCount:
+                self._account.protocol.retry_policy.back_off(wait)
+                log.info("mailbox %s: too many connections, retrying in %.0f s",
+                         self.address, wait)
+                time.sleep(wait)
+                wait *= 2
+
+    def _folder(self, kind: Kind) -> Any:
+        """The calendar or tasks folder; both are fetched in one GetFolder, once."""
+        if not self._folders:
+            address = MailboxAddress(email_address=self.address)
+            root = Root(account=self._account, _distinguished_id=DistinguishedFolderId(
+                id=Root.DISTINGUISHED_FOLDER_ID, mailbox=address,
+            ))
+            wanted = [
+                cls(root=root, _distinguished_id=DistinguishedFolderId(
+                    id=cls.DISTINGUISHED_FOLDER_ID, mailbox=address,
+                ))
+                for cls in _FOLDER_CLASSES.values()
+            ]
+            folders = self._retrying(
+                lambda: list(FolderCollection(account=self._account, folders=wanted).resolve())
+            )
+            for found in folders:
+                if isinstance(found, Exception):
+                    raise found
+            self._folders = dict(zip(_FOLDER_CLASSES, folders, strict=True))
+        return self._folders[kind]
+
+    def _fetch(self, kind: Kind, ids: Sequence[str]) -> dict[str, RemoteItem]:
+        """Full content of items in batched GetItem: id -> item, the gone ones left out."""
+        folder = self._folder(kind)
+        fields = {
+            path for path in folder.normalize_fields(fields=list(READ_FIELDS[kind]))
+            if not path.field.is_attribute
+        }
+        fetched: dict[str, RemoteItem] = {}
+        size = self._settings.batch_size
+        for start in range(0, len(ids), size):
+            chunk = [(item_id, None) for item_id in ids[start:start + size]]
+            answers = self._retrying(lambda c=chunk: list(
+                GetItems(account=self._account, chunk_size=len(c)).call(
+                    items=c, additional_fields=fields, shape=ID_ONLY,
+                )
+            ))
+            for (item_id, _), answer in zip(chunk, answers, strict=True):
+                if isinstance(answer, ErrorItemNotFound):
+                    continue  # deleted since; the deletion comes with the next changes
+                if isinstance(answer, Exception):
+                    log.warning("mailbox %s: %s %s cannot be read and is skipped: %s",
+                                self.address, kind.value, item_id, answer)
+                    continue
+                if isinstance(answer, MODELS[kind]):
+                    fetched[item_id] = from_exchangelib(answer, kind, zone=self._zone)
+        return fetched
+
+    def _in_chunks(
+        self, pending: list[tuple[int, Any]], send: Callable[[list[Any]], list[Any]]
+    ) -> Iterator[tuple[int, Any]]:
+        """(index, outcome) per pending element, one request per chunk.
+
+        A request-level failure of the first chunk raises (nothing was written); of a
+        later chunk, it fails the elements not yet sent, so the written ones are kept.
+        """
+        size = self._settings.batch_size
+        for start in range(0, len(pending), size):
+            chunk = pending[start:start + size]
+            try:
+                outcomes = self._retrying(lambda c=chunk: send([value for _, value in c]))
+            except Exception as error:
+                if start == 0:
+                    raise
+                cause = translate(error, self._who) or error
+                for index, _ in pending[start:]:
+                    yield index, MailboxError(f"not sent: {cause}")
+                return
+            yield from zip((index for index, _ in chunk), outcomes, strict=True)
+
+    def _prepare(self, item: ExchangeItem, build: Callable[[], Any], verb: str) -> Any:
+        """The exchangelib item, validated locally so one bad item cannot fail a chunk."""
+        try:
+            prepared = build()
+            prepared.clean(version=self._account.version)
+        except (ValueError, TypeError) as error:
+            return self._item_failed(_label(item), verb, error)
+        return prepared
+
+    def _result(
+        self, item: ExchangeItem, outcome: Any, verb: str, ref: Callable[[Any], ItemRef]
+    ) -> BatchResult[ItemRef]:
+        if isinstance(outcome, Exception):
+            return BatchResult(error=self._item_failed(_label(item), verb, outcome))
+        return BatchResult(value=ref(outcome))
+
+    def _item_failed(self, label: str, verb: str, error: Exception) -> ItemFailed:
+        if isinstance(error, ErrorIrresolvableConflict):
+            reason = "it changed in Exchange meanwhile (stale change key); the next pass merges it"
+        else:
+            reason = f"{type(error).__name__}: {error}"
+        failure = ItemFailed(f"{label} in mailbox {self.address} was not {verb}: {reason}")
+        failure.__cause__ = error
+        return failure
+
+
+def _label(item: ExchangeItem) -> str:
+    erp = f", ERP id {item.erp_id}" if item.erp_id is not None else ""
+    return f"{item.kind.value} {item.subject!r}{erp}"
+
+
+def _complete(results: list[BatchResult[T] | None]) -> list[BatchResult[T]]:
+    missing = [index for index, result in enumerate(results) if result is None]
+    assert not missing, f"no result for elements {missing}"
+    return [result for result in results if result is not None]

@@ -1,0 +1,85 @@
+"""exchangelib's batch services, adjusted to report every element of a batch.
+
+exchangelib returns only a fixed list of per-item errors as values and raises any other,
+which ends the whole batch even though the server applied the elements before and
+after the failing one (a stale change key, ErrorIrresolvableConflict, is one of those).
+Here every item-level error is returned in place; errors about the request as a whole
+(throttling, access, the mailbox itself) still raise so the retry policy and the adapter
+see them.
+
+``GetItem`` also keeps the UTC instants of all-day calendar items: exchangelib turns
+them into dates by subtracting 24 hours in UTC, which is one day off when the last day
+has a daylight-saving change. ``items.py`` converts them in the item's own zone.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from exchangelib.errors import (
+    ErrorExceededConnectionCount,
+    ErrorImpersonateUserDenied,
+    ErrorImpersonationFailed,
+    ErrorInternalServerTransientError,
+    ErrorInvalidServerVersion,
+    ErrorMailboxMoveInProgress,
+    ErrorMailboxStoreUnavailable,
+    ErrorNonExistentMailbox,
+    ErrorServerBusy,
+    ErrorTimeoutExpired,
+    ErrorTooManyObjectsOpened,
+    ResponseMessageError,
+)
+from exchangelib.folders.base import BaseFolder
+from exchangelib.items import CalendarItem
+from exchangelib.services import CreateItem, DeleteItem, GetItem, UpdateItem
+
+REQUEST_LEVEL_ERRORS: tuple[type[ResponseMessageError], ...] = (
+    ErrorServerBusy,
+    ErrorExceededConnectionCount,
+    ErrorTimeoutExpired,
+    ErrorTooManyObjectsOpened,
+    ErrorInternalServerTransientError,
+    ErrorImpersonateUserDenied,
+    ErrorImpersonationFailed,
+    ErrorNonExistentMailbox,
+    ErrorMailboxStoreUnavailable,
+    ErrorMailboxMoveInProgress,
+    ErrorInvalidServerVersion,
+)
+"""Errors about the request or the mailbox, never about one item: these still raise."""
+
+
+class _PerElementErrors:
+    """Return item-level errors as values, in the position of their element."""
+
+    def _get_element_container(self, message: Any, name: Any = None) -> Any:
+        try:
+            return super()._get_element_container(message, name)  # type: ignore[misc]
+        except REQUEST_LEVEL_ERRORS:
+            raise
+        except ResponseMessageError as error:
+            return error
+
+
+class CreateItems(_PerElementErrors, CreateItem):
+    """CreateItem, one result (ids or error) per element."""
+
+
+class UpdateItems(_PerElementErrors, UpdateItem):
+    """UpdateItem, one result (ids or error) per element."""
+
+
+class DeleteItems(_PerElementErrors, DeleteItem):
+    """DeleteItem, one result (True or error) per element."""
+
+
+class GetItems(_PerElementErrors, GetItem):
+    """GetItem, one result per element; all-day calendar bounds stay UTC instants."""
+
+    def _elem_to_obj(self, elem: Any) -> Any:
+        model = BaseFolder.item_model_from_tag(elem.tag)
+        if issubclass(model, CalendarItem):
+            # Item.from_xml with cls=model: the fields without CalendarItem's date step.
+            return super(CalendarItem, model).from_xml(elem=elem, account=self.account)
+        return model.from_xml(elem=elem, account=self.account)

@@ -1,0 +1,201 @@
+"""The HTTP layer under exchangelib: TLS per connection, request counting, bounded waits.
+
+exchangelib keeps its knobs on classes (``BaseProtocol.HTTP_ADAPTER_CLS``) and caches
+protocols process-wide by (URL, credentials). Two esExchange connections to the same
+server with different CA bundles would then share one TLS setting. So each
+``EwsConnection`` owns an uncached protocol whose sessions mount a ``TlsAdapter`` built
+from that connection's own settings, and nothing process-global is changed.
+
+Requests are counted per mailbox operation through a context variable that the mailbox
+sets around each call (``mailbox_call``); the same context carries the operation's
+throttling budget, so one mailbox's wait never eats another's.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests.adapters
+from exchangelib.autodiscover.protocol import AutodiscoverProtocol
+from exchangelib.credentials import OAuth2Credentials
+from exchangelib.errors import RateLimitError, UnauthorizedError
+from exchangelib.protocol import CachingProtocol, FaultTolerance, Protocol
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RequestCounter:
+    """EWS requests (HTTP POSTs to the EWS endpoint) sent for one mailbox."""
+
+    count: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self) -> None:
+        with self._lock:
+            self.count += 1
+
+
+@dataclass
+class _Call:
+    """One public mailbox operation: where its requests are counted, what it has waited."""
+
+    counter: RequestCounter
+    endpoint: str
+    waited: float = 0.0
+
+
+_CURRENT_CALL: ContextVar[_Call | None] = ContextVar("esexchange_ews_call", default=None)
+
+
+@contextmanager
+def mailbox_call(counter: RequestCounter, endpoint: str) -> Iterator[None]:
+    """Count the EWS requests made inside the block, and give it a fresh throttling budget."""
+    token = _CURRENT_CALL.set(_Call(counter=counter, endpoint=endpoint))
+    try:
+        yield
+    finally:
+        _CURRENT_CALL.reset(token)
+
+
+class TlsAdapter(requests.adapters.HTTPAdapter):
+    """An HTTP adapter that verifies certificates with the connection's own trust setting.
+
+    ``verify`` is ``True`` (system CAs), a CA bundle path, or ``False``. It overrides
+    whatever requests derives from the environment (``REQUESTS_CA_BUNDLE``), so what the
+    administrator configured is what is used.
+    """
+
+    def __init__(self, *, verify: bool | str, **kwargs: Any) -> None:
+        self._verify = verify
+        super().__init__(**kwargs)
+
+    def send(  # type: ignore[override]
+        self, request: requests.PreparedRequest, stream: bool = False,
+        timeout: Any = None, verify: bool | str = True, cert: Any = None,
+        proxies: Any = None,
+    ) -> requests.Response:
+        call = _CURRENT_CALL.get()
+        if call is not None and request.method == "POST" and request.url == call.endpoint:
+            call.counter.add()
+        return super().send(
+            request, stream=stream, timeout=timeout, verify=self._verify, cert=cert,
+            proxies=proxies,
+        )
+
+
+class BoundedFaultTolerance(FaultTolerance):
+    """exchangelib's ``FaultTolerance``, with the wait bounded per mailbox operation.
+
+    ``FaultTolerance(max_wait)`` bounds each single back-off; a server that keeps
+    answering ErrorServerBusy with short back-offs would be retried forever. Here the
+    waits of one operation add up, and past ``max_wait`` exchangelib's ``RateLimitError``
+    ends the operation (the adapter reports the mailbox unreachable for this pass).
+    """
+
+    def back_off(self, seconds: float | None) -> None:
+        if seconds is None:
+            seconds = self.DEFAULT_BACKOFF
+        call = _CURRENT_CALL.get()
+        spent = call.waited if call is not None else 0.0
+        if spent + seconds > self.max_wait:
+            raise RateLimitError("Max timeout reached", wait=spent + seconds)
+        if call is not None:
+            call.waited += seconds
+        super().back_off(seconds)
+
+    def raise_response_errors(self, response: requests.Response) -> None:
+        # FaultTolerance retries a 401 as if it were throttling (old Exchange did that);
+        # today it means the credentials are wrong, and waiting would only hide it.
+        if response.status_code == 401:
+            raise UnauthorizedError(f"Invalid credentials for {response.url}")
+        super().raise_response_errors(response)
+
+
+class _UncachedProtocolMeta(CachingProtocol):
+    """Build protocols without exchangelib's process-wide cache (see the module docstring)."""
+
+    def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+        return type.__call__(cls, *args, **kwargs)
+
+
+class _TlsSessions:
+    """Mount this connection's ``TlsAdapter`` on every session exchangelib creates."""
+
+    verify: bool | str = True
+    CONNECTIONS_PER_SESSION: int
+    TIMEOUT: int
+
+    def raw_session(
+        self, prefix: str, oauth2_client: Any = None, oauth2_session_params: Any = None,
+        oauth2_token_endpoint: str | None = None,
+    ) -> Any:
+        session = super().raw_session(  # type: ignore[misc]
+            prefix, oauth2_client, oauth2_session_params, oauth2_token_endpoint
+        )
+        for mounted in (prefix, oauth2_token_endpoint):
+            if mounted:
+                session.mount(mounted, self._adapter())
+        return session
+
+    def _adapter(self) -> TlsAdapter:
+        # One connection per session, no urllib3 retries: exchangelib retries itself.
+        return TlsAdapter(
+            verify=self.verify, pool_block=True, pool_connections=self.CONNECTIONS_PER_SESSION,
+            pool_maxsize=self.CONNECTIONS_PER_SESSION, max_retries=0,
+        )
+
+
+class ConnectionProtocol(_TlsSessions, Protocol, metaclass=_UncachedProtocolMeta):
+    """The EWS protocol (session pool, auth, version) of one ``EwsConnection``."""
+
+    RETRY_WAIT = 1  # seconds before the first retry of a transient failure, doubling
+
+    def __init__(self, *, config: Any, verify: bool | str, timeout: int) -> None:
+        super().__init__(config=config)
+        self.verify = verify
+        self.TIMEOUT = timeout
+
+
+class DiscoveryProtocol(_TlsSessions, AutodiscoverProtocol):
+    """SOAP Autodiscover with the connection's TLS setting."""
+
+    def __init__(self, *, config: Any, verify: bool | str) -> None:
+        super().__init__(config=config)
+        self.verify = verify
+
+
+class AppCredentials(OAuth2Credentials):
+    """Client credentials for an app, from a configurable token endpoint.
+
+    The scope is the EWS server's own resource (``https://host/.default``): that is
+    ``https://outlook.office365.com/.default`` for Exchange Online and the on-premises
+    host for hybrid modern authentication. exchangelib keeps the token until it expires
+    and then fetches a new one.
+    """
+
+    def __init__(self, *, token_url: str, resource: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._token_url = token_url
+        self._resource = resource
+
+    @property
+    def token_url(self) -> str:
+        return self._token_url
+
+    @property
+    def scope(self) -> list[str]:
+        return [f"{self._resource}/.default"]
+
+
+def resource_of(url: str) -> str:
+    """``https://host[:port]`` of a URL: the OAuth resource of an EWS endpoint."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
