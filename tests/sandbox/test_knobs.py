@@ -175,7 +175,9 @@ def account(base_url: str, retry_policy: FaultTolerance | None = None) -> Accoun
 
 def test_exchangelib_fault_tolerance_waits_the_announced_back_off() -> None:
     """ErrorServerBusy carries BackOffMilliseconds; FaultTolerance retries only after it."""
-    knobs = Knobs(server_busy_rate=0.5, back_off_ms=1500, seed=seed_for([True, False, False, False], 0.5))
+    knobs = Knobs(
+        server_busy_rate=0.5, back_off_ms=1500, seed=seed_for([True, False, False, False], 0.5)
+    )
     middleware = KnobsMiddleware(create_sandbox(DIRECTORY).app, knobs)
     log = ArrivalLog(middleware)
 
