@@ -78,6 +78,16 @@ def test_an_app_signs_in_with_its_bearer_token() -> None:
     assert (principal.name, principal.kind) == (CLIENT_ID, "app")
 
 
+def test_a_token_for_the_servers_own_origin_is_accepted_there_only() -> None:
+    own = bearer(resource="https://ews.example.test:8443")
+
+    principal = login({**own, "host": "ews.example.test:8443"})
+
+    assert principal.name == CLIENT_ID
+    with pytest.raises(AuthChallenge, match="Audience doesn't match"):
+        login({**own, "host": "other.example.test:8443"})
+
+
 def test_tokens_for_another_resource_or_issuer_are_refused() -> None:
     app = DIRECTORY.app(CLIENT_ID)
     assert app is not None

@@ -80,6 +80,14 @@ def test_the_graph_scope_gives_a_graph_token(client: TestClient, issuer: TokenIs
         issuer.verify(token, EXCHANGE_RESOURCE)
 
 
+def test_the_sandboxs_own_origin_is_an_exchange_resource(client: TestClient, issuer: TokenIssuer):
+    """As for an on-premises Exchange with hybrid modern authentication."""
+    token = ask(client, scope="http://testserver/.default").json()["access_token"]
+
+    claims = issuer.verify(token, "http://testserver")
+    assert claims["roles"] == ["full_access_as_app"]
+
+
 def test_secret_may_come_as_http_basic(client: TestClient) -> None:
     basic = base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
     answer = client.post(

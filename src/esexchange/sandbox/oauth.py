@@ -3,7 +3,10 @@
 Routes (mounted by the sandbox app; ``{tenant}`` is an app registration's tenant id):
 
 - ``POST /{tenant}/oauth2/v2.0/token``: grant_type=client_credentials with client_id and
-  client_secret (in the form, or as HTTP Basic) and scope ``<resource>/.default``. Answers
+  client_secret (in the form, or as HTTP Basic) and scope ``<resource>/.default``, where
+  the resource is Exchange Online (``https://outlook.office365.com``), Microsoft Graph, or
+  the sandbox's own origin (``https://host:port``, as for an on-premises Exchange with
+  hybrid modern authentication; it gets Exchange's roles). Answers
   ``{"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": ...}``
   or Entra's error JSON (``invalid_client`` AADSTS7000215 for a wrong secret,
   ``unauthorized_client`` AADSTS700016 for an unknown client, ``invalid_request``
@@ -98,7 +101,10 @@ class TokenIssuer:
         return issuer
 
     def issue(self, app: AppEntry, resource: str) -> str:
-        """A signed access token for `app` to call `resource` with its application roles."""
+        """A signed access token for `app` to call `resource` with its application roles.
+
+        A resource other than Microsoft Graph is an Exchange server (Online or on premises).
+        """
         now = int(self.clock())
         claims = {
             "aud": resource,
@@ -110,15 +116,15 @@ class TokenIssuer:
             "appidacr": "1",  # the app proved itself with a client secret
             "idtyp": "app",
             "oid": str(uuid.uuid5(uuid.NAMESPACE_URL, f"app:{app.tenant_id}:{app.client_id}")),
-            "roles": list(ROLES[resource]),
+            "roles": list(ROLES.get(resource, ROLES[EXCHANGE_RESOURCE])),
             "tid": app.tenant_id,
             "ver": "1.0",
         }
         headers = {"kid": self.key_id, "x5t": self.key_id}
         return jwt.encode(claims, self.private_key, algorithm="RS256", headers=headers)
 
-    def verify(self, token: str, audience: str) -> dict[str, Any]:
-        """The claims of `token` if it is ours, meant for `audience` and within its lifetime."""
+    def verify(self, token: str, audience: str | list[str]) -> dict[str, Any]:
+        """The claims of `token` if it is ours, meant for (one of) `audience`, and current."""
         try:
             claims: dict[str, Any] = jwt.decode(
                 token,
@@ -176,7 +182,8 @@ def oauth_routes(directory: Directory, issuer: TokenIssuer) -> list[Route]:
         body = (await request.body()).decode("utf-8", errors="replace")
         form = {k: v[0] for k, v in parse_qs(body, keep_blank_values=True).items()}
         form.update(_basic_client_credentials(request.headers.get("authorization", "")))
-        return _token_response(directory, issuer, tenant, form)
+        own_origin = str(request.base_url).rstrip("/")
+        return _token_response(directory, issuer, tenant, form, own_origin)
 
     async def openid_configuration(request: Request) -> JSONResponse:
         tenant = request.path_params["tenant"]
@@ -213,7 +220,11 @@ def oauth_routes(directory: Directory, issuer: TokenIssuer) -> list[Route]:
 
 
 def _token_response(
-    directory: Directory, issuer: TokenIssuer, tenant: str, form: Mapping[str, str]
+    directory: Directory,
+    issuer: TokenIssuer,
+    tenant: str,
+    form: Mapping[str, str],
+    own_origin: str,
 ) -> JSONResponse:
     grant_type = form.get("grant_type", "")
     client_id = form.get("client_id", "")
@@ -271,7 +282,7 @@ def _token_response(
             "have a scope value with /.default suffixed to the resource identifier "
             "(application ID URI).",
         )
-    if resource not in ROLES:
+    if resource not in ROLES and resource.casefold() != own_origin.casefold():
         return _aad_error(
             400,
             "invalid_resource",

@@ -4,9 +4,10 @@
   answered 401 with ``WWW-Authenticate`` challenges, the way clients like exchangelib
   probe the authentication method before their first real request.
 - Apps send ``Authorization: Bearer <token>`` with an access token from the sandbox's
-  token endpoint: signed by the sandbox, audience ``https://outlook.office365.com``
-  (the resource Exchange Online tokens are issued for), within its lifetime, with the
-  ``full_access_as_app`` role.
+  token endpoint: signed by the sandbox, within its lifetime, with the
+  ``full_access_as_app`` role. The audience is ``https://outlook.office365.com`` (the
+  resource of Exchange Online) or the sandbox's own origin ``http(s)://host:port`` (the
+  resource of an on-premises Exchange with hybrid modern authentication).
 
 The challenge offers ``Bearer`` and ``Basic`` only. Exchange on premises also offers
 ``Negotiate`` and ``NTLM``; the sandbox cannot perform them, and exchangelib would pick
@@ -36,8 +37,8 @@ APP_ROLE = "full_access_as_app"
 class TokenVerifier(Protocol):
     """Checks a bearer token (see `esexchange.sandbox.oauth.TokenIssuer`)."""
 
-    def verify(self, token: str, audience: str) -> dict[str, Any]:
-        """The token's claims; raises `InvalidToken` if it is not valid for `audience`."""
+    def verify(self, token: str, audience: str | list[str]) -> dict[str, Any]:
+        """The token's claims; raises `InvalidToken` unless it is valid for an `audience`."""
         ...
 
 
@@ -68,7 +69,9 @@ def authenticate(
     if scheme.lower() == "basic":
         return _basic(credentials.strip(), directory)
     if scheme.lower() == "bearer":
-        return _bearer(credentials.strip(), directory, token_verifier)
+        host = next((v for k, v in headers.items() if k.lower() == "host"), "")
+        audiences = [EXCHANGE_AUDIENCE] + ([f"https://{host}", f"http://{host}"] if host else [])
+        return _bearer(credentials.strip(), audiences, directory, token_verifier)
     raise AuthChallenge("no credentials" if not authorization else f"unsupported scheme {scheme}")
 
 
@@ -90,9 +93,11 @@ def _basic(credentials: str, directory: Directory) -> Principal:
     return Principal(account.upn, "account", may_access)
 
 
-def _bearer(token: str, directory: Directory, verifier: TokenVerifier) -> Principal:
+def _bearer(
+    token: str, audiences: list[str], directory: Directory, verifier: TokenVerifier
+) -> Principal:
     try:
-        claims = verifier.verify(token, EXCHANGE_AUDIENCE)
+        claims = verifier.verify(token, audiences)
     except InvalidToken as error:
         raise AuthChallenge(
             f"invalid token: {error}",
