@@ -5,11 +5,11 @@ activity types and priorities, on SQLite and on PostgreSQL, and a throwaway key 
   no test touches the real ``~/.config/esexchange/secret.key``.
 - ``config_db_url``: URL of a database with the esExchange script installed and the
   reference rows below; parametrized over ``sqlite`` and ``postgres``.
+- ``config_sqlite_url``: the same on SQLite only (for the many command-line cases).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -51,13 +51,25 @@ def key_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def config_db_url(request: pytest.FixtureRequest, key_file: Path) -> Iterator[str]:
+def config_db_url(request: pytest.FixtureRequest, key_file: Path) -> str:
     """An installed database with the reference rows above."""
     if request.param == "postgres":
         request.applymarker(pytest.mark.postgres)
         url = request.getfixturevalue("fresh_postgres_url")
     else:
         url = request.getfixturevalue("sqlite_url")
+    _prepare(url)
+    return url
+
+
+@pytest.fixture
+def config_sqlite_url(sqlite_url: str, key_file: Path) -> str:
+    """An installed SQLite database with the reference rows above."""
+    _prepare(sqlite_url)
+    return sqlite_url
+
+
+def _prepare(url: str) -> None:
     engine = open_engine(url)
     try:
         install(engine)
@@ -67,4 +79,3 @@ def config_db_url(request: pytest.FixtureRequest, key_file: Path) -> Iterator[st
             db.execute(insert(priority), PRIORITIES)
     finally:
         engine.dispose()
-    yield url

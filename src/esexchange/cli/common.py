@@ -51,7 +51,7 @@ def err() -> Console:
 
 def warn(message: str) -> None:
     """One warning line on stderr."""
-    err().print(f"[yellow]warning:[/] {escape(message)}")
+    err().print(f"[yellow]warning:[/] {escape(message)}", soft_wrap=True)
 
 
 @contextmanager
@@ -76,7 +76,7 @@ def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
         try:
             return command(*args, **kwargs)
         except EsExchangeError as error:
-            err().print(f"[bold red]error:[/] {escape(str(error))}")
+            err().print(f"[bold red]error:[/] {escape(str(error))}", soft_wrap=True)
             raise typer.Exit(USER_ERROR) from None
 
     return run
@@ -84,7 +84,7 @@ def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
 
 def fail(message: str) -> typer.Exit:
     """Print a user error and return the exit to raise: ``raise fail("...")``."""
-    err().print(f"[bold red]error:[/] {escape(message)}")
+    err().print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
     return typer.Exit(USER_ERROR)
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 
 from esexchange import config
 from esexchange.cli.common import DbOption, database, on_off, out, reports_errors
+from esexchange.cli.reference import priority_label
 from esexchange.config.priority_map import PRIORITY_OPTIONS
 from esexchange.domain.mapping import MappingContext, default_activity_type
 from esexchange.domain.model import Kind, Reference
@@ -27,11 +28,10 @@ def list_(name: str, db: DbOption = None) -> None:
     """Every option with its value; unset ones show the default that applies."""
     with database(db) as engine:
         settings = config.option_settings(engine, name)
-        derived = _derived_defaults(engine, name)
+        labels = _reference_labels(engine, name)
     table = Table("Option", "Value", "")
     for setting in settings:
-        value = derived.get(setting.key) if setting.value is None else None
-        shown = value or show_value(setting.value)
+        shown = labels.get(setting.key) or show_value(setting.value)
         table.add_row(setting.key, escape(shown), "" if setting.explicit else "(default)")
     out().print(table)
 
@@ -42,7 +42,8 @@ def set_(name: str, key: str, value: str, db: DbOption = None) -> None:
     """Set an option: on/off, a number, an ISO time or a name; 'default' unsets it."""
     with database(db) as engine:
         current = config.set_option(engine, name, key, value)
-    out().print(f"{name}: {key} = {escape(show_value(getattr(current, key)))}")
+        shown = _reference_labels(engine, name).get(key) or show_value(getattr(current, key))
+    out().print(f"{name}: {key} = {escape(shown)}")
 
 
 def show_value(value: object) -> str:
@@ -56,21 +57,26 @@ def show_value(value: object) -> str:
     return "" if value is None else str(value)
 
 
-def _derived_defaults(engine: Engine, name: str) -> dict[str, str]:
-    """What the unset options with a derived default stand for right now."""
+def _reference_labels(engine: Engine, name: str) -> dict[str, str]:
+    """Options whose value is best shown in words: ERP priorities and activity types by
+    number and name, and what a derived default stands for right now."""
     options = config.options(engine, name)
     types = config.activity_types(engine)
     context = MappingContext(options, Reference(activity_types=tuple(types)), ZoneInfo("UTC"))
     descriptions = {t.no: t.description for t in types}
-    result = {"start_sync_at": "now minus 30 days",
-              "erp_time_zone": f"the host's zone, {host_time_zone()}"}
+    labels = {}
+    if options.start_sync_at is None:
+        labels["start_sync_at"] = "now minus 30 days"
+    if options.erp_time_zone is None:
+        labels["erp_time_zone"] = f"the host's zone, {host_time_zone()}"
     for key, kind in (("default_activity_type_appointment", Kind.APPOINTMENT),
                       ("default_activity_type_task", Kind.TASK)):
         no = default_activity_type(kind, context)
-        result[key] = ("lowest type number" if no is None
-                       else f"lowest type number, {no} {descriptions[no]}")
+        label = "none" if no is None else f"{no} {descriptions.get(no, '(no longer in the ERP)')}"
+        labels[key] = label if getattr(options, key) is not None else f"lowest type, {label}"
     for choice in config.priority_map(engine, name):
-        key = PRIORITY_OPTIONS[choice.importance]
-        result[key] = ("by rank" if choice.priority is None
-                       else f"by rank, {choice.priority.id} {choice.priority.name}")
-    return result
+        label = priority_label(choice)
+        labels[PRIORITY_OPTIONS[choice.importance]] = (
+            label if choice.explicit else f"by rank, {label}"
+        )
+    return labels

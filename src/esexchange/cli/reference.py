@@ -74,7 +74,7 @@ def map_(
             current = config.priority_map(engine, name)
     table = Table("Outlook", "ERP priority", "")
     for choice in current:
-        table.add_row(choice.importance.value, escape(_priority(choice)),
+        table.add_row(choice.importance.value, escape(priority_label(choice)),
                       "" if choice.explicit else "(default, by rank)")
     out().print(table)
     out().print("ERP priorities outside this map go to Exchange as Normal.")
@@ -84,7 +84,8 @@ def _color(t: ActivityType) -> str:
     return f"{color_name(t.color)} ({t.color})"
 
 
-def _priority(choice: PriorityChoice) -> str:
+def priority_label(choice: PriorityChoice) -> str:
+    """An ERP priority as shown beside an importance: id and name."""
     if choice.priority is not None:
         return f"{choice.priority.id} {choice.priority.name}"
     if choice.missing_id is not None:

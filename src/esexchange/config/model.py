@@ -108,9 +108,9 @@ def validate_upn(upn: str) -> None:
     if "\\" in upn:
         domain, _, user = upn.partition("\\")
         raise InvalidConnection(
-            f"--upn {upn!r} is a down-level logon name (DOMAIN\\user), not a user principal "
+            f"--upn '{upn}' is a down-level logon name (DOMAIN\\user), not a user principal "
             f"name: give the UPN, user@domain, e.g. {user or 'user'}@{domain.lower() or 'domain'}"
-            ".com (the account's userPrincipalName in Active Directory)"
+            ".com (the account's userPrincipalName)"
         )
     if not _ADDRESS.fullmatch(upn):
         raise InvalidConnection(

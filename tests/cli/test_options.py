@@ -1,0 +1,70 @@
+"""`esexchange options ...`: every key of DESIGN.md §3, typed values, errors that teach."""
+
+from __future__ import annotations
+
+import pytest
+
+from esexchange.domain.options import OPTION_KEYS
+from tests.cli.conftest import Run
+
+
+@pytest.fixture
+def contoso(esx: Run) -> str:
+    result = esx("connection", "add", "contoso", "--ews-url", "https://mail.contoso.com/EWS",
+                 "--auth", "user", "--upn", "svc@contoso.com", "--password-stdin", input="pw")
+    assert result.exit_code == 0, result.output
+    return "contoso"
+
+
+def _row(output: str, key: str) -> str:
+    return next(line for line in output.splitlines() if f" {key} " in line)
+
+
+def test_every_option_is_listed_with_its_default_marked(esx: Run, contoso: str) -> None:
+    result = esx("options", "list", contoso)
+    assert result.exit_code == 0
+    for key in OPTION_KEYS:
+        assert "(default)" in _row(result.stdout, key)
+    assert "newer_wins" in _row(result.stdout, "conflict_policy")
+    assert "by rank, 3 Hoch" in _row(result.stdout, "priority_high")
+    assert "lowest type, 1 Besprechung" in _row(result.stdout, "default_activity_type_task")
+    assert "now minus 30 days" in _row(result.stdout, "start_sync_at")
+
+
+def test_a_set_option_is_listed_as_set(esx: Run, contoso: str) -> None:
+    assert esx("options", "set", contoso, "appointment_sync", "off").exit_code == 0
+    assert esx("options", "set", contoso, "priority_low", "mittel").stdout.strip() == (
+        "contoso: priority_low = 2 Mittel"
+    )
+    listed = esx("options", "list", contoso).stdout
+    assert "off" in _row(listed, "appointment_sync")
+    assert "(default)" not in _row(listed, "appointment_sync")
+    assert "2 Mittel" in _row(listed, "priority_low")
+    assert esx("options", "set", contoso, "appointment_sync", "default").exit_code == 0
+    assert "(default)" in _row(esx("options", "list", contoso).stdout, "appointment_sync")
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        ("appointment_sync", "maybe", "option 'appointment_sync': 'maybe' is not on or off"),
+        ("interval_minutes", "five", "option 'interval_minutes': 'five' is not a positive"),
+        ("start_sync_at", "yesterday", "option 'start_sync_at': 'yesterday' is not an ISO time"),
+        ("conflict_policy", "latest", "one of newer_wins, erp_wins, exchange_wins"),
+        ("priority_high", "Urgent", "no ERP priority has the id or name 'Urgent'; known: 1 Nied"),
+        ("colour", "red", "unknown option 'colour'; known options: appointment_sync,"),
+    ],
+)
+def test_a_bad_value_names_the_key_and_what_is_accepted(
+    esx: Run, contoso: str, key: str, value: str, expected: str
+) -> None:
+    result = esx("options", "set", contoso, key, value)
+    assert result.exit_code == 2
+    assert expected in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_options_of_an_unknown_connection(esx: Run, contoso: str) -> None:
+    result = esx("options", "list", "northwind")
+    assert result.exit_code == 2
+    assert "no connection named 'northwind'; known connections: contoso" in result.stderr
