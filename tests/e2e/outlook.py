@@ -7,7 +7,7 @@ itself.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from exchangelib import (
@@ -80,6 +80,24 @@ class Outlook:
         found = [i for i in self.tasks() if i.subject == subject]
         assert len(found) == 1, f"{len(found)} tasks named {subject!r}"
         return found[0]
+
+    # --- either kind (``"appointment"`` or ``"task"``) ----------------------------------------
+
+    def add(self, kind: str, subject: str, **fields: Any) -> CalendarItem | Task:
+        """An item of ``kind`` a few days ahead."""
+        if kind == "appointment":
+            start = datetime.combine(date.today() + timedelta(days=3), time(9), tzinfo=UTC)
+            return self.add_appointment(subject, start, start + timedelta(hours=1), **fields)
+        return self.add_task(subject, date.today() + timedelta(days=3), **fields)
+
+    def items(self, kind: str) -> list[CalendarItem | Task]:
+        return list(self.appointments() if kind == "appointment" else self.tasks())
+
+    def item(self, kind: str, subject: str) -> CalendarItem | Task:
+        return self.appointment(subject) if kind == "appointment" else self.task(subject)
+
+    def subjects(self, kind: str) -> list[str]:
+        return sorted(i.subject for i in self.items(kind))
 
     # --- both -----------------------------------------------------------------------------
 

@@ -1,0 +1,112 @@
+"""`esexchange sync`, `esexchange check ...` and `esexchange token`: running and checking.
+
+Thin commands over ``esexchange.service``; the web console calls the same functions.
+``sync`` and ``token`` are single commands (registered in ``cli/__init__.py``);
+``check_app`` is the ``check`` group.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from esexchange import config
+from esexchange.cli.common import USER_ERROR, DbOption, database, out, reports_errors
+from esexchange.cli.render import outcome_table, progress_bar
+from esexchange.service.checks import CheckResult, check_assignment, check_connection
+from esexchange.service.runner import sync_connection
+from esexchange.service.token import request_token
+
+check_app = typer.Typer(no_args_is_help=True, help="Check a connection before synchronizing.")
+
+
+@reports_errors
+def sync(
+    connection: Annotated[
+        str | None, typer.Option(help="Only this connection (default: every connection).")
+    ] = None,
+    employee: Annotated[
+        str | None, typer.Option(metavar="EMAIL", help="Only this employee.")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option(help="Print what would move; change nothing on either side.")
+    ] = False,
+    db: DbOption = None,
+) -> None:
+    """Run one synchronization pass, print what moved per employee."""
+    console = out()
+    failed = False
+    with database(db) as engine:
+        names = [connection] if connection else [c.name for c in config.list_connections(engine)]
+        if not names:
+            console.print("No connection is configured; add one with `esexchange connection add`.")
+            return
+        for name in names:
+            with progress_bar(console, f"{name}") as bar:
+                outcomes = sync_connection(
+                    engine, name, employee=employee, dry_run=dry_run, progress=bar
+                )
+            title = f"Connection {name}" + (" (dry run: nothing was changed)" if dry_run else "")
+            console.print(outcome_table(title, outcomes, dry_run=dry_run))
+            failed = failed or any(not o.ok and o.report is None and not o.skipped
+                                   for o in outcomes)
+    if failed:
+        raise typer.Exit(1)
+
+
+@check_app.command("connection")
+@reports_errors
+def connection_command(
+    name: Annotated[str, typer.Argument(help="The connection to check.")], db: DbOption = None
+) -> None:
+    """Server reachable, certificate trusted, credentials accepted, EWS URL stored."""
+    with database(db) as engine:
+        _print_results(f"Connection {name}", check_connection(engine, name))
+
+
+@check_app.command("assignment")
+@reports_errors
+def assignment_command(
+    name: Annotated[str, typer.Argument(help="The connection to check.")], db: DbOption = None
+) -> None:
+    """Per employee: mailbox found, impersonation allowed, ERP permission, employment."""
+    with database(db) as engine:
+        _print_results(f"Personnel of connection {name}", check_assignment(engine, name))
+
+
+@reports_errors
+def token(
+    name: Annotated[str, typer.Argument(help="A connection with --auth app.")],
+    db: DbOption = None,
+) -> None:
+    """Request an OAuth token; show its expiry and roles, never the token itself."""
+    with database(db) as engine:
+        info = request_token(engine, name)
+    console = out()
+    console.print(f"Token endpoint: {escape(info.token_url)}")
+    console.print(f"Expires at:     {info.expires_at:%Y-%m-%d %H:%M:%S} UTC")
+    console.print(f"Roles:          {escape(', '.join(info.roles) or '(none)')}")
+    if not info.may_use_ews:
+        console.print(
+            "[red]The token lacks the full_access_as_app role: grant the app registration "
+            "the Office 365 Exchange Online application permission full_access_as_app "
+            "and give admin consent.[/]"
+        )
+        raise typer.Exit(USER_ERROR)
+
+
+def _print_results(title: str, results: list[CheckResult]) -> None:
+    table = Table(title=title, title_justify="left")
+    table.add_column("What")
+    table.add_column("Check")
+    table.add_column("Result")
+    for result in results:
+        mark = "[green]ok[/]" if result.ok else "[red]FAILED[/]"
+        table.add_row(escape(result.subject), escape(result.check),
+                      f"{mark} {escape(result.detail)}")
+    out().print(table)
+    if not all(result.ok for result in results):
+        raise typer.Exit(1)

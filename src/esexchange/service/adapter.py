@@ -1,0 +1,62 @@
+"""From a stored connection to a live Exchange adapter.
+
+The EWS URL is looked up by Autodiscover only when none is stored yet; what it finds is
+stored at once, so later passes (and checks) go straight to the server.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import Engine
+
+from esexchange import config
+from esexchange.config import Auth, Backend, ConnectionConfig
+from esexchange.domain.errors import EsExchangeError
+from esexchange.exchange.ews.connection import EwsConnection, discover_ews_url
+from esexchange.exchange.ews.settings import AppAuth, EwsSettings, UserAuth
+
+log = logging.getLogger(__name__)
+
+
+class BackendNotAvailable(EsExchangeError):
+    """The connection uses a backend this esExchange cannot drive yet."""
+
+
+def ews_settings(
+    engine: Engine, conn: ConnectionConfig, *, time_zone: str = "UTC", ews_url: str = ""
+) -> EwsSettings:
+    """The adapter's settings for ``conn``, with its secret decrypted (never logged)."""
+    secret = config.connection_secret(engine, conn.name)
+    auth: UserAuth | AppAuth
+    if conn.auth is Auth.USER:
+        assert conn.upn, "a user connection has a UPN"
+        auth = UserAuth(conn.upn, secret)
+    else:
+        assert conn.tenant_id and conn.client_id, "an app connection has tenant and client ids"
+        auth = AppAuth(conn.tenant_id, conn.client_id, secret, conn.token_url)
+    return EwsSettings(
+        ews_url=ews_url or conn.ews_url or "", auth=auth, name=conn.name,
+        ca_bundle=conn.ca_bundle, accept_untrusted=conn.accept_untrusted, time_zone=time_zone,
+    )
+
+
+def open_connection(
+    engine: Engine, conn: ConnectionConfig, time_zone: str = "UTC"
+) -> EwsConnection:
+    """The EWS adapter of ``conn``; runs Autodiscover (and stores its answer) if needed.
+
+    ``time_zone`` is the ERP's zone: all-day items begin and end at its midnights.
+    """
+    if conn.backend is not Backend.EWS:
+        raise BackendNotAvailable(
+            f"connection {conn.name!r} uses the {conn.backend.value} backend, which this "
+            "version of esExchange cannot synchronize yet; use --backend ews"
+        )
+    url = conn.ews_url
+    if not url:
+        assert conn.autodiscover_email, "an EWS connection has a URL or an Autodiscover address"
+        url = discover_ews_url(conn.autodiscover_email, ews_settings(engine, conn))
+        config.store_ews_url(engine, conn.name, url)
+        log.info("connection %s: Autodiscover found %s; stored", conn.name, url)
+    return EwsConnection(ews_settings(engine, conn, time_zone=time_zone, ews_url=url))

@@ -1,0 +1,177 @@
+"""One synchronization pass over every synchronized mailbox of a connection.
+
+``sync_connection`` is the composition root: it reads the connection's configuration
+once, builds the Exchange adapter once (the stored EWS URL; Autodiscover only when none
+is stored yet, and then stores what it found), reads the ERP reference data once, and
+runs the engine's pass for each synchronized employee in turn. The engine writes the
+master category list (with colours) once per mailbox per pass when
+``sync_activity_type`` is on. A mailbox that fails ends its own pass with a recorded
+outcome; the next mailbox still runs.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol
+
+from sqlalchemy import Engine
+
+from esexchange import config
+from esexchange.domain.errors import EsExchangeError
+from esexchange.domain.mapping import MappingContext, make_context
+from esexchange.domain.model import Employee
+from esexchange.domain.options import EmployeeSettings
+from esexchange.engine import PassReport, run_pass
+from esexchange.erp.port import Scope
+from esexchange.erp.store import SqlErpStore
+from esexchange.exchange.errors import MailboxError
+from esexchange.exchange.ews.connection import EwsConnection
+from esexchange.service.adapter import open_connection
+from esexchange.service.hostzone import host_time_zone
+from esexchange.service.summary import movement
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class MailboxOutcome:
+    """What one employee's pass did, or why it did not run or stopped early.
+
+    ``report`` is the engine's report (``None`` when the mailbox could not even be
+    opened); ``problem`` says in words what went wrong, empty when nothing did.
+    """
+
+    employee: Employee
+    report: PassReport | None
+    problem: str = ""
+
+    @property
+    def skipped(self) -> bool:
+        """The employee is on the list but not synchronized (left, no ERP permission)."""
+        return self.report is not None and self.report.not_syncable is not None
+
+    @property
+    def ok(self) -> bool:
+        return self.report is not None and self.report.ok and not self.skipped
+
+
+class Progress(Protocol):
+    """Told about each mailbox as the run goes (the CLI draws a progress bar)."""
+
+    def begin(self, total: int) -> None:
+        """``total`` mailboxes are about to be synchronized."""
+
+    def mailbox_started(self, employee: Employee) -> None:
+        """The pass for ``employee`` starts."""
+
+    def mailbox_done(self, outcome: MailboxOutcome) -> None:
+        """The pass for ``outcome.employee`` ended."""
+
+
+class UnknownEmployee(EsExchangeError):
+    """The employee asked for is not on the connection's synchronized list."""
+
+
+def sync_connection(
+    engine: Engine,
+    connection_name: str,
+    *,
+    employee: str | None = None,
+    dry_run: bool = False,
+    now: datetime | None = None,
+    progress: Progress | None = None,
+) -> list[MailboxOutcome]:
+    """Run one pass for every synchronized employee of ``connection_name``.
+
+    ``employee`` (an email address, any case) limits the run to that employee.
+    ``dry_run`` plans and reports without writing anything on either side, and records
+    no pass. Raises ``EsExchangeError`` only for what stops the whole connection (an
+    unknown connection or employee, a bad option, Autodiscover failing); everything that
+    concerns one mailbox is that mailbox's outcome.
+    """
+    now = now or datetime.now(UTC)
+    conn = config.get_connection(engine, connection_name)
+    assert conn.id is not None, "a stored connection has an id"
+    people = _selected(config.personnel(engine, connection_name), employee, connection_name)
+    store = SqlErpStore(engine)
+    ctx = make_context(conn.options, store.reference(), host_time_zone())
+    exchange = open_connection(engine, conn, ctx.erp_zone.key)
+
+    if progress:
+        progress.begin(len(people))
+    outcomes: list[MailboxOutcome] = []
+    for person, settings in people:
+        if progress:
+            progress.mailbox_started(person)
+        scope = Scope(conn.id, person.id)
+        started = datetime.now(UTC)
+        outcome = _one_mailbox(store, exchange, scope, person, settings, ctx, now, dry_run)
+        if not dry_run:
+            store.record_pass(
+                scope, started_at=started, finished_at=datetime.now(UTC),
+                outcome=_outcome_word(outcome), summary=_summary(outcome),
+            )
+        outcomes.append(outcome)
+        if progress:
+            progress.mailbox_done(outcome)
+    return outcomes
+
+
+def _selected(
+    people: list[tuple[Employee, EmployeeSettings]], email: str | None, connection_name: str
+) -> list[tuple[Employee, EmployeeSettings]]:
+    if email is None:
+        return people
+    wanted = [(e, s) for e, s in people if e.email.lower() == email.strip().lower()]
+    if not wanted:
+        raise UnknownEmployee(
+            f"{email} is not synchronized over connection {connection_name!r}; "
+            f"add the employee with: esexchange personnel add {connection_name} {email}"
+        )
+    return wanted
+
+
+def _one_mailbox(
+    store: SqlErpStore,
+    exchange: EwsConnection,
+    scope: Scope,
+    person: Employee,
+    settings: EmployeeSettings,
+    ctx: MappingContext,
+    now: datetime,
+    dry_run: bool,
+) -> MailboxOutcome:
+    try:
+        mailbox = exchange.mailbox(person.email)
+    except MailboxError as error:
+        log.warning("mailbox %s: %s", person.email, error)
+        return MailboxOutcome(person, None, f"mailbox {person.email}: {error}")
+    report = run_pass(store, mailbox, scope, person, settings, ctx, now, dry_run=dry_run)
+    problem = report.error or report.not_syncable or ""
+    if report.error:
+        log.warning("%s", report.error)
+    return MailboxOutcome(person, report, problem)
+
+
+def _outcome_word(outcome: MailboxOutcome) -> str:
+    """``esx_pass.outcome``: ok, partial (some items failed), skipped or failed."""
+    if outcome.skipped:
+        return "skipped"
+    if outcome.report is None or outcome.report.error:
+        return "failed"
+    return "ok" if outcome.report.ok else "partial"
+
+
+def _summary(outcome: MailboxOutcome) -> dict[str, object]:
+    summary: dict[str, object] = {"email": outcome.employee.email}
+    if outcome.problem:
+        summary["problem"] = outcome.problem
+    if outcome.report is not None:
+        moved = movement(outcome.report)
+        summary.update(
+            to_exchange=moved.to_exchange, to_erp=moved.to_erp, conflicts=moved.conflicts,
+            failures=outcome.report.failures,
+        )
+    return summary

@@ -1,0 +1,240 @@
+"""The end-to-end world: one EWS sandbox per module over HTTP, one ERP per dialect per
+module, and a fresh connection with fresh employees and mailboxes for every test.
+
+Tests drive the ERP through plain SQL on the reference tables, Exchange through
+exchangelib as a user (``outlook.Outlook``), and esExchange through ``sync_connection``,
+as a user would. Sharing the sandbox and the ERP between the tests of a module keeps the
+suite fast; fresh employees, mailboxes and connections keep the tests independent.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from cryptography.fernet import Fernet
+from sqlalchemy import Engine, text
+
+from esexchange import config
+from esexchange.config import Auth, Backend, ConnectionConfig
+from esexchange.erp.db import open_engine
+from esexchange.erp.script import install
+from esexchange.secrets import KEY_ENV
+from esexchange.service.runner import MailboxOutcome, sync_connection
+from tests.e2e.outlook import Outlook
+from tests.e2e.sandbox import SERVICE_PASSWORD, SERVICE_UPN, RunningSandbox, start_sandbox
+
+ERP_ZONE = ZoneInfo("Europe/Berlin")
+ACTIVITY_TYPES = ((10, "Besuch"), (20, "Telefonat"), (30, "Schulung"))
+PRIORITIES = ((1, "niedrig", 1), (2, "normal", 2), (3, "hoch", 3), (4, "dringend", 4))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _secret_key() -> Iterator[None]:
+    """Secrets are encrypted with a throwaway key, never the developer's own."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(KEY_ENV, Fernet.generate_key().decode())
+        yield
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSandbox]:
+    with start_sandbox(tmp_path_factory.mktemp("sandbox")) as running:
+        yield running
+
+
+DIALECTS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(scope="module", params=DIALECTS)
+def erp(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Engine]:
+    """An installed ERP with activity types and priorities, on each dialect."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('erp') / 'erp.sqlite'}"
+    else:
+        cluster = request.getfixturevalue("postgres_cluster")
+        database = f"e2e_{os.getpid()}_{next(_serial)}"
+        cluster.execute(f"CREATE DATABASE {database} TEMPLATE template0")
+        url = cluster.url(database)
+    engine = open_engine(url)
+    install(engine)
+    with engine.begin() as db:
+        for no, description in ACTIVITY_TYPES:
+            db.execute(text("INSERT INTO activity_type (no, description) VALUES (:no, :d)"),
+                       {"no": no, "d": description})
+        for id_, name, rank in PRIORITIES:
+            db.execute(text("INSERT INTO priority (id, name, rank) VALUES (:i, :n, :r)"),
+                       {"i": id_, "n": name, "r": rank})
+    yield engine
+    engine.dispose()
+
+
+_serial = itertools.count(1)
+
+
+@dataclass
+class Person:
+    """An ERP employee and their mailbox."""
+
+    id: int
+    email: str
+    outlook: Outlook
+
+
+@dataclass
+class World:
+    """One test's connection, employees and mailboxes, and the ways a user changes them."""
+
+    engine: Engine
+    sandbox: RunningSandbox
+    connection: str
+    people: list[Person] = field(default_factory=list)
+
+    # --- esExchange -----------------------------------------------------------------
+
+    def sync(self, **kwargs: Any) -> list[MailboxOutcome]:
+        return sync_connection(self.engine, self.connection, **kwargs)
+
+    def sync_ok(self) -> list[MailboxOutcome]:
+        """A pass that must succeed for every mailbox."""
+        outcomes = self.sync()
+        for outcome in outcomes:
+            assert outcome.ok, (outcome.employee.email, outcome.problem, outcome.report)
+        return outcomes
+
+    def option(self, key: str, value: str) -> None:
+        config.set_option(self.engine, self.connection, key, value)
+
+    def setting(self, person: Person, key: str, on: bool) -> None:
+        config.set_personnel_setting(self.engine, self.connection, person.email, key, on)
+
+    # --- the ERP, by plain SQL --------------------------------------------------------
+
+    def employee(self, *, listed: bool = True, mailbox: bool = True, **columns: Any) -> Person:
+        """A new ERP employee with a mailbox of their own, on the connection's list."""
+        serial = next(_serial)
+        email = self.sandbox.take_mailbox() if mailbox else f"ghost{serial}@example.test"
+        values = {"number": f"E{serial:05d}", "name": f"Employee {serial}", "email": email,
+                  "employment_status": "active", "may_create_appointments": True, **columns}
+        with self.engine.begin() as db:
+            person_id = db.execute(
+                text("INSERT INTO employee (number, name, email, employment_status, "
+                     "may_create_appointments) VALUES (:number, :name, :email, "
+                     ":employment_status, :may_create_appointments) RETURNING id"),
+                values,
+            ).scalar_one()
+        if listed:
+            config.add_personnel(self.engine, self.connection, [email])
+        person = Person(person_id, email, self.sandbox.outlook(email))
+        self.people.append(person)
+        return person
+
+    def add_activity(self, kind: str, subject: str, *owners: Person, **columns: Any) -> int:
+        values = {"kind": kind, "subject": subject, "text": "", **columns}
+        names = ", ".join(values)
+        marks = ", ".join(f":{name}" for name in values)
+        with self.engine.begin() as db:
+            activity_id = db.execute(
+                text(f"INSERT INTO activity ({names}) VALUES ({marks}) RETURNING id"), values
+            ).scalar_one()
+            for owner in owners:
+                db.execute(text("INSERT INTO activity_participant (activity_id, employee_id) "
+                                "VALUES (:a, :e)"), {"a": activity_id, "e": owner.id})
+        return int(activity_id)
+
+    def add_appointment(self, subject: str, *owners: Person, **columns: Any) -> int:
+        start = columns.pop("start_at", tomorrow_at(10))
+        end = columns.pop("end_at", start + timedelta(hours=1))
+        return self.add_activity("appointment", subject, *owners, start_at=start, end_at=end,
+                                 **columns)
+
+    def add_task(self, subject: str, *owners: Person, **columns: Any) -> int:
+        due = columns.pop("due_at", tomorrow_at(0) + timedelta(days=3))
+        return self.add_activity("task", subject, *owners, due_at=due,
+                                 status=columns.pop("status", "not_started"), **columns)
+
+    def add(self, kind: str, subject: str, *owners: Person, **columns: Any) -> int:
+        """An ERP activity of ``kind`` (``"appointment"`` or ``"task"``)."""
+        if kind == "appointment":
+            return self.add_appointment(subject, *owners, **columns)
+        return self.add_task(subject, *owners, **columns)
+
+    def update_activity(self, activity_id: int, **columns: Any) -> None:
+        sets = ", ".join(f"{name} = :{name}" for name in columns)
+        with self.engine.begin() as db:
+            db.execute(text(f"UPDATE activity SET {sets} WHERE id = :id"),
+                       {**columns, "id": activity_id})
+
+    def delete_activity(self, activity_id: int) -> None:
+        with self.engine.begin() as db:
+            db.execute(text("DELETE FROM activity_participant WHERE activity_id = :id"),
+                       {"id": activity_id})
+            db.execute(text("DELETE FROM activity WHERE id = :id"), {"id": activity_id})
+
+    def activity(self, activity_id: int) -> dict[str, Any] | None:
+        with self.engine.connect() as db:
+            row = db.execute(text("SELECT * FROM activity WHERE id = :id"),
+                             {"id": activity_id}).mappings().first()
+        return dict(row) if row else None
+
+    def activities(self, person: Person, kind: str) -> list[dict[str, Any]]:
+        """The person's activities of ``kind``, by id."""
+        with self.engine.connect() as db:
+            rows = db.execute(
+                text("SELECT a.* FROM activity a JOIN activity_participant p "
+                     "ON p.activity_id = a.id WHERE p.employee_id = :e AND a.kind = :k "
+                     "ORDER BY a.id"),
+                {"e": person.id, "k": kind},
+            ).mappings().all()
+        return [dict(row) for row in rows]
+
+    def activity_named(self, person: Person, kind: str, subject: str) -> dict[str, Any]:
+        found = [a for a in self.activities(person, kind) if a["subject"] == subject]
+        assert len(found) == 1, f"{len(found)} ERP {kind}s named {subject!r}"
+        return found[0]
+
+    def subjects(self, person: Person, kind: str) -> list[str]:
+        return sorted(a["subject"] for a in self.activities(person, kind))
+
+    def query(self, sql: str, **params: Any) -> list[dict[str, Any]]:
+        with self.engine.connect() as db:
+            return [dict(r) for r in db.execute(text(sql), params).mappings().all()]
+
+
+@pytest.fixture
+def world(erp: Engine, sandbox: RunningSandbox, request: pytest.FixtureRequest) -> World:
+    """A new connection (ERP zone Europe/Berlin) with no personnel yet."""
+    name = f"t{next(_serial)}"
+    config.add_connection(
+        erp,
+        ConnectionConfig(name=name, backend=Backend.EWS, auth=Auth.USER,
+                         ews_url=sandbox.ews_url, upn=SERVICE_UPN),
+        SERVICE_PASSWORD,
+    )
+    config.set_option(erp, name, "erp_time_zone", "Europe/Berlin")
+    return World(erp, sandbox, name)
+
+
+def tomorrow_at(hour: int) -> datetime:
+    """A naive ERP time (Europe/Berlin) tomorrow at ``hour`` o'clock."""
+    day = datetime.now(ERP_ZONE).date() + timedelta(days=1)
+    return datetime(day.year, day.month, day.day, hour)
+
+
+def utc(naive_erp_time: datetime) -> datetime:
+    """The instant of a naive ERP time."""
+    return naive_erp_time.replace(tzinfo=ERP_ZONE).astimezone(UTC)
+
+
+def soon(days: int = 2, hour: int = 9) -> datetime:
+    """An aware UTC instant a few days ahead, for items made in Outlook."""
+    day = date.today() + timedelta(days=days)
+    return datetime(day.year, day.month, day.day, hour, tzinfo=UTC)

@@ -1,0 +1,88 @@
+"""The EWS sandbox the end-to-end tests talk to over HTTP (or HTTPS), in this process.
+
+Its directory holds ``MAILBOXES`` mailboxes that tests take one by one, a service
+account that may impersonate all of them, and an OAuth app registration.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from esexchange.inprocess import BackgroundServer
+from esexchange.sandbox.directory import AccountEntry, AppEntry, Directory, MailboxEntry
+from esexchange.sandbox.ews.app import Sandbox, create_sandbox
+from esexchange.sandbox.ews.models import SentMessage
+from esexchange.sandbox.tls import ensure_tls_files
+from tests.e2e.outlook import Outlook
+
+MAILBOXES = 400
+SERVICE_UPN = "svc-esx@example.test"
+SERVICE_PASSWORD = "Sandbox-Passw0rd!"
+TENANT_ID = "7e1c0a42-0000-4000-8000-00000000e2e0"
+CLIENT_ID = "5a0c7d1e-0000-4000-8000-00000000e2e1"
+CLIENT_SECRET = "e2e-client-secret"
+
+
+def mailbox_address(number: int) -> str:
+    return f"user{number:04d}@example.test"
+
+
+def directory() -> Directory:
+    return Directory(
+        mailboxes=tuple(
+            MailboxEntry(mailbox_address(n), f"User {n}", "Europe/Berlin") for n in range(MAILBOXES)
+        ),
+        accounts=(AccountEntry(SERVICE_UPN, SERVICE_PASSWORD, ("*",)),),
+        apps=(AppEntry(TENANT_ID, CLIENT_ID, CLIENT_SECRET, ("*",)),),
+    )
+
+
+@dataclass
+class RunningSandbox:
+    """A sandbox serving on loopback, and what the tests reach into."""
+
+    sandbox: Sandbox
+    server: BackgroundServer
+    ca_file: Path | None = None
+    _taken: Iterator[int] = field(default_factory=lambda: iter(range(MAILBOXES)))
+
+    @property
+    def ews_url(self) -> str:
+        return f"{self.server.base_url}/EWS/Exchange.asmx"
+
+    @property
+    def token_url(self) -> str:
+        return f"{self.server.base_url}/{TENANT_ID}/oauth2/v2.0/token"
+
+    def take_mailbox(self) -> str:
+        """The address of a mailbox no test has used yet."""
+        number = next(self._taken, None)
+        assert number is not None, f"all {MAILBOXES} sandbox mailboxes are taken"
+        return mailbox_address(number)
+
+    def outlook(self, email: str) -> Outlook:
+        """The mailbox as its user's Outlook sees it."""
+        return Outlook(self.ews_url, SERVICE_UPN, SERVICE_PASSWORD, email)
+
+    def sent_messages(self) -> list[SentMessage]:
+        """Every meeting invitation, update or cancellation any mailbox would have sent."""
+        return [m for box in self.sandbox.backend.mailboxes.values() for m in box.sent]
+
+
+@contextmanager
+def start_sandbox(state_dir: Path, *, tls: bool = False) -> Iterator[RunningSandbox]:
+    """A sandbox in memory on a free loopback port; HTTPS with its own CA when ``tls``."""
+    sandbox = create_sandbox(directory())
+    if tls:
+        files = ensure_tls_files(state_dir / "tls")
+        server = BackgroundServer(sandbox.app, ssl_certfile=str(files.certfile),
+                                  ssl_keyfile=str(files.keyfile))
+        ca_file: Path | None = files.ca_file
+    else:
+        server = BackgroundServer(sandbox.app)
+        ca_file = None
+    with server:
+        yield RunningSandbox(sandbox, server, ca_file)
