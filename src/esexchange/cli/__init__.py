@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typer
 
-from esexchange.cli import connection, db, options, personnel, reference, sandbox
+from esexchange.cli import connection, db, demo, options, personnel, reference, sandbox, sync
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -20,3 +20,7 @@ app.add_typer(options.app, name="options")
 app.add_typer(personnel.app, name="personnel")
 app.add_typer(reference.activity_type_app, name="activity-type")
 app.add_typer(reference.priority_app, name="priority")
+app.command("sync")(sync.sync)
+app.add_typer(sync.check_app, name="check")
+app.command("token")(sync.token)
+app.command("demo")(demo.run)
