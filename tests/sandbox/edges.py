@@ -7,8 +7,12 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
 
+import requests.adapters
 import uvicorn
+from exchangelib.protocol import close_connections
 from starlette.types import ASGIApp
 
 from esexchange.sandbox.directory import AccountEntry, AppEntry, Directory, MailboxEntry
@@ -71,3 +75,27 @@ def serve(app: ASGIApp, tls: TlsFiles | None = None) -> Iterator[str]:
         server.should_exit = True
         thread.join(timeout=10)
         sock.close()
+
+
+def trusting_adapter(ca_file: Path) -> type[requests.adapters.HTTPAdapter]:
+    """An HTTP adapter class for exchangelib's `HTTP_ADAPTER_CLS` that trusts `ca_file`.
+
+    It pins `verify` per request: a session's own `verify` would lose against the
+    REQUESTS_CA_BUNDLE environment variable, which requests prefers when it is set.
+    """
+
+    class TrustSandboxCA(requests.adapters.HTTPAdapter):
+        def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+            kwargs["verify"] = str(ca_file)
+            return super().send(request, **kwargs)
+
+    return TrustSandboxCA
+
+
+@contextmanager
+def exchangelib_closed() -> Iterator[None]:
+    """Forget exchangelib's process-wide protocol cache (and its sessions) afterwards."""
+    try:
+        yield
+    finally:
+        close_connections()

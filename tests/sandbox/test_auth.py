@@ -3,15 +3,33 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 import requests
+from exchangelib import (
+    IMPERSONATION,
+    Account,
+    CalendarItem,
+    Configuration,
+    Credentials,
+    EWSDateTime,
+    EWSTimeZone,
+)
+from exchangelib.errors import (
+    ErrorImpersonateUserDenied,
+    ErrorNonExistentMailbox,
+    UnauthorizedError,
+)
+from exchangelib.items import SEND_TO_NONE
 from exchangelib.transport import BASIC, get_auth_method_from_response
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from esexchange.sandbox.ews.app import create_sandbox
 from esexchange.sandbox.ews.auth import (
     AuthChallenge,
     Principal,
@@ -30,6 +48,7 @@ from tests.sandbox.edges import (
     NARROW_CLIENT_ID,
     SERVICE,
     SERVICE_PASSWORD,
+    exchangelib_closed,
     serve,
 )
 
@@ -167,3 +186,53 @@ def test_an_app_must_impersonate_and_stays_within_its_mailboxes() -> None:
     with pytest.raises(EwsError) as denied:
         resolve_target(narrow, ANNA, DIRECTORY)
     assert denied.value.code == "ErrorImpersonateUserDenied"
+
+
+# --- with the real exchangelib against the running sandbox ----------------------------------
+
+
+@pytest.fixture(scope="module")
+def ews_url() -> Iterator[str]:
+    with serve(create_sandbox(DIRECTORY).app) as base_url, exchangelib_closed():
+        yield f"{base_url}/EWS/Exchange.asmx"
+
+
+def impersonating(ews_url: str, upn: str, password: str, mailbox: str) -> Account:
+    config = Configuration(service_endpoint=ews_url, credentials=Credentials(upn, password))
+    return Account(mailbox, config=config, autodiscover=False, access_type=IMPERSONATION)
+
+
+def test_exchangelib_impersonates_a_granted_mailbox(ews_url: str) -> None:
+    anna = impersonating(ews_url, SERVICE, SERVICE_PASSWORD, ANNA)
+
+    start = EWSDateTime(2026, 12, 1, 9, tzinfo=EWSTimeZone("Europe/Berlin"))
+    item = CalendarItem(
+        account=anna,
+        folder=anna.calendar,
+        subject="Planning",
+        start=start,
+        end=start + timedelta(hours=1),
+    )
+    item.save(send_meeting_invitations=SEND_TO_NONE)
+
+    assert anna.protocol.auth_type == BASIC  # probed from the sandbox's 401
+    assert [i.subject for i in anna.calendar.all()] == ["Planning"]
+
+
+def test_exchangelib_is_denied_a_mailbox_outside_the_grant(ews_url: str) -> None:
+    ben = impersonating(ews_url, LIMITED, "limited-pw", BEN)
+
+    with pytest.raises(ErrorImpersonateUserDenied):
+        ben.calendar.refresh()
+
+
+def test_exchangelib_impersonating_an_unknown_address_finds_no_mailbox(ews_url: str) -> None:
+    ghost = impersonating(ews_url, SERVICE, SERVICE_PASSWORD, "ghost@example.test")
+
+    with pytest.raises(ErrorNonExistentMailbox):
+        ghost.calendar.refresh()
+
+
+def test_exchangelib_with_a_wrong_password_is_unauthorized(ews_url: str) -> None:
+    with pytest.raises(UnauthorizedError):
+        impersonating(ews_url, SERVICE, "wrong", ANNA).calendar.refresh()
