@@ -41,7 +41,6 @@ from esexchange.exchange.ews.transport import (
     DiscoveryProtocol,
     RequestCounter,
     mailbox_call,
-    resource_of,
 )
 
 log = logging.getLogger(__name__)
@@ -220,7 +219,7 @@ def _credentials(settings: EwsSettings) -> Credentials | AppCredentials:
         return Credentials(validate_upn(auth.upn), auth.password)
     return AppCredentials(
         client_id=auth.client_id, client_secret=auth.client_secret, tenant_id=auth.tenant_id,
-        token_url=auth.resolved_token_url, resource=resource_of(settings.ews_url or ""),
+        token_url=auth.resolved_token_url, resource=auth.resource,
     )
 
 

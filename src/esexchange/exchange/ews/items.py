@@ -9,6 +9,7 @@ end, so one day is taken off before handing a date to it. Task start and due are
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
@@ -108,6 +109,18 @@ _STATUS_FROM_EWS = {ews: status for status, ews in _STATUS_TO_EWS.items()}
 
 UTC_ZONE = EWSTimeZone("UTC")
 
+# What exchangelib would replace by "?" on the wire (XML 1.0's forbidden characters, plus
+# C1 controls and non-characters): dropped instead, the way domain.mapping.clean_text
+# drops them from ERP texts.
+_NOT_SENDABLE = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff\ufdd0-\ufddf\ufffe\uffff]"
+)
+
+
+def sendable(text: str) -> str:
+    """``text`` without the characters that cannot travel in an EWS request."""
+    return _NOT_SENDABLE.sub("", text)
+
 
 def exchangelib_fields(kind: Kind, fields: Iterable[str]) -> list[str]:
     """The exchangelib field names to write for these ``ExchangeItem`` fields."""
@@ -123,11 +136,11 @@ def exchangelib_fields(kind: Kind, fields: Iterable[str]) -> list[str]:
 def to_exchangelib(item: ExchangeItem, *, account: Any, folder: Any, **identity: str) -> Any:
     """An exchangelib item with every field of ``item`` set (``identity``: id, changekey)."""
     values: dict[str, Any] = {
-        "subject": item.subject,
-        "body": Body(item.body) if item.body else None,
+        "subject": sendable(item.subject),
+        "body": Body(sendable(item.body)) if item.body else None,
         "sensitivity": item.sensitivity.value,
         "importance": item.importance.value,
-        "categories": list(item.categories) or None,
+        "categories": [sendable(name) for name in item.categories] or None,
         "reminder_is_set": item.reminder_minutes is not None,
         ERP_ID_FIELD: item.erp_id,
     }
@@ -138,7 +151,7 @@ def to_exchangelib(item: ExchangeItem, *, account: Any, folder: Any, **identity:
             "start": _bound_to_ews(item.start, is_end=False),
             "end": _bound_to_ews(item.end, is_end=True),
             "is_all_day": item.all_day,
-            "location": item.location or None,
+            "location": sendable(item.location) or None,
         }
         return CalendarItem(account=account, folder=folder, **identity, **values)
     values |= {

@@ -16,6 +16,9 @@ from esexchange.exchange.errors import AccessDenied
 DEFAULT_TOKEN_URL = "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token"
 """Microsoft Entra ID's token endpoint; ``{tenant}`` is replaced by the tenant id."""
 
+EXCHANGE_ONLINE_RESOURCE = "https://outlook.office365.com"
+"""The OAuth resource of EWS in Exchange Online (scope ``<resource>/.default``)."""
+
 _UPN = re.compile(r"^[^@\s\\/]+@[^@\s\\/]+\.[^@\s\\/]+$")
 
 
@@ -29,10 +32,10 @@ def validate_upn(upn: str) -> str:
     if "\\" in value:
         domain, _, user = value.partition("\\")
         raise AccessDenied(
-            f"the user name {value!r} is in the form DOMAIN\\user; give the user principal "
-            f"name in the form user@domain instead (for example {user or 'user'}@"
-            f"{(domain or 'domain').lower()}.example), as shown by Get-Mailbox in the "
-            "UserPrincipalName column"
+            f"the user name '{value}' is in the form DOMAIN\\user; give the user principal "
+            f"name in the form user@domain instead (for example {user or 'svc-esx'}@contoso.com"
+            f" rather than {domain or 'CONTOSO'}\\{user or 'svc-esx'}); Get-User "
+            f"{user or 'svc-esx'} | Format-List UserPrincipalName shows it"
         )
     if not _UPN.match(value):
         raise AccessDenied(
@@ -52,12 +55,17 @@ class UserAuth:
 
 @dataclass(frozen=True)
 class AppAuth:
-    """Sign in as an OAuth 2.0 app with the client-credentials grant."""
+    """Sign in as an OAuth 2.0 app with the client-credentials grant.
+
+    ``resource`` is what the token is requested for: Exchange Online's by default; with
+    hybrid modern authentication on premises, the EWS server's ``https://host``.
+    """
 
     tenant_id: str
     client_id: str
     client_secret: str = field(repr=False)
     token_url: str | None = None
+    resource: str = EXCHANGE_ONLINE_RESOURCE
 
     @property
     def resolved_token_url(self) -> str:

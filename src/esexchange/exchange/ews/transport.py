@@ -20,7 +20,6 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 import requests.adapters
 from exchangelib.autodiscover.protocol import AutodiscoverProtocol
@@ -175,10 +174,8 @@ class DiscoveryProtocol(_TlsSessions, AutodiscoverProtocol):
 class AppCredentials(OAuth2Credentials):
     """Client credentials for an app, from a configurable token endpoint.
 
-    The scope is the EWS server's own resource (``https://host/.default``): that is
-    ``https://outlook.office365.com/.default`` for Exchange Online and the on-premises
-    host for hybrid modern authentication. exchangelib keeps the token until it expires
-    and then fetches a new one.
+    The scope is ``<resource>/.default`` (see ``AppAuth.resource``). exchangelib keeps
+    the token until it expires and then fetches a new one.
     """
 
     def __init__(self, *, token_url: str, resource: str, **kwargs: Any) -> None:
@@ -193,9 +190,3 @@ class AppCredentials(OAuth2Credentials):
     @property
     def scope(self) -> list[str]:
         return [f"{self._resource}/.default"]
-
-
-def resource_of(url: str) -> str:
-    """``https://host[:port]`` of a URL: the OAuth resource of an EWS endpoint."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
