@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from lxml import etree
 
@@ -18,7 +18,14 @@ from esexchange.sandbox.ews import schema
 from esexchange.sandbox.ews.errors import EwsError
 from esexchange.sandbox.ews.models import Folder, Item
 from esexchange.sandbox.ews.soap import t
-from esexchange.sandbox.ews.values import Body, ExtendedKey, ExtendedValue, Value, XmlValue
+from esexchange.sandbox.ews.values import (
+    Body,
+    ExtendedKey,
+    ExtendedValue,
+    Value,
+    XmlValue,
+    recipient_addresses,
+)
 
 ITEM_KINDS = ("Item", "Message", "CalendarItem", "Contact", "Task")
 _INTEGERS = {"xs:int", "xs:integer", "xs:long", "xs:short", "xs:unsignedInt"}
@@ -34,7 +41,7 @@ DEFAULT_PROPERTIES = frozenset(
 )  # fmt: skip
 # Properties the server computes when rendering rather than storing.
 COMPUTED = frozenset({"ItemId", "ParentFolderId", "Duration", "HasAttachments", "IsRecurring",
-                      "Organizer", "IsAssociated"})  # fmt: skip
+                      "Organizer", "IsAssociated", "IsMeeting", "AppointmentState"})  # fmt: skip
 
 
 def _types(kind: str) -> dict[str, str]:
@@ -258,6 +265,8 @@ def _render_property(
         etree.SubElement(node, t("ItemId"), Id=item.id, ChangeKey=item.change_key)
     elif name == "ParentFolderId":
         etree.SubElement(node, t("ParentFolderId"), Id=folder.id, ChangeKey=folder.change_key)
+    elif name == "MeetingTimeZone" and item.fields.get("CalendarItemType") != "RecurringMaster":
+        return  # Exchange returns it for recurring masters only (MS-OXWSMTGS R1053)
     elif name in item.fields:
         render_value(node, name, item.fields[name])
     elif name == "HasAttachments" or name == "IsAssociated":
@@ -272,6 +281,11 @@ def _render_calendar_computed(
     start, end = item.fields.get("Start"), item.fields.get("End")
     if name == "Duration" and isinstance(start, datetime) and isinstance(end, datetime):
         render_value(node, name, _iso_duration(end - start))
+    elif name == "IsMeeting":
+        render_value(node, name, bool(recipient_addresses(item.fields)))
+    elif name == "AppointmentState":
+        # 0: an appointment, 1: a meeting on the organizer's calendar (MS-OXWSMTGS R514, R738)
+        render_value(node, name, 1 if recipient_addresses(item.fields) else 0)
     elif name == "IsRecurring":
         render_value(node, name, item.fields.get("CalendarItemType") in ("Occurrence", "Exception"))
     elif name == "Organizer":
@@ -283,9 +297,20 @@ def _render_calendar_computed(
         etree.SubElement(mailbox, t("MailboxType")).text = "Mailbox"
 
 
-def _iso_duration(delta: object) -> str:
-    seconds = int(delta.total_seconds())  # type: ignore[attr-defined]
-    days, rest = divmod(seconds, 86400)
+def occurrence_info(name: str, occurrence: Item) -> XmlValue:
+    """``FirstOccurrence``/``LastOccurrence`` of a master: id and times of that occurrence."""
+    node = etree.Element(t(name))
+    etree.SubElement(node, t("ItemId"), Id=occurrence.id, ChangeKey=occurrence.change_key)
+    for field in ("Start", "End", "OriginalStart"):
+        render_value(node, field, occurrence.fields[field])
+    return XmlValue(etree.tostring(node))
+
+
+def _iso_duration(delta: timedelta) -> str:
+    """An ``xs:duration`` the way Exchange writes one (``PT1H30M``, ``P1D``)."""
+    days, rest = divmod(int(delta.total_seconds()), 86400)
     hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"P{days}DT{hours}H{minutes}M{secs}S"
+    minutes, seconds = divmod(rest, 60)
+    time = "".join(f"{n}{unit}" for n, unit in ((hours, "H"), (minutes, "M"), (seconds, "S")) if n)
+    text = f"P{days}D" if days else "P"
+    return text + (f"T{time}" if time else "" if days else "T0S")

@@ -22,7 +22,7 @@ import os
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from esexchange.sandbox.ews import recurrence, values
 from esexchange.sandbox.ews.errors import EwsError
@@ -48,6 +48,8 @@ DISTINGUISHED_FOLDERS: tuple[tuple[str, str | None, str, str, str], ...] = (
     ("calendar", "msgfolderroot", "IPF.Appointment", "CalendarFolder", "Calendar"),
     ("tasks", "msgfolderroot", "IPF.Task", "TasksFolder", "Tasks"),
     ("contacts", "msgfolderroot", "IPF.Contact", "ContactsFolder", "Contacts"),
+    ("recoverableitemsroot", "root", "", "Folder", "Recoverable Items"),
+    ("recoverableitemsdeletions", "recoverableitemsroot", "", "Folder", "Deletions"),
 )
 
 ITEM_CLASSES = {
@@ -63,9 +65,15 @@ READ_ONLY = frozenset(
     {
         "ItemId", "ParentFolderId", "DateTimeCreated", "LastModifiedTime", "Size",
         "CalendarItemType", "IsRecurring", "IsComplete", "MyResponseType", "Organizer",
-        "DateTimeReceived", "DateTimeSent", "HasAttachments", "ConversationId",
+        "DateTimeReceived", "DateTimeSent", "HasAttachments", "ConversationId", "ChangeCount",
+        "DisplayTo", "DisplayCc", "DisplayBcc", "LastModifiedName", "BlockStatus", "TextBody",
+        "IconIndex", "Preview", "NormalizedBody", "InstanceKey", "RightsManagementLicenseData",
+        "IsMeeting", "AppointmentState", "FirstOccurrence", "LastOccurrence",
+        "ModifiedOccurrences", "DeletedOccurrences", "OriginalStart",
     }
 )  # fmt: skip
+
+MAX_DURATION = timedelta(days=5 * 365 + 1)  # "exceeds five years" (MS-OXWSMTGS R1203)
 
 APPENDABLE = frozenset({"Body", "RequiredAttendees", "OptionalAttendees", "Resources",
                         "ToRecipients", "CcRecipients", "BccRecipients", "Categories"})  # fmt: skip
@@ -179,7 +187,8 @@ class Mailbox:
         by_name: dict[str, Folder] = {}
         for name_, parent, folder_class, folder_type, display in DISTINGUISHED_FOLDERS:
             folder = Folder(
-                id=self._new_id(b"\x01"),
+                # Stable per mailbox and name, as Exchange's folder ids are for a mailbox's life.
+                id=self._folder_id(name_),
                 change_key=self._new_change_key(),
                 folder_type=folder_type,
                 folder_class=folder_class,
@@ -195,6 +204,10 @@ class Mailbox:
     def _new_id(self, kind: bytes) -> str:
         raw = b"\x00\x00\x00\x00" + self._tag + kind + self._ids()
         return base64.b64encode(raw).decode()
+
+    def _folder_id(self, name: str) -> str:
+        digest = hashlib.sha256(name.encode()).digest()[:16]
+        return base64.b64encode(b"\x00\x00\x00\x00" + self._tag + b"\x01" + digest).decode()
 
     def _new_change_key(self) -> str:
         self.seq += 1
@@ -251,13 +264,34 @@ class Mailbox:
 
     def occurrence(self, master: Item, index: int) -> Item:
         """The ``index``-th (1-based) occurrence of a recurring master."""
-        for item in self._expand(master, None, None):
-            if recurrence.parse_occurrence_id(item.id) == (master.id, index):
-                return item
+        for occurrence_index, occurrence in self._expand(master, None, None, until_index=index):
+            if occurrence_index == index:
+                return occurrence
         raise EwsError(
             "ErrorCalendarOccurrenceIndexIsOutOfRecurrenceRange",
             "The occurrence index is out of the recurrence range.",
         )
+
+    def occurrence_of(self, master_id: str, index: int) -> Item:
+        """An occurrence by its master's id and index (an ``OccurrenceItemId``)."""
+        master = self.items.get(master_id)
+        if master is None or "Recurrence" not in master.fields or master.kind != "CalendarItem":
+            raise EwsError(
+                "ErrorCalendarCannotUseIdForRecurringMasterId",
+                "The id does not belong to a recurring master.",
+            )
+        return self.occurrence(master, index)
+
+    def master_of(self, occurrence_id: str) -> Item:
+        """The recurring master of an occurrence (a ``RecurringMasterItemId``)."""
+        parsed = recurrence.parse_occurrence_id(occurrence_id)
+        master = self.items.get(parsed[0]) if parsed else None
+        if master is None:
+            raise EwsError(
+                "ErrorCalendarCannotUseIdForOccurrenceId",
+                "The id does not belong to an occurrence.",
+            )
+        return master
 
     def create_item(
         self,
@@ -273,6 +307,14 @@ class Mailbox:
         for name in fields:
             if name in READ_ONLY:
                 raise EwsError("ErrorInvalidPropertySet", f"{name} is read-only.")
+        item_class = fields.get("ItemClass")
+        expected = ITEM_CLASSES.get(kind, "IPM")
+        if kind in ("CalendarItem", "Task") and isinstance(item_class, str):
+            if not item_class.startswith(expected):
+                raise EwsError(
+                    "ErrorObjectTypeChanged",
+                    f"The ItemClass {item_class} does not fit a {kind} (expected {expected}).",
+                )
         now = self._clock()
         change_key = self._new_change_key()
         item = Item(
@@ -292,7 +334,10 @@ class Mailbox:
         if kind == "Task":
             item.fields.setdefault("Status", "NotStarted")
             item.fields.setdefault("PercentComplete", 0.0)
-        self._normalise(item, now)
+            item.fields["ChangeCount"] = 0
+            for name in fields:
+                _task_rule(item.fields, name, now)
+        _derive(item.kind, item.fields, now)
         self.items[item.id] = item
         if send_to and send_to != "SendToNone" and send_to != "SaveOnly":
             self._record(item, "invitation")
@@ -317,14 +362,19 @@ class Mailbox:
                 "The send or update operation could not be performed because the change key "
                 "passed in the request does not match the current change key for the item.",
             )
+        now = self._clock()
         fields = dict(item.fields)
         extended = dict(item.extended)
         for change in changes:
-            self._apply(item.kind, fields, extended, change)
+            self._apply(fields, extended, change)
+            if item.kind == "Task" and isinstance(change.target, str):
+                _task_rule(fields, change.target, now)
+        if item.kind == "Task":
+            fields["ChangeCount"] = int(fields.get("ChangeCount", 0)) + 1  # type: ignore[arg-type]
+        _derive(item.kind, fields, now)  # may refuse the result; the item stays untouched
         item.fields, item.extended = fields, extended
         item.change_key = self._new_change_key()
         item.changed_seq = self.seq
-        self._normalise(item, self._clock())
         return item
 
     def notify_update(self, item: Item, send_to: str | None) -> None:
@@ -335,7 +385,8 @@ class Mailbox:
     def delete_item(
         self, item_id: str, delete_type: str, *, send_cancellations: str | None
     ) -> None:
-        """HardDelete, SoftDelete or MoveToDeletedItems (a new item in Deleted Items)."""
+        """HardDelete removes; SoftDelete moves to the dumpster (Recoverable Items\\Deletions);
+        MoveToDeletedItems moves to Deleted Items. A moved item gets a new id there."""
         item = self.item(item_id)
         if item.master_id is not None:
             raise EwsError(
@@ -347,15 +398,25 @@ class Mailbox:
         del self.items[item.id]
         self.seq += 1
         self.tombstones.append(Tombstone(item.id, item.folder_id, item.created_seq, self.seq))
-        deleted_items = self.folder(distinguished="deleteditems")
-        if delete_type == "MoveToDeletedItems" and item.folder_id != deleted_items.id:
-            moved = copy.deepcopy(item)
-            moved.id = self._new_id(b"\x02")
-            moved.folder_id = deleted_items.id
-            moved.change_key = self._new_change_key()
-            moved.created_seq = moved.changed_seq = self.seq
-            moved.fields["LastModifiedTime"] = self._clock()
-            self.items[moved.id] = moved
+        destination = {"SoftDelete": "recoverableitemsdeletions",
+                       "MoveToDeletedItems": "deleteditems"}.get(delete_type)  # fmt: skip
+        if destination is None:
+            return
+        folder = self.folder(distinguished=destination)
+        if item.folder_id == folder.id:
+            return
+        if (
+            destination == "deleteditems"
+            and item.folder_id == self.folder(distinguished="recoverableitemsdeletions").id
+        ):
+            return
+        moved = copy.deepcopy(item)
+        moved.id = self._new_id(b"\x02")
+        moved.folder_id = folder.id
+        moved.change_key = self._new_change_key()
+        moved.created_seq = moved.changed_seq = self.seq
+        moved.fields["LastModifiedTime"] = self._clock()
+        self.items[moved.id] = moved
 
     def send_message(
         self, fields: dict[str, Value], extended: dict[ExtendedKey, ExtendedValue], save_copy: bool
@@ -375,7 +436,6 @@ class Mailbox:
 
     def _apply(
         self,
-        kind: str,
         fields: dict[str, Value],
         extended: dict[ExtendedKey, ExtendedValue],
         change: FieldChange,
@@ -405,30 +465,6 @@ class Mailbox:
         else:
             fields[target] = _appended(target, fields.get(target), change.value)
 
-    def _normalise(self, item: Item, now: datetime) -> None:
-        """Derived properties Exchange maintains on every write."""
-        fields = item.fields
-        fields["LastModifiedTime"] = now
-        if item.kind == "CalendarItem":
-            start, end = fields.get("Start"), fields.get("End")
-            if isinstance(start, datetime) and isinstance(end, datetime) and end < start:
-                raise EwsError(
-                    "ErrorCalendarEndDateIsEarlierThanStartDate",
-                    "The end date is earlier than the start date.",
-                )
-            fields["CalendarItemType"] = "RecurringMaster" if "Recurrence" in fields else "Single"
-            fields["MyResponseType"] = "Organizer"
-        if item.kind == "Task":
-            if fields.get("Status") == "Completed":
-                fields["PercentComplete"] = 100.0
-                fields.setdefault("CompleteDate", now)
-            elif fields.get("PercentComplete") == 100.0:
-                fields["Status"] = "Completed"
-                fields.setdefault("CompleteDate", now)
-            else:
-                fields.pop("CompleteDate", None)
-            fields["IsComplete"] = fields.get("Status") == "Completed"
-
     def _record(self, item: Item, kind: str) -> None:
         recipients = values.recipient_addresses(item.fields)
         if recipients:
@@ -442,22 +478,36 @@ class Mailbox:
         found: list[Item] = []
         for item in self.items_in(folder_id):
             if "Recurrence" in item.fields:
-                found.extend(self._expand(item, start, end))
+                found.extend(occurrence for _, occurrence in self._expand(item, start, end))
             elif _overlaps(item, start, end):
                 found.append(item)
         return sorted(found, key=lambda i: (i.fields.get("Start", start), i.id))  # type: ignore[return-value,arg-type]
 
-    def _expand(self, master: Item, start: datetime | None, end: datetime | None) -> list[Item]:
+    def _expand(
+        self, master: Item, start: datetime | None, end: datetime | None, until_index: int = 0
+    ) -> list[tuple[int, Item]]:
         occurrences = []
-        for index, (occ_start, occ_end) in recurrence.occurrences(master.fields, start, end):
+        spans = recurrence.occurrences(master.fields, start, end, until_index=until_index)
+        for index, (occ_start, occ_end) in spans:
             occ = copy.copy(master)
             occ.fields = dict(master.fields)
-            occ.fields.pop("Recurrence", None)
-            occ.fields.update(Start=occ_start, End=occ_end, CalendarItemType="Occurrence")
+            for name in ("Recurrence", "FirstOccurrence", "LastOccurrence", "MeetingTimeZone"):
+                occ.fields.pop(name, None)
+            occ.fields.update(
+                Start=occ_start, End=occ_end, OriginalStart=occ_start, CalendarItemType="Occurrence"
+            )
             occ.id = recurrence.occurrence_id(master.id, index)
             occ.master_id = master.id
-            occurrences.append(occ)
+            occurrences.append((index, occ))
         return occurrences
+
+    def first_and_last(self, master: Item) -> tuple[Item | None, Item | None]:
+        """The first and, for a series that ends, the last occurrence of a master."""
+        expanded = self._expand(master, None, None)
+        if not expanded:
+            return None, None
+        ends = recurrence.has_end(master.fields)
+        return expanded[0][1], expanded[-1][1] if ends else None
 
     # sync --------------------------------------------------------------------------------
 
@@ -481,6 +531,15 @@ class Mailbox:
             sync_state=self._encode_state(folder.id, reached),
             includes_last=len(page) == len(pending),
         )
+
+    def sync_hierarchy(self, top_id: str, state: str | None) -> tuple[list[Folder], str]:
+        """Folders below ``top_id`` that a client with ``state`` has not seen, and the new state.
+
+        Folders never change in the sandbox, so only a first sync (no state) reports any.
+        """
+        since = self._decode_state(state, top_id) if state else None
+        folders = self.child_folders(top_id, deep=True) if since is None else []
+        return folders, self._encode_state(top_id, self.seq)
 
     def _encode_state(self, folder_id: str, seq: int) -> str:
         payload = json.dumps({"v": 1, "f": folder_id, "s": seq}, separators=(",", ":"))
@@ -531,6 +590,55 @@ class Mailbox:
         self.get_configuration(folder_id, name)
         del self.folder(folder_id).configurations[name]
         self._new_change_key()
+
+
+def _derive(kind: str, fields: dict[str, Value], now: datetime) -> None:
+    """Properties Exchange derives on every write, and the checks it makes on the result."""
+    fields["LastModifiedTime"] = now
+    if kind == "CalendarItem":
+        start, end = fields.get("Start"), fields.get("End")
+        if isinstance(start, datetime) and isinstance(end, datetime) and end < start:
+            raise EwsError(
+                "ErrorCalendarEndDateIsEarlierThanStartDate",
+                "The end date is earlier than the start date.",
+            )
+        fields["CalendarItemType"] = "RecurringMaster" if "Recurrence" in fields else "Single"
+        fields["MyResponseType"] = "Organizer"
+    if kind == "Task":
+        percent = fields.get("PercentComplete", 0.0)
+        if not isinstance(percent, float) or not 0.0 <= percent <= 100.0:
+            raise EwsError(
+                "ErrorInvalidPercentCompleteValue", "PercentComplete must be between 0 and 100."
+            )
+        fields["IsComplete"] = fields.get("Status") == "Completed"
+        fields["IsRecurring"] = "Recurrence" in fields
+
+
+def _task_rule(fields: dict[str, Value], name: str, now: datetime) -> None:
+    """Status, PercentComplete and CompleteDate move together; the one set last wins.
+
+    Setting CompleteDate, PercentComplete 100 or Status Completed all complete a task
+    (MS-OXWSTASK R67001); when a request sets several, the last processed decides (R67002).
+    """
+    if name == "CompleteDate" and "CompleteDate" in fields:
+        fields["Status"], fields["PercentComplete"] = "Completed", 100.0
+    elif name == "PercentComplete":
+        percent = fields.get("PercentComplete", 0.0)
+        if percent == 100.0:
+            fields["Status"] = "Completed"
+            fields.setdefault("CompleteDate", now)
+            return
+        fields.pop("CompleteDate", None)
+        if fields.get("Status") in ("Completed", "NotStarted"):
+            fields["Status"] = "InProgress" if percent else "NotStarted"
+    elif name == "Status":
+        if fields.get("Status") == "Completed":
+            fields["PercentComplete"] = 100.0
+            fields.setdefault("CompleteDate", now)
+            return
+        fields.pop("CompleteDate", None)
+        if fields.get("Status") == "NotStarted" or fields.get("PercentComplete") == 100.0:
+            fields["PercentComplete"] = 0.0
 
 
 def _appended(name: str, current: Value | None, value: object) -> Value:

@@ -48,9 +48,17 @@ def parse_occurrence_id(item_id: str) -> tuple[str, int] | None:
 
 
 def occurrences(
-    fields: dict[str, Value], start: datetime | None, end: datetime | None
+    fields: dict[str, Value],
+    start: datetime | None,
+    end: datetime | None,
+    *,
+    until_index: int = 0,
 ) -> list[tuple[int, tuple[datetime, datetime]]]:
-    """(index, (start, end)) of the occurrences of a master that overlap [start, end)."""
+    """(index, (start, end)) of the occurrences of a master that overlap [start, end).
+
+    Without a window the whole series is laid out (a no-end series up to
+    ``MAX_OCCURRENCES``), or up to ``until_index`` when that is given.
+    """
     master_start, master_end, rule = (
         fields.get("Start"),
         fields.get("End"),
@@ -67,7 +75,7 @@ def occurrences(
     for index, day in enumerate(_dates(etree.fromstring(rule.xml), local_start.date()), start=1):
         occ_start = datetime.combine(day, local_start.timetz().replace(tzinfo=None), zone)
         occ_start = occ_start.astimezone(master_start.tzinfo)
-        if end is not None and occ_start >= end:
+        if (end is not None and occ_start >= end) or (until_index and index > until_index):
             break
         if (
             start is None
@@ -76,6 +84,15 @@ def occurrences(
         ):
             found.append((index, (occ_start, occ_start + duration)))
     return found
+
+
+def has_end(fields: dict[str, Value]) -> bool:
+    """Whether a master's series ends (an end date or a number of occurrences)."""
+    rule = fields.get("Recurrence")
+    return (
+        isinstance(rule, XmlValue)
+        and etree.fromstring(rule.xml).find(f"{T}NoEndRecurrence") is None
+    )
 
 
 def _zone(definition: Value | None) -> ZoneInfo:

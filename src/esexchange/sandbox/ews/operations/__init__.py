@@ -49,6 +49,10 @@ class Context:
 Handler = Callable[[Context, etree._Element], etree._Element]
 
 
+# Response messages whose type requires an (empty) ``m:Items`` even when they report an error.
+_ITEMS_REQUIRED = frozenset({"CreateItem", "GetItem", "UpdateItem"})
+
+
 def respond(
     operation: str, entries: Iterable[Entry], handle: Callable[[Entry, etree._Element], None]
 ) -> etree._Element:
@@ -66,7 +70,9 @@ def respond(
             handle(entry, message)
         except EwsError as error:
             messages.remove(message)
-            soap.error_message(messages, tag, error)
+            failed = soap.error_message(messages, tag, error)
+            if operation in _ITEMS_REQUIRED:
+                etree.SubElement(failed, m("Items"))
     return response
 
 

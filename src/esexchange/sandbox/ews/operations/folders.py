@@ -15,7 +15,8 @@ RIGHTS = ("CreateAssociated", "CreateContents", "CreateHierarchy", "Delete", "Mo
           "ViewPrivateItems")  # fmt: skip
 
 
-def _shape(shape: etree._Element | None) -> set[str]:
+def folder_shape(shape: etree._Element | None) -> set[str]:
+    """The folder properties a ``FolderShape`` asks for."""
     base = shape.findtext(t("BaseShape")) if shape is not None else "IdOnly"
     wanted = {"FolderId"}
     if base == "Default":
@@ -61,7 +62,7 @@ def render_folder(ctx: Context, parent: etree._Element, folder: Folder, wanted: 
 
 def get_folder(ctx: Context, op: etree._Element) -> etree._Element:
     """GetFolder: folders by id or distinguished name."""
-    wanted = _shape(op.find(m("FolderShape")))
+    wanted = folder_shape(op.find(m("FolderShape")))
 
     def handle(folder_id: etree._Element, message: etree._Element) -> None:
         folder = resolve_folder(ctx.mailbox, folder_id)
@@ -72,7 +73,7 @@ def get_folder(ctx: Context, op: etree._Element) -> etree._Element:
 
 def find_folder(ctx: Context, op: etree._Element) -> etree._Element:
     """FindFolder: the children (Shallow) or the subtree (Deep) of folders."""
-    wanted = _shape(op.find(m("FolderShape")))
+    wanted = folder_shape(op.find(m("FolderShape")))
     deep = op.get("Traversal") == "Deep"
     paging = op.find(m("IndexedPageFolderView"))
 

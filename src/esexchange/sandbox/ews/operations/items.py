@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 
 from lxml import etree
 
-from esexchange.sandbox.ews import codec, recurrence
+from esexchange.sandbox.ews import codec
 from esexchange.sandbox.ews.errors import EwsError
 from esexchange.sandbox.ews.models import FieldChange, Item
 from esexchange.sandbox.ews.operations import Context, children, folder_ids, resolve_folder, respond
@@ -19,23 +20,26 @@ DEFAULT_FOLDERS = {"CalendarItem": "calendar", "Task": "tasks", "Contact": "cont
 def render(ctx: Context, parent: etree._Element, item: Item, shape: codec.Shape) -> None:
     """Append an item as ``shape`` asks, with its folder and owner for computed properties."""
     folder = ctx.mailbox.folder(item.folder_id)
+    if item.fields.get("CalendarItemType") == "RecurringMaster":
+        first, last = ctx.mailbox.first_and_last(item)
+        item = copy.copy(item)
+        item.fields = dict(item.fields)
+        if first is not None:
+            item.fields["FirstOccurrence"] = codec.occurrence_info("FirstOccurrence", first)
+        if last is not None:
+            item.fields["LastOccurrence"] = codec.occurrence_info("LastOccurrence", last)
     codec.render_item(parent, item, shape, folder, ctx.owner)
 
 
-def item_id_of(element: etree._Element) -> tuple[str, str | None]:
-    """(id, change key) of an ``ItemId``, ``OccurrenceItemId`` or ``RecurringMasterItemId``."""
+def resolve_item(ctx: Context, element: etree._Element) -> tuple[Item, str | None]:
+    """(item, change key) named by an ``ItemId``, ``OccurrenceItemId`` or ``RecurringMasterItemId``."""
     local = etree.QName(element).localname
     if local == "OccurrenceItemId":
-        index = int(element.get("InstanceIndex", "0"))
-        return recurrence.occurrence_id(element.get("RecurringMasterId", ""), index), None
+        master_id, index = element.get("RecurringMasterId", ""), element.get("InstanceIndex", "0")
+        return ctx.mailbox.occurrence_of(master_id, int(index)), element.get("ChangeKey")
     if local == "RecurringMasterItemId":
-        occurrence = recurrence.parse_occurrence_id(element.get("OccurrenceId", ""))
-        if occurrence is None:
-            raise EwsError(
-                "ErrorCalendarCannotUseIdForOccurrenceId", "That is not an occurrence id."
-            )
-        return occurrence[0], element.get("ChangeKey")
-    return element.get("Id", ""), element.get("ChangeKey")
+        return ctx.mailbox.master_of(element.get("OccurrenceId", "")), element.get("ChangeKey")
+    return ctx.mailbox.item(element.get("Id", "")), element.get("ChangeKey")
 
 
 def create_item(ctx: Context, op: etree._Element) -> etree._Element:
@@ -78,7 +82,7 @@ def get_item(ctx: Context, op: etree._Element) -> etree._Element:
     shape = codec.parse_shape(op.find(m("ItemShape")))
 
     def handle(element: etree._Element, message: etree._Element) -> None:
-        item = ctx.mailbox.item(item_id_of(element)[0])
+        item = resolve_item(ctx, element)[0]
         render(ctx, etree.SubElement(message, m("Items")), item, shape)
 
     return respond("GetItem", children(op.find(m("ItemIds"))), handle)
@@ -91,15 +95,14 @@ def update_item(ctx: Context, op: etree._Element) -> etree._Element:
 
     def handle(change: etree._Element, message: etree._Element) -> None:
         id_element, updates = children(change)[0], change.find(t("Updates"))
-        item_id, change_key = item_id_of(id_element)
-        current = ctx.mailbox.item(item_id)
+        current, change_key = resolve_item(ctx, id_element)
         if current.kind == "CalendarItem" and send is None:
             raise EwsError(
                 "ErrorSendMeetingInvitationsOrCancellationsRequired",
                 "SendMeetingInvitationsOrCancellations is required for calendar items.",
             )
         changes = [_field_change(update) for update in children(updates)]
-        item = ctx.mailbox.update_item(item_id, change_key, conflict, changes)
+        item = ctx.mailbox.update_item(current.id, change_key, conflict, changes)
         if item.kind == "CalendarItem":
             ctx.mailbox.notify_update(item, send)
         render(ctx, etree.SubElement(message, m("Items")), item, codec.Shape())
@@ -136,7 +139,7 @@ def delete_item(ctx: Context, op: etree._Element) -> etree._Element:
     task_occurrences = op.get("AffectedTaskOccurrences")
 
     def handle(element: etree._Element, message: etree._Element) -> None:
-        item = ctx.mailbox.item(item_id_of(element)[0])
+        item = resolve_item(ctx, element)[0]
         if item.kind == "CalendarItem" and cancellations is None:
             raise EwsError(
                 "ErrorSendMeetingCancellationsRequired",

@@ -5,7 +5,9 @@ from __future__ import annotations
 from lxml import etree
 
 from esexchange.sandbox.ews import codec
+from esexchange.sandbox.ews.errors import EwsError
 from esexchange.sandbox.ews.operations import Context, children, resolve_folder, respond
+from esexchange.sandbox.ews.operations.folders import folder_shape, render_folder
 from esexchange.sandbox.ews.operations.items import render
 from esexchange.sandbox.ews.soap import m, t
 
@@ -19,6 +21,11 @@ def sync_folder_items(ctx: Context, op: etree._Element) -> etree._Element:
     max_changes = int(op.findtext(m("MaxChangesReturned")) or "512")
 
     def handle(_: object, message: etree._Element) -> None:
+        if op.find(f"{m('ItemShape')}/{t('IncludeMimeContent')}") is not None:
+            raise EwsError(
+                "ErrorInvalidPropertyForOperation",
+                "IncludeMimeContent is not allowed in a SyncFolderItems request.",
+            )
         folder = resolve_folder(ctx.mailbox, folder_id)
         page = ctx.mailbox.sync_items(folder.id, state, max_changes)
         etree.SubElement(message, m("SyncState")).text = page.sync_state
@@ -37,4 +44,29 @@ def sync_folder_items(ctx: Context, op: etree._Element) -> etree._Element:
     return respond("SyncFolderItems", [None], handle)
 
 
-HANDLERS = {"SyncFolderItems": sync_folder_items}
+def sync_folder_hierarchy(ctx: Context, op: etree._Element) -> etree._Element:
+    """Report the folders below SyncFolderId (msgfolderroot by default) since SyncState.
+
+    The sandbox's folder tree is fixed (the distinguished folders), so a first sync
+    reports every folder as created and later syncs report nothing.
+    """
+    wanted = folder_shape(op.find(m("FolderShape")))
+    folder_id = op.find(f"{m('SyncFolderId')}/*")
+    state = (op.findtext(m("SyncState")) or "").strip() or None
+
+    def handle(_: object, message: etree._Element) -> None:
+        if folder_id is not None:
+            top = resolve_folder(ctx.mailbox, folder_id)
+        else:
+            top = ctx.mailbox.folder(distinguished="msgfolderroot")
+        folders, new_state = ctx.mailbox.sync_hierarchy(top.id, state)
+        etree.SubElement(message, m("SyncState")).text = new_state
+        etree.SubElement(message, m("IncludesLastFolderInRange")).text = "true"
+        changes = etree.SubElement(message, m("Changes"))
+        for folder in folders:
+            render_folder(ctx, etree.SubElement(changes, t("Create")), folder, wanted)
+
+    return respond("SyncFolderHierarchy", [None], handle)
+
+
+HANDLERS = {"SyncFolderItems": sync_folder_items, "SyncFolderHierarchy": sync_folder_hierarchy}
