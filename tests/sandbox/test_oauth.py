@@ -4,15 +4,23 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import jwt
 import msal
 import pytest
 import requests
+from exchangelib import IMPERSONATION, OAUTH2, Account, Configuration
+from exchangelib.credentials import OAuth2AuthorizationCodeCredentials, OAuth2Credentials
+from exchangelib.errors import ErrorImpersonateUserDenied
+from exchangelib.protocol import BaseProtocol
+from oauthlib.oauth2 import InvalidClientError, OAuth2Token
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
+from esexchange.sandbox.ews.app import create_sandbox
 from esexchange.sandbox.oauth import (
     EXCHANGE_RESOURCE,
     GRAPH_RESOURCE,
@@ -21,7 +29,18 @@ from esexchange.sandbox.oauth import (
     oauth_routes,
 )
 from esexchange.sandbox.tls import ensure_tls_files
-from tests.sandbox.edges import CLIENT_ID, CLIENT_SECRET, DIRECTORY, TENANT, serve
+from tests.sandbox.edges import (
+    ANNA,
+    BEN,
+    CLIENT_ID,
+    CLIENT_SECRET,
+    DIRECTORY,
+    NARROW_CLIENT_ID,
+    TENANT,
+    exchangelib_closed,
+    serve,
+    trusting_adapter,
+)
 
 SCOPE = "https://outlook.office365.com/.default"
 
@@ -201,3 +220,77 @@ def test_msal_acquires_a_token_over_https(tmp_path: Path, issuer: TokenIssuer) -
     assert result.get("token_type") == "Bearer", json.dumps(result)
     assert issuer.verify(result["access_token"], EXCHANGE_RESOURCE)["tid"] == TENANT
     assert (wrong["error"], wrong["error_codes"]) == ("invalid_client", [7000215])
+
+
+# --- exchangelib signs in as an app, over HTTPS with the sandbox CA ---------------------------
+
+
+class SandboxAppCredentials(OAuth2Credentials):
+    """exchangelib's client-credentials flow against another authority (docs/sandbox-auth.md)."""
+
+    def __init__(self, *, authority: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.authority = authority
+
+    @property
+    def token_url(self) -> str:
+        return f"{self.authority}/{self.tenant_id}/oauth2/v2.0/token"
+
+
+@pytest.fixture(scope="module")
+def https_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    tls = ensure_tls_files(tmp_path_factory.mktemp("tls"))
+    with serve(create_sandbox(DIRECTORY).app, tls) as base_url, exchangelib_closed():
+        yield base_url, tls.ca_file
+
+
+def app_account(base_url: str, credentials: Any, mailbox: str) -> Account:
+    config = Configuration(
+        service_endpoint=f"{base_url}/EWS/Exchange.asmx", credentials=credentials, auth_type=OAUTH2
+    )
+    return Account(mailbox, config=config, autodiscover=False, access_type=IMPERSONATION)
+
+
+def test_exchangelib_signs_in_as_an_app_with_client_credentials(
+    https_sandbox: tuple[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    base_url, ca_file = https_sandbox
+    monkeypatch.setattr(BaseProtocol, "HTTP_ADAPTER_CLS", trusting_adapter(ca_file))
+
+    def credentials(client_id: str, secret: str) -> SandboxAppCredentials:
+        return SandboxAppCredentials(
+            authority=base_url, tenant_id=TENANT, client_id=client_id, client_secret=secret
+        )
+
+    anna = app_account(base_url, credentials(CLIENT_ID, CLIENT_SECRET), ANNA)
+    narrow = app_account(base_url, credentials(NARROW_CLIENT_ID, "narrow-secret"), ANNA)
+    wrong = app_account(base_url, credentials(CLIENT_ID, "wrong"), ANNA)
+
+    assert anna.calendar.total_count == 0
+    with pytest.raises(ErrorImpersonateUserDenied):
+        narrow.calendar.refresh()
+    with pytest.raises(InvalidClientError, match="AADSTS7000215"):
+        wrong.calendar.refresh()
+
+
+def test_exchangelib_uses_a_token_msal_obtained(
+    https_sandbox: tuple[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The other recipe: msal fetches the token, exchangelib only presents it."""
+    base_url, ca_file = https_sandbox
+    monkeypatch.setattr(BaseProtocol, "HTTP_ADAPTER_CLS", trusting_adapter(ca_file))
+    with requests.Session() as session:
+        session.trust_env = False
+        session.verify = str(ca_file)
+        token = msal.ConfidentialClientApplication(
+            CLIENT_ID,
+            client_credential=CLIENT_SECRET,
+            authority=f"{base_url}/{TENANT}",
+            validate_authority=False,
+            http_client=session,
+        ).acquire_token_for_client(scopes=[SCOPE])
+
+    presented = OAuth2AuthorizationCodeCredentials(access_token=OAuth2Token(token))
+    ben = app_account(base_url, presented, BEN)
+
+    assert ben.calendar.total_count == 0

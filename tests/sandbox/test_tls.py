@@ -8,12 +8,24 @@ from pathlib import Path
 import pytest
 import requests
 from cryptography import x509
+from exchangelib import IMPERSONATION, Account, Configuration, Credentials
+from exchangelib.errors import TransportError
+from exchangelib.protocol import BaseProtocol
 from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
+from esexchange.sandbox.ews.app import create_sandbox
 from esexchange.sandbox.tls import ensure_tls_files
-from tests.sandbox.edges import serve
+from tests.sandbox.edges import (
+    ANNA,
+    DIRECTORY,
+    SERVICE,
+    SERVICE_PASSWORD,
+    exchangelib_closed,
+    serve,
+    trusting_adapter,
+)
 
 
 def names(path: Path) -> list[str]:
@@ -73,3 +85,24 @@ def test_https_works_when_the_ca_is_trusted_and_fails_when_not(tmp_path: Path) -
             assert trusting.get(base_url.replace("127.0.0.1", "localhost")).text == "hello"
         with requests.Session() as default, pytest.raises(requests.exceptions.SSLError):
             default.get(base_url)
+
+
+def test_exchangelib_over_https_needs_the_ca_trusted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = ensure_tls_files(tmp_path)
+
+    def calendar_count(base_url: str) -> int:
+        config = Configuration(
+            service_endpoint=f"{base_url}/EWS/Exchange.asmx",
+            credentials=Credentials(SERVICE, SERVICE_PASSWORD),
+        )
+        anna = Account(ANNA, config=config, autodiscover=False, access_type=IMPERSONATION)
+        return int(anna.calendar.total_count)
+
+    with serve(create_sandbox(DIRECTORY).app, files) as base_url:
+        with exchangelib_closed(), pytest.raises(TransportError, match="CERTIFICATE_VERIFY_FAILED"):
+            calendar_count(base_url)
+        monkeypatch.setattr(BaseProtocol, "HTTP_ADAPTER_CLS", trusting_adapter(files.ca_file))
+        with exchangelib_closed():
+            assert calendar_count(base_url) == 0
