@@ -125,13 +125,20 @@ def test_concurrent_requests_beyond_the_limit_exceed_the_connection_count(
     assert outcome(base_url, auth=service) == "200"  # the budget is free again
 
 
-def test_rates_are_checked() -> None:
+def test_knob_values_are_checked() -> None:
     with pytest.raises(ValueError, match="server_busy_rate must be between 0 and 1"):
         Knobs(server_busy_rate=1.5)
     with pytest.raises(ValueError, match="must add up to at most 1"):
         Knobs(http_500_rate=0.6, http_503_rate=0.6)
     with pytest.raises(ValueError, match="max_concurrent_per_account must be at least 1"):
         Knobs(max_concurrent_per_account=0)
+    with pytest.raises(ValueError, match="unknown knob 'latency=5'"):
+        Knobs.from_string("latency=5")
+    with pytest.raises(ValueError, match="knob drop_rate needs a number, not 'often'"):
+        Knobs.from_string("drop_rate=often")
+    assert Knobs.from_string(" latency_ms=20, server_busy_rate=0.05,seed=3 ") == Knobs(
+        latency_ms=20, server_busy_rate=0.05, seed=3
+    )
     assert not Knobs(seed=3).active
     assert Knobs(latency_ms=1).active
 

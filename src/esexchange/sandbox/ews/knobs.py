@@ -27,6 +27,7 @@ import binascii
 import random
 from collections import Counter
 from dataclasses import dataclass
+from dataclasses import fields as dataclass_fields
 
 import jwt
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -78,6 +79,25 @@ class Knobs:
                 raise ValueError(f"knob {name} must not be negative, not {getattr(self, name)}")
         if self.max_concurrent_per_account is not None and self.max_concurrent_per_account < 1:
             raise ValueError("knob max_concurrent_per_account must be at least 1")
+
+    @classmethod
+    def from_string(cls, text: str) -> Knobs:
+        """Knobs from ``name=value`` pairs separated by commas (for a CLI option or env var).
+
+        Example: ``latency_ms=20,server_busy_rate=0.05,back_off_ms=2000,seed=3``.
+        """
+        numeric = {f.name: f for f in dataclass_fields(cls) if f.name != "paths"}
+        values: dict[str, int | float] = {}
+        for pair in filter(None, (p.strip() for p in text.split(","))):
+            name, equals, raw = (part.strip() for part in pair.partition("="))
+            if name not in numeric or not equals:
+                known = ", ".join(numeric)
+                raise ValueError(f"unknown knob {pair!r} (knobs are name=value with: {known})")
+            try:
+                values[name] = float(raw) if name.endswith("_rate") else int(raw)
+            except ValueError:
+                raise ValueError(f"knob {name} needs a number, not {raw!r}") from None
+        return cls(**values)  # type: ignore[arg-type]
 
     @property
     def active(self) -> bool:
