@@ -10,13 +10,15 @@ activity types and priorities, on SQLite and on PostgreSQL, and a throwaway key 
 
 from __future__ import annotations
 
+import json
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import Engine, insert
 
 from esexchange.erp.db import open_engine
-from esexchange.erp.schema import activity_type, employee, priority
+from esexchange.erp.schema import activity_type, employee, esx_pass, priority
 from esexchange.erp.script import install
 
 EMPLOYEES = [
@@ -79,3 +81,14 @@ def _prepare(url: str) -> None:
             db.execute(insert(priority), PRIORITIES)
     finally:
         engine.dispose()
+
+
+def record_pass(engine: Engine, employee_id: int, started_at: datetime, outcome: str,
+                summary: dict[str, object]) -> None:
+    """As ``service.runner`` records a pass over one mailbox."""
+    with engine.begin() as db:
+        db.execute(insert(esx_pass).values(
+            connection_id=1, employee_id=employee_id, started_at=started_at,
+            finished_at=started_at + timedelta(seconds=3), outcome=outcome,
+            summary_json=json.dumps(summary),
+        ))

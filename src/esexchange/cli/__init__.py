@@ -7,7 +7,17 @@ from __future__ import annotations
 
 import typer
 
-from esexchange.cli import connection, db, demo, options, personnel, reference, sandbox, sync
+from esexchange.cli import (
+    connection,
+    db,
+    demo,
+    options,
+    personnel,
+    reference,
+    sandbox,
+    status,
+    sync,
+)
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -23,4 +33,5 @@ app.add_typer(reference.priority_app, name="priority")
 app.command("sync")(sync.sync)
 app.add_typer(sync.check_app, name="check")
 app.command("token")(sync.token)
+app.command("status")(status.status)
 app.command("demo")(demo.run)

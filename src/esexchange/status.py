@@ -1,0 +1,111 @@
+"""Where each mailbox stands: the last pass, what it moved, and the conflicts recorded.
+
+A read model over ``esx_pass`` (one row per pass over one mailbox, with a JSON summary
+written by ``service.runner``), ``esx_cursor`` (how far the durable work got) and
+``esx_conflict`` (fields changed on both sides and who won). ``esexchange status`` and
+the console show it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, Engine, func, select
+
+from esexchange import config
+from esexchange.domain.model import Employee
+from esexchange.erp.schema import esx_conflict, esx_cursor, esx_pass
+
+
+@dataclass(frozen=True)
+class LastPass:
+    """The newest pass over one mailbox, as ``esx_pass`` recorded it.
+
+    ``outcome`` is ok, partial (some items failed), skipped or failed; ``problem`` says
+    why when it was not ok.
+    """
+
+    started_at: datetime
+    finished_at: datetime | None
+    outcome: str
+    to_exchange: int
+    to_erp: int
+    failures: int
+    problem: str
+
+
+@dataclass(frozen=True)
+class MailboxStatus:
+    """One employee of one connection."""
+
+    connection: str
+    employee: Employee
+    last_pass: LastPass | None
+    synced_up_to: datetime | None
+    conflicts: int
+    last_conflict_at: datetime | None
+
+
+def mailbox_status(engine: Engine, connection: str | None = None) -> list[MailboxStatus]:
+    """Every listed employee of every connection (or of one), by connection and name."""
+    names = [connection] if connection else [c.name for c in config.list_connections(engine)]
+    result = []
+    for name in names:
+        connection_id = config.get_connection(engine, name).id
+        assert connection_id is not None
+        with engine.connect() as db:
+            passes = _last_passes(db, connection_id)
+            # Both kinds are synchronized up to the older of their cursors.
+            cursors = {row.employee_id: row.at for row in db.execute(
+                select(esx_cursor.c.employee_id, func.min(esx_cursor.c.updated_at).label("at"))
+                .where(esx_cursor.c.connection_id == connection_id)
+                .group_by(esx_cursor.c.employee_id)
+            )}
+            conflicts = {row.employee_id: (row.n, row.last) for row in db.execute(
+                select(esx_conflict.c.employee_id, func.count().label("n"),
+                       func.max(esx_conflict.c.at).label("last"))
+                .where(esx_conflict.c.connection_id == connection_id)
+                .group_by(esx_conflict.c.employee_id)
+            )}
+        for person, _settings in config.personnel(engine, name):
+            count, last = conflicts.get(person.id, (0, None))
+            result.append(MailboxStatus(
+                name, person, passes.get(person.id), cursors.get(person.id), count, last
+            ))
+    return result
+
+
+def _last_passes(db: Connection, connection_id: int) -> dict[int, LastPass]:
+    newest = (
+        select(esx_pass.c.employee_id, func.max(esx_pass.c.id).label("id"))
+        .where(esx_pass.c.connection_id == connection_id)
+        .group_by(esx_pass.c.employee_id)
+        .subquery()
+    )
+    rows = db.execute(select(esx_pass).join(newest, newest.c.id == esx_pass.c.id))
+    return {row.employee_id: _last_pass(row.started_at, row.finished_at, row.outcome,
+                                        row.summary_json) for row in rows}
+
+
+def _last_pass(started_at: datetime, finished_at: datetime | None, outcome: str,
+               summary_json: str) -> LastPass:
+    summary = json.loads(summary_json or "{}")
+    return LastPass(
+        started_at=started_at,
+        finished_at=finished_at,
+        outcome=outcome,
+        to_exchange=_moved(summary.get("to_exchange")),
+        to_erp=_moved(summary.get("to_erp")),
+        failures=len(summary.get("failures") or ()),
+        problem=str(summary.get("problem") or ""),
+    )
+
+
+def _moved(counts: object) -> int:
+    """Items written to one side: the sum of created/updated/deleted/detached."""
+    if isinstance(counts, dict):
+        return sum(int(n) for n in counts.values())
+    return int(counts) if isinstance(counts, int) else 0
+
