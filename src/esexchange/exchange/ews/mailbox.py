@@ -32,7 +32,6 @@ from exchangelib.items import (
 )
 from exchangelib.properties import DistinguishedFolderId
 from exchangelib.properties import Mailbox as MailboxAddress
-from exchangelib.services import SyncFolderItems
 
 from esexchange.domain.model import Category, ExchangeItem, ItemRef, Kind, RemoteItem
 from esexchange.domain.state import MailboxChange
@@ -47,7 +46,13 @@ from esexchange.exchange.ews.items import (
     from_exchangelib,
     to_exchangelib,
 )
-from esexchange.exchange.ews.services import CreateItems, DeleteItems, GetItems, UpdateItems
+from esexchange.exchange.ews.services import (
+    CreateItems,
+    DeleteItems,
+    GetItems,
+    SyncItems,
+    UpdateItems,
+)
 from esexchange.exchange.ews.settings import EwsSettings
 from esexchange.exchange.ews.transport import RequestCounter, mailbox_call
 from esexchange.exchange.port import BatchResult, ChangePage, ExchangeUpdate
@@ -89,7 +94,7 @@ class EwsMailbox:
         """One SyncFolderItems page; creates and updates fetched in batched GetItem."""
         with self._call():
             folder = self._folder(kind)
-            service = SyncFolderItems(account=self._account)
+            service = SyncItems(account=self._account)
             entries = self._retrying(lambda: list(service.call(
                 folder=folder, shape=ID_ONLY, additional_fields=set(), sync_state=state,
                 ignore=None, max_changes_returned=min(page_size, _MAX_SYNC_PAGE),
@@ -99,9 +104,9 @@ class EwsMailbox:
             order: list[tuple[str, str]] = []  # (change type, item id), deduplicated
             seen: set[tuple[str, str]] = set()
             for change_type, item in entries:
-                if change_type == SyncFolderItems.DELETE:
+                if change_type == SyncItems.DELETE:
                     key = ("delete", item.id)
-                elif change_type in (SyncFolderItems.CREATE, SyncFolderItems.UPDATE):
+                elif change_type in (SyncItems.CREATE, SyncItems.UPDATE):
                     if not isinstance(item, MODELS[kind]):
                         continue  # e.g. a message filed in the tasks folder
                     key = ("change", item.id)

@@ -7,6 +7,9 @@ Here every item-level error is returned in place; errors about the request as a 
 (throttling, access, the mailbox itself) still raise so the retry policy and the adapter
 see them.
 
+``SyncItems`` reads an error answer that carries no SyncState (the schema makes it
+optional; exchangelib assumes it is there and fails on ``None.text``).
+
 ``GetItem`` also keeps the UTC instants of all-day calendar items: exchangelib turns
 them into dates by subtracting 24 hours in UTC, which is one day off when the last day
 has a daylight-saving change. ``items.py`` converts them in the item's own zone.
@@ -32,7 +35,9 @@ from exchangelib.errors import (
 )
 from exchangelib.folders.base import BaseFolder
 from exchangelib.items import CalendarItem
-from exchangelib.services import CreateItem, DeleteItem, GetItem, UpdateItem
+from exchangelib.services import CreateItem, DeleteItem, GetItem, SyncFolderItems, UpdateItem
+from exchangelib.services.sync_folder_hierarchy import SyncFolder
+from exchangelib.util import MNS
 
 REQUEST_LEVEL_ERRORS: tuple[type[ResponseMessageError], ...] = (
     ErrorServerBusy,
@@ -83,3 +88,13 @@ class GetItems(_PerElementErrors, GetItem):
             # Item.from_xml with cls=model: the fields without CalendarItem's date step.
             return super(CalendarItem, model).from_xml(elem=elem, account=self.account)
         return model.from_xml(elem=elem, account=self.account)
+
+
+class SyncItems(SyncFolderItems):
+    """SyncFolderItems that also understands an error answer without a SyncState."""
+
+    def _get_element_container(self, message: Any, name: Any = None) -> Any:
+        if message.find(f"{{{MNS}}}SyncState") is None:
+            # Skip SyncFolder's state bookkeeping: the answer is an error (raised here).
+            return super(SyncFolder, self)._get_element_container(message, name)
+        return super()._get_element_container(message, name)
