@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 from exchangelib import BASIC, IMPERSONATION, Account, Configuration, Credentials, FaultTolerance
-from exchangelib.errors import ErrorServerBusy
+from exchangelib.errors import ErrorServerBusy, ErrorTimeoutExpired
 from exchangelib.version import Build, Version
 from lxml import etree
 from starlette.applications import Starlette
@@ -208,3 +208,14 @@ def test_without_fault_tolerance_exchangelib_reports_the_back_off() -> None:
         mailbox.protocol.close()
 
     assert caught.value.back_off == 2.5
+
+
+def test_exchangelib_sees_a_dropped_connection_as_a_timeout() -> None:
+    """The connection closes without an answer; exchangelib (one session) gives up at once."""
+    knobs = Knobs(drop_rate=1.0)
+
+    with serve(KnobsMiddleware(create_sandbox(DIRECTORY).app, knobs)) as base_url:
+        mailbox = account(base_url, FaultTolerance(max_wait=30))
+        with pytest.raises(ErrorTimeoutExpired, match="closed connection without response"):
+            mailbox.calendar.refresh()
+        mailbox.protocol.close()
