@@ -136,6 +136,7 @@ def test_the_autodiscovered_url_is_stored(engine: Engine) -> None:
         ({"name": "my connection"}, "connection name"),
         ({"ca_bundle": "/nonexistent/ca.pem"}, "--ca-bundle.*no such file"),
         ({"backend": Backend.GRAPH}, "Graph needs --auth app"),
+        ({"tenant_id": "tenant-1"}, "--tenant-id is not used with --auth user"),
     ],
 )
 def test_unusable_settings_are_refused_with_what_to_fix(
@@ -151,8 +152,14 @@ def test_unusable_settings_are_refused_with_what_to_fix(
 def test_an_app_connection_needs_tenant_and_client(engine: Engine) -> None:
     from dataclasses import replace
 
-    with pytest.raises(InvalidConnection, match=r"--client-id"):
+    with pytest.raises(InvalidConnection, match=r"--auth app needs --client-id"):
         config.add_connection(engine, replace(FABRIKAM, client_id=None), "s")
+    with pytest.raises(InvalidConnection, match=r"--autodiscover is not used with --backend graph"):
+        config.add_connection(engine, replace(FABRIKAM, backend=Backend.GRAPH), "s")
+    config.add_connection(
+        engine, replace(FABRIKAM, backend=Backend.GRAPH, autodiscover_email=None), "s"
+    )
+    assert config.get_connection(engine, "fabrikam").backend is Backend.GRAPH
 
 
 # --- options ------------------------------------------------------------------------------

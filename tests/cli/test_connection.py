@@ -6,7 +6,9 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
+from esexchange import config
 from esexchange.cli import app
+from esexchange.erp.db import open_engine
 from tests.cli.conftest import Run, runner_for
 
 PASSWORD = "Corr3ct-Horse-Battery"
@@ -94,11 +96,14 @@ def test_a_removed_connection_is_gone_and_unknown_names_list_the_known(esx: Run)
     assert "esexchange connection add" in missing.stderr
 
 
-def test_the_secret_can_be_replaced(esx: Run) -> None:
+def test_the_secret_can_be_replaced(esx: Run, config_sqlite_url: str) -> None:
     esx(*ADD_CONTOSO, input=PASSWORD)
     result = esx("connection", "secret", "contoso", "--stdin", input="new-password\n")
     assert result.exit_code == 0
     assert "new-password" not in result.output
+    engine = open_engine(config_sqlite_url)
+    assert config.connection_secret(engine, "contoso") == "new-password"
+    engine.dispose()
 
 
 def test_the_database_comes_from_the_environment(config_sqlite_url: str, key_file: Path) -> None:

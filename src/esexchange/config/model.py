@@ -79,16 +79,22 @@ def validate_connection(config: ConnectionConfig) -> None:
             validate_url("--ews-url", config.ews_url)
         if config.autodiscover_email is not None:
             validate_address("--autodiscover", config.autodiscover_email)
-    elif config.auth is not Auth.APP:
-        raise InvalidConnection(
-            f"connection {config.name!r}: Microsoft Graph needs --auth app (an app "
-            "registration with tenant id, client id and client secret)"
-        )
+    else:
+        if config.auth is not Auth.APP:
+            raise InvalidConnection(
+                f"connection {config.name!r}: Microsoft Graph needs --auth app (an app "
+                "registration with tenant id, client id and client secret)"
+            )
+        _refuse_unused(config, "--backend graph", ews_url="--ews-url",
+                       autodiscover_email="--autodiscover")
     if config.auth is Auth.USER:
         if not config.upn:
             raise InvalidConnection(f"connection {config.name!r}: --auth user needs --upn")
         validate_upn(config.upn)
+        _refuse_unused(config, "--auth user (UPN and password)", tenant_id="--tenant-id",
+                       client_id="--client-id", token_url="--token-url")
     else:
+        _refuse_unused(config, "--auth app", upn="--upn")
         for flag, value in (("--tenant-id", config.tenant_id), ("--client-id", config.client_id)):
             if not value or not value.strip():
                 raise InvalidConnection(f"connection {config.name!r}: --auth app needs {flag}")
@@ -101,6 +107,15 @@ def validate_connection(config: ConnectionConfig) -> None:
         )
     if config.options.erp_time_zone is not None:
         validate_time_zone(config.options.erp_time_zone)
+
+
+def _refuse_unused(config: ConnectionConfig, setting: str, **flags: str) -> None:
+    """A flag that the chosen way of connecting would ignore is a mistake: say so."""
+    for attribute, flag in flags.items():
+        if getattr(config, attribute) is not None:
+            raise InvalidConnection(
+                f"connection {config.name!r}: {flag} is not used with {setting}; leave it out"
+            )
 
 
 def validate_upn(upn: str) -> None:
