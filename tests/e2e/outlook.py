@@ -24,6 +24,7 @@ from exchangelib import (
 )
 from exchangelib.errors import ErrorItemNotFound
 from exchangelib.items import SEND_TO_NONE
+from exchangelib.version import EXCHANGE_2016, Version
 from lxml import etree
 
 UTC_ZONE = EWSTimeZone("UTC")
@@ -34,7 +35,8 @@ class Outlook:
 
     def __init__(self, url: str, upn: str, password: str, email: str) -> None:
         config = Configuration(
-            service_endpoint=url, credentials=Credentials(upn, password), auth_type=BASIC
+            service_endpoint=url, credentials=Credentials(upn, password), auth_type=BASIC,
+            version=Version(build=EXCHANGE_2016),  # as a configured client: no probe
         )
         self.account = Account(
             primary_smtp_address=email, config=config, autodiscover=False,

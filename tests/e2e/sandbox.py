@@ -11,9 +11,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from starlette.types import ASGIApp, Receive, Scope, Send
+
 from esexchange.inprocess import BackgroundServer
 from esexchange.sandbox.directory import AccountEntry, AppEntry, Directory, MailboxEntry
 from esexchange.sandbox.ews.app import Sandbox, create_sandbox
+from esexchange.sandbox.ews.knobs import KnobCounters, Knobs, KnobsMiddleware
 from esexchange.sandbox.ews.models import SentMessage
 from esexchange.sandbox.tls import ensure_tls_files
 from tests.e2e.outlook import Outlook
@@ -40,12 +43,23 @@ def directory() -> Directory:
     )
 
 
+class AppSwitch:
+    """An ASGI app that serves through whichever app is set now (plain, or with knobs)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> object:
+        return await self.app(scope, receive, send)
+
+
 @dataclass
 class RunningSandbox:
     """A sandbox serving on loopback, and what the tests reach into."""
 
     sandbox: Sandbox
     server: BackgroundServer
+    switch: AppSwitch
     ca_file: Path | None = None
     _taken: Iterator[int] = field(default_factory=lambda: iter(range(MAILBOXES)))
 
@@ -67,22 +81,35 @@ class RunningSandbox:
         """The mailbox as its user's Outlook sees it."""
         return Outlook(self.ews_url, SERVICE_UPN, SERVICE_PASSWORD, email)
 
-    def sent_messages(self) -> list[SentMessage]:
-        """Every meeting invitation, update or cancellation any mailbox would have sent."""
-        return [m for box in self.sandbox.backend.mailboxes.values() for m in box.sent]
+    @contextmanager
+    def realism(self, knobs: Knobs) -> Iterator[KnobCounters]:
+        """Serve with these knobs (throttling, failures) inside the block; counts what was
+        injected."""
+        throttled = KnobsMiddleware(self.sandbox.app, knobs)
+        self.switch.app = throttled
+        try:
+            yield throttled.counters
+        finally:
+            self.switch.app = self.sandbox.app
+
+    def sent_messages(self, *emails: str) -> list[SentMessage]:
+        """Every meeting invitation, update or cancellation these mailboxes would have sent."""
+        boxes = self.sandbox.backend.mailboxes
+        return [m for email in emails if email.lower() in boxes for m in boxes[email.lower()].sent]
 
 
 @contextmanager
 def start_sandbox(state_dir: Path, *, tls: bool = False) -> Iterator[RunningSandbox]:
     """A sandbox in memory on a free loopback port; HTTPS with its own CA when ``tls``."""
     sandbox = create_sandbox(directory())
+    app = AppSwitch(sandbox.app)
     if tls:
         files = ensure_tls_files(state_dir / "tls")
-        server = BackgroundServer(sandbox.app, ssl_certfile=str(files.certfile),
+        server = BackgroundServer(app, ssl_certfile=str(files.certfile),
                                   ssl_keyfile=str(files.keyfile))
         ca_file: Path | None = files.ca_file
     else:
-        server = BackgroundServer(sandbox.app)
+        server = BackgroundServer(app)
         ca_file = None
     with server:
-        yield RunningSandbox(sandbox, server, ca_file)
+        yield RunningSandbox(sandbox, server, app, ca_file)

@@ -43,8 +43,8 @@ def check_connection(engine: Engine, name: str) -> list[CheckResult]:
     who = conn.upn if conn.auth is Auth.USER else f"app {conn.client_id}"
     try:
         exchange.check()
-    except AccessDenied as error:
-        results.append(CheckResult(name, "sign-in", False, _access_denied_advice(conn, error)))
+    except AccessDenied as error:  # the adapter's message says what to grant or correct
+        results.append(CheckResult(name, "sign-in", False, str(error)))
     except MailboxError as error:
         results.append(CheckResult(name, "server and certificate", False, str(error)))
     else:
@@ -72,7 +72,7 @@ def check_assignment(engine: Engine, name: str) -> list[CheckResult]:
     for person, _settings in people:
         results.extend(_erp_checks(name, person))
         if exchange is not None:
-            results.append(_mailbox_check(conn, exchange, person))
+            results.append(_mailbox_check(exchange, person))
     if exchange is not None:
         exchange.close()
     return results
@@ -97,9 +97,7 @@ def _erp_checks(name: str, person: Employee) -> list[CheckResult]:
     return [status, permission]
 
 
-def _mailbox_check(
-    conn: config.ConnectionConfig, exchange: EwsConnection, person: Employee
-) -> CheckResult:
+def _mailbox_check(exchange: EwsConnection, person: Employee) -> CheckResult:
     who = person.email
     try:
         exchange.mailbox(who).check()
@@ -108,21 +106,7 @@ def _mailbox_check(
                            f"Exchange has no mailbox {who}: correct the employee's email "
                            "in the ERP (it must be the mailbox's primary SMTP address)")
     except AccessDenied as error:
-        return CheckResult(who, "impersonation", False, _access_denied_advice(conn, error, who))
+        return CheckResult(who, "impersonation", False, str(error))
     except MailboxError as error:
         return CheckResult(who, "mailbox", False, str(error))
     return CheckResult(who, "mailbox and impersonation", True, "found, impersonation allowed")
-
-
-def _access_denied_advice(
-    conn: config.ConnectionConfig, error: Exception, mailbox: str | None = None
-) -> str:
-    if conn.auth is Auth.USER:
-        fix = (f"check the password of {conn.upn} (esexchange connection secret {conn.name}) "
-               f"and grant it impersonation: New-ManagementRoleAssignment "
-               f"-Name esExchange-impersonation -Role ApplicationImpersonation -User {conn.upn}")
-    else:
-        fix = (f"check the client secret of app {conn.client_id} and grant it the "
-               "full_access_as_app application permission with admin consent")
-    where = f" for {mailbox}" if mailbox else ""
-    return f"access denied{where} ({error}); {fix}"

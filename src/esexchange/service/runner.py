@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from esexchange import config
 from esexchange.domain.errors import EsExchangeError
@@ -148,7 +149,13 @@ def _one_mailbox(
     except MailboxError as error:
         log.warning("mailbox %s: %s", person.email, error)
         return MailboxOutcome(person, None, f"mailbox {person.email}: {error}")
-    report = run_pass(store, mailbox, scope, person, settings, ctx, now, dry_run=dry_run)
+    try:
+        report = run_pass(store, mailbox, scope, person, settings, ctx, now, dry_run=dry_run)
+    except (EsExchangeError, SQLAlchemyError) as error:
+        # The ERP refused this mailbox's unit of work (it rolled back as a whole; items
+        # already created in Exchange carry their stamp and are adopted next time).
+        log.exception("mailbox %s: the pass failed", person.email)
+        return MailboxOutcome(person, None, f"mailbox {person.email}: the pass failed: {error}")
     problem = report.error or report.not_syncable or ""
     if report.error:
         log.warning("%s", report.error)

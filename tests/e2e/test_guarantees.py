@@ -1,0 +1,187 @@
+"""DESIGN.md §4: no duplicates and no loss across a crash, nothing ping-pongs, the circuit
+breaker, throttling honoured, one failing mailbox never stopping the others; and an
+invalid sync state answered by a full resync without duplicates."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Engine, text
+
+from esexchange import config
+from esexchange.sandbox.ews.knobs import Knobs
+from tests.e2e.conftest import World
+
+CRASH = "simulated crash between the Exchange create and the link"
+
+
+@contextmanager
+def erp_refuses_links(engine: Engine) -> Iterator[None]:
+    """The ERP transaction of a pass fails when it writes a link (after Exchange writes)."""
+    if engine.dialect.name == "sqlite":
+        create = [f"CREATE TRIGGER e2e_crash BEFORE INSERT ON esx_link "
+                  f"BEGIN SELECT RAISE(ABORT, '{CRASH}'); END"]
+        drop = ["DROP TRIGGER e2e_crash"]
+    else:
+        create = [f"CREATE FUNCTION e2e_crash() RETURNS trigger LANGUAGE plpgsql AS "
+                  f"$$ BEGIN RAISE EXCEPTION '{CRASH}'; END $$",
+                  "CREATE TRIGGER e2e_crash BEFORE INSERT ON esx_link FOR EACH ROW "
+                  "EXECUTE FUNCTION e2e_crash()"]
+        drop = ["DROP TRIGGER e2e_crash ON esx_link", "DROP FUNCTION e2e_crash()"]
+    with engine.begin() as db:
+        for statement in create:
+            db.execute(text(statement))
+    try:
+        yield
+    finally:
+        with engine.begin() as db:
+            for statement in drop:
+                db.execute(text(statement))
+
+
+def test_crash_between_create_and_link_is_adopted_without_duplicate(world: World) -> None:
+    anna = world.employee()
+    appointment = world.add("appointment", "Created before the crash", anna)
+    task = world.add("task", "Task created before the crash", anna)
+
+    with erp_refuses_links(world.engine):
+        (crashed,) = world.sync()
+    assert not crashed.ok
+    assert CRASH in crashed.problem
+    assert anna.outlook.subjects("appointment") == ["Created before the crash"]
+    assert world.query("SELECT * FROM esx_link WHERE erp_id IN (:a, :t)",
+                       a=appointment, t=task) == []
+
+    world.sync_ok()
+    world.sync_ok()
+
+    assert anna.outlook.subjects("appointment") == ["Created before the crash"]
+    assert anna.outlook.subjects("task") == ["Task created before the crash"]
+    assert world.subjects(anna, "appointment") == ["Created before the crash"]
+    links = world.query("SELECT exchange_id FROM esx_link WHERE erp_id = :a", a=appointment)
+    assert [link["exchange_id"] for link in links] == [
+        anna.outlook.appointment("Created before the crash").id
+    ]
+
+
+def test_nothing_ping_pongs_a_second_pass_writes_nothing(world: World) -> None:
+    anna = world.employee()
+    world.add("appointment", "From the ERP", anna, text="Agenda:\n1. Numbers\n2. Plans")
+    world.add("task", "ERP task", anna, priority_id=3)
+    anna.outlook.add("appointment", "From Outlook", categories=["Mine"], importance="High")
+    anna.outlook.add("task", "Outlook task", body="Call back")
+    world.sync_ok()
+    change_keys = {i.id: i.changekey for k in ("appointment", "task")
+                   for i in anna.outlook.items(k)}
+    modified = {a["id"]: a["modified_at"] for k in ("appointment", "task")
+                for a in world.activities(anna, k)}
+
+    (second,) = world.sync_ok()
+
+    assert second.report is not None
+    moved = {key: n for kind in second.report.kinds.values() for key, n in kind.counts.items()
+             if key[1].value in ("created", "updated", "deleted")}
+    assert sum(moved.values()) == 0, moved
+    assert {i.id: i.changekey for k in ("appointment", "task")
+            for i in anna.outlook.items(k)} == change_keys
+    assert {a["id"]: a["modified_at"] for k in ("appointment", "task")
+            for a in world.activities(anna, k)} == modified
+
+
+def test_deleted_items_can_be_restored_on_either_side(world: World) -> None:
+    """The sync moves Exchange deletions to Deleted Items and archives ERP rows first."""
+    anna = world.employee()
+    from_erp = world.add("appointment", "Deleted in the ERP", anna)
+    world.add("appointment", "Deleted in Outlook", anna)
+    world.sync_ok()
+    outlook_row = world.activity_named(anna, "appointment", "Deleted in Outlook")
+
+    world.delete_activity(from_erp)
+    anna.outlook.delete(anna.outlook.appointment("Deleted in Outlook"))
+    world.sync_ok()
+
+    trash = [i.subject for i in anna.outlook.account.trash.all()]
+    assert "Deleted in the ERP" in trash
+    archived = world.query("SELECT row_json FROM esx_archive WHERE activity_id = :i",
+                           i=outlook_row["id"])
+    assert len(archived) == 1 and "Deleted in Outlook" in archived[0]["row_json"]
+
+
+def test_mass_deletion_is_held_for_approval(world: World) -> None:
+    """Deleting more than ``delete_guard_percent`` (and more than 10) holds the deletions."""
+    anna = world.employee()
+    ids = [world.add("task", f"Task {n:02d}", anna) for n in range(14)]
+    world.sync_ok()
+
+    for erp_id in ids[:12]:
+        world.delete_activity(erp_id)
+    (held,) = world.sync()
+
+    assert held.report is not None and not held.ok
+    assert any("held" in failure for failure in held.report.failures)
+    assert len(anna.outlook.tasks()) == 14
+
+
+def test_throttling_is_honoured_and_the_pass_completes(world: World) -> None:
+    anna = world.employee()
+    for n in range(6):
+        world.add("appointment", f"Busy day {n}", anna)
+        anna.outlook.add("task", f"Outlook task {n}")
+
+    busy = Knobs(server_busy_rate=0.3, back_off_ms=20, seed=4)
+    with world.sandbox.realism(busy) as injected:
+        world.sync_ok()
+
+    assert injected.server_busy > 0
+    assert anna.outlook.subjects("appointment") == [f"Busy day {n}" for n in range(6)]
+    assert world.subjects(anna, "task") == [f"Outlook task {n}" for n in range(6)]
+
+
+def test_invalid_sync_state_resyncs_fully_without_duplicates(world: World) -> None:
+    anna = world.employee()
+    world.add("appointment", "ERP before", anna)
+    anna.outlook.add("appointment", "Outlook before")
+    world.sync_ok()
+
+    with world.engine.begin() as db:
+        db.execute(text("UPDATE esx_cursor SET sync_state = :s WHERE employee_id = :e"),
+                   {"s": "bm90IGEgc3luYyBzdGF0ZQ==", "e": anna.id})
+    anna.outlook.add("appointment", "Outlook after")
+    world.sync_ok()
+    world.sync_ok()
+
+    expected = ["ERP before", "Outlook after", "Outlook before"]
+    assert anna.outlook.subjects("appointment") == expected
+    assert world.subjects(anna, "appointment") == expected
+
+
+def test_unreachable_mailbox_does_not_stop_the_others(world: World) -> None:
+    anna = world.employee()
+    ghost = world.employee(mailbox=False)
+    ben = world.employee()
+    for person in (anna, ghost, ben):
+        world.add("appointment", f"Meeting of {person.email}", person)
+
+    outcomes = {o.employee.email: o for o in world.sync()}
+
+    assert not outcomes[ghost.email].ok
+    assert ghost.email in outcomes[ghost.email].problem
+    for person in (anna, ben):
+        assert outcomes[person.email].ok
+        assert person.outlook.subjects("appointment") == [f"Meeting of {person.email}"]
+    recorded = world.query("SELECT p.outcome FROM esx_pass p JOIN employee e "
+                           "ON e.id = p.employee_id WHERE e.email = :m", m=ghost.email)
+    assert [r["outcome"] for r in recorded] == ["failed"]
+
+
+def test_wrong_password_is_a_clear_error(world: World) -> None:
+    anna = world.employee()
+    world.add("appointment", "Never sent", anna)
+    config.set_connection_secret(world.engine, world.connection, "not-the-password")
+
+    (outcome,) = world.sync()
+
+    assert not outcome.ok
+    assert "wrong user name or password" in outcome.problem
+    assert world.query("SELECT * FROM esx_link WHERE employee_id = :e", e=anna.id) == []
