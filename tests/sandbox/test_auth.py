@@ -188,6 +188,19 @@ def test_an_app_must_impersonate_and_stays_within_its_mailboxes() -> None:
     assert denied.value.code == "ErrorImpersonateUserDenied"
 
 
+def test_delegate_access_uses_the_grant_for_accounts_and_is_refused_to_apps() -> None:
+    """A mailbox named in a DistinguishedFolderId, without the ExchangeImpersonation header."""
+    limited = login(basic(LIMITED, "limited-pw"))
+
+    assert resolve_target(limited, None, DIRECTORY, delegate_smtp=ANNA) == ANNA
+    with pytest.raises(EwsError) as denied:
+        resolve_target(limited, None, DIRECTORY, delegate_smtp=BEN)
+    with pytest.raises(EwsError) as app:
+        resolve_target(login(bearer()), None, DIRECTORY, delegate_smtp=ANNA)
+    assert denied.value.code == "ErrorAccessDenied"
+    assert app.value.code == "ErrorInvalidExchangeImpersonationHeaderData"
+
+
 # --- with the real exchangelib against the running sandbox ----------------------------------
 
 

@@ -135,15 +135,25 @@ def unauthorized(challenge: AuthChallenge, host: str) -> Response:
 
 
 def resolve_target(
-    principal: Principal, impersonated_smtp: str | None, directory: Directory
+    principal: Principal,
+    impersonated_smtp: str | None,
+    directory: Directory,
+    *,
+    delegate_smtp: str | None = None,
 ) -> str:
-    """The address of the mailbox the request acts on; `EwsError` if it may not."""
-    if impersonated_smtp is None:
-        if principal.kind == "app":
-            raise EwsError(
-                "ErrorInvalidExchangeImpersonationHeaderData",
-                "ExchangeImpersonation SOAP header must be present for this type of OAuth token.",
-            )
+    """The address of the mailbox the request acts on; `EwsError` if it may not.
+
+    `impersonated_smtp` comes from the ``ExchangeImpersonation`` header; `delegate_smtp`
+    is a mailbox named without it (in a ``DistinguishedFolderId``), which an account may
+    reach with the same grant, but an app-only token never: Exchange insists on the header.
+    """
+    if impersonated_smtp is None and principal.kind == "app":
+        raise EwsError(
+            "ErrorInvalidExchangeImpersonationHeaderData",
+            "ExchangeImpersonation SOAP header must be present for this type of OAuth token.",
+        )
+    named = impersonated_smtp if impersonated_smtp is not None else delegate_smtp
+    if named is None:
         own = directory.mailbox(principal.name)
         if own is None:
             raise EwsError(
@@ -152,14 +162,16 @@ def resolve_target(
                 "specify the mailbox primary SMTP address for any distinguished folder Ids.",
             )
         return own.email
-    mailbox = directory.mailbox(impersonated_smtp.strip())
+    mailbox = directory.mailbox(named.strip())
     if mailbox is None:
         raise EwsError(
             "ErrorNonExistentMailbox", "The SMTP address has no mailbox associated with it."
         )
-    if not principal.may_access(mailbox.email):
-        raise EwsError(
-            "ErrorImpersonateUserDenied",
-            "The account does not have permission to impersonate the requested user.",
-        )
-    return mailbox.email
+    if principal.may_access(mailbox.email):
+        return mailbox.email
+    if impersonated_smtp is None:
+        raise EwsError("ErrorAccessDenied", "Access is denied. Check credentials and try again.")
+    raise EwsError(
+        "ErrorImpersonateUserDenied",
+        "The account does not have permission to impersonate the requested user.",
+    )
