@@ -267,6 +267,8 @@ def _render_property(
         etree.SubElement(node, t("ParentFolderId"), Id=folder.id, ChangeKey=folder.change_key)
     elif name == "MeetingTimeZone" and item.fields.get("CalendarItemType") != "RecurringMaster":
         return  # Exchange returns it for recurring masters only (MS-OXWSMTGS R1053)
+    elif name == "Recurrence" and item.kind == "Task" and name in item.fields:
+        node.append(_zoned_dates(item.fields[name]))
     elif name in item.fields:
         render_value(node, name, item.fields[name])
     elif name == "HasAttachments" or name == "IsAssociated":
@@ -295,6 +297,17 @@ def _render_calendar_computed(
         etree.SubElement(mailbox, t("EmailAddress")).text = owner[0]
         etree.SubElement(mailbox, t("RoutingType")).text = "SMTP"
         etree.SubElement(mailbox, t("MailboxType")).text = "Mailbox"
+
+
+def _zoned_dates(recurrence: Value) -> etree._Element:
+    """A task recurrence with its range dates zoned (``2026-12-01Z``), as Exchange returns them."""
+    assert isinstance(recurrence, XmlValue)
+    node = etree.fromstring(recurrence.xml)
+    for name in ("StartDate", "EndDate"):
+        for element in node.iter(t(name)):
+            if element.text and len(element.text.strip()) == 10:
+                element.text = element.text.strip() + "Z"
+    return node
 
 
 def occurrence_info(name: str, occurrence: Item) -> XmlValue:

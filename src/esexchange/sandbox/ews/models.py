@@ -309,12 +309,12 @@ class Mailbox:
                 raise EwsError("ErrorInvalidPropertySet", f"{name} is read-only.")
         item_class = fields.get("ItemClass")
         expected = ITEM_CLASSES.get(kind, "IPM")
-        if kind in ("CalendarItem", "Task") and isinstance(item_class, str):
-            if not item_class.startswith(expected):
-                raise EwsError(
-                    "ErrorObjectTypeChanged",
-                    f"The ItemClass {item_class} does not fit a {kind} (expected {expected}).",
-                )
+        typed = kind in ("CalendarItem", "Task") and isinstance(item_class, str)
+        if typed and not str(item_class).startswith(expected):
+            raise EwsError(
+                "ErrorObjectTypeChanged",
+                f"The ItemClass {item_class} does not fit a {kind} (expected {expected}).",
+            )
         now = self._clock()
         change_key = self._new_change_key()
         item = Item(
@@ -335,7 +335,8 @@ class Mailbox:
             item.fields.setdefault("Status", "NotStarted")
             item.fields.setdefault("PercentComplete", 0.0)
             item.fields["ChangeCount"] = 0
-            for name in fields:
+            for name, value in fields.items():  # in request order: the last one set wins
+                item.fields[name] = value
                 _task_rule(item.fields, name, now)
         _derive(item.kind, item.fields, now)
         self.items[item.id] = item

@@ -49,8 +49,16 @@ class Context:
 Handler = Callable[[Context, etree._Element], etree._Element]
 
 
-# Response messages whose type requires an (empty) ``m:Items`` even when they report an error.
-_ITEMS_REQUIRED = frozenset({"CreateItem", "GetItem", "UpdateItem"})
+# What an error message still carries, per operation: ItemInfo messages require an empty
+# ``m:Items``; sync messages carry an empty state and "last in range", which clients such as
+# exchangelib read before they look at the ResponseCode.
+_ERROR_TAIL: dict[str, tuple[tuple[str, str | None], ...]] = {
+    "CreateItem": (("Items", None),),
+    "GetItem": (("Items", None),),
+    "UpdateItem": (("Items", None),),
+    "SyncFolderItems": (("SyncState", None), ("IncludesLastItemInRange", "true")),
+    "SyncFolderHierarchy": (("SyncState", None), ("IncludesLastFolderInRange", "true")),
+}
 
 
 def respond(
@@ -71,8 +79,8 @@ def respond(
         except EwsError as error:
             messages.remove(message)
             failed = soap.error_message(messages, tag, error)
-            if operation in _ITEMS_REQUIRED:
-                etree.SubElement(failed, m("Items"))
+            for name, text in _ERROR_TAIL.get(operation, ()):
+                etree.SubElement(failed, m(name)).text = text
     return response
 
 

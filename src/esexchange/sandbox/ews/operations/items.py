@@ -32,7 +32,7 @@ def render(ctx: Context, parent: etree._Element, item: Item, shape: codec.Shape)
 
 
 def resolve_item(ctx: Context, element: etree._Element) -> tuple[Item, str | None]:
-    """(item, change key) named by an ``ItemId``, ``OccurrenceItemId`` or ``RecurringMasterItemId``."""
+    """(item, change key) of an ``ItemId``, ``OccurrenceItemId`` or ``RecurringMasterItemId``."""
     local = etree.QName(element).localname
     if local == "OccurrenceItemId":
         master_id, index = element.get("RecurringMasterId", ""), element.get("InstanceIndex", "0")
