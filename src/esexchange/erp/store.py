@@ -31,7 +31,6 @@ from typing import Any
 from sqlalchemy import (
     Connection,
     Engine,
-    Row,
     Select,
     case,
     func,
@@ -218,13 +217,13 @@ class SqlErpStore:
     ) -> int:
         """Store one pass over a mailbox (``esx_pass``); returns its id."""
         with write_connection(self.engine) as conn, conn.begin():
-            result = conn.execute(esx_pass.insert().values(
-                connection_id=scope.connection_id, employee_id=scope.employee_id,
-                started_at=started_at, finished_at=finished_at, outcome=outcome,
-                summary_json=json.dumps(summary, sort_keys=True, ensure_ascii=False,
-                                        default=str),
-            ))
-            return int(result.inserted_primary_key[0])
+            return int(conn.execute(
+                esx_pass.insert().returning(esx_pass.c.id).values(
+                    connection_id=scope.connection_id, employee_id=scope.employee_id,
+                    started_at=started_at, finished_at=finished_at, outcome=outcome,
+                    summary_json=json.dumps(summary, sort_keys=True, ensure_ascii=False,
+                                            default=str),
+                )).scalar_one())
 
     def restore_activity(self, archive_id: int) -> int:
         """Put an archived activity back, with its id, participants and equipment.
@@ -374,7 +373,8 @@ class SqlErpTransaction:
         values = _column_values(activity_, WRITABLE_FIELDS, erp_id=None)
         values["kind"] = activity_.kind.value
         conn = self.connection
-        erp_id = int(conn.execute(activity.insert().values(**values)).inserted_primary_key[0])
+        erp_id = int(conn.execute(
+            activity.insert().returning(activity.c.id).values(**values)).scalar_one())
         conn.execute(activity_participant.insert().values(
             activity_id=erp_id, employee_id=owner_employee_id))
         return erp_id
@@ -507,7 +507,7 @@ def _touched(employee_id: int, kind: Kind, after_seq: int) -> Select[Any]:
     )
 
 
-def _activity(row: Row[Any], participants: list[int], things: list[str]) -> ErpActivity:
+def _activity(row: Any, participants: list[int], things: list[str]) -> ErpActivity:
     return ErpActivity(
         id=row.id,
         kind=Kind(row.kind),
@@ -572,7 +572,7 @@ def _scope_is(table: Any, scope: Scope) -> tuple[Any, Any]:
             table.c.employee_id == scope.employee_id)
 
 
-def _employee(row: Row[Any]) -> Employee:
+def _employee(row: Any) -> Employee:
     return Employee(
         id=row.id, number=row.number, name=row.name, email=row.email or "",
         employment_status=row.employment_status,
