@@ -114,7 +114,8 @@ class EwsConnection:
         with self._call():
             # ConvertId is exchangelib's own probe: a made-up id is refused per element
             # (an answer from a reachable server), while TLS, network and credentials
-            # fail the request itself.
+            # fail the request itself. The version is learnt (or given) first.
+            _ = self.protocol.version
             try:
                 list(ConvertId(protocol=self.protocol).call(
                     [AlternateId(id="AAAA", format=EWS_ID, mailbox="probe@example.invalid")],

@@ -88,12 +88,15 @@ def translate(error: BaseException, who: Who) -> MailboxError | None:
             "certificate authority that issued it with --ca-bundle FILE, or (only for a "
             "test system) accept untrusted certificates for this connection"
         )
-    if isinstance(error, requests.exceptions.RequestException | OSError):
+    if any(isinstance(link, _NETWORK_ERRORS) for link in _chain(error)):
         return MailboxUnreachable(f"cannot reach {who.url}: {_root_cause(error)}")
     if isinstance(error, EWSError):
         # TransportError and the rest: the server answered, but not usefully.
         return MailboxUnreachable(f"{where}: Exchange answered {type(error).__name__}: {error}")
     return None
+
+
+_NETWORK_ERRORS = (requests.exceptions.ConnectionError, requests.exceptions.Timeout, OSError)
 
 
 def _impersonation_denied(who: Who) -> str:

@@ -25,7 +25,8 @@ import requests.adapters
 from exchangelib.autodiscover.protocol import AutodiscoverProtocol
 from exchangelib.credentials import OAuth2Credentials
 from exchangelib.errors import RateLimitError, UnauthorizedError
-from exchangelib.protocol import CachingProtocol, FaultTolerance, Protocol
+from exchangelib.protocol import CachingProtocol, FailFast, FaultTolerance, Protocol
+from exchangelib.transport import get_service_authtype
 
 log = logging.getLogger(__name__)
 
@@ -161,6 +162,26 @@ class ConnectionProtocol(_TlsSessions, Protocol, metaclass=_UncachedProtocolMeta
         super().__init__(config=config)
         self.verify = verify
         self.TIMEOUT = timeout
+
+    def get_auth_type(self) -> str:
+        # exchangelib's probe retries an unreachable server with back-off as if it were
+        # throttling; one attempt tells the auth type, or that the server is down now.
+        return str(get_service_authtype(protocol=_SingleAttempt(self)))
+
+
+class _SingleAttempt:
+    """A protocol as exchangelib's auth probe sees it, with a fail-fast retry policy."""
+
+    retry_policy = FailFast()
+
+    def __init__(self, protocol: Protocol) -> None:
+        object.__setattr__(self, "_protocol", protocol)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._protocol, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self._protocol, name, value)  # the probe records the API version it used
 
 
 class DiscoveryProtocol(_TlsSessions, AutodiscoverProtocol):
