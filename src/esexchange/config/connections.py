@@ -39,6 +39,23 @@ from esexchange.erp.schema import (
 )
 from esexchange.secrets import SecretBox, secret_box
 
+__all__ = [
+    "RESET",
+    "OptionSetting",
+    "add_connection",
+    "connection_id",
+    "connection_secret",
+    "get_connection",
+    "list_connections",
+    "option_settings",
+    "options",
+    "remove_connection",
+    "set_connection_secret",
+    "set_option",
+    "set_options",
+    "store_ews_url",
+]
+
 _DEFAULTS = ConnectionOptions()
 RESET = "default"
 """The option value that removes an administrator's choice, so the default applies again."""
@@ -286,20 +303,3 @@ def _to_json(value: object) -> object:
         return value
     return str(value)  # enums and names
 
-
-__all__ = [
-    "RESET",
-    "OptionSetting",
-    "add_connection",
-    "connection_id",
-    "connection_secret",
-    "get_connection",
-    "list_connections",
-    "option_settings",
-    "options",
-    "remove_connection",
-    "set_connection_secret",
-    "set_option",
-    "set_options",
-    "store_ews_url",
-]
