@@ -18,7 +18,6 @@ from exchangelib.errors import ErrorImpersonateUserDenied
 from exchangelib.protocol import BaseProtocol
 from oauthlib.oauth2 import InvalidClientError, OAuth2Token
 from starlette.applications import Starlette
-from starlette.testclient import TestClient
 
 from esexchange.sandbox.ews.app import create_sandbox
 from esexchange.sandbox.oauth import (
@@ -58,18 +57,33 @@ def issuer() -> TokenIssuer:
     return TokenIssuer.generate()
 
 
-@pytest.fixture
-def client(issuer: TokenIssuer) -> TestClient:
-    return TestClient(Starlette(routes=oauth_routes(DIRECTORY, issuer)))
+@pytest.fixture(scope="module")
+def client(issuer: TokenIssuer) -> Iterator[Client]:
+    app = Starlette(routes=oauth_routes(DIRECTORY, issuer))
+    with serve(app) as base_url, Client(base_url) as session:
+        yield session
 
 
-def ask(client: TestClient, tenant: str = TENANT, **form: str) -> requests.Response:
+class Client(requests.Session):
+    """A session whose paths are relative to one server."""
+
+    def __init__(self, base_url: str) -> None:
+        super().__init__()
+        self.base_url = base_url
+
+    def request(
+        self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any
+    ) -> requests.Response:  # type: ignore[override]
+        return super().request(method, f"{self.base_url}{url!s}", *args, **kwargs)
+
+
+def ask(client: Client, tenant: str = TENANT, **form: str) -> requests.Response:
     fields = {"grant_type": "client_credentials", "client_id": CLIENT_ID}
     fields |= {"client_secret": CLIENT_SECRET, "scope": SCOPE} | form
     return client.post(f"/{tenant}/oauth2/v2.0/token", data={k: v for k, v in fields.items() if v})
 
 
-def test_client_credentials_give_a_signed_exchange_token(client: TestClient, issuer: TokenIssuer):
+def test_client_credentials_give_a_signed_exchange_token(client: Client, issuer: TokenIssuer):
     answer = ask(client)
 
     assert answer.status_code == 200
@@ -91,7 +105,7 @@ def test_client_credentials_give_a_signed_exchange_token(client: TestClient, iss
     assert jwt.get_unverified_header(body["access_token"])["alg"] == "RS256"
 
 
-def test_the_graph_scope_gives_a_graph_token(client: TestClient, issuer: TokenIssuer) -> None:
+def test_the_graph_scope_gives_a_graph_token(client: Client, issuer: TokenIssuer) -> None:
     token = ask(client, scope="https://graph.microsoft.com/.default").json()["access_token"]
 
     assert issuer.verify(token, GRAPH_RESOURCE)["aud"] == GRAPH_RESOURCE
@@ -99,15 +113,15 @@ def test_the_graph_scope_gives_a_graph_token(client: TestClient, issuer: TokenIs
         issuer.verify(token, EXCHANGE_RESOURCE)
 
 
-def test_the_sandboxs_own_origin_is_an_exchange_resource(client: TestClient, issuer: TokenIssuer):
+def test_the_sandboxs_own_origin_is_an_exchange_resource(client: Client, issuer: TokenIssuer):
     """As for an on-premises Exchange with hybrid modern authentication."""
-    token = ask(client, scope="http://testserver/.default").json()["access_token"]
+    token = ask(client, scope=f"{client.base_url}/.default").json()["access_token"]
 
-    claims = issuer.verify(token, "http://testserver")
+    claims = issuer.verify(token, client.base_url)
     assert claims["roles"] == ["full_access_as_app"]
 
 
-def test_secret_may_come_as_http_basic(client: TestClient) -> None:
+def test_secret_may_come_as_http_basic(client: Client) -> None:
     basic = base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
     answer = client.post(
         f"/{TENANT}/oauth2/v2.0/token",
@@ -137,7 +151,7 @@ def test_secret_may_come_as_http_basic(client: TestClient) -> None:
     ],
 )
 def test_refusals_are_entra_errors(
-    client: TestClient, tenant: str, form: dict[str, str], status: int, error: str, code: int
+    client: Client, tenant: str, form: dict[str, str], status: int, error: str, code: int
 ) -> None:
     answer = ask(client, tenant, **form)
 
@@ -181,11 +195,11 @@ def test_the_signing_key_survives_a_restart(tmp_path: Path) -> None:
     assert path.stat().st_mode & 0o077 == 0
 
 
-def test_discovery_documents_point_at_the_sandbox(client: TestClient, issuer: TokenIssuer) -> None:
+def test_discovery_documents_point_at_the_sandbox(client: Client, issuer: TokenIssuer) -> None:
     config = client.get(f"/{TENANT}/v2.0/.well-known/openid-configuration").json()
     keys = client.get(f"/{TENANT}/discovery/v2.0/keys").json()
 
-    assert config["token_endpoint"] == f"http://testserver/{TENANT}/oauth2/v2.0/token"
+    assert config["token_endpoint"] == f"{client.base_url}/{TENANT}/oauth2/v2.0/token"
     assert keys["keys"][0]["kid"] == issuer.key_id
     token = ask(client).json()["access_token"]
     public_key = jwt.PyJWK(keys["keys"][0]).key
