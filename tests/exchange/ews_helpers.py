@@ -73,7 +73,7 @@ def serve(
 ) -> Iterator[Served]:
     """Start a sandbox on a free loopback port (HTTPS with its own CA when ``tls_dir``)."""
     sandbox = create_sandbox(directory, validate_responses=True)
-    app: Any = sandbox.app
+    app: Any = with_autodiscover(sandbox, directory)
     middleware = None
     if knobs is not None:
         middleware = KnobsMiddleware(app, knobs)
@@ -85,3 +85,15 @@ def serve(
         ssl_keyfile=str(tls.keyfile) if tls else None,
     ) as server:
         yield Served(server.base_url, sandbox, middleware, tls.ca_file if tls else None)
+
+
+def with_autodiscover(sandbox: Sandbox, directory: Directory) -> Any:
+    """The sandbox app with its SOAP and POX Autodiscover endpoints in front."""
+    from starlette.applications import Starlette
+    from starlette.routing import Mount
+
+    from esexchange.sandbox.ews.autodiscover import autodiscover_routes
+
+    return Starlette(routes=[
+        *autodiscover_routes(directory, sandbox.issuer), Mount("/", app=sandbox.app),
+    ])
