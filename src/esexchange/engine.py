@@ -127,6 +127,7 @@ def run_pass(
     dry_run: bool = False,
     approve_deletions: bool = False,
     batch_size: int = DEFAULT_BATCH_SIZE,
+    page_size: int = PAGE_SIZE,
 ) -> PassReport:
     """Synchronize one employee's mailbox with the ERP, appointments then tasks.
 
@@ -151,10 +152,24 @@ def run_pass(
             _KindPass(
                 store, mailbox, scope, employee, settings, ctx, now, kind_report,
                 dry_run=dry_run, approve_deletions=approve_deletions, batch_size=batch_size,
+                page_size=page_size,
             ).run()
     except MailboxError as error:
         report.error = f"mailbox {mailbox.address}: {error}"
     return report
+
+
+def restart_cursors(store: ErpStore, scope: Scope) -> None:
+    """Read everything again at the next pass (every ERP activity, a full listing).
+
+    Call it after a settings change that widens what is synchronized (a "no private"
+    setting switched off): items skipped before did not change since, so only a full
+    read finds them. Links and stamps make the re-read write nothing for synced pairs.
+    """
+    with store.transaction() as tx:
+        for kind in Kind:
+            tx.save_cursor(scope, kind, Cursor())
+        tx.commit()
 
 
 class _KindPass:
@@ -172,6 +187,7 @@ class _KindPass:
         dry_run: bool,
         approve_deletions: bool,
         batch_size: int,
+        page_size: int,
     ) -> None:
         self.store, self.mailbox, self.scope = store, mailbox, scope
         self.employee, self.settings, self.ctx, self.now = employee, settings, ctx, now
@@ -180,6 +196,7 @@ class _KindPass:
         self.dry_run = dry_run
         self.approve_deletions = approve_deletions
         self.batch_size = batch_size
+        self.page_size = page_size
         # Pairs (by ERP id) and imports (by Exchange id) whose write failed this pass.
         self.failed_erp: set[int] = set()
         self.failed_exchange: set[str] = set()
@@ -203,7 +220,7 @@ class _KindPass:
                 now=self.now,
                 mailbox=self.mailbox.address,
                 employee_id=self.employee.id,
-                erp_current=self._erp_rows(erp_changes, mailbox_changes, links),
+                erp_current=self._erp_rows(erp_changes, mailbox_changes, links, full),
                 stamped=self._stamped(erp_changes),
                 approve_deletions=self.approve_deletions,
             )
@@ -232,22 +249,26 @@ class _KindPass:
             return self._read_pages(None)
 
     def _read_pages(self, state: str | None) -> tuple[list[MailboxChange], str, bool]:
-        page = self.mailbox.changes(self.kind, state, page_size=PAGE_SIZE)
+        page = self.mailbox.changes(self.kind, state, page_size=self.page_size)
         changes, full = list(page.changes), page.full
         while page.more:
-            page = self.mailbox.changes(self.kind, page.state, page_size=PAGE_SIZE)
+            page = self.mailbox.changes(self.kind, page.state, page_size=self.page_size)
             changes += page.changes
         return changes, page.state, full
 
     def _erp_rows(
         self, erp_changes: Sequence[ErpChange], mailbox_changes: Sequence[MailboxChange],
         links: Sequence[Link],
+        full: bool,
     ) -> dict[int, ErpActivity]:
         """ERP rows the planner needs besides the changes: partners of Exchange-only
-        changes, stamped ids of unlinked Exchange items, and rows said to be gone."""
+        changes (with a full listing, of every linked item: a missing one was deleted),
+        stamped ids of unlinked Exchange items, and rows said to be gone."""
         changed = {c.erp_id for c in erp_changes}
         by_exchange_id = {link.exchange_id: link.erp_id for link in links}
         wanted = {c.erp_id for c in erp_changes if c.activity is None}
+        if full:
+            wanted |= {link.erp_id for link in links} - changed
         for change in mailbox_changes:
             erp_id = by_exchange_id.get(change.exchange_id)
             if erp_id is None and change.remote is not None:

@@ -230,6 +230,12 @@ class MemoryMailbox:
 
     # -- internals -----------------------------------------------------------------------
 
+    def clear_faults(self) -> None:
+        """Forget injected failures and crashes that did not happen yet."""
+        self._failing_listing = None
+        self._failing_writes.clear()
+        self._crash_after = None
+
     def _reachable(self) -> None:
         if self.unreachable:
             raise MailboxUnreachable(f"mailbox {self._address} cannot be reached")

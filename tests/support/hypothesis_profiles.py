@@ -1,0 +1,22 @@
+"""Hypothesis profiles: ``dev`` (default, quick), ``ci`` (the examples the sync's
+properties must survive in CI) and ``debug`` (no shrinking, for a first look at a
+failure). Choose one with ``HYPOTHESIS_PROFILE``."""
+
+from __future__ import annotations
+
+import os
+
+from hypothesis import HealthCheck, Phase, settings
+
+settings.register_profile("dev", max_examples=60, deadline=None)
+settings.register_profile(
+    "ci",
+    max_examples=300,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    print_blob=True,
+)
+settings.register_profile(
+    "debug", parent=settings.get_profile("dev"), phases=[Phase.explicit, Phase.generate]
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))

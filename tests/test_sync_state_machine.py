@@ -1,0 +1,615 @@
+"""Random operations on both sides, and after every pass, the sync's promises.
+
+Operations: create, edit and delete in the ERP and in Exchange (appointments, all-day
+appointments, tasks, private items, conference appointments), a no-op write that only
+moves a version token, a conflicting edit of one pair on both sides, toggling the
+employee's settings, a failed listing, a refused sync state, a crash after the k-th
+Exchange write or at the ERP commit (then a normal pass), one failing Exchange write,
+bulk creates and deletes (for the circuit breaker), and a pass (with or without
+approving deletions).
+
+Invariants checked after every pass (``_check_pass``), by name:
+
+- CONVERGENCE: after a clean pass, every linked pair has equal canonical content
+  (except frozen pairs: private with the setting on; conference copies edited in
+  Exchange, which are not imported), and every syncable item exists on both sides.
+- IDEMPOTENCE: a second pass right after a clean pass writes nothing on either side.
+- EDIT_BEATS_DELETE: deleted on one side and edited on the other since the last pass,
+  the edited copy survives and is paired again.
+- DELETES_NEED_EVIDENCE: the sync deletes a copy only when its linked partner was gone
+  before the pass; never-synced items, a failed listing and a refused sync state never
+  delete anything.
+- BREAKER_HOLDS: without approval, a pass deletes at most 10 items or at most the
+  guard's share of the linked items of a kind; when it holds, it deletes nothing.
+- CONFLICTS_BY_POLICY: a field edited on both sides ends with the value the policy
+  picks on both sides, and the conflict is reported.
+- FAKE_CHANGES_NO_WRITES: when only version tokens moved since a clean pass, a pass
+  writes nothing.
+- DELETES_OFF_ONLY_GROW: with deletes toward a side off, no item of that side and kind
+  disappears in a pass.
+- CRASH_EQUALS_UNCRASHED: a crash at any write or at the commit, then a normal pass,
+  leaves the same content on both sides as an uncrashed pass, without duplicates.
+- NO_DUPLICATES: no two Exchange items carry the same ERP id stamp; no two links share
+  an ERP id or an Exchange id (links stay one-to-one).
+- CONFERENCES_PROTECTED: the sync never changes or deletes a conference appointment in
+  the ERP.
+- FAILURE_ISOLATED: one failing Exchange write fails only its own item; every other
+  planned write of the pass happens.
+- NO_INVITATIONS: no invitation or cancellation is ever sent.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections import Counter
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+)
+
+from esexchange.domain.mapping import (
+    MappingContext,
+    erp_to_item,
+    exchange_to_item,
+    make_context,
+)
+from esexchange.domain.model import (
+    ActivityType,
+    Employee,
+    ErpActivity,
+    ExchangeItem,
+    Item,
+    Kind,
+    Priority,
+    Reference,
+    Sensitivity,
+    Side,
+)
+from esexchange.domain.options import ConflictPolicy, ConnectionOptions, EmployeeSettings
+from esexchange.domain.planner import exchange_view, kind_rules
+from esexchange.domain.state import Link
+from esexchange.engine import Outcome, PassReport, restart_cursors, run_pass
+from esexchange.erp.port import Scope
+from esexchange.exchange.memory import MemoryMailbox
+from tests.fake_erp import FakeErp
+
+START = datetime(2026, 3, 20, 8, 0, tzinfo=UTC)  # DST changes during the runs
+EMPLOYEE = Employee(7, "1007", "Anna Berg", "anna.berg@example.com")
+COLLEAGUE = 8
+SCOPE = Scope(1, EMPLOYEE.id)
+REFERENCE = Reference(
+    activity_types=(ActivityType(1, "Besprechung", 3), ActivityType(2, "Anruf", 7)),
+    priorities=(Priority(1, "Niedrig", 10), Priority(2, "Mittel", 20), Priority(3, "Hoch", 30)),
+)
+TOGGLES = (
+    "appointments",
+    "tasks",
+    "delete_appointments_in_exchange",
+    "delete_appointments_in_erp",
+    "delete_tasks_in_exchange",
+    "delete_tasks_in_erp",
+    "no_private_appointments",
+    "no_private_tasks",
+)
+BATCH = 3  # small batches and pages, so several of them run in one pass
+PAGE = 4
+
+
+class Crash(BaseException):
+    """The process dies (not an error any layer handles)."""
+
+
+class SyncMachine(RuleBasedStateMachine):
+    @initialize(policy=st.sampled_from(ConflictPolicy))
+    def setup(self, policy: ConflictPolicy) -> None:
+        self.now = START
+        options = ConnectionOptions(conflict_policy=policy, erp_time_zone="Europe/Berlin")
+        self.ctx = make_context(options, REFERENCE, "UTC")
+        self.erp = FakeErp(REFERENCE, clock=lambda: self.now)
+        self.mailbox = MemoryMailbox(EMPLOYEE.email, clock=lambda: self.now, seed=7)
+        self.settings = EmployeeSettings()
+        self.counter = 0
+        self.last_pass_clean = True
+        self.real_change = False  # anything but a no-op write since the last clean pass
+        # erp_id -> (ERP subject, Exchange subject) of a conflicting edit to check
+        self.conflicts: dict[int, tuple[str, str]] = {}
+        self.conflicts_reported = True
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def tick(self) -> None:
+        self.now += timedelta(minutes=1)
+
+    def unique(self, prefix: str) -> str:
+        self.counter += 1
+        return f"{prefix} {self.counter}"
+
+    def erp_ids(self) -> list[int]:
+        return sorted(i for kind in Kind for i in self.erp.activity_ids(EMPLOYEE.id, kind))
+
+    def exchange_ids(self) -> list[tuple[Kind, str]]:
+        return sorted((kind, i) for kind in Kind for i in self.mailbox.items(kind))
+
+    def links(self, kind: Kind) -> list[Link]:
+        return self.erp.links(SCOPE, kind)
+
+    def run(self, **options: bool) -> PassReport:
+        return run_pass(
+            self.erp, self.mailbox, SCOPE, EMPLOYEE, self.settings, self.ctx, self.now,
+            batch_size=BATCH, page_size=PAGE, **options,
+        )
+
+    def changed(self, *erp_ids: int) -> None:
+        self.real_change = True
+        for erp_id in erp_ids:
+            self.conflicts.pop(erp_id, None)
+
+    def partner_of_exchange(self, kind: Kind, exchange_id: str) -> int | None:
+        return next((lk.erp_id for lk in self.links(kind) if lk.exchange_id == exchange_id), None)
+
+    # -- ERP users -----------------------------------------------------------------------
+
+    @rule(
+        kind=st.sampled_from(Kind),
+        day=st.integers(1, 40),
+        hour=st.integers(0, 22),
+        all_day=st.booleans(),
+        private=st.booleans(),
+        conference=st.booleans(),
+    )
+    def erp_create(
+        self, kind: Kind, day: int, hour: int, all_day: bool, private: bool, conference: bool
+    ) -> None:
+        self.tick()
+        self.erp.user_create(self._erp_activity(kind, day, hour, all_day, private, conference))
+        self.changed()
+
+    def _erp_activity(
+        self, kind: Kind, day: int, hour: int, all_day: bool, private: bool, conference: bool
+    ) -> ErpActivity:
+        base = datetime(2026, 3, 20) + timedelta(days=day)
+        participants = (EMPLOYEE.id, COLLEAGUE) if conference else (EMPLOYEE.id,)
+        if kind is Kind.TASK:
+            return ErpActivity(
+                None, kind, self.unique("Bericht"), due_at=base, private=private,
+                participant_ids=(EMPLOYEE.id,), priority_id=2, activity_type_no=2,
+            )
+        start = base if all_day else base + timedelta(hours=hour)
+        end = start + (timedelta(days=1) if all_day else timedelta(hours=1))
+        return ErpActivity(
+            None, kind, self.unique("Termin"), start_at=start, end_at=end, all_day=all_day,
+            private=private, participant_ids=participants, priority_id=2, activity_type_no=1,
+        )
+
+    @rule()
+    def erp_bulk_create(self) -> None:
+        self.tick()
+        for day in range(12):
+            self.erp.user_create(self._erp_activity(Kind.APPOINTMENT, day + 1, 9, False, False, False))
+        self.changed()
+
+    @precondition(lambda self: self.erp_ids())
+    @rule(data=st.data(), what=st.sampled_from(["subject", "location", "private"]))
+    def erp_edit(self, data: st.DataObject, what: str) -> None:
+        erp_id = data.draw(st.sampled_from(self.erp_ids()))
+        self.tick()
+        current = self.erp.state.activities[erp_id]
+        if what == "subject":
+            self.erp.user_update(erp_id, subject=self.unique("ERP edit"))
+        elif what == "location":
+            self.erp.user_update(erp_id, location=self.unique("Raum"))
+        else:
+            self.erp.user_update(erp_id, private=not current.private)
+        self.changed(erp_id)
+
+    @precondition(lambda self: self.erp_ids())
+    @rule(data=st.data())
+    def erp_noop_write(self, data: st.DataObject) -> None:
+        self.tick()
+        self.erp.user_update(data.draw(st.sampled_from(self.erp_ids())))
+
+    @precondition(lambda self: self.erp_ids())
+    @rule(data=st.data())
+    def erp_delete(self, data: st.DataObject) -> None:
+        erp_id = data.draw(st.sampled_from(self.erp_ids()))
+        self.tick()
+        self.erp.user_delete(erp_id)
+        self.changed(erp_id)
+
+    @precondition(lambda self: len(self.erp_ids()) > 10)
+    @rule(kind=st.sampled_from(Kind))
+    def erp_delete_all(self, kind: Kind) -> None:
+        self.tick()
+        for erp_id in self.erp.activity_ids(EMPLOYEE.id, kind):
+            self.erp.user_delete(erp_id)
+            self.changed(erp_id)
+
+    # -- Exchange users ------------------------------------------------------------------
+
+    @rule(
+        kind=st.sampled_from(Kind),
+        day=st.integers(1, 40),
+        hour=st.integers(0, 22),
+        all_day=st.booleans(),
+        private=st.booleans(),
+    )
+    def exchange_create(self, kind: Kind, day: int, hour: int, all_day: bool, private: bool) -> None:
+        self.tick()
+        sensitivity = Sensitivity.PRIVATE if private else Sensitivity.NORMAL
+        first = date(2026, 3, 20) + timedelta(days=day)
+        if kind is Kind.TASK:
+            item = ExchangeItem(kind, self.unique("Aufgabe"), due=first, sensitivity=sensitivity)
+        elif all_day:
+            item = ExchangeItem(
+                kind, self.unique("Urlaub"), start=first, end=first + timedelta(days=1),
+                sensitivity=sensitivity,
+            )
+        else:
+            start = datetime.combine(first, datetime.min.time(), UTC) + timedelta(hours=hour)
+            item = ExchangeItem(
+                kind, self.unique("Meeting"), start=start, end=start + timedelta(minutes=30),
+                sensitivity=sensitivity,
+            )
+        self.mailbox.user_create(item)
+        self.changed()
+
+    @precondition(lambda self: self.exchange_ids())
+    @rule(data=st.data(), what=st.sampled_from(["subject", "location", "private"]))
+    def exchange_edit(self, data: st.DataObject, what: str) -> None:
+        kind, item_id = data.draw(st.sampled_from(self.exchange_ids()))
+        self.tick()
+        current = self.mailbox.items(kind)[item_id]
+        if what == "subject":
+            self.mailbox.user_update(kind, item_id, subject=self.unique("Outlook edit"))
+        elif what == "location":
+            self.mailbox.user_update(kind, item_id, location=self.unique("Room"))
+        else:
+            private = not current.sensitivity.is_private
+            sensitivity = Sensitivity.PRIVATE if private else Sensitivity.NORMAL
+            self.mailbox.user_update(kind, item_id, sensitivity=sensitivity)
+        partner = self.partner_of_exchange(kind, item_id)
+        self.changed(*([] if partner is None else [partner]))
+
+    @precondition(lambda self: self.exchange_ids())
+    @rule(data=st.data())
+    def exchange_noop_write(self, data: st.DataObject) -> None:
+        self.tick()
+        kind, item_id = data.draw(st.sampled_from(self.exchange_ids()))
+        self.mailbox.user_touch(kind, item_id)
+
+    @precondition(lambda self: self.exchange_ids())
+    @rule(data=st.data())
+    def exchange_delete(self, data: st.DataObject) -> None:
+        kind, item_id = data.draw(st.sampled_from(self.exchange_ids()))
+        self.tick()
+        partner = self.partner_of_exchange(kind, item_id)
+        self.mailbox.user_delete(kind, item_id)
+        self.changed(*([] if partner is None else [partner]))
+
+    @precondition(lambda self: len(self.exchange_ids()) > 10)
+    @rule(kind=st.sampled_from(Kind))
+    def exchange_delete_all(self, kind: Kind) -> None:
+        self.tick()
+        for item_id in list(self.mailbox.items(kind)):
+            partner = self.partner_of_exchange(kind, item_id)
+            self.mailbox.user_delete(kind, item_id)
+            self.changed(*([] if partner is None else [partner]))
+
+    # -- both sides ----------------------------------------------------------------------
+
+    def _conflict_candidates(self) -> list[Link]:
+        result = []
+        for kind in Kind:
+            exchange = self.mailbox.items(kind)
+            for link in self.links(kind):
+                activity = self.erp.state.activities.get(link.erp_id)
+                item = exchange.get(link.exchange_id)
+                if (
+                    link.detached is None and activity is not None and item is not None
+                    and not activity.private and not item.sensitivity.is_private
+                    and not activity.conference and kind_rules(kind, self.settings, True).enabled
+                ):
+                    result.append(link)
+        return result
+
+    @precondition(lambda self: self._conflict_candidates())
+    @rule(data=st.data())
+    def conflicting_edit(self, data: st.DataObject) -> None:
+        link = data.draw(st.sampled_from(self._conflict_candidates()))
+        erp_subject, exchange_subject = self.unique("ERP says"), self.unique("Outlook says")
+        self.tick()
+        self.erp.user_update(link.erp_id, subject=erp_subject)
+        self.tick()  # Exchange's edit is the newer one
+        self.mailbox.user_update(link.kind, link.exchange_id, subject=exchange_subject)
+        self.changed(link.erp_id)
+        self.conflicts[link.erp_id] = (erp_subject, exchange_subject)
+
+    @rule(key=st.sampled_from(TOGGLES), on=st.booleans())
+    def toggle_setting(self, key: str, on: bool) -> None:
+        if getattr(self.settings, key) == on:
+            return
+        self.settings = replace(self.settings, **{key: on})
+        self.changed(*list(self.conflicts))
+        if key.startswith("no_private") and not on:
+            # Items skipped as private did not change since: read everything again.
+            restart_cursors(self.erp, SCOPE)
+
+    # -- passes --------------------------------------------------------------------------
+
+    @rule(approve=st.booleans())
+    def sync(self, approve: bool) -> None:
+        self.checked_pass(approve_deletions=approve)
+
+    @rule()
+    def failed_listing(self) -> None:
+        before = self.snapshot()
+        self.mailbox.fail_next_listing()
+        report = self.run()
+        assert report.error is not None
+        after = self.snapshot()
+        # DELETES_NEED_EVIDENCE: a failed listing deletes nothing, writes nothing.
+        assert after.erp == before.erp and after.exchange == before.exchange
+        self.last_pass_clean = False
+
+    @rule()
+    def refused_sync_state(self) -> None:
+        self.mailbox.invalidate_sync_states()
+        self.checked_pass()
+
+    @rule(k=st.integers(0, 6), at_commit=st.booleans())
+    def crash_then_pass(self, k: int, at_commit: bool) -> None:
+        twin_erp, twin_mailbox = copy.deepcopy((self.erp, self.mailbox))
+        twin_report = run_pass(
+            twin_erp, twin_mailbox, SCOPE, EMPLOYEE, self.settings, self.ctx, self.now,
+            batch_size=BATCH, page_size=PAGE,
+        )
+        if at_commit:
+            self.erp.crash_on_commit = Crash()
+        else:
+            self.mailbox.crash_after_writes(k, Crash())
+        try:
+            self.run()
+        except Crash:
+            pass
+        # The crashed pass may have reported the conflicts; the values still must hold.
+        self.conflicts_reported = False
+        self.mailbox.clear_faults()
+        self.erp.crash_on_commit = None
+        self.last_pass_clean = False
+        report = self.checked_pass()
+        if report.ok and twin_report.ok:
+            # CRASH_EQUALS_UNCRASHED
+            assert content(self.erp, self.mailbox, self.ctx) == content(
+                twin_erp, twin_mailbox, self.ctx
+            )
+
+    @rule(k=st.integers(1, 4))
+    def pass_with_one_failing_write(self, k: int) -> None:
+        planned = self.run(dry_run=True)
+        exchange_writes = sum(
+            planned.count(kind, Side.EXCHANGE, outcome)
+            for kind in Kind for outcome in (Outcome.CREATED, Outcome.UPDATED, Outcome.DELETED)
+        )
+        self.mailbox.fail_on_write(k)
+        report = self.checked_pass(expect_clean=False)
+        self.mailbox.clear_faults()
+        if planned.error is None and report.error is None and exchange_writes >= k:
+            # FAILURE_ISOLATED: exactly the one element failed, all the others happened.
+            done = sum(
+                report.count(kind, Side.EXCHANGE, outcome)
+                for kind in Kind
+                for outcome in (Outcome.CREATED, Outcome.UPDATED, Outcome.DELETED)
+            )
+            failed = sum(report.count(kind, Side.EXCHANGE, Outcome.FAILED) for kind in Kind)
+            assert failed == 1, report.failures
+            assert done == exchange_writes - 1
+        self.last_pass_clean = False
+
+    # -- the checks ----------------------------------------------------------------------
+
+    def snapshot(self) -> Snapshot:
+        return Snapshot(self)
+
+    def checked_pass(self, *, approve_deletions: bool = False, expect_clean: bool = True) -> PassReport:
+        before = self.snapshot()
+        writes_before = (self.mailbox.writes, self.erp.writes)
+        report = self.run(approve_deletions=approve_deletions)
+        after = self.snapshot()
+        self.check_pass(before, after, report, approve_deletions)
+        clean = report.ok and not any(r.count(s, Outcome.HELD) for r in report.kinds.values() for s in Side)
+        wrote = (self.mailbox.writes, self.erp.writes) != writes_before
+        if self.last_pass_clean and not self.real_change and expect_clean:
+            # FAKE_CHANGES_NO_WRITES (and IDEMPOTENCE across passes)
+            assert not wrote, report
+        if clean:
+            self.check_converged(report)
+            # IDEMPOTENCE: a second pass writes nothing.
+            writes = (self.mailbox.writes, self.erp.writes)
+            again = self.run()
+            assert (self.mailbox.writes, self.erp.writes) == writes, again
+            self.conflicts.clear()
+            self.conflicts_reported = True
+            self.real_change = False
+        self.last_pass_clean = clean
+        return report
+
+    def check_pass(
+        self, before: Snapshot, after: Snapshot, report: PassReport, approved: bool
+    ) -> None:
+        # NO_INVITATIONS
+        assert self.mailbox.invitations_sent == 0
+        for kind in Kind:
+            rules = kind_rules(kind, self.settings, True)
+            links_before = before.links[kind]
+            by_exchange = {lk.exchange_id: lk for lk in links_before}
+            by_erp = {lk.erp_id: lk for lk in links_before}
+            gone_exchange = set(before.exchange[kind]) - set(after.exchange[kind])
+            gone_erp = set(before.erp[kind]) - set(after.erp[kind])
+            # DELETES_NEED_EVIDENCE: a copy is deleted only when its partner was gone.
+            for item_id in gone_exchange:
+                link = by_exchange.get(item_id)
+                stamp = before.exchange[kind][item_id].erp_id
+                assert (link is not None and link.erp_id not in before.erp[kind]) or (
+                    link is None and stamp is not None and stamp not in before.erp[kind]
+                ), f"Exchange {item_id} deleted without evidence"
+            for erp_id in gone_erp:
+                link = by_erp.get(erp_id)
+                assert link is not None and link.exchange_id not in before.exchange[kind], (
+                    f"ERP {erp_id} deleted without evidence"
+                )
+            # DELETES_OFF_ONLY_GROW
+            if not rules.delete_in_exchange:
+                assert not gone_exchange
+            if not rules.delete_in_erp:
+                assert not gone_erp
+            # BREAKER_HOLDS
+            deleted = len(gone_exchange) + len(gone_erp)
+            linked = sum(1 for lk in links_before if lk.detached is None)
+            if not approved:
+                assert deleted <= 10 or deleted <= linked * 20 / 100
+            if report.count(kind, Side.ERP, Outcome.HELD) or report.count(
+                kind, Side.EXCHANGE, Outcome.HELD
+            ):
+                assert deleted == 0
+            # CONFERENCES_PROTECTED
+            for erp_id, activity in before.erp[kind].items():
+                if activity.conference and erp_id in self.erp.state.activities:
+                    assert self.erp.state.activities[erp_id] == activity
+                elif activity.conference:
+                    assert erp_id not in self.erp.state.archive
+            # NO_DUPLICATES
+            stamps = Counter(i.erp_id for i in after.exchange[kind].values() if i.erp_id)
+            assert not [s for s, n in stamps.items() if n > 1], stamps
+            links_after = after.links[kind]
+            assert len({lk.exchange_id for lk in links_after}) == len(links_after)
+            assert len({lk.erp_id for lk in links_after}) == len(links_after)
+            if report.ok and rules.enabled:
+                self.check_edit_beats_delete(kind, before, after, rules.no_private)
+
+    def check_edit_beats_delete(
+        self, kind: Kind, before: Snapshot, after: Snapshot, no_private: bool
+    ) -> None:
+        """EDIT_BEATS_DELETE, from the links as they were before the pass."""
+        relinked_exchange = {lk.exchange_id for lk in after.links[kind] if lk.detached is None}
+        relinked_erp = {lk.erp_id for lk in after.links[kind] if lk.detached is None}
+        for link in before.links[kind]:
+            if link.detached is not None:
+                continue
+            activity = before.erp[kind].get(link.erp_id)
+            item = before.exchange[kind].get(link.exchange_id)
+            if activity is None and item is not None:
+                canonical = exchange_to_item(item, self.ctx)
+                edited = exchange_view(canonical, self.ctx).content_hash() != link.exchange_hash
+                if edited and not (no_private and canonical.private):
+                    assert link.exchange_id in after.exchange[kind]
+                    assert link.exchange_id in relinked_exchange, "edited Exchange copy lost"
+            if item is None and activity is not None:
+                canonical = erp_to_item(activity, self.ctx)
+                edited = canonical.content_hash() != link.erp_hash
+                if edited and not (no_private and canonical.private):
+                    assert link.erp_id in after.erp[kind]
+                    assert link.erp_id in relinked_erp, "edited ERP activity lost"
+
+    def check_converged(self, report: PassReport) -> None:
+        for kind in Kind:
+            rules = kind_rules(kind, self.settings, True)
+            if not rules.enabled:
+                continue
+            activities = {
+                i: a for i, a in self.erp.state.activities.items()
+                if a.kind is kind and EMPLOYEE.id in a.participant_ids
+            }
+            items = self.mailbox.items(kind)
+            accounted_erp, accounted_exchange = set(), set()
+            for link in self.links(kind):
+                if link.detached is Side.ERP:
+                    accounted_exchange.add(link.exchange_id)
+                    continue
+                if link.detached is Side.EXCHANGE:
+                    accounted_erp.add(link.erp_id)
+                    continue
+                # CONVERGENCE: both copies exist and agree.
+                assert link.erp_id in activities and link.exchange_id in items, link
+                accounted_erp.add(link.erp_id)
+                accounted_exchange.add(link.exchange_id)
+                erp_item = erp_to_item(activities[link.erp_id], self.ctx)
+                exchange_item = exchange_to_item(items[link.exchange_id], self.ctx)
+                frozen = rules.no_private and (erp_item.private or exchange_item.private)
+                if frozen or activities[link.erp_id].conference:
+                    continue
+                assert exchange_view(erp_item, self.ctx) == exchange_view(exchange_item, self.ctx)
+            # ... and every syncable item has a partner.
+            for erp_id, activity in activities.items():
+                if not (rules.no_private and activity.private):
+                    assert erp_id in accounted_erp, f"ERP {erp_id} not synchronized"
+            for item_id, item in items.items():
+                if not (rules.no_private and item.sensitivity.is_private):
+                    assert item_id in accounted_exchange, f"Exchange {item_id} not synchronized"
+        # CONFLICTS_BY_POLICY
+        policy = self.ctx.options.conflict_policy
+        for erp_id, (erp_subject, exchange_subject) in self.conflicts.items():
+            expected = erp_subject if policy is ConflictPolicy.ERP_WINS else exchange_subject
+            link = next(lk for kind in Kind for lk in self.links(kind) if lk.erp_id == erp_id)
+            assert self.erp.state.activities[erp_id].subject == expected
+            assert self.mailbox.items(link.kind)[link.exchange_id].subject == expected
+            reported = [
+                c for r in report.kinds.values() for c in r.conflicts
+                if c.erp_id == erp_id and c.field == "subject"
+            ]
+            winner = Side.ERP if policy is ConflictPolicy.ERP_WINS else Side.EXCHANGE
+            if self.conflicts_reported:
+                assert [c.winner for c in reported] == [winner]
+
+    @invariant()
+    def links_one_to_one(self) -> None:
+        if not hasattr(self, "erp"):
+            return
+        for kind in Kind:
+            links = self.links(kind)
+            assert len({lk.exchange_id for lk in links}) == len(links)
+
+
+class Snapshot:
+    """Both sides and the links, copied."""
+
+    def __init__(self, machine: SyncMachine) -> None:
+        self.erp = {
+            kind: {
+                i: a for i, a in machine.erp.state.activities.items()
+                if a.kind is kind and EMPLOYEE.id in a.participant_ids
+            }
+            for kind in Kind
+        }
+        self.exchange = {kind: machine.mailbox.items(kind) for kind in Kind}
+        self.links = {kind: machine.links(kind) for kind in Kind}
+
+
+def content(
+    erp: FakeErp, mailbox: MemoryMailbox, ctx: MappingContext
+) -> tuple[list[Item], list[Item]]:
+    """Both sides' canonical content, as sorted lists (ids differ between runs)."""
+    erp_side = sorted(
+        (erp_to_item(a, ctx) for a in erp.state.activities.values()),
+        key=lambda i: i.content_hash(),
+    )
+    exchange_side = sorted(
+        (
+            exchange_to_item(item, ctx)
+            for kind in Kind
+            for item in mailbox.items(kind).values()
+        ),
+        key=lambda i: i.content_hash(),
+    )
+    return erp_side, exchange_side
+
+
+SyncMachine.TestCase.settings = settings(settings.default, stateful_step_count=30)
+TestSync = SyncMachine.TestCase
