@@ -86,3 +86,42 @@ def unused_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def test_archive_restore_and_prune(erp_url: str) -> None:
+    from esexchange.domain.model import Kind
+    from esexchange.erp.port import Cursor, Scope
+    from esexchange.erp.store import SqlErpStore
+
+    run("db", "sample", "--db", erp_url, "--employees", "2", "--activities", "5")
+    engine = open_engine(erp_url)
+    store = SqlErpStore(engine)
+    owner = store.employees()[0].id
+    erp_id = store.changes(owner, Kind.APPOINTMENT, 0)[0][0].erp_id
+    subject = store.activities([erp_id])[erp_id].subject
+    with store.transaction() as tx:
+        tx.delete_activity(erp_id, employee_id=owner)
+        connection_id = tx.connection.execute(text(
+            "INSERT INTO esx_connection (name, backend, auth) VALUES ('c', 'ews', 'user') "
+            "RETURNING id")).scalar_one()
+        tx.save_cursor(Scope(connection_id, owner), Kind.TASK, Cursor(erp_seq=3))
+        tx.commit()
+
+    code, output, _ = run("db", "archive", "--db", erp_url)
+    assert code == 0 and subject in output and f"activity {erp_id}" in output
+    archive_id = output.split()[0]
+    code, output, _ = run("db", "restore", archive_id, "--db", erp_url)
+    assert code == 0 and f"restored activity {erp_id}" in output
+    assert store.activities([erp_id])[erp_id].subject == subject
+    code, _, error = run("db", "restore", archive_id, "--db", erp_url)
+    assert code == 2 and "no archive entry" in error
+
+    with engine.connect() as conn:
+        journal_before = conn.execute(text("SELECT count(*) FROM esx_change WHERE seq > 3")
+                                      ).scalar()
+    code, output, _ = run("db", "prune", "--db", erp_url)
+    assert code == 0 and output.strip() == "deleted 3 journal rows"
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT min(seq) FROM esx_change")).scalar() == 4
+        assert conn.execute(text("SELECT count(*) FROM esx_change")).scalar() == journal_before
+    engine.dispose()

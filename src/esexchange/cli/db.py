@@ -11,14 +11,15 @@ from rich.markup import escape
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
-from esexchange.cli.common import DbOption, out, reports_errors
+from esexchange.cli.common import DbOption, database, out, reports_errors
 from esexchange.erp import sample as sample_data
 from esexchange.erp import script
 from esexchange.erp.db import check_reachable, open_engine, unreachable
+from esexchange.erp.store import SqlErpStore
 
 app = typer.Typer(
     no_args_is_help=True,
-    help="The ERP database: install the database script, fill sample data, show status.",
+    help="The ERP database: database script, sample data, status, archive, journal.",
 )
 
 
@@ -92,3 +93,42 @@ def status(db: DbOption = None) -> None:
                   f"{state.journal_last_seq}")
     for table, count in state.rows.items():
         console.print(f"{table}: {count}")
+
+
+@app.command()
+@reports_errors
+def archive(
+    db: DbOption = None,
+    limit: Annotated[int, typer.Option(min=1, help="How many entries, newest first.")] = 50,
+) -> None:
+    """List activities the sync deleted in the ERP (each restorable with db restore)."""
+    with database(db) as engine:
+        entries = SqlErpStore(engine).archived(limit)
+    console = out()
+    if not entries:
+        console.print("the archive is empty")
+    for entry in entries:
+        start = f"{entry.start_at:%Y-%m-%d %H:%M}" if entry.start_at else "no start"
+        console.print(f"{entry.archive_id}  archived {entry.archived_at:%Y-%m-%d %H:%M} UTC  "
+                      f"activity {entry.activity_id}  {start}  {escape(entry.subject)}")
+
+
+@app.command()
+@reports_errors
+def restore(
+    archive_id: Annotated[int, typer.Argument(help="The archive entry (see db archive).")],
+    db: DbOption = None,
+) -> None:
+    """Put an archived activity back with its id, participants and equipment."""
+    with database(db) as engine:
+        erp_id = SqlErpStore(engine).restore_activity(archive_id)
+    out().print(f"restored activity {erp_id}; the next pass copies it to the mailboxes again")
+
+
+@app.command()
+@reports_errors
+def prune(db: DbOption = None) -> None:
+    """Delete change-journal rows that every synchronized mailbox has already read."""
+    with database(db) as engine:
+        deleted = script.prune_journal(engine)
+    out().print(f"deleted {deleted} journal rows")

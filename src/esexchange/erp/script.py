@@ -156,6 +156,24 @@ def database_status(engine: Engine) -> DatabaseStatus:
     return DatabaseStatus(version, journal_rows, journal_last, rows)
 
 
+def prune_journal(engine: Engine) -> int:
+    """Delete journal rows every cursor has passed; returns how many were deleted.
+
+    A scope without a cursor reads current rows, not the journal, on its first pass, so
+    only the oldest stored cursor counts. The newest row is always kept.
+    """
+    c = schema.esx_change.c
+    with write_connection(engine) as conn, conn.begin():
+        require_current(conn)
+        oldest_cursor = conn.scalar(select(func.min(schema.esx_cursor.c.erp_seq)))
+        newest = conn.scalar(select(func.max(c.seq)))
+        if newest is None:
+            return 0
+        keep_from = min(newest, oldest_cursor if oldest_cursor is not None else newest)
+        return conn.execute(schema.esx_change.delete().where(c.seq <= keep_from,
+                                                             c.seq < newest)).rowcount
+
+
 def _record_version(conn: Connection, version: int) -> None:
     meta = schema.esx_meta
     updated = conn.execute(

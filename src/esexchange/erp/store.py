@@ -25,6 +25,7 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -58,7 +59,7 @@ from esexchange.domain.model import (
 )
 from esexchange.domain.state import ErpChange, Link
 from esexchange.erp.db import write_connection
-from esexchange.erp.errors import ActivityNotFound
+from esexchange.erp.errors import ActivityNotFound, ErpError
 from esexchange.erp.port import Cursor, Scope
 from esexchange.erp.schema import (
     UtcDateTime,
@@ -90,6 +91,17 @@ WRITABLE_FIELDS: frozenset[str] = frozenset({
 """``ErpActivity`` fields that are ``activity`` columns the sync may write."""
 
 _CHUNK = 500  # ids per IN (...) list
+
+
+@dataclass(frozen=True)
+class ArchivedActivity:
+    """One entry of ``esx_archive``: an activity the sync deleted, restorable by id."""
+
+    archive_id: int
+    archived_at: datetime
+    activity_id: int
+    subject: str
+    start_at: datetime | None
 
 
 class SqlErpStore:
@@ -225,6 +237,24 @@ class SqlErpStore:
                                             default=str),
                 )).scalar_one())
 
+    def archived(self, limit: int = 50) -> list[ArchivedActivity]:
+        """The newest entries of the archive of activities the sync deleted."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(esx_archive.c.id, esx_archive.c.archived_at, esx_archive.c.activity_id,
+                       esx_archive.c.row_json)
+                .order_by(esx_archive.c.id.desc()).limit(limit)
+            ).all()
+        return [
+            ArchivedActivity(
+                archive_id=row.id, archived_at=row.archived_at, activity_id=row.activity_id,
+                subject=str(json.loads(row.row_json)["activity"].get("subject", "")),
+                start_at=_from_jsonable(
+                    datetime, json.loads(row.row_json)["activity"].get("start_at")),
+            )
+            for row in rows
+        ]
+
     def restore_activity(self, archive_id: int) -> int:
         """Put an archived activity back, with its id, participants and equipment.
 
@@ -235,8 +265,14 @@ class SqlErpStore:
                 select(esx_archive.c.row_json).where(esx_archive.c.id == archive_id)
             )
             if row_json is None:
-                raise ActivityNotFound(archive_id)
+                raise ErpError(f"there is no archive entry {archive_id}; "
+                               "'esexchange db archive' lists them")
             saved = json.loads(row_json)
+            taken = conn.scalar(select(activity.c.id).where(
+                activity.c.id == saved["activity"]["id"]))
+            if taken is not None:
+                raise ErpError(f"activity {taken} exists already; archive entry "
+                               f"{archive_id} was restored before")
             values = {
                 name: _from_jsonable(activity.c[name].type.python_type, value)
                 for name, value in saved["activity"].items()
@@ -614,4 +650,5 @@ def _from_jsonable(python_type: type, value: Any) -> Any:
     return value
 
 
-__all__ = ["GAP_GRACE", "WRITABLE_FIELDS", "SqlErpStore", "SqlErpTransaction"]
+__all__ = ["GAP_GRACE", "WRITABLE_FIELDS", "ArchivedActivity", "SqlErpStore",
+           "SqlErpTransaction"]
