@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -66,13 +67,17 @@ def envelope(body: str, *, impersonate: str | None = None, version: str = "Excha
     )
 
 
+@functools.cache
+def _client() -> httpx.Client:
+    return httpx.Client(auth=(SERVICE_UPN, SERVICE_PASSWORD))  # one pool for the whole run
+
+
 def post(url: str, body: str, *, impersonate: str | None = None) -> tuple[int, etree._Element]:
     """POST a raw SOAP request as the service account; (status, parsed response)."""
-    response = httpx.post(
+    response = _client().post(
         url,
         content=envelope(body, impersonate=impersonate).encode(),
         headers={"Content-Type": "text/xml; charset=utf-8"},
-        auth=(SERVICE_UPN, SERVICE_PASSWORD),
     )
     return response.status_code, etree.fromstring(response.content)
 

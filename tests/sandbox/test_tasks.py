@@ -207,7 +207,10 @@ def test_deleting_a_task(ews: RunningSandbox) -> None:
     task.delete(affected_task_occurrences=ALL_OCCURRENCES)
     assert list(account.tasks.all()) == []
     other = _task(account)
-    delete = f'<m:DeleteItem DeleteType="HardDelete"><m:ItemIds><t:ItemId Id="{other.id}"/></m:ItemIds></m:DeleteItem>'
+    delete = (
+        f'<m:DeleteItem DeleteType="HardDelete"><m:ItemIds><t:ItemId Id="{other.id}"/>'
+        "</m:ItemIds></m:DeleteItem>"
+    )
     _, root = post(ews.url, delete, impersonate=ANNA)
     assert response_codes(root) == ["ErrorAffectedTaskOccurrencesRequired"]
     assert task_id not in ews.mailbox(ANNA).items and other.id in ews.mailbox(ANNA).items
