@@ -84,6 +84,20 @@ def test_the_same_seed_injects_the_same_failures() -> None:
     assert runs[0] == runs[1]
 
 
+def test_knobs_turned_while_serving_draw_from_their_seed_again() -> None:
+    middleware = KnobsMiddleware(echo_app(), Knobs())
+    with serve(middleware) as base_url:
+        quiet = [outcome(base_url) for _ in range(3)]
+        middleware.knobs = MIXED
+        first = [outcome(base_url) for _ in range(25)]
+        middleware.knobs = MIXED
+        again = [outcome(base_url) for _ in range(25)]
+
+    assert quiet == ["200"] * 3
+    assert first == again
+    assert set(first) != {"200"}
+
+
 @pytest.mark.parametrize("knobbed", [Knobs(drop_rate=1.0, http_503_rate=0.0)], indirect=True)
 def test_knobs_touch_only_ews_paths(knobbed: tuple[str, KnobsMiddleware]) -> None:
     base_url, middleware = knobbed

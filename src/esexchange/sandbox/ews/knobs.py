@@ -130,8 +130,19 @@ class KnobsMiddleware:
         self.app = app
         self.knobs = knobs
         self.counters = KnobCounters()
-        self._random = random.Random(knobs.seed)
         self._in_flight: Counter[str] = Counter()
+
+    @property
+    def knobs(self) -> Knobs:
+        """The knobs in force; set new ones to turn them while serving."""
+        return self._knobs
+
+    @knobs.setter
+    def knobs(self, knobs: Knobs) -> None:
+        # New knobs draw from their own seed again, so a test that turns them mid-run
+        # still sees a repeatable sequence.
+        self._knobs = knobs
+        self._random = random.Random(knobs.seed)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> object:
         if scope["type"] != "http" or not self._applies(scope["path"]):
