@@ -33,6 +33,8 @@ from tests.e2e.sandbox import SERVICE_PASSWORD, SERVICE_UPN, RunningSandbox, sta
 ERP_ZONE = ZoneInfo("Europe/Berlin")
 ACTIVITY_TYPES = ((10, "Besuch"), (20, "Telefonat"), (30, "Schulung"))
 PRIORITIES = ((1, "niedrig", 1), (2, "normal", 2), (3, "hoch", 3), (4, "dringend", 4))
+TYPE_COLORS = {10: 4, 20: 7}  # Outlook presets: Green, Blue; type 30 has none
+EQUIPMENT = ((1, "Beamer"), (2, "Laptop"), (3, "Flipchart"))
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -73,6 +75,11 @@ def erp(
         for id_, name, rank in PRIORITIES:
             db.execute(text("INSERT INTO priority (id, name, rank) VALUES (:i, :n, :r)"),
                        {"i": id_, "n": name, "r": rank})
+        for id_, name in EQUIPMENT:
+            db.execute(text("INSERT INTO equipment (id, name) VALUES (:i, :n)"),
+                       {"i": id_, "n": name})
+    for no, color in TYPE_COLORS.items():
+        config.set_activity_type_color(engine, no, color)
     yield engine
     engine.dispose()
 
@@ -167,6 +174,12 @@ class World:
             return self.add_appointment(subject, *owners, **columns)
         return self.add_task(subject, *owners, **columns)
 
+    def add_equipment(self, activity_id: int, *equipment_ids: int) -> None:
+        with self.engine.begin() as db:
+            for equipment_id in equipment_ids:
+                db.execute(text("INSERT INTO activity_equipment (activity_id, equipment_id) "
+                                "VALUES (:a, :e)"), {"a": activity_id, "e": equipment_id})
+
     def update_activity(self, activity_id: int, **columns: Any) -> None:
         sets = ", ".join(f"{name} = :{name}" for name in columns)
         with self.engine.begin() as db:
@@ -209,18 +222,24 @@ class World:
             return [dict(r) for r in db.execute(text(sql), params).mappings().all()]
 
 
-@pytest.fixture
-def world(erp: Engine, sandbox: RunningSandbox, request: pytest.FixtureRequest) -> World:
-    """A new connection (ERP zone Europe/Berlin) with no personnel yet."""
+def new_world(
+    erp: Engine, sandbox: RunningSandbox, *, secret: str = SERVICE_PASSWORD, **fields: Any
+) -> World:
+    """A new connection to ``sandbox`` (ERP zone Europe/Berlin) with no personnel yet;
+    ``fields`` override the service-account sign-in of ``ConnectionConfig``."""
     name = f"t{next(_serial)}"
-    config.add_connection(
-        erp,
-        ConnectionConfig(name=name, backend=Backend.EWS, auth=Auth.USER,
-                         ews_url=sandbox.ews_url, upn=SERVICE_UPN),
-        SERVICE_PASSWORD,
-    )
+    settings: dict[str, Any] = {"auth": Auth.USER, "ews_url": sandbox.ews_url,
+                                "upn": SERVICE_UPN, **fields}
+    config.add_connection(erp, ConnectionConfig(name=name, backend=Backend.EWS, **settings),
+                          secret)
     config.set_option(erp, name, "erp_time_zone", "Europe/Berlin")
     return World(erp, sandbox, name)
+
+
+@pytest.fixture
+def world(erp: Engine, sandbox: RunningSandbox) -> World:
+    """A new connection signing in as the service account, with no personnel yet."""
+    return new_world(erp, sandbox)
 
 
 def tomorrow_at(hour: int) -> datetime:

@@ -29,14 +29,15 @@ CLIENT_ID = "5a0c7d1e-0000-4000-8000-00000000e2e1"
 CLIENT_SECRET = "e2e-client-secret"
 
 
-def mailbox_address(number: int) -> str:
-    return f"user{number:04d}@example.test"
+def mailbox_address(number: int, prefix: str) -> str:
+    return f"{prefix}{number:04d}@example.test"
 
 
-def directory() -> Directory:
+def directory(prefix: str) -> Directory:
     return Directory(
         mailboxes=tuple(
-            MailboxEntry(mailbox_address(n), f"User {n}", "Europe/Berlin") for n in range(MAILBOXES)
+            MailboxEntry(mailbox_address(n, prefix), f"User {n}", "Europe/Berlin")
+            for n in range(MAILBOXES)
         ),
         accounts=(AccountEntry(SERVICE_UPN, SERVICE_PASSWORD, ("*",)),),
         apps=(AppEntry(TENANT_ID, CLIENT_ID, CLIENT_SECRET, ("*",)),),
@@ -60,6 +61,7 @@ class RunningSandbox:
     sandbox: Sandbox
     server: BackgroundServer
     switch: AppSwitch
+    prefix: str
     ca_file: Path | None = None
     _taken: Iterator[int] = field(default_factory=lambda: iter(range(MAILBOXES)))
 
@@ -75,7 +77,7 @@ class RunningSandbox:
         """The address of a mailbox no test has used yet."""
         number = next(self._taken, None)
         assert number is not None, f"all {MAILBOXES} sandbox mailboxes are taken"
-        return mailbox_address(number)
+        return mailbox_address(number, self.prefix)
 
     def outlook(self, email: str) -> Outlook:
         """The mailbox as its user's Outlook sees it."""
@@ -101,7 +103,9 @@ class RunningSandbox:
 @contextmanager
 def start_sandbox(state_dir: Path, *, tls: bool = False) -> Iterator[RunningSandbox]:
     """A sandbox in memory on a free loopback port; HTTPS with its own CA when ``tls``."""
-    sandbox = create_sandbox(directory())
+    # Distinct addresses per sandbox: two sandboxes of one module share the ERP.
+    prefix = "tls-user" if tls else "user"
+    sandbox = create_sandbox(directory(prefix))
     app = AppSwitch(sandbox.app)
     if tls:
         files = ensure_tls_files(state_dir / "tls")
@@ -112,4 +116,4 @@ def start_sandbox(state_dir: Path, *, tls: bool = False) -> Iterator[RunningSand
         server = BackgroundServer(app)
         ca_file = None
     with server:
-        yield RunningSandbox(sandbox, server, app, ca_file)
+        yield RunningSandbox(sandbox, server, app, prefix, ca_file)

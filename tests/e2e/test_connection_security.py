@@ -1,0 +1,88 @@
+"""DESIGN.md §4, TLS and secrets, and the sign-in methods of a connection (issue 4):
+certificates are verified unless the administrator allows otherwise, a CA bundle makes a
+company CA trusted, a wrong password is a clear error, and an OAuth app signs in with
+client credentials from a configurable token endpoint."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine
+
+from esexchange import config
+from esexchange.config import Auth
+from esexchange.domain.model import Kind, Side
+from esexchange.engine import Outcome
+from esexchange.service.checks import check_connection
+from esexchange.service.token import request_token
+from tests.e2e.conftest import World, new_world
+from tests.e2e.sandbox import CLIENT_ID, CLIENT_SECRET, TENANT_ID, RunningSandbox, start_sandbox
+
+
+@pytest.fixture(scope="module")
+def tls_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSandbox]:
+    """The sandbox over HTTPS with a certificate from its own, self-made CA."""
+    with start_sandbox(tmp_path_factory.mktemp("tls"), tls=True) as running:
+        yield running
+
+
+def test_self_signed_certificate_is_refused(erp: Engine, tls_sandbox: RunningSandbox) -> None:
+    world = new_world(erp, tls_sandbox)
+    anna = world.employee()
+    world.add("appointment", "Never over an untrusted line", anna)
+
+    (outcome,) = world.sync()
+
+    assert not outcome.ok
+    assert "certificate" in outcome.problem and "not trusted" in outcome.problem
+    assert world.query("SELECT * FROM esx_link WHERE employee_id = :e", e=anna.id) == []
+    checked = check_connection(world.engine, world.connection)
+    assert not all(result.ok for result in checked)
+    assert any("--ca-bundle" in result.detail for result in checked)
+
+
+def test_certificate_from_a_trusted_ca_bundle_is_accepted(
+    erp: Engine, tls_sandbox: RunningSandbox
+) -> None:
+    assert tls_sandbox.ca_file is not None
+    world = new_world(erp, tls_sandbox, ca_bundle=str(tls_sandbox.ca_file))
+    anna = world.employee()
+    world.add("appointment", "Over a trusted line", anna)
+
+    (outcome,) = world.sync_ok()
+
+    assert outcome.report is not None
+    assert outcome.report.count(Kind.APPOINTMENT, Side.EXCHANGE, Outcome.CREATED) == 1
+    assert len(world.query("SELECT * FROM esx_link WHERE employee_id = :e", e=anna.id)) == 1
+    assert all(result.ok for result in check_connection(world.engine, world.connection))
+
+
+def test_wrong_password_fails_the_connection_check_in_words(world: World) -> None:
+    world.employee()
+    config.set_connection_secret(world.engine, world.connection, "not-the-password")
+
+    checked = check_connection(world.engine, world.connection)
+
+    failed = [r for r in checked if not r.ok]
+    assert failed and "wrong user name or password" in failed[0].detail
+
+
+def test_oauth_app_signs_in_and_its_token_carries_the_ews_role(
+    erp: Engine, tls_sandbox: RunningSandbox
+) -> None:
+    """OAuth needs HTTPS (the token is a bearer secret): the app signs in over TLS."""
+    assert tls_sandbox.ca_file is not None
+    world = new_world(erp, tls_sandbox, secret=CLIENT_SECRET, auth=Auth.APP, upn=None,
+                      tenant_id=TENANT_ID, client_id=CLIENT_ID,
+                      token_url=tls_sandbox.token_url, ca_bundle=str(tls_sandbox.ca_file))
+    anna = world.employee()
+    world.add("task", "Written by the app", anna)
+
+    (outcome,) = world.sync_ok()
+
+    assert outcome.report is not None
+    assert outcome.report.count(Kind.TASK, Side.EXCHANGE, Outcome.CREATED) == 1
+    token = request_token(world.engine, world.connection)
+    assert token.may_use_ews
+    assert token.token_url == tls_sandbox.token_url
