@@ -15,11 +15,14 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp
 
 from esexchange.sandbox.directory import Directory
 from esexchange.sandbox.ews import schema
 from esexchange.sandbox.ews.auth import AuthChallenge, authenticate, unauthorized
+from esexchange.sandbox.ews.autodiscover import autodiscover_routes
 from esexchange.sandbox.ews.endpoint import EwsEndpoint
+from esexchange.sandbox.ews.knobs import Knobs, KnobsMiddleware
 from esexchange.sandbox.ews.models import Backend
 from esexchange.sandbox.oauth import TokenIssuer, oauth_routes
 
@@ -32,10 +35,11 @@ SCHEMA_FILES = {"messages.xsd": "messages.xsd", "types.xsd": "types.xsd",
 class Sandbox:
     """A composed sandbox: the ASGI app and the parts tests and the CLI reach into."""
 
-    app: Starlette
+    app: ASGIApp
     endpoint: EwsEndpoint
     backend: Backend
     issuer: TokenIssuer
+    knobs: KnobsMiddleware | None  # its ``counters`` say what was injected
 
 
 def create_sandbox(
@@ -45,8 +49,14 @@ def create_sandbox(
     issuer: TokenIssuer | None = None,
     validate_responses: bool = False,
     state_file: str | Path | None = None,
+    knobs: Knobs | None = None,
+    ews_url: str | None = None,
 ) -> Sandbox:
-    """Compose the EWS sandbox for ``directory`` (in memory unless ``state_file`` is given)."""
+    """Compose the EWS sandbox for ``directory`` (in memory unless ``state_file`` is given).
+
+    ``knobs`` inject latency and failures; ``ews_url`` is what Autodiscover announces
+    (by default the URL the client reached the sandbox at).
+    """
     from esexchange.sandbox.ews.store import open_backend
 
     issuer = issuer or TokenIssuer.generate()
@@ -79,7 +89,11 @@ def create_sandbox(
         Route("/EWS/Exchange.asmx", ews, methods=["POST"]),
         Route("/ews/exchange.asmx", ews, methods=["POST"]),
         Route("/EWS/{name}", schema_file, methods=["GET"]),
+        *autodiscover_routes(directory, issuer, ews_url),
         *oauth_routes(directory, issuer),
     ]
-    app = Starlette(routes=routes)
-    return Sandbox(app, endpoint, backend, issuer)
+    app: ASGIApp = Starlette(routes=routes)
+    middleware = None
+    if knobs is not None and knobs.active:
+        app = middleware = KnobsMiddleware(app, knobs)  # outermost, as it must be
+    return Sandbox(app, endpoint, backend, issuer, middleware)
