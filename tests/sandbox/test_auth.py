@@ -6,6 +6,7 @@ import base64
 from collections.abc import Iterator
 from datetime import timedelta
 
+import jwt
 import pytest
 import requests
 from exchangelib import (
@@ -29,6 +30,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from esexchange.sandbox.directory import AppEntry
 from esexchange.sandbox.ews.app import create_sandbox
 from esexchange.sandbox.ews.auth import (
     AuthChallenge,
@@ -48,6 +50,7 @@ from tests.sandbox.edges import (
     NARROW_CLIENT_ID,
     SERVICE,
     SERVICE_PASSWORD,
+    TENANT,
     exchangelib_closed,
     serve,
 )
@@ -118,6 +121,24 @@ def test_tokens_for_another_resource_or_issuer_are_refused() -> None:
         login({"authorization": f"Bearer {foreign}"})
     assert graph.value.diagnostics is not None
     assert graph.value.diagnostics.startswith("2000001;")
+
+
+def test_tokens_of_unregistered_apps_or_without_the_role_are_refused() -> None:
+    stranger = AppEntry(TENANT, "00000000-1111-2222-3333-444444444444", "x", ("*",))
+    claims = jwt.decode(
+        ISSUER.issue(stranger, EXCHANGE_RESOURCE), options={"verify_signature": False}
+    )
+    app = DIRECTORY.app(CLIENT_ID)
+    assert app is not None
+    roleless = {**claims, "appid": app.client_id, "roles": ["Mail.Read"]}
+    roleless_token = jwt.encode(roleless, ISSUER.private_key, algorithm="RS256")
+
+    with pytest.raises(AuthChallenge, match="not registered"):
+        login({"authorization": f"Bearer {ISSUER.issue(stranger, EXCHANGE_RESOURCE)}"})
+    with pytest.raises(AuthChallenge, match="lacks the full_access_as_app role") as caught:
+        login({"authorization": f"Bearer {roleless_token}"})
+    assert caught.value.diagnostics is not None
+    assert 'error_category="invalid_grant"' in caught.value.diagnostics
 
 
 def test_the_401_offers_basic_so_exchangelib_picks_it() -> None:
