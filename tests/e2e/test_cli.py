@@ -1,0 +1,80 @@
+"""The command line as an administrator uses it: ``esexchange sync`` (with ``--dry-run``
+and ``--employee``), ``esexchange check assignment`` and ``check connection``."""
+
+from __future__ import annotations
+
+from typer.testing import CliRunner
+
+from esexchange.cli import app
+from tests.e2e.conftest import World
+
+runner = CliRunner()
+
+
+def _run(world: World, *args: str) -> tuple[int, str]:
+    url = world.engine.url.render_as_string(hide_password=False)
+    result = runner.invoke(app, [*args, "--db", url])
+    return result.exit_code, result.output
+
+
+def test_sync_prints_what_moved_per_employee(world: World) -> None:
+    anna = world.employee()
+    world.add("appointment", "From the ERP", anna)
+    anna.outlook.add("task", "From Outlook")
+
+    code, output = _run(world, "sync", "--connection", world.connection)
+
+    assert code == 0, output
+    line = next(line for line in output.splitlines() if anna.email in line)
+    assert "1 created" in line.split("│")[2]  # ERP -> Exchange
+    assert "1 created" in line.split("│")[3]  # Exchange -> ERP
+
+
+def test_sync_dry_run_prints_the_plan_and_changes_nothing(world: World) -> None:
+    anna = world.employee()
+    world.add("appointment", "Only planned", anna)
+
+    code, output = _run(world, "sync", "--connection", world.connection, "--dry-run")
+
+    assert code == 0, output
+    assert "would move" in output and "1 created" in output
+    assert anna.outlook.subjects("appointment") == []
+    assert world.query("SELECT * FROM esx_link WHERE employee_id = :e", e=anna.id) == []
+    assert world.query("SELECT * FROM esx_pass WHERE employee_id = :e", e=anna.id) == []
+
+
+def test_sync_one_employee_leaves_the_others_alone(world: World) -> None:
+    anna, ben = world.employee(), world.employee()
+    world.add("appointment", "Anna's", anna)
+    world.add("appointment", "Ben's", ben)
+
+    code, output = _run(world, "sync", "--connection", world.connection,
+                        "--employee", ben.email.upper())
+
+    assert code == 0, output
+    assert anna.outlook.subjects("appointment") == []
+    assert ben.outlook.subjects("appointment") == ["Ben's"]
+
+
+def test_check_assignment_says_what_to_fix_per_employee(world: World) -> None:
+    fine = world.employee()
+    gone = world.employee(employment_status="left")
+    barred = world.employee(may_create_appointments=False)
+    ghost = world.employee(mailbox=False)
+
+    code, output = _run(world, "check", "assignment", world.connection)
+
+    assert code == 1
+    lines = {person.email: " ".join(t for t in output.splitlines() if person.email in t)
+             for person in (fine, gone, barred, ghost)}
+    assert "FAILED" not in lines[fine.email]
+    assert "has left" in lines[gone.email]
+    assert "may not create appointments" in lines[barred.email]
+    assert "no mailbox" in lines[ghost.email] or "no mailbox" in output
+
+
+def test_check_connection_reports_a_working_connection(world: World) -> None:
+    code, output = _run(world, "check", "connection", world.connection)
+
+    assert code == 0, output
+    assert "ok" in output and world.sandbox.ews_url in output

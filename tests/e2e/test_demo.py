@@ -1,0 +1,56 @@
+"""`esexchange demo --once`: a first pass moves items both ways, a rerun duplicates
+nothing, and a port in use is a clear error."""
+
+from __future__ import annotations
+
+import socket
+import sqlite3
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from esexchange.cli import app
+
+runner = CliRunner()
+
+
+def _demo(folder: Path, port: int = 0) -> tuple[int, str]:
+    result = runner.invoke(app, ["demo", "--once", "--dir", str(folder), "--port", str(port)])
+    return result.exit_code, result.output
+
+
+def _count(folder: Path, sql: str) -> int:
+    with sqlite3.connect(folder / "erp.sqlite") as db:
+        return int(db.execute(sql).fetchone()[0])
+
+
+def test_demo_moves_items_both_ways_and_a_rerun_duplicates_nothing(tmp_path: Path) -> None:
+    code, first = _demo(tmp_path)
+
+    assert code == 0, first
+    rows = [line.split("│") for line in first.splitlines() if "@example.test>" in line]
+    assert rows, first
+    assert any("created" in row[2] for row in rows)  # ERP -> Exchange
+    assert any("created" in row[3] for row in rows)  # Exchange -> ERP (seeded in Outlook)
+    assert "esexchange status --db sqlite:///" in first
+    activities = _count(tmp_path, "SELECT count(*) FROM activity")
+    links = _count(tmp_path, "SELECT count(*) FROM esx_link")
+
+    code, second = _demo(tmp_path)
+
+    assert code == 0, second
+    assert "created" not in second
+    assert _count(tmp_path, "SELECT count(*) FROM activity") == activities
+    assert _count(tmp_path, "SELECT count(*) FROM esx_link") == links
+
+
+def test_demo_on_a_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+
+        code, output = _demo(tmp_path, port)
+
+    assert code == 2
+    assert f"port {port}" in output and "already in use" in output
