@@ -200,3 +200,12 @@ def test_refs_carry_the_change_key_of_the_current_version(anna: EwsMailbox) -> N
     assert created.value is not None
     remote = anna.find_by_erp_id(Kind.APPOINTMENT, [10])[10]
     assert remote.ref == ItemRef(created.value.id, created.value.change_key)
+
+
+def test_timed_appointments_are_written_in_the_connections_zone(
+    anna: EwsMailbox, ews: RunningSandbox
+) -> None:
+    remote = _round_trip(anna, _appointment(erp_id=11))
+    stored = ews.account(ANNA).calendar.get(id=remote.ref.id)
+    assert stored._start_timezone.key == "Europe/Berlin"  # what Outlook shows it in
+    assert stored.start == EWSDateTime(2026, 6, 3, 7, 30, tzinfo=EWSTimeZone("UTC"))

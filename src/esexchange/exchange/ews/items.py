@@ -3,8 +3,9 @@
 Time semantics (see ``esexchange.domain.model``): timed appointments carry aware UTC
 datetimes; all-day appointments carry dates with an exclusive end, which on the wire are
 midnights in the item's time zone (the item's StartTimeZone/EndTimeZone when read, the
-connection's zone when written). exchangelib's own all-day dates have an *inclusive*
-end, so one day is taken off before handing a date to it. Task start and due are dates.
+connection's zone when written; timed appointments are labelled with that zone too).
+exchangelib's own all-day dates have an *inclusive* end, so one day is taken off before
+handing a date to it. Task start and due are dates.
 """
 
 from __future__ import annotations
@@ -147,9 +148,10 @@ def to_exchangelib(item: ExchangeItem, *, account: Any, folder: Any, **identity:
     if item.reminder_minutes is not None:
         values["reminder_minutes_before_start"] = item.reminder_minutes
     if item.kind is Kind.APPOINTMENT:
+        zone = account.default_timezone
         values |= {
-            "start": _bound_to_ews(item.start, is_end=False),
-            "end": _bound_to_ews(item.end, is_end=True),
+            "start": _bound_to_ews(item.start, zone, is_end=False),
+            "end": _bound_to_ews(item.end, zone, is_end=True),
             "is_all_day": item.all_day,
             "location": sendable(item.location) or None,
         }
@@ -208,13 +210,15 @@ def from_exchangelib(item: Any, kind: Kind, *, zone: EWSTimeZone) -> RemoteItem:
     )
 
 
-def _bound_to_ews(value: date | datetime | None, *, is_end: bool) -> Any:
+def _bound_to_ews(value: date | datetime | None, zone: EWSTimeZone, *, is_end: bool) -> Any:
     if value is None:
         return None
     if isinstance(value, datetime):
         if value.tzinfo is None:
             raise ValueError(f"time {value.isoformat()} has no time zone (UTC expected)")
-        return EWSDateTime.from_datetime(value.astimezone(UTC)).astimezone(UTC_ZONE)
+        # The same instant, labelled with the connection's zone (StartTimeZone), which is
+        # the zone Outlook then shows the appointment in.
+        return EWSDateTime.from_datetime(value.astimezone(UTC)).astimezone(zone)
     # exchangelib's all-day end is inclusive; ours is exclusive.
     return EWSDate.from_date(value - timedelta(days=1) if is_end else value)
 
