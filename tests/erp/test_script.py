@@ -163,3 +163,16 @@ def test_status_counts_rows_and_the_journal(bare: Engine) -> None:
     assert status.script_version == SCRIPT_VERSION
     assert (status.journal_rows, status.rows["employee"], status.rows["activity"]) == (2, 2, 0)
     assert status.journal_last_seq >= 2
+
+
+def test_two_installs_at_once_install_once(bare: Engine) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(2) as pool:
+        reports = list(pool.map(lambda _: install(bare), range(2)))
+
+    assert sorted(len(r.applied) for r in reports) == [0, len(STEPS)]
+    with bare.begin() as conn:
+        conn.execute(text("INSERT INTO employee (number, name) VALUES ('1', 'Anna')"))
+        assert conn.execute(text("SELECT count(*) FROM esx_change")).scalar() == 1
+        assert conn.execute(text("SELECT count(*) FROM esx_meta")).scalar() == 1

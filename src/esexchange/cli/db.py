@@ -14,7 +14,8 @@ from sqlalchemy.exc import OperationalError
 from esexchange.cli.common import DbOption, database, out, reports_errors
 from esexchange.erp import sample as sample_data
 from esexchange.erp import script
-from esexchange.erp.db import check_reachable, open_engine, unreachable
+from esexchange.erp.db import check_reachable, open_engine
+from esexchange.erp.errors import ErpError
 from esexchange.erp.store import SqlErpStore
 
 app = typer.Typer(
@@ -25,13 +26,16 @@ app = typer.Typer(
 
 @contextmanager
 def _engine(url: str | None) -> Iterator[Engine]:
-    """A reachable engine (no script required); a lost connection becomes a user error."""
+    """A reachable engine (no script required). An operational failure on the way (a lost
+    connection, a lock held too long) is reported as the database's own message."""
     engine = open_engine(url)
     try:
         check_reachable(engine)
         yield engine
     except OperationalError as exc:
-        raise unreachable(engine, exc) from None
+        where = engine.url.render_as_string(hide_password=True)
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        raise ErpError(f"the database {where} failed: {reason}") from None
     finally:
         engine.dispose()
 

@@ -18,10 +18,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine, func, inspect, select, text
-from sqlalchemy.exc import DBAPIError
 
 from esexchange.erp import schema
-from esexchange.erp.db import unreachable, write_connection
+from esexchange.erp.db import write_connection
 from esexchange.erp.errors import ScriptNotInstalled, ScriptTooNew
 from esexchange.erp.triggers import create_journal_triggers
 
@@ -89,28 +88,23 @@ def install(
 
     Idempotent: steps already recorded in ``esx_meta`` are not run again.
     """
-    try:
-        with write_connection(engine) as conn, conn.begin():
-            if conn.dialect.name == "postgresql":
-                conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('esexchange.install'))"))
-            before = installed_version(conn)
-            newest = steps[-1].version
-            if before > newest:
-                raise ScriptTooNew(
-                    f"the database has esExchange script version {before}, but this "
-                    f"esExchange knows versions up to {newest}: upgrade esExchange"
-                )
-            target = newest if upto is None else upto
-            pending = tuple(step for step in steps if before < step.version <= target)
-            for step in pending:
-                step.apply(conn)
-            after = pending[-1].version if pending else before
-            if pending:
-                _record_version(conn, after)
-    except DBAPIError as exc:
-        if exc.connection_invalidated or _is_connect_error(exc):
-            raise unreachable(engine, exc) from None
-        raise
+    with write_connection(engine) as conn, conn.begin():
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('esexchange.install'))"))
+        before = installed_version(conn)
+        newest = steps[-1].version
+        if before > newest:
+            raise ScriptTooNew(
+                f"the database has esExchange script version {before}, but this "
+                f"esExchange knows versions up to {newest}: upgrade esExchange"
+            )
+        target = newest if upto is None else upto
+        pending = tuple(step for step in steps if before < step.version <= target)
+        for step in pending:
+            step.apply(conn)
+        after = pending[-1].version if pending else before
+        if pending:
+            _record_version(conn, after)
     return InstallReport(before=before, after=after, applied=pending)
 
 
@@ -181,7 +175,3 @@ def _record_version(conn: Connection, version: int) -> None:
     ).rowcount
     if not updated:
         conn.execute(meta.insert().values(key=VERSION_KEY, value=str(version)))
-
-
-def _is_connect_error(exc: DBAPIError) -> bool:
-    return exc.statement is None or "connect" in str(exc.orig).lower()

@@ -146,7 +146,9 @@ class SqlErpStore:
             current = loaded.get(row.activity_id)
             mine = (current is not None and current.kind is kind
                     and employee_id in current.participant_ids)
-            if mine or row.was_kind or (current is not None and current.kind is kind):
+            # Not one of the employee's ``kind`` activities now: gone for this employee,
+            # if a journal row saw it as ``kind`` (otherwise it concerns the other kind).
+            if mine or row.was_kind:
                 found.append(ErpChange(
                     erp_id=row.activity_id, kind=kind, activity=current if mine else None,
                     seq=row.seq, modified_at=_as_utc(row.changed_at),
