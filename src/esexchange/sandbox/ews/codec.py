@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from lxml import etree
 
-from esexchange.sandbox.ews import schema
+from esexchange.sandbox.ews import recurrence, schema
 from esexchange.sandbox.ews.errors import EwsError
 from esexchange.sandbox.ews.models import Folder, Item
 from esexchange.sandbox.ews.soap import t
@@ -267,8 +267,8 @@ def _render_property(
         etree.SubElement(node, t("ParentFolderId"), Id=folder.id, ChangeKey=folder.change_key)
     elif name == "MeetingTimeZone" and item.fields.get("CalendarItemType") != "RecurringMaster":
         return  # Exchange returns it for recurring masters only (MS-OXWSMTGS R1053)
-    elif name == "Recurrence" and item.kind == "Task" and name in item.fields:
-        node.append(_zoned_dates(item.fields[name]))
+    elif name == "Recurrence" and name in item.fields:
+        node.append(_zoned_dates(item.fields[name], item.fields.get("StartTimeZone")))
     elif name in item.fields:
         render_value(node, name, item.fields[name])
     elif name == "HasAttachments" or name == "IsAssociated":
@@ -299,15 +299,29 @@ def _render_calendar_computed(
         etree.SubElement(mailbox, t("MailboxType")).text = "Mailbox"
 
 
-def _zoned_dates(recurrence: Value) -> etree._Element:
-    """A task recurrence with its range dates zoned (``2026-12-01Z``), as Exchange returns them."""
-    assert isinstance(recurrence, XmlValue)
-    node = etree.fromstring(recurrence.xml)
+def _zoned_dates(rule: Value, zone_definition: Value | None) -> etree._Element:
+    """A recurrence whose range dates carry their zone's offset (``2013-05-19+02:00``).
+
+    Exchange writes the dates of a recurrence range with the offset of the item's time
+    zone on that day (UTC, ``Z``, for tasks, which have none), whatever the client sent.
+    """
+    assert isinstance(rule, XmlValue)
+    zone = recurrence.zone_of(zone_definition)
+    node = etree.fromstring(rule.xml)
     for name in ("StartDate", "EndDate"):
         for element in node.iter(t(name)):
-            if element.text and len(element.text.strip()) == 10:
-                element.text = element.text.strip() + "Z"
+            day = date.fromisoformat((element.text or "").strip()[:10])
+            offset = datetime.combine(day, time(), zone).utcoffset() or timedelta()
+            element.text = day.isoformat() + _offset(offset)
     return node
+
+
+def _offset(offset: timedelta) -> str:
+    if not offset:
+        return "Z"
+    minutes = int(offset.total_seconds()) // 60
+    sign = "+" if minutes >= 0 else "-"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
 def occurrence_info(name: str, occurrence: Item) -> XmlValue:

@@ -504,10 +504,10 @@ class Mailbox:
 
     def first_and_last(self, master: Item) -> tuple[Item | None, Item | None]:
         """The first and, for a series that ends, the last occurrence of a master."""
-        expanded = self._expand(master, None, None)
+        ends = recurrence.has_end(master.fields)
+        expanded = self._expand(master, None, None, until_index=0 if ends else 1)
         if not expanded:
             return None, None
-        ends = recurrence.has_end(master.fields)
         return expanded[0][1], expanded[-1][1] if ends else None
 
     # sync --------------------------------------------------------------------------------

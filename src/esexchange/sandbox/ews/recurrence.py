@@ -68,7 +68,7 @@ def occurrences(
         return []
     if not isinstance(rule, XmlValue):
         return []
-    zone = _zone(fields.get("StartTimeZone"))
+    zone = zone_of(fields.get("StartTimeZone"))
     local_start = master_start.astimezone(zone)
     duration = master_end - master_start
     found = []
@@ -95,7 +95,8 @@ def has_end(fields: dict[str, Value]) -> bool:
     )
 
 
-def _zone(definition: Value | None) -> ZoneInfo:
+def zone_of(definition: Value | None) -> ZoneInfo:
+    """The zone of a ``TimeZoneDefinition`` (by its Windows id), UTC when there is none."""
     if isinstance(definition, XmlValue):
         windows_id = etree.fromstring(definition.xml).get("Id", "")
         try:
