@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -51,6 +52,14 @@ FABRIKAM = ConnectionConfig(
 @pytest.fixture
 def engine(config_db_url: str) -> Iterator[Engine]:
     engine = open_engine(config_db_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def sqlite_engine(config_sqlite_url: str) -> Iterator[Engine]:
+    """For checks made before the database is touched: one dialect is enough."""
+    engine = open_engine(config_sqlite_url)
     yield engine
     engine.dispose()
 
@@ -140,18 +149,14 @@ def test_the_autodiscovered_url_is_stored(engine: Engine) -> None:
     ],
 )
 def test_unusable_settings_are_refused_with_what_to_fix(
-    engine: Engine, change: dict[str, object], message: str
+    sqlite_engine: Engine, change: dict[str, object], message: str
 ) -> None:
-    from dataclasses import replace
-
     with pytest.raises(InvalidConnection, match=message):
-        config.add_connection(engine, replace(CONTOSO, **change), PASSWORD)  # type: ignore[arg-type]
-    assert config.list_connections(engine) == []
+        config.add_connection(sqlite_engine, replace(CONTOSO, **change), PASSWORD)  # type: ignore[arg-type]
+    assert config.list_connections(sqlite_engine) == []
 
 
 def test_an_app_connection_needs_tenant_and_client(engine: Engine) -> None:
-    from dataclasses import replace
-
     with pytest.raises(InvalidConnection, match=r"--auth app needs --client-id"):
         config.add_connection(engine, replace(FABRIKAM, client_id=None), "s")
     with pytest.raises(InvalidConnection, match=r"--autodiscover is not used with --backend graph"):
