@@ -7,6 +7,8 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from exchangelib import CalendarItem, EWSDateTime
+from exchangelib.items import SEND_TO_NONE
 
 from esexchange.domain.model import ExchangeItem, Kind
 from esexchange.exchange.errors import InvalidSyncState
@@ -122,9 +124,6 @@ def test_find_by_erp_id_finds_stamped_items_only(
 ) -> None:
     anna.create(_appointments(3, first_erp_id=100))
     outlook = ews.account(ANNA)
-    from exchangelib import CalendarItem, EWSDateTime
-    from exchangelib.items import SEND_TO_NONE
-
     CalendarItem(
         account=outlook, folder=outlook.calendar, subject="Made in Outlook",
         start=EWSDateTime.from_datetime(START), end=EWSDateTime.from_datetime(START),

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
-from exchangelib import EWSDateTime, EWSTimeZone
+from exchangelib import CalendarItem, EWSDateTime, EWSTimeZone
+from exchangelib.items import SEND_TO_NONE
 from exchangelib.recurrence import DailyPattern, Recurrence
 
 from esexchange.domain.model import (
@@ -22,8 +22,6 @@ from esexchange.domain.model import (
 from esexchange.exchange.ews import EwsConnection, EwsMailbox
 from tests.exchange.ews_helpers import connected, user_settings
 from tests.support.sandbox import ANNA, CARL, RunningSandbox
-
-BERLIN = ZoneInfo("Europe/Berlin")
 
 
 @pytest.fixture
@@ -127,9 +125,6 @@ def test_an_all_day_appointment_made_in_outlook_in_another_zone_is_read_in_that_
 ) -> None:
     new_york = EWSTimeZone("America/New_York")
     outlook = ews.account(CARL)
-    from exchangelib import CalendarItem
-    from exchangelib.items import SEND_TO_NONE
-
     made = CalendarItem(
         account=outlook, folder=outlook.calendar, subject="Holiday", is_all_day=True,
         start=EWSDateTime(2026, 3, 8, tzinfo=new_york).date(),  # New York springs forward
@@ -152,9 +147,6 @@ def test_a_recurring_series_is_marked_recurring(
 ) -> None:
     outlook = ews.account(ANNA)
     start = EWSDateTime(2026, 6, 1, 8, tzinfo=EWSTimeZone("Europe/Berlin"))
-    from exchangelib import CalendarItem
-    from exchangelib.items import SEND_TO_NONE
-
     CalendarItem(
         account=outlook, folder=outlook.calendar, subject="Daily stand-up", start=start,
         end=start + timedelta(minutes=15),

@@ -113,6 +113,10 @@ def test_an_app_signs_in_with_client_credentials_and_reuses_its_token(https: Ser
         assert anna.create([_item(1)])[0].ok
         assert ben.changes(Kind.APPOINTMENT, None).changes == ()
         assert connection.protocol.credentials.access_token["access_token"] == issued
+        # exchangelib closes a session after any error answer; the token survives that.
+        connection.protocol.retire_session(connection.protocol.get_session())
+        assert ben.changes(Kind.TASK, None).full
+        assert connection.protocol.credentials.access_token["access_token"] == issued
 
 
 def test_a_wrong_client_secret_is_refused_by_the_token_endpoint(https: Served) -> None:

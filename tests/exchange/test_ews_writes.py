@@ -10,7 +10,14 @@ import pytest
 from exchangelib import Attendee, CalendarItem, EWSDateTime, Mailbox
 from exchangelib.items import SEND_TO_NONE
 
-from esexchange.domain.model import Category, ExchangeItem, Importance, ItemRef, Kind
+from esexchange.domain.model import (
+    Category,
+    ExchangeItem,
+    Importance,
+    ItemRef,
+    Kind,
+    TaskStatus,
+)
 from esexchange.exchange.errors import ItemFailed
 from esexchange.exchange.ews import EwsConnection, EwsMailbox
 from esexchange.exchange.port import ExchangeUpdate
@@ -156,8 +163,6 @@ def test_an_update_with_nothing_exchange_knows_sends_nothing(anna: EwsMailbox) -
 
 
 def test_tasks_update_status_and_percent(anna: EwsMailbox, outlook: Outlook) -> None:
-    from esexchange.domain.model import TaskStatus
-
     task = ExchangeItem(kind=Kind.TASK, subject="Offer", erp_id=7)
     [ref] = _refs(anna.create([task]))
     done = ExchangeItem(kind=Kind.TASK, subject="Offer", erp_id=7,

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -153,6 +154,9 @@ class _TlsSessions:
         )
 
 
+_TOKEN_MARGIN_SECONDS = 120  # renew an app token this long before it expires
+
+
 class ConnectionProtocol(_TlsSessions, Protocol, metaclass=_UncachedProtocolMeta):
     """The EWS protocol (session pool, auth, version) of one ``EwsConnection``."""
 
@@ -162,6 +166,15 @@ class ConnectionProtocol(_TlsSessions, Protocol, metaclass=_UncachedProtocolMeta
         super().__init__(config=config)
         self.verify = verify
         self.TIMEOUT = timeout
+
+    def close_session(self, session: Any) -> None:
+        # exchangelib forgets an app's token whenever it closes a session, which it does
+        # after every error answer; a token that is still valid is kept (and reused).
+        token = getattr(self.credentials, "access_token", None) or {}
+        if float(token.get("expires_at", 0)) > time.time() + _TOKEN_MARGIN_SECONDS:
+            session.close()
+            return
+        super().close_session(session)
 
     def get_auth_type(self) -> str:
         # exchangelib's probe retries an unreachable server with back-off as if it were
