@@ -194,6 +194,12 @@ def test_options_are_typed_marked_as_set_and_reset_by_default(engine: Engine, co
     assert settings["appointment_sync"].explicit
 
 
+def test_a_start_time_without_offset_is_erp_local_time(engine: Engine, contoso: str) -> None:
+    config.set_option(engine, contoso, "start_sync_at", "2026-11-20T08:00")  # Europe/Berlin
+    assert config.options(engine, contoso).start_sync_at == datetime(2026, 11, 20, 7, 0,
+                                                                     tzinfo=UTC)
+
+
 def test_a_bad_option_value_names_the_key_and_what_is_accepted(
     engine: Engine, contoso: str
 ) -> None:

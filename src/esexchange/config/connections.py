@@ -13,6 +13,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, Row, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -38,6 +39,7 @@ from esexchange.erp.schema import (
     esx_personnel,
 )
 from esexchange.secrets import SecretBox, secret_box
+from esexchange.service.hostzone import host_time_zone
 
 __all__ = [
     "RESET",
@@ -232,14 +234,29 @@ def _apply(db: Connection, name: str, explicit: dict[str, object], key: str, tex
     if lowered == RESET or (lowered in ("none", "") and getattr(_DEFAULTS, key) is None):
         explicit.pop(key, None)
         return
+    current = _options(name, explicit)
     if key.startswith("priority_"):
         text = str(find_priority(db, text).id)
     elif key.startswith("default_activity_type_"):
         text = str(find_activity_type(db, text))
-    value = getattr(parse_option(_options(name, explicit), key, text), key)
+    elif key == "start_sync_at":
+        text = _in_erp_zone(text, current)
+    value = getattr(parse_option(current, key, text), key)
     if key == "erp_time_zone":
         validate_time_zone(str(value))
     explicit[key] = _to_json(value)
+
+
+def _in_erp_zone(text: str, current: ConnectionOptions) -> str:
+    """A time without an offset is the ERP's local time, as every time in the ERP is."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        return text  # parse_option explains what is accepted
+    if moment.tzinfo is not None:
+        return text
+    zone = ZoneInfo(current.erp_time_zone or host_time_zone())
+    return moment.replace(tzinfo=zone).isoformat()
 
 
 # --- rows <-> values ---------------------------------------------------------------------
