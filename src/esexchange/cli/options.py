@@ -39,7 +39,8 @@ def list_(name: str, db: DbOption = None) -> None:
 @app.command("set")
 @reports_errors
 def set_(name: str, key: str, value: str, db: DbOption = None) -> None:
-    """Set an option: on/off, a number, an ISO time or a name; 'default' unsets it."""
+    """Set an option: on/off, a number, an ISO time (without an offset: ERP local time),
+    a name; 'default' unsets it."""
     with database(db) as engine:
         current = config.set_option(engine, name, key, value)
         shown = _reference_labels(engine, name).get(key) or show_value(getattr(current, key))
