@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from exchangelib import CalendarItem, Task
 from lxml import etree
 
 from esexchange.domain.model import Category
 from esexchange.exchange.errors import AccessDenied
 from esexchange.exchange.ews import AppAuth, EwsConnection, UserAuth, validate_upn
 from esexchange.exchange.ews.categories import merge_categories, parse_categories
+from esexchange.exchange.ews.items import ERP_ID_FIELD
 from tests.exchange.ews_helpers import user_settings
 
 NOW = datetime(2026, 5, 4, 9, 30, 15, 250000, tzinfo=UTC)
@@ -106,3 +108,13 @@ def test_a_missing_list_is_created_in_outlooks_namespace() -> None:
     root = etree.fromstring(created)
     assert root.tag == "{CategoryList.xsd}categories"
     assert parse_categories(created) == {"ES_1_Visit": 7}
+
+
+def test_the_erp_id_property_is_registered_again_after_someone_removed_it() -> None:
+    EwsConnection(user_settings("http://127.0.0.1:9/EWS/Exchange.asmx"))
+    CalendarItem.deregister(ERP_ID_FIELD)
+    EwsConnection(user_settings("http://127.0.0.1:9/EWS/Exchange.asmx"))  # no network
+    assert CalendarItem.get_field_by_fieldname(ERP_ID_FIELD).value_cls.property_name == (
+        "EsExchangeErpId"
+    )
+    assert Task.get_field_by_fieldname(ERP_ID_FIELD) is not None

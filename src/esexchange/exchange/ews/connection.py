@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from exchangelib import IMPERSONATION, OAUTH2, Account, Configuration, Credentials, EWSTimeZone
 from exchangelib.errors import RedirectError, ResponseMessageError
@@ -252,7 +253,7 @@ def _version(name: str | None) -> Version | None:
         ) from None
 
 
-def _jwt_claims(token: str) -> dict[str, object]:
+def _jwt_claims(token: str) -> dict[str, Any]:
     """The claims of a JWT, read without verifying it (only to show them)."""
     try:
         payload = token.split(".")[1]

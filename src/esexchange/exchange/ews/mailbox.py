@@ -100,33 +100,15 @@ class EwsMailbox:
                 ignore=None, max_changes_returned=min(page_size, _MAX_SYNC_PAGE),
                 sync_scope=None,
             )))
-            changed: list[str] = []
-            order: list[tuple[str, str]] = []  # (change type, item id), deduplicated
-            seen: set[tuple[str, str]] = set()
-            for change_type, item in entries:
-                if change_type == SyncItems.DELETE:
-                    key = ("delete", item.id)
-                elif change_type in (SyncItems.CREATE, SyncItems.UPDATE):
-                    if not isinstance(item, MODELS[kind]):
-                        continue  # e.g. a message filed in the tasks folder
-                    key = ("change", item.id)
-                    if key not in seen:
-                        changed.append(item.id)
-                else:
-                    continue  # read-flag changes do not concern the sync
-                if key not in seen:
-                    seen.add(key)
-                    order.append(key)
-            fetched = self._fetch(kind, changed)
-            changes = [
-                MailboxChange(exchange_id=item_id, kind=kind, remote=None)
-                if what == "delete"
-                else MailboxChange(exchange_id=item_id, kind=kind, remote=fetched[item_id])
+            order = _distinct_changes(entries, MODELS[kind])
+            fetched = self._fetch(kind, [item_id for what, item_id in order if what == _CHANGED])
+            changes = tuple(
+                MailboxChange(item_id, kind, fetched[item_id] if what == _CHANGED else None)
                 for what, item_id in order
-                if what == "delete" or item_id in fetched
-            ]
+                if what == _DELETED or item_id in fetched  # not fetched: deleted since
+            )
             return ChangePage(
-                changes=tuple(changes),
+                changes=changes,
                 state=str(service.sync_state),
                 more=not service.includes_last_item_in_range,
                 full=state is None,
@@ -395,6 +377,26 @@ class EwsMailbox:
         failure = ItemFailed(f"{label} in mailbox {self.address} was not {verb}: {reason}")
         failure.__cause__ = error
         return failure
+
+
+_CHANGED, _DELETED = "changed", "deleted"
+
+
+def _distinct_changes(entries: Sequence[tuple[str, Any]], model: type) -> list[tuple[str, str]]:
+    """(changed | deleted, item id) in the server's order, each once, for ``model`` items."""
+    distinct: list[tuple[str, str]] = []
+    seen: set[tuple[str, str]] = set()
+    for change_type, item in entries:
+        if change_type == SyncItems.DELETE:
+            key = (_DELETED, item.id)
+        elif change_type in (SyncItems.CREATE, SyncItems.UPDATE) and isinstance(item, model):
+            key = (_CHANGED, item.id)
+        else:
+            continue  # read-flag changes; other classes (a message filed among tasks)
+        if key not in seen:
+            seen.add(key)
+            distinct.append(key)
+    return distinct
 
 
 def _label(item: ExchangeItem) -> str:
