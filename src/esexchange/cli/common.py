@@ -35,6 +35,10 @@ DbOption = Annotated[
     ),
 ]
 
+ConnectionName = Annotated[
+    str, typer.Argument(metavar="NAME", help="The connection's name (see `connection list`).")
+]
+
 P = ParamSpec("P")
 R = TypeVar("R")
 

@@ -14,7 +14,15 @@ import typer
 from rich.table import Table
 
 from esexchange import config
-from esexchange.cli.common import DbOption, database, fail, out, reports_errors, warn
+from esexchange.cli.common import (
+    ConnectionName,
+    DbOption,
+    database,
+    fail,
+    out,
+    reports_errors,
+    warn,
+)
 from esexchange.config import Auth, Backend, ConnectionConfig
 from esexchange.config.model import validate_connection
 from esexchange.domain.options import ConnectionOptions
@@ -90,7 +98,7 @@ def add(
 @app.command("secret")
 @reports_errors
 def secret(
-    name: str,
+    name: ConnectionName,
     db: DbOption = None,
     stdin: Annotated[bool, typer.Option("--stdin", help="Read the secret from stdin.")] = False,
 ) -> None:
@@ -121,7 +129,7 @@ def list_(db: DbOption = None) -> None:
 
 @app.command("show")
 @reports_errors
-def show(name: str, db: DbOption = None) -> None:
+def show(name: ConnectionName, db: DbOption = None) -> None:
     """Show one connection (the secret is never shown, only whether one is stored)."""
     with database(db) as engine:
         c = config.get_connection(engine, name)
@@ -146,7 +154,7 @@ def show(name: str, db: DbOption = None) -> None:
 
 @app.command("remove")
 @reports_errors
-def remove(name: str, db: DbOption = None) -> None:
+def remove(name: ConnectionName, db: DbOption = None) -> None:
     """Remove a connection with its personnel and links (the history stays)."""
     with database(db) as engine:
         config.remove_connection(engine, name)

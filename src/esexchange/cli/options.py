@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
 import typer
@@ -12,7 +13,7 @@ from rich.table import Table
 from sqlalchemy import Engine
 
 from esexchange import config
-from esexchange.cli.common import DbOption, database, on_off, out, reports_errors
+from esexchange.cli.common import ConnectionName, DbOption, database, on_off, out, reports_errors
 from esexchange.cli.reference import priority_label
 from esexchange.config.priority_map import PRIORITY_OPTIONS
 from esexchange.domain.mapping import MappingContext, default_activity_type
@@ -24,7 +25,7 @@ app = typer.Typer(no_args_is_help=True, help="Options of a connection.")
 
 @app.command("list")
 @reports_errors
-def list_(name: str, db: DbOption = None) -> None:
+def list_(name: ConnectionName, db: DbOption = None) -> None:
     """Every option with its value; unset ones show the default that applies."""
     with database(db) as engine:
         settings = config.option_settings(engine, name)
@@ -38,7 +39,12 @@ def list_(name: str, db: DbOption = None) -> None:
 
 @app.command("set")
 @reports_errors
-def set_(name: str, key: str, value: str, db: DbOption = None) -> None:
+def set_(
+    name: ConnectionName,
+    key: Annotated[str, typer.Argument(help="An option key, as `options list` shows them.")],
+    value: Annotated[str, typer.Argument(help="on/off, a number, an ISO time or a name.")],
+    db: DbOption = None,
+) -> None:
     """Set an option: on/off, a number, an ISO time (without an offset: ERP local time),
     a name; 'default' unsets it."""
     with database(db) as engine:

@@ -8,7 +8,16 @@ import typer
 from rich.markup import escape
 
 from esexchange import config
-from esexchange.cli.common import DbOption, database, fail, on_off, out, reports_errors, warn
+from esexchange.cli.common import (
+    ConnectionName,
+    DbOption,
+    database,
+    fail,
+    on_off,
+    out,
+    reports_errors,
+    warn,
+)
 from esexchange.domain.model import Employee
 from esexchange.domain.options import EMPLOYEE_SETTING_KEYS
 
@@ -19,7 +28,7 @@ Emails = Annotated[list[str], typer.Argument(metavar="EMAIL...", help="Main emai
 
 @app.command("add")
 @reports_errors
-def add(name: str, emails: Emails, db: DbOption = None) -> None:
+def add(name: ConnectionName, emails: Emails, db: DbOption = None) -> None:
     """Add employees by email with every setting on (all or nothing)."""
     with database(db) as engine:
         result = config.add_personnel(engine, name, emails)
@@ -35,7 +44,13 @@ def add(name: str, emails: Emails, db: DbOption = None) -> None:
 
 @app.command("set")
 @reports_errors
-def set_(name: str, email: str, key: str, value: str, db: DbOption = None) -> None:
+def set_(
+    name: ConnectionName,
+    email: Annotated[str, typer.Argument(help="The employee's main email address.")],
+    key: Annotated[str, typer.Argument(help="A setting, as `personnel list` shows them.")],
+    value: Annotated[str, typer.Argument(metavar="on|off")],
+    db: DbOption = None,
+) -> None:
     """Switch one setting of an employee on or off."""
     switch = value.strip().lower()
     if switch not in ("on", "off"):
@@ -47,7 +62,7 @@ def set_(name: str, email: str, key: str, value: str, db: DbOption = None) -> No
 
 @app.command("remove")
 @reports_errors
-def remove(name: str, emails: Emails, db: DbOption = None) -> None:
+def remove(name: ConnectionName, emails: Emails, db: DbOption = None) -> None:
     """Take employees off the connection (all or nothing)."""
     with database(db) as engine:
         removed = config.remove_personnel(engine, name, emails)
@@ -57,7 +72,7 @@ def remove(name: str, emails: Emails, db: DbOption = None) -> None:
 
 @app.command("list")
 @reports_errors
-def list_(name: str, db: DbOption = None) -> None:
+def list_(name: ConnectionName, db: DbOption = None) -> None:
     """Each employee with employment status and every setting."""
     with database(db) as engine:
         listed = config.personnel(engine, name)

@@ -10,7 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from esexchange import config
-from esexchange.cli.common import DbOption, database, out, reports_errors
+from esexchange.cli.common import ConnectionName, DbOption, database, out, reports_errors
 from esexchange.config import PriorityChoice, color_name, parse_color
 from esexchange.domain.mapping import category_name
 from esexchange.domain.model import ActivityType, Importance
@@ -48,7 +48,7 @@ def color(
 @priority_app.command("map")
 @reports_errors
 def map_(
-    name: Annotated[str, typer.Argument(help="Connection name.")],
+    name: ConnectionName,
     low: Annotated[
         str | None, typer.Option(metavar="ID|NAME", help="ERP priority for Low.")
     ] = None,
