@@ -12,8 +12,16 @@ from __future__ import annotations
 class EwsError(Exception):
     """A failure Exchange reports with a ResponseCode (e.g. ``ErrorItemNotFound``)."""
 
-    def __init__(self, code: str, message: str, *, back_off_ms: int | None = None) -> None:
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        back_off_ms: int | None = None,
+        violation: tuple[int, int, str] | None = None,
+    ) -> None:
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
-        self.back_off_ms = back_off_ms
+        self.back_off_ms = back_off_ms  # ErrorServerBusy: how long the client must wait
+        self.violation = violation  # ErrorSchemaValidation: (line, position, violation)

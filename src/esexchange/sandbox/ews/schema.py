@@ -37,10 +37,11 @@ def validate(body_element: etree._Element) -> None:
     if schema.validate(etree.ElementTree(_detached(body_element))):
         return
     error = schema.error_log.last_error
-    line = f" Line {error.line}, position {error.column}." if error else ""
+    violation = error.message if error else "invalid"
     raise EwsError(
         "ErrorSchemaValidation",
-        f"The request failed schema validation: {error.message if error else 'invalid'}.{line}",
+        f"The request failed schema validation: {violation}",
+        violation=(error.line, error.column, violation) if error else None,
     )
 
 

@@ -61,13 +61,17 @@ def parse_request(payload: bytes) -> Request:
         root = etree.fromstring(payload, _PARSER)
     except etree.XMLSyntaxError as exc:
         raise EwsError(
-            "ErrorSchemaValidation", f"The request is not well-formed XML: {exc}"
+            "ErrorSchemaValidation",
+            f"The request failed schema validation: {exc.msg}.",
+            violation=(exc.lineno or 0, exc.offset or 0, str(exc.msg)),
         ) from exc
     body = root.find(f"{{{SOAP}}}Body") if root.tag == f"{{{SOAP}}}Envelope" else None
     operations = [child for child in body if isinstance(child.tag, str)] if body is not None else []
     if len(operations) != 1:
         raise EwsError(
-            "ErrorSchemaValidation", "The request must be a SOAP 1.1 envelope with one operation."
+            "ErrorSchemaValidation",
+            "The request failed schema validation: a SOAP 1.1 envelope with one operation "
+            "in its body is expected.",
         )
     header = root.find(f"{{{SOAP}}}Header")
     version = None
@@ -110,6 +114,12 @@ def fault(error: EwsError) -> etree._Element:
         xml = etree.SubElement(detail, t("MessageXml"), nsmap={"t": T})
         value = etree.SubElement(xml, t("Value"), Name="BackOffMilliseconds")
         value.text = str(error.back_off_ms)
+    if error.violation is not None:
+        xml = etree.SubElement(detail, t("MessageXml"), nsmap={"t": T})
+        line, position, violation = error.violation
+        etree.SubElement(xml, t("LineNumber")).text = str(line)
+        etree.SubElement(xml, t("LinePosition")).text = str(position)
+        etree.SubElement(xml, t("Violation")).text = violation
     return root
 
 

@@ -1,0 +1,204 @@
+"""The SOAP layer: schema validation, faults, server version, folders, names, concurrency."""
+
+from __future__ import annotations
+
+import threading
+
+import httpx
+import pytest
+from exchangelib import CalendarItem, EWSDateTime, EWSTimeZone
+from exchangelib.errors import ErrorImpersonateUserDenied
+from exchangelib.items import SEND_TO_NONE
+from exchangelib.version import Build
+
+from tests.sandbox.ews_support import NS, envelope, post, response_codes
+from tests.support.sandbox import (
+    ANNA,
+    BEN,
+    CARL,
+    NARROW_PASSWORD,
+    NARROW_UPN,
+    SERVICE_PASSWORD,
+    SERVICE_UPN,
+    RunningSandbox,
+)
+
+BERLIN = EWSTimeZone("Europe/Berlin")
+VERSION = {
+    "MajorVersion": "15",
+    "MinorVersion": "1",
+    "MajorBuildNumber": "2507",
+    "MinorBuildNumber": "6",
+    "Version": "V2017_07_11",
+}
+
+
+def test_a_request_that_breaks_the_schema_gets_exchanges_fault(ews: RunningSandbox) -> None:
+    """An unknown element inside a valid operation, and XML that is not well-formed.
+
+    Exchange answers HTTP 500 with a SOAP fault ``a:ErrorSchemaValidation`` whose detail
+    carries the ResponseCode and a MessageXml with the line, position and violation.
+    """
+    bad = (
+        "<m:GetFolder><m:FolderShape><t:BaseShape>IdOnly</t:BaseShape><t:Colour>red</t:Colour>"
+        '</m:FolderShape><m:FolderIds><t:DistinguishedFolderId Id="calendar"/></m:FolderIds>'
+        "</m:GetFolder>"
+    )
+    for payload in (envelope(bad, impersonate=ANNA).encode(), b"<s:Envelope><unclosed>"):
+        response = httpx.post(ews.url, content=payload, auth=(SERVICE_UPN, SERVICE_PASSWORD))
+        assert response.status_code == 500
+        root = etree_of(response)
+        fault = root.find(".//s:Fault", NS)
+        assert fault is not None
+        assert fault.findtext("faultcode") == "a:ErrorSchemaValidation"
+        assert root.findtext(".//s:Fault/detail/e:ResponseCode", namespaces=NS) == (
+            "ErrorSchemaValidation"
+        )
+        assert "schema validation" in (fault.findtext("faultstring") or "")
+        assert root.findtext(".//detail/t:MessageXml/t:Violation", namespaces=NS)
+    assert ews.mailbox(ANNA).items == {}
+
+
+def test_wrong_values_are_schema_errors_too(ews: RunningSandbox) -> None:
+    """An enumeration value the schema does not know is rejected before any operation runs."""
+    bad = (
+        '<m:CreateItem SendMeetingInvitations="SendToEveryone"><m:Items><t:CalendarItem>'
+        "<t:Subject>x</t:Subject></t:CalendarItem></m:Items></m:CreateItem>"
+    )
+    status, root = post(ews.url, bad, impersonate=ANNA)
+    assert status == 500 and root.findtext(".//faultcode") == "a:ErrorSchemaValidation"
+    assert ews.mailbox(ANNA).items == {}
+
+
+def etree_of(response: httpx.Response):  # type: ignore[no-untyped-def]
+    from lxml import etree
+
+    return etree.fromstring(response.content)
+
+
+def test_every_response_names_the_server_version(ews: RunningSandbox) -> None:
+    """ServerVersionInfo of Exchange 2016 CU23, in answers and in faults alike."""
+    ok = (
+        "<m:GetFolder><m:FolderShape><t:BaseShape>Default</t:BaseShape></m:FolderShape>"
+        '<m:FolderIds><t:DistinguishedFolderId Id="tasks"/></m:FolderIds></m:GetFolder>'
+    )
+    for body in (ok, "<m:GetFolder/>"):
+        _, root = post(ews.url, body, impersonate=ANNA)
+        info = root.find("s:Header/t:ServerVersionInfo", NS)
+        assert info is not None and dict(info.attrib) == VERSION
+
+
+def test_exchangelib_probes_the_version_with_convert_id(ews: RunningSandbox) -> None:
+    """exchangelib's version guess (a ConvertId) ends on Exchange 2016."""
+    account = ews.account(ANNA, probe_version=True)
+    assert account.version.build == Build(15, 1, 2507, 6)
+    assert account.version.api_version == "Exchange2016"
+    convert = (
+        '<m:ConvertId DestinationFormat="HexEntryId"><m:SourceIds>'
+        f'<t:AlternateId Format="EwsId" Id="AAECAwQFBgcICQoLDA0ODw==" Mailbox="{ANNA}"/>'
+        f'<t:AlternateId Format="EwsId" Id="DUMMY" Mailbox="{ANNA}"/>'
+        "</m:SourceIds></m:ConvertId>"
+    )
+    _, root = post(ews.url, convert, impersonate=ANNA)
+    assert response_codes(root) == ["NoError", "ErrorInvalidIdMalformed"]
+    converted = root.find(".//m:AlternateId", NS)
+    assert converted is not None and converted.get("Id") == "000102030405060708090A0B0C0D0E0F"
+
+
+def test_distinguished_folders(ews: RunningSandbox) -> None:
+    """GetFolder and FindFolder over the distinguished folders."""
+    account = ews.account(ANNA)
+    assert account.calendar.folder_class == "IPF.Appointment"
+    assert account.tasks.folder_class == "IPF.Task"
+    assert account.contacts.folder_class == "IPF.Contact"
+    assert account.trash.name == "Deleted Items"
+    children = {f.name for f in account.msg_folder_root.children}
+    assert {"Calendar", "Tasks", "Contacts", "Deleted Items", "Inbox"} <= children
+    assert account.root.get_folder(account.calendar).id == account.calendar.id
+    _, root = post(
+        ews.url,
+        "<m:GetFolder><m:FolderShape><t:BaseShape>IdOnly</t:BaseShape></m:FolderShape>"
+        '<m:FolderIds><t:DistinguishedFolderId Id="calendar"/><t:FolderId Id="AAAA"/>'
+        "</m:FolderIds></m:GetFolder>",
+        impersonate=ANNA,
+    )
+    assert response_codes(root) == ["NoError", "ErrorFolderNotFound"]
+
+
+def test_resolve_names_searches_the_directory(ews: RunningSandbox) -> None:
+    """One match resolves; several are a warning with all of them; none is an error."""
+    protocol = ews.account(ANNA).protocol
+    (only,) = protocol.resolve_names(["carl"])
+    assert (only.email_address, only.name) == (CARL, "Carl Schmidt")
+    resolve = (
+        '<m:ResolveNames ReturnFullContactData="false"><m:UnresolvedEntry>{entry}'
+        "</m:UnresolvedEntry></m:ResolveNames>"
+    )
+    found = {}
+    for entry in ("b", "SMTP:ben.kraus@example.test"):  # b: Ben Kraus and Anna Berger
+        _, root = post(ews.url, resolve.format(entry=entry), impersonate=ANNA)
+        emails = [e.text for e in root.iterfind(".//t:Resolution/t:Mailbox/t:EmailAddress", NS)]
+        found[entry] = (response_codes(root), sorted(emails))
+    assert found == {
+        "b": (["ErrorNameResolutionMultipleResults"], [ANNA, BEN]),
+        "SMTP:ben.kraus@example.test": (["NoError"], [BEN]),
+    }
+    _, root = post(
+        ews.url,
+        '<m:ResolveNames ReturnFullContactData="false"><m:UnresolvedEntry>zz</m:UnresolvedEntry>'
+        "</m:ResolveNames>",
+        impersonate=ANNA,
+    )
+    assert response_codes(root) == ["ErrorNameResolutionNoResults"]
+
+
+def test_impersonation_is_enforced_through_the_sandbox(ews: RunningSandbox) -> None:
+    """The narrow account may impersonate Ben only."""
+    allowed = ews.account(BEN, upn=NARROW_UPN, password=NARROW_PASSWORD)
+    assert list(allowed.calendar.all()) == []
+    denied = ews.account(ANNA, upn=NARROW_UPN, password=NARROW_PASSWORD)
+    with pytest.raises(ErrorImpersonateUserDenied):
+        list(denied.calendar.all())
+
+
+def test_two_clients_writing_at_once(ews: RunningSandbox) -> None:
+    """Two exchangelib clients create and update items in one mailbox concurrently."""
+    errors: list[BaseException] = []
+
+    def write(tag: str) -> None:
+        try:
+            account = ews.account(ANNA)
+            for n in range(12):
+                item = CalendarItem(
+                    account=account, folder=account.calendar, subject=f"{tag} {n}",
+                    start=EWSDateTime(2026, 12, 1 + n, 9, tzinfo=BERLIN),
+                    end=EWSDateTime(2026, 12, 1 + n, 10, tzinfo=BERLIN),
+                )  # fmt: skip
+                item.save(send_meeting_invitations=SEND_TO_NONE)
+                item.subject += " (edited)"
+                item.save(update_fields=["subject"], send_meeting_invitations=SEND_TO_NONE)
+        except BaseException as error:  # reported below, in the test's thread
+            errors.append(error)
+
+    threads = [threading.Thread(target=write, args=(tag,)) for tag in ("left", "right")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    subjects = sorted(i.subject for i in ews.account(ANNA).calendar.all())
+    expected = sorted(f"{tag} {n} (edited)" for tag in ("left", "right") for n in range(12))
+    assert subjects == expected
+    mailbox = ews.mailbox(ANNA)
+    keys = [item.change_key for item in mailbox.items.values()]
+    assert len(set(keys)) == len(keys) == 24
+    changes = list(ews.account(ANNA).calendar.sync_items())
+    assert [kind for kind, _ in changes] == ["create"] * 24
+
+
+def test_the_schema_files_are_served_like_exchange_does(ews: RunningSandbox) -> None:
+    """GET /EWS/types.xsd and /EWS/Services.wsdl, as clients that read the WSDL expect."""
+    base = ews.url.rsplit("/", 1)[0]
+    for name, marker in (("types.xsd", b"ItemType"), ("Services.wsdl", b"wsdl:definitions")):
+        response = httpx.get(f"{base}/{name}")
+        assert response.status_code == 200 and marker in response.content
