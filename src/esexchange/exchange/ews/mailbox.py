@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, TypeVar
 
 from exchangelib import EWSTimeZone, FolderCollection, Q
@@ -148,83 +149,55 @@ class EwsMailbox:
         results: list[BatchResult[ItemRef] | None] = [None] * len(items)
         with self._call():
             for kind in Kind:
-                folder = None
-                pending: list[tuple[int, Any]] = []
-                for index, item in enumerate(items):
-                    if item.kind is not kind:
-                        continue
-                    folder = folder or self._folder(kind)
-                    prepared = self._prepare(
-                        item, lambda i=item, f=folder: to_exchangelib(
-                            i, account=self._account, folder=f
-                        ), "created",
-                    )
-                    if isinstance(prepared, ItemFailed):
-                        results[index] = BatchResult(error=prepared)
+                indices = [index for index, item in enumerate(items) if item.kind is kind]
+                if not indices:
+                    continue
+                folder = self._folder(kind)
+                pending = []
+                for index in indices:
+                    built = self._build(items[index], "created", folder=folder)
+                    if isinstance(built, ItemFailed):
+                        results[index] = BatchResult(error=built)
                     else:
-                        pending.append((index, prepared))
-                for index, outcome in self._in_chunks(pending, lambda chunk, f=folder: list(
-                    CreateItems(account=self._account, chunk_size=len(chunk)).call(
-                        items=chunk, folder=f, message_disposition=SAVE_ONLY,
-                        send_meeting_invitations=SEND_TO_NONE,
-                    )
-                )):
-                    results[index] = self._result(
-                        items[index], outcome, "created",
-                        lambda done: ItemRef(id=done.id, change_key=done.changekey),
-                    )
+                        pending.append((index, built))
+                send = partial(self._send_creates, folder)
+                for index, outcome in self._in_chunks(pending, send):
+                    results[index] = self._result(items[index], outcome, "created")
         return _complete(results)
 
     def update(self, updates: Sequence[ExchangeUpdate]) -> list[BatchResult[ItemRef]]:
         """UpdateItem in chunks with NeverOverwrite: a stale change key fails that element."""
         results: list[BatchResult[ItemRef] | None] = [None] * len(updates)
         with self._call():
-            pending: list[tuple[int, Any]] = []
+            pending = []
             for index, update in enumerate(updates):
                 names = exchangelib_fields(update.item.kind, update.fields)
                 if not names:  # nothing with an Exchange counterpart changed
                     results[index] = BatchResult(value=update.ref)
                     continue
-                prepared = self._prepare(update.item, lambda u=update: to_exchangelib(
-                    u.item, account=self._account, folder=None,
-                    id=u.ref.id, changekey=u.ref.change_key,
-                ), "updated")
-                if isinstance(prepared, ItemFailed):
-                    results[index] = BatchResult(error=prepared)
+                built = self._build(update.item, "updated", folder=None,
+                                    id=update.ref.id, changekey=update.ref.change_key)
+                if isinstance(built, ItemFailed):
+                    results[index] = BatchResult(error=built)
                 else:
-                    pending.append((index, (prepared, names)))
-            for index, outcome in self._in_chunks(pending, lambda chunk: list(
-                UpdateItems(account=self._account, chunk_size=len(chunk)).call(
-                    items=chunk, conflict_resolution=NEVER_OVERWRITE,
-                    message_disposition=SAVE_ONLY,
-                    send_meeting_invitations_or_cancellations=SEND_TO_NONE,
-                    suppress_read_receipts=True,
-                )
-            )):
-                results[index] = self._result(
-                    updates[index].item, outcome, "updated",
-                    lambda done: ItemRef(id=done[0], change_key=done[1]),
-                )
+                    pending.append((index, (built, names)))
+            for index, outcome in self._in_chunks(pending, self._send_updates):
+                results[index] = self._result(updates[index].item, outcome, "updated")
         return _complete(results)
 
     def delete(self, refs: Sequence[ItemRef]) -> list[BatchResult[None]]:
-        """DeleteItem in chunks to Deleted Items; SendToNone, all task occurrences."""
+        """DeleteItem in chunks to Deleted Items; SendToNone, all task occurrences.
+
+        An item that is already gone counts as deleted. The change key is not sent: a
+        deletion the planner decided on stands even if the item changed meanwhile.
+        """
         results: list[BatchResult[None] | None] = [None] * len(refs)
         with self._call():
             pending = [(index, (ref.id, None)) for index, ref in enumerate(refs)]
-            for index, outcome in self._in_chunks(pending, lambda chunk: list(
-                DeleteItems(account=self._account, chunk_size=len(chunk)).call(
-                    items=chunk, delete_type=MOVE_TO_DELETED_ITEMS,
-                    send_meeting_cancellations=SEND_TO_NONE,
-                    affected_task_occurrences=ALL_OCCURRENCES, suppress_read_receipts=True,
-                )
-            )):
-                if isinstance(outcome, ErrorItemNotFound):
-                    results[index] = BatchResult()  # already gone: that is what we wanted
-                elif isinstance(outcome, Exception):
-                    results[index] = BatchResult(error=self._item_failed(
-                        f"item {refs[index].id}", "deleted", outcome
-                    ))
+            for index, outcome in self._in_chunks(pending, self._send_deletes):
+                if isinstance(outcome, Exception) and not isinstance(outcome, ErrorItemNotFound):
+                    failure = self._item_failed(f"item {refs[index].id}", "deleted", outcome)
+                    results[index] = BatchResult(error=failure)
                 else:
                     results[index] = BatchResult()
         return _complete(results)
@@ -353,21 +326,41 @@ class EwsMailbox:
                 return
             yield from zip((index for index, _ in chunk), outcomes, strict=True)
 
-    def _prepare(self, item: ExchangeItem, build: Callable[[], Any], verb: str) -> Any:
-        """The exchangelib item, validated locally so one bad item cannot fail a chunk."""
+    def _build(self, item: ExchangeItem, verb: str, **target: Any) -> Any:
+        """The exchangelib item, validated here so that one bad item cannot fail a chunk."""
         try:
-            prepared = build()
-            prepared.clean(version=self._account.version)
+            built = to_exchangelib(item, account=self._account, **target)
+            built.clean(version=self._account.version)
         except (ValueError, TypeError) as error:
             return self._item_failed(_label(item), verb, error)
-        return prepared
+        return built
 
-    def _result(
-        self, item: ExchangeItem, outcome: Any, verb: str, ref: Callable[[Any], ItemRef]
-    ) -> BatchResult[ItemRef]:
+    def _send_creates(self, folder: Any, chunk: list[Any]) -> list[Any]:
+        return list(CreateItems(account=self._account, chunk_size=len(chunk)).call(
+            items=chunk, folder=folder, message_disposition=SAVE_ONLY,
+            send_meeting_invitations=SEND_TO_NONE,
+        ))
+
+    def _send_updates(self, chunk: list[Any]) -> list[Any]:
+        return list(UpdateItems(account=self._account, chunk_size=len(chunk)).call(
+            items=chunk, conflict_resolution=NEVER_OVERWRITE, message_disposition=SAVE_ONLY,
+            send_meeting_invitations_or_cancellations=SEND_TO_NONE, suppress_read_receipts=True,
+        ))
+
+    def _send_deletes(self, chunk: list[Any]) -> list[Any]:
+        return list(DeleteItems(account=self._account, chunk_size=len(chunk)).call(
+            items=chunk, delete_type=MOVE_TO_DELETED_ITEMS,
+            send_meeting_cancellations=SEND_TO_NONE,
+            affected_task_occurrences=ALL_OCCURRENCES, suppress_read_receipts=True,
+        ))
+
+    def _result(self, item: ExchangeItem, outcome: Any, verb: str) -> BatchResult[ItemRef]:
+        """The element's result: CreateItem answers an item, UpdateItem (id, change key)."""
         if isinstance(outcome, Exception):
             return BatchResult(error=self._item_failed(_label(item), verb, outcome))
-        return BatchResult(value=ref(outcome))
+        if isinstance(outcome, tuple):
+            return BatchResult(value=ItemRef(id=outcome[0], change_key=outcome[1]))
+        return BatchResult(value=ItemRef(id=outcome.id, change_key=outcome.changekey))
 
     def _item_failed(self, label: str, verb: str, error: Exception) -> ItemFailed:
         if isinstance(error, ErrorIrresolvableConflict):
