@@ -19,6 +19,7 @@ from rich.markup import escape
 from sqlalchemy import Engine
 
 from esexchange.domain.errors import EsExchangeError
+from esexchange.domain.model import Employee
 from esexchange.erp.db import ENV_VAR, check_reachable, open_engine
 from esexchange.erp.script import require_current
 
@@ -90,6 +91,13 @@ def fail(message: str) -> typer.Exit:
     """Print a user error and return the exit to raise: ``raise fail("...")``."""
     err().print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
     return typer.Exit(USER_ERROR)
+
+
+def not_synced_reason(person: Employee) -> str:
+    """Why an employee on the list is reported instead of synchronized."""
+    if person.employment_status == "left":
+        return "has left"
+    return "may not create appointments"
 
 
 def on_off(value: bool) -> str:

@@ -13,6 +13,7 @@ from esexchange.cli.common import (
     DbOption,
     database,
     fail,
+    not_synced_reason,
     on_off,
     out,
     reports_errors,
@@ -38,7 +39,7 @@ def add(name: ConnectionName, emails: Emails, db: DbOption = None) -> None:
         out().print(f"Already listed: {escape(_who(person))}.")
     for person in (*result.added, *result.already):
         if not person.syncable:
-            warn(f"{_who(person)} {_why_not_synced(person)}: listed, but reported instead "
+            warn(f"{_who(person)} {not_synced_reason(person)}: listed, but reported instead "
                  "of synchronized")
 
 
@@ -85,7 +86,7 @@ def list_(name: ConnectionName, db: DbOption = None) -> None:
     for person, settings in listed:
         state = person.employment_status
         if not person.syncable:
-            state += f" [yellow]({escape(_why_not_synced(person))}: not synchronized)[/]"
+            state += f" [yellow]({escape(not_synced_reason(person))}: not synchronized)[/]"
         console.print(f"[bold]{escape(_who(person))}[/] #{escape(person.number)}, {state}")
         for key in EMPLOYEE_SETTING_KEYS:
             console.print(f"  {key:<{width}}  {on_off(getattr(settings, key))}")
@@ -94,8 +95,3 @@ def list_(name: ConnectionName, db: DbOption = None) -> None:
 def _who(person: Employee) -> str:
     return f"{person.email} ({person.name})"
 
-
-def _why_not_synced(person: Employee) -> str:
-    if person.employment_status == "left":
-        return "has left"
-    return "may not create appointments"

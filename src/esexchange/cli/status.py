@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from esexchange.cli.common import DbOption, database, out, reports_errors
+from esexchange.cli.common import DbOption, database, not_synced_reason, out, reports_errors
 from esexchange.status import MailboxStatus, mailbox_status
 
 _OUTCOME_STYLE = {"ok": "green", "partial": "yellow", "skipped": "yellow", "failed": "red"}
@@ -40,9 +40,7 @@ def _cells(row: MailboxStatus) -> list[str]:
     conflicts = str(row.conflicts)
     if row.last_conflict_at is not None:
         conflicts += f" (last {_when(row.last_conflict_at)})"
-    note = "" if row.employee.syncable else "not synchronized: " + (
-        "has left" if row.employee.employment_status == "left" else "may not create appointments"
-    )
+    note = "" if row.employee.syncable else f"not synchronized: {not_synced_reason(row.employee)}"
     last = row.last_pass
     who = [escape(row.connection), escape(row.employee.email)]
     if last is None:
