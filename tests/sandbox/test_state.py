@@ -1,0 +1,82 @@
+"""``--state FILE``: mailboxes survive a restart; and the command that serves them."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+from exchangelib import CalendarItem, EWSDateTime, EWSTimeZone, Task
+from exchangelib.items import SEND_TO_NONE
+
+from esexchange.sandbox.directory import write_directory
+from esexchange.sandbox.ews.app import create_sandbox
+from esexchange.sandbox.ews.server import serving_in_background
+from tests.support.sandbox import ANNA, SANDBOX_DIRECTORY, RunningSandbox
+
+BERLIN = EWSTimeZone("Europe/Berlin")
+
+
+def _running(state: Path, port: int) -> RunningSandbox:
+    sandbox = create_sandbox(SANDBOX_DIRECTORY, state_file=state, validate_responses=True)
+    return RunningSandbox(f"http://127.0.0.1:{port}/EWS/Exchange.asmx", sandbox)
+
+
+def test_items_sync_states_and_configurations_survive_a_restart(tmp_path: Path) -> None:
+    state = tmp_path / "sandbox.db"
+    first = create_sandbox(SANDBOX_DIRECTORY, state_file=state)
+    with serving_in_background(first.app) as port:
+        account = RunningSandbox(f"http://127.0.0.1:{port}/EWS/Exchange.asmx", first).account(ANNA)
+        item = CalendarItem(
+            account=account, folder=account.calendar, subject="kept", body="text",
+            start=EWSDateTime(2026, 12, 1, 9, tzinfo=BERLIN),
+            end=EWSDateTime(2026, 12, 1, 10, tzinfo=BERLIN), categories=["A"],
+        )  # fmt: skip
+        item.save(send_meeting_invitations=SEND_TO_NONE)
+        Task(
+            account=account, folder=account.tasks, subject="todo", percent_complete=Decimal(50)
+        ).save()
+        account.calendar.create_user_configuration(name="CategoryList", xml_data=b"<x/>")
+        list(account.calendar.sync_items())
+        sync_state = account.calendar.item_sync_state
+    second = create_sandbox(SANDBOX_DIRECTORY, state_file=state)
+    with serving_in_background(second.app) as port:
+        account = RunningSandbox(f"http://127.0.0.1:{port}/EWS/Exchange.asmx", second).account(ANNA)
+        got = account.calendar.get(id=item.id)
+        assert (got.changekey, got.subject, got.body, got.categories) == (
+            item.changekey, "kept", "text", ["A"],
+        )  # fmt: skip
+        assert got.start == item.start and got._start_timezone == BERLIN
+        assert [t.percent_complete for t in account.tasks.all()] == [50]
+        assert account.calendar.get_user_configuration(name="CategoryList").xml_data == b"<x/>"
+        assert list(account.calendar.sync_items(sync_state=sync_state)) == []
+        got.subject = "changed after the restart"
+        got.save(update_fields=["subject"], send_meeting_invitations=SEND_TO_NONE)
+        kinds = [kind for kind, _ in account.calendar.sync_items(sync_state=sync_state)]
+        assert kinds == ["update"]
+        assert got.changekey != item.changekey
+
+
+def test_the_command_serves_the_directory_file(tmp_path: Path) -> None:
+    """``esexchange sandbox ews --directory FILE --port 0`` prints its URL and answers."""
+    directory = tmp_path / "directory.toml"
+    write_directory(SANDBOX_DIRECTORY, directory)
+    command = [sys.executable, "-m", "esexchange", "sandbox", "ews", "--directory",
+               str(directory), "--port", "0", "--state", str(tmp_path / "state.db")]  # fmt: skip
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env={**os.environ})
+    try:
+        assert process.stdout is not None
+        first_line = process.stdout.readline()
+        match = re.search(r"http://127\.0\.0\.1:(\d+)/EWS/Exchange\.asmx", first_line)
+        assert match, first_line
+        running = _running(tmp_path / "unused.db", int(match.group(1)))
+        account = running.account(ANNA)
+        assert account.calendar.folder_class == "IPF.Appointment"
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=10)
+    assert (tmp_path / "state.db").exists()
