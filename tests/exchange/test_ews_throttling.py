@@ -116,3 +116,32 @@ def test_a_connection_limit_is_waited_out_and_mailboxes_go_on(sandbox: Served) -
             thread.join(timeout=60)
     assert outcomes == {ANNA: [True, True], BEN: [True, True]}
     assert sandbox.knobs is not None and sandbox.knobs.counters.connection_limit > 0
+
+
+def test_a_batch_cut_short_keeps_what_was_written_and_fails_the_rest(sandbox: Served) -> None:
+    settings = user_settings(sandbox.ews_url, batch_size=2, max_wait_seconds=1.0)
+    with connected(settings) as connection:
+        _warm(connection)
+        anna = connection.mailbox(ANNA)
+        anna.check()
+        # Seed 10 lets the first request through and answers the second "busy for 5 s",
+        # longer than this connection waits.
+        _knobs(sandbox, Knobs(server_busy_rate=0.5, back_off_ms=5000, seed=10))
+        results = anna.create(_items(4))
+        _knobs(sandbox, Knobs())
+        assert [result.ok for result in results] == [True, True, False, False]
+        assert "throttling" in str(results[2].error)
+        written = anna.find_by_erp_id(Kind.APPOINTMENT, [0, 1, 2, 3])
+        assert sorted(written) == [0, 1]
+        assert [written[n].ref for n in (0, 1)] == [r.value for r in results[:2]]
+
+
+def test_a_batch_refused_from_the_start_raises(sandbox: Served) -> None:
+    settings = user_settings(sandbox.ews_url, batch_size=2, max_wait_seconds=1.0)
+    with connected(settings) as connection:
+        _warm(connection)
+        anna = connection.mailbox(ANNA)
+        anna.check()
+        _knobs(sandbox, Knobs(server_busy_rate=1.0, back_off_ms=5000))
+        with pytest.raises(MailboxUnreachable, match="throttling"):
+            anna.create(_items(4))

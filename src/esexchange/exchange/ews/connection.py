@@ -13,7 +13,7 @@ import json
 import logging
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -21,6 +21,7 @@ from typing import Any
 from exchangelib import IMPERSONATION, OAUTH2, Account, Configuration, Credentials, EWSTimeZone
 from exchangelib.errors import RedirectError, ResponseMessageError
 from exchangelib.properties import ENTRY_ID, EWS_ID, AlternateId
+from exchangelib.protocol import Protocol
 from exchangelib.services import ConvertId
 from exchangelib.version import (
     EXCHANGE_2013,
@@ -143,6 +144,10 @@ class EwsConnection:
     def close(self) -> None:
         """Close the pooled HTTP sessions."""
         self.protocol.close()
+        # Account() also left an unused protocol for this configuration in exchangelib's
+        # process-wide cache; drop it so closed connections do not pile up there.
+        with suppress(KeyError):
+            del Protocol[self._config]
 
     @contextmanager
     def _call(self) -> Iterator[None]:

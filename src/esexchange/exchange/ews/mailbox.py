@@ -147,6 +147,7 @@ class EwsMailbox:
     def create(self, items: Sequence[ExchangeItem]) -> list[BatchResult[ItemRef]]:
         """CreateItem in chunks, SaveOnly and SendToNone: no invitation ever leaves."""
         results: list[BatchResult[ItemRef] | None] = [None] * len(items)
+        nothing_sent = True
         with self._call():
             for kind in Kind:
                 indices = [index for index, item in enumerate(items) if item.kind is kind]
@@ -161,8 +162,9 @@ class EwsMailbox:
                     else:
                         pending.append((index, built))
                 send = partial(self._send_creates, folder)
-                for index, outcome in self._in_chunks(pending, send):
+                for index, outcome in self._in_chunks(pending, send, nothing_sent=nothing_sent):
                     results[index] = self._result(items[index], outcome, "created")
+                nothing_sent = nothing_sent and not pending
         return _complete(results)
 
     def update(self, updates: Sequence[ExchangeUpdate]) -> list[BatchResult[ItemRef]]:
@@ -181,7 +183,7 @@ class EwsMailbox:
                     results[index] = BatchResult(error=built)
                 else:
                     pending.append((index, (built, names)))
-            for index, outcome in self._in_chunks(pending, self._send_updates):
+            for index, outcome in self._in_chunks(pending, self._send_updates, nothing_sent=True):
                 results[index] = self._result(updates[index].item, outcome, "updated")
         return _complete(results)
 
@@ -194,7 +196,7 @@ class EwsMailbox:
         results: list[BatchResult[None] | None] = [None] * len(refs)
         with self._call():
             pending = [(index, (ref.id, None)) for index, ref in enumerate(refs)]
-            for index, outcome in self._in_chunks(pending, self._send_deletes):
+            for index, outcome in self._in_chunks(pending, self._send_deletes, nothing_sent=True):
                 if isinstance(outcome, Exception) and not isinstance(outcome, ErrorItemNotFound):
                     failure = self._item_failed(f"item {refs[index].id}", "deleted", outcome)
                     results[index] = BatchResult(error=failure)
@@ -305,12 +307,14 @@ class EwsMailbox:
         return fetched
 
     def _in_chunks(
-        self, pending: list[tuple[int, Any]], send: Callable[[list[Any]], list[Any]]
+        self, pending: list[tuple[int, Any]], send: Callable[[list[Any]], list[Any]],
+        *, nothing_sent: bool,
     ) -> Iterator[tuple[int, Any]]:
         """(index, outcome) per pending element, one request per chunk.
 
-        A request-level failure of the first chunk raises (nothing was written); of a
-        later chunk, it fails the elements not yet sent, so the written ones are kept.
+        A request-level failure raises while nothing of the call was sent (the pass for
+        the mailbox stops cleanly); once something was written, it fails the elements not
+        yet sent instead, so the caller still learns about the written ones.
         """
         size = self._settings.batch_size
         for start in range(0, len(pending), size):
@@ -318,7 +322,7 @@ class EwsMailbox:
             try:
                 outcomes = self._retrying(lambda c=chunk: send([value for _, value in c]))
             except Exception as error:
-                if start == 0:
+                if nothing_sent and start == 0:
                     raise
                 cause = translate(error, self._who) or error
                 for index, _ in pending[start:]:

@@ -28,6 +28,7 @@ from exchangelib.credentials import OAuth2Credentials
 from exchangelib.errors import RateLimitError, UnauthorizedError
 from exchangelib.protocol import CachingProtocol, FailFast, FaultTolerance, Protocol
 from exchangelib.transport import get_service_authtype
+from urllib3.util import parse_url
 
 log = logging.getLogger(__name__)
 
@@ -59,11 +60,16 @@ _CURRENT_CALL: ContextVar[_Call | None] = ContextVar("esexchange_ews_call", defa
 @contextmanager
 def mailbox_call(counter: RequestCounter, endpoint: str) -> Iterator[None]:
     """Count the EWS requests made inside the block, and give it a fresh throttling budget."""
-    token = _CURRENT_CALL.set(_Call(counter=counter, endpoint=endpoint))
+    token = _CURRENT_CALL.set(_Call(counter=counter, endpoint=_normalized(endpoint)))
     try:
         yield
     finally:
         _CURRENT_CALL.reset(token)
+
+
+def _normalized(url: str) -> str:
+    """A URL as urllib3 sends it (host in lower case), to compare requests with it."""
+    return str(parse_url(url).url).lower()
 
 
 class TlsAdapter(requests.adapters.HTTPAdapter):
@@ -84,7 +90,8 @@ class TlsAdapter(requests.adapters.HTTPAdapter):
         proxies: Any = None,
     ) -> requests.Response:
         call = _CURRENT_CALL.get()
-        if call is not None and request.method == "POST" and request.url == call.endpoint:
+        if (call is not None and request.method == "POST"
+                and _normalized(request.url or "") == call.endpoint):
             call.counter.add()
         return super().send(
             request, stream=stream, timeout=timeout, verify=self._verify, cert=cert,
