@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from datetime import date, datetime
 from enum import StrEnum
 
@@ -125,7 +125,9 @@ ERP_OWNED_FIELDS: frozenset[str] = frozenset({"equipment", "priority_name"})
 def item_to_json(item: Item) -> dict[str, object]:
     """A JSON-safe dict of an item (dates as ISO strings, tagged by type)."""
     out: dict[str, object] = {}
-    for name, value in asdict(item).items():
+    # getattr per field, not asdict(): the same values without asdict's deep copies,
+    # which made hashing the hot spot of a pass.
+    for name, value in ((f.name, getattr(item, f.name)) for f in fields(item)):
         if isinstance(value, datetime):
             out[name] = {"dt": value.isoformat()}
         elif isinstance(value, date):
