@@ -9,7 +9,6 @@ commit raise, as a process dying before its commit would.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -50,6 +49,14 @@ class _State:
     audit: list[str] = field(default_factory=list)
     next_id: int = 1
     seq: int = 0
+
+    def copy(self) -> _State:
+        """A copy to write on: the containers are new, the frozen values shared."""
+        return _State(
+            dict(self.activities), dict(self.modified), list(self.journal), dict(self.archive),
+            dict(self.links), dict(self.cursors), list(self.conflicts), list(self.audit),
+            self.next_id, self.seq,
+        )
 
 
 class FakeErp:
@@ -123,7 +130,7 @@ class FakeErp:
 
     @contextmanager
     def transaction(self) -> Iterator[FakeTransaction]:
-        tx = FakeTransaction(self, copy.deepcopy(self.state))
+        tx = FakeTransaction(self, self.state.copy())
         yield tx
         # Leaving without commit (or by an exception) drops the copy: a rollback.
 
@@ -183,7 +190,7 @@ class FakeTransaction:
             raise error
         self._store.state = self._state
         self._store.writes += self._writes
-        self._state = copy.deepcopy(self._state)
+        self._state = self._state.copy()
         self._writes = 0
 
 

@@ -167,6 +167,7 @@ class _Planner:
         # One-to-one: every ERP id and Exchange id is paired at most once per plan.
         self.erp_claimed: set[int] = set()
         self.exchange_claimed: set[str] = set()
+        self.stamped_unlinked: dict[int, RemoteItem] = {}
 
     def run(self) -> Plan:
         inputs = self.inputs
@@ -183,6 +184,18 @@ class _Planner:
             return Plan(self.kind, skipped=tuple(self.skipped))
         self.erp_claimed = {link.erp_id for link in links}
         self.exchange_claimed = {link.exchange_id for link in links}
+        # Unlinked Exchange items stamped with an ERP id: candidates for adoption.
+        links_by_id = self.exchange_claimed
+        self.stamped_unlinked = {
+            erp_id: remote
+            for erp_id, remote in inputs.stamped.items()
+            if remote.ref.id not in self.exchange_claimed
+        }
+        for listed in mailbox_changes.values():
+            remote = listed.remote
+            stamp = None if remote is None else remote.item.erp_id
+            if remote is not None and stamp is not None and remote.ref.id not in links_by_id:
+                self.stamped_unlinked[stamp] = remote
 
         for link in links:
             erp_change = erp_changes.pop(link.erp_id, None)
@@ -197,15 +210,10 @@ class _Planner:
                     lambda: self._linked(link, erp_change, mailbox_change),  # noqa: B023
                 )
 
-        stamped_changes = {
-            c.remote.item.erp_id: c.remote
-            for c in mailbox_changes.values()
-            if c.remote is not None and c.remote.item.erp_id is not None
-        }
         for change in erp_changes.values():
             self._guarded(
                 Side.ERP, str(change.erp_id),
-                lambda: self._from_erp(change, stamped_changes),  # noqa: B023
+                lambda: self._from_erp(change),  # noqa: B023
             )
         for mailbox_change in mailbox_changes.values():
             remote = mailbox_change.remote
@@ -295,8 +303,13 @@ class _Planner:
         # Deleted in Exchange.
         if exchange_gone:
             if erp_edited:
-                # An edit beats a delete: the edited ERP activity gets a new Exchange copy.
-                self._create_in_exchange(erp_id, erp_item, erp_change)
+                # An edit beats a delete: the edited ERP activity gets a new Exchange copy
+                # (or adopts the one an interrupted pass already made).
+                partner = self._stamped_partner(erp_id)
+                if partner is not None:
+                    self._adopt(activity, erp_id, erp_change, partner)
+                else:
+                    self._create_in_exchange(erp_id, erp_item, erp_change)
             elif activity.conference or not self.rules.delete_in_erp:
                 # Conference appointments are never deleted from Exchange; a delete
                 # setting that is off keeps the ERP activity. Either way: detach.
@@ -408,11 +421,9 @@ class _Planner:
 
     # -- unlinked items ----------------------------------------------------------------
 
-    def _from_erp(self, change: ErpChange, stamped_changes: Mapping[int, RemoteItem]) -> None:
+    def _from_erp(self, change: ErpChange) -> None:
         """An ERP activity without a link: adopt its stamped copy, or create one."""
-        partner = stamped_changes.get(change.erp_id) or self.inputs.stamped.get(change.erp_id)
-        if partner is not None and partner.ref.id in self.exchange_claimed:
-            partner = None  # that item is someone else's partner (an Outlook copy)
+        partner = self._stamped_partner(change.erp_id)
         activity = change.activity
         if activity is None:
             # Deleted before its first pass completed. The only copy the sync may delete
@@ -580,6 +591,12 @@ class _Planner:
         )
 
     # -- helpers -----------------------------------------------------------------------
+
+    def _stamped_partner(self, erp_id: int) -> RemoteItem | None:
+        """An unpaired Exchange item stamped with ``erp_id`` (a copy an interrupted pass
+        made), if any."""
+        remote = self.stamped_unlinked.get(erp_id)
+        return None if remote is None or remote.ref.id in self.exchange_claimed else remote
 
     def _erp_activity(self, link: Link, change: ErpChange | None) -> ErpActivity | None:
         if change is not None:
