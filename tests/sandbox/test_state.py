@@ -38,8 +38,9 @@ def test_items_sync_states_and_configurations_survive_a_restart(tmp_path: Path) 
         )  # fmt: skip
         item.save(send_meeting_invitations=SEND_TO_NONE)
         Task(
-            account=account, folder=account.tasks, subject="todo", percent_complete=Decimal(50)
-        ).save()
+            account=account, folder=account.tasks, subject="todo", status="InProgress",
+            percent_complete=Decimal(50),
+        ).save()  # fmt: skip
         account.calendar.create_user_configuration(name="CategoryList", xml_data=b"<x/>")
         list(account.calendar.sync_items())
         sync_state = account.calendar.item_sync_state
