@@ -9,7 +9,9 @@ Time conventions:
 
 - ERP times (``activity.start_at`` ...) are naive local times in the connection's ERP
   time zone (``TIMESTAMP WITHOUT TIME ZONE``), as an ERP stores them.
-  ``activity.created_at``/``modified_at`` default to the database's clock in UTC.
+  ``activity.created_at``/``modified_at`` default to the database's current time (UTC on
+  SQLite, the session's time zone on PostgreSQL); the sync reads the journal's UTC
+  ``changed_at`` instead.
 - Every ``esx_*`` timestamp is UTC (``UtcDateTime``): ``timestamptz`` on PostgreSQL,
   naive UTC text on SQLite; either way Python sees an aware UTC ``datetime``.
 
