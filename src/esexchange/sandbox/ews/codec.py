@@ -110,18 +110,39 @@ def render_value(parent: etree._Element, name: str, value: Value) -> None:
 
 
 def parse_extended_key(uri: etree._Element) -> ExtendedKey:
-    """The identity an ``ExtendedFieldURI`` names."""
+    """The identity an ``ExtendedFieldURI`` names; an invalid combination is refused.
+
+    A property is named by a tag alone, or by a property set (distinguished or a GUID,
+    not both) together with a name or an id ([MS-OXWSXPROP] 2.1.5).
+    """
     tag = uri.get("PropertyTag")
     property_id = uri.get("PropertyId")
     property_set = uri.get("PropertySetId")
+    distinguished = uri.get("DistinguishedPropertySetId")
+    name = uri.get("PropertyName")
+    named = (property_set is not None) + (distinguished is not None) == 1 and (
+        (name is not None) + (property_id is not None) == 1
+    )
+    tagged = tag is not None and not (property_set or distinguished or name or property_id)
+    if not (named or tagged):
+        raise EwsError(
+            "ErrorInvalidExtendedProperty",
+            "An ExtendedFieldURI needs a PropertyTag alone, or one property set together "
+            "with a PropertyName or a PropertyId.",
+        )
     return ExtendedKey(
         property_type=uri.get("PropertyType", ""),
-        distinguished_set=uri.get("DistinguishedPropertySetId"),
+        distinguished_set=distinguished,
         property_set=property_set.lower() if property_set else None,
-        property_tag=int(tag, 0) if tag else None,
-        property_name=uri.get("PropertyName"),
+        property_tag=_tag_number(tag) if tag else None,
+        property_name=name,
         property_id=int(property_id) if property_id else None,
     )
+
+
+def _tag_number(tag: str) -> int:
+    """A PropertyTag is hexadecimal (``0x8503``) or a short integer ([MS-OXWSXPROP] R50)."""
+    return int(tag, 16) if tag.lower().startswith("0x") else int(tag)
 
 
 def render_extended_key(parent: etree._Element, key: ExtendedKey) -> None:

@@ -307,6 +307,8 @@ class Mailbox:
         for name in fields:
             if name in READ_ONLY:
                 raise EwsError("ErrorInvalidPropertySet", f"{name} is read-only.")
+        for key, value in extended.items():
+            _check_extended(key, value)
         item_class = fields.get("ItemClass")
         expected = ITEM_CLASSES.get(kind, "IPM")
         typed = kind in ("CalendarItem", "Task") and isinstance(item_class, str)
@@ -446,6 +448,7 @@ class Mailbox:
             if change.action == "delete":
                 extended.pop(target, None)
             elif change.action == "set" and isinstance(change.value, str | tuple):
+                _check_extended(target, change.value)
                 extended[target] = change.value
             else:
                 raise EwsError(
@@ -591,6 +594,15 @@ class Mailbox:
         self.get_configuration(folder_id, name)
         del self.folder(folder_id).configurations[name]
         self._new_change_key()
+
+
+def _check_extended(key: ExtendedKey, value: ExtendedValue) -> None:
+    if not values.valid_extended_value(key, value):
+        name = key.property_name or key.property_id or key.property_tag
+        raise EwsError(
+            "ErrorInvalidExtendedPropertyValue",
+            f"The value {value!r} of extended property {name} is not a {key.property_type}.",
+        )
 
 
 def _derive(kind: str, fields: dict[str, Value], now: datetime) -> None:

@@ -7,6 +7,9 @@ the canonical XML of the element as the client sent it, so nothing a client stor
 
 from __future__ import annotations
 
+import base64
+import binascii
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -73,3 +76,31 @@ def merge_lists(current: XmlValue | None, appended: XmlValue) -> XmlValue:
     root = etree.fromstring(current.xml)
     root.extend(etree.fromstring(appended.xml))
     return XmlValue(etree.tostring(root))
+
+
+def valid_extended_value(key: ExtendedKey, value: ExtendedValue) -> bool:
+    """Whether a value fits the PropertyType of its key (arrays take ``Values``)."""
+    is_array = key.property_type.endswith("Array")
+    if is_array != isinstance(value, tuple):
+        return False
+    base = key.property_type.removesuffix("Array")
+    return all(_fits(text, base) for text in (value if isinstance(value, tuple) else (value,)))
+
+
+def _fits(text: str, property_type: str) -> bool:
+    try:
+        if property_type in ("Integer", "Long", "Short"):
+            int(text)
+        elif property_type in ("Double", "Float", "Currency", "ApplicationTime"):
+            float(text)
+        elif property_type == "Boolean":
+            return text.strip().lower() in ("true", "false", "1", "0")
+        elif property_type == "SystemTime":
+            datetime.fromisoformat(text.strip())
+        elif property_type == "CLSID":
+            uuid.UUID(text)
+        elif property_type == "Binary":
+            base64.b64decode(text, validate=True)
+    except (ValueError, binascii.Error):
+        return False
+    return True

@@ -79,9 +79,8 @@ def create_item(ctx: Context, op: etree._Element) -> etree._Element:
 
 def get_item(ctx: Context, op: etree._Element) -> etree._Element:
     """GetItem: items by id in the requested shape."""
-    shape = codec.parse_shape(op.find(m("ItemShape")))
-
     def handle(element: etree._Element, message: etree._Element) -> None:
+        shape = codec.parse_shape(op.find(m("ItemShape")))  # its errors are per element
         item = resolve_item(ctx, element)[0]
         render(ctx, etree.SubElement(message, m("Items")), item, shape)
 
@@ -157,13 +156,13 @@ def delete_item(ctx: Context, op: etree._Element) -> etree._Element:
 
 def find_item(ctx: Context, op: etree._Element) -> etree._Element:
     """FindItem: paged or calendar views of folders, restricted and sorted."""
-    shape = codec.parse_shape(op.find(m("ItemShape")))
-    matches = compile_restriction(op.find(m("Restriction")))
     order = _sort_key(op.find(m("SortOrder")))
     calendar_view = op.find(m("CalendarView"))
     paging = op.find(m("IndexedPageItemView"))
 
     def handle(folder_id: etree._Element, message: etree._Element) -> None:
+        shape = codec.parse_shape(op.find(m("ItemShape")))  # its errors are per folder
+        matches = compile_restriction(op.find(m("Restriction")))
         folder = resolve_folder(ctx.mailbox, folder_id)
         root = etree.SubElement(message, m("RootFolder"))
         if calendar_view is not None:

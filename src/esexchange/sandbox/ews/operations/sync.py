@@ -14,7 +14,6 @@ from esexchange.sandbox.ews.soap import m, t
 
 def sync_folder_items(ctx: Context, op: etree._Element) -> etree._Element:
     """Report creates, updates and deletes since ``SyncState``, at most MaxChangesReturned."""
-    shape = codec.parse_shape(op.find(m("ItemShape")))
     folder_id = children(op.find(m("SyncFolderId")))[0]
     state = (op.findtext(m("SyncState")) or "").strip() or None
     ignored = {node.get("Id") for node in children(op.find(m("Ignore")))}
@@ -26,6 +25,7 @@ def sync_folder_items(ctx: Context, op: etree._Element) -> etree._Element:
                 "ErrorInvalidPropertyForOperation",
                 "IncludeMimeContent is not allowed in a SyncFolderItems request.",
             )
+        shape = codec.parse_shape(op.find(m("ItemShape")))
         folder = resolve_folder(ctx.mailbox, folder_id)
         page = ctx.mailbox.sync_items(folder.id, state, max_changes)
         etree.SubElement(message, m("SyncState")).text = page.sync_state
