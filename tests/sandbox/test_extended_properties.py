@@ -61,7 +61,7 @@ def test_valid_ways_to_name_a_property(ews: RunningSandbox, uri: str) -> None:
         "bare name",
         "bare id",
         "set alone",
-    ],  # fmt: skip
+    ],
 )
 def test_invalid_combinations_are_refused(ews: RunningSandbox, uri: str) -> None:
     """MS-OXWSXPROP_R42 MS-OXWSXPROP_R161 MS-OXWSXPROP_R43 MS-OXWSXPROP_R157
@@ -100,7 +100,10 @@ def test_values_must_fit_the_property_type(ews: RunningSandbox) -> None:
 
 def test_array_values_come_back_in_order(ews: RunningSandbox) -> None:
     """MS-OXWSCORE_R101 MS-OXWSCORE_R1336"""
-    uri = f'<t:ExtendedFieldURI PropertySetId="{GUID}" PropertyName="tags" PropertyType="StringArray"/>'
+    uri = (
+        f'<t:ExtendedFieldURI PropertySetId="{GUID}" PropertyName="tags" '
+        'PropertyType="StringArray"/>'
+    )
     values = "<t:Values><t:Value>b</t:Value><t:Value>a</t:Value><t:Value>c</t:Value></t:Values>"
     assert _create(ews, uri, values) == ["NoError"]
     (item_id,) = ews.mailbox(ANNA).items
