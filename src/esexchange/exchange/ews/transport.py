@@ -13,7 +13,6 @@ throttling budget, so one mailbox's wait never eats another's.
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -29,8 +28,6 @@ from exchangelib.errors import RateLimitError, UnauthorizedError
 from exchangelib.protocol import CachingProtocol, FailFast, FaultTolerance, Protocol
 from exchangelib.transport import get_service_authtype
 from urllib3.util import parse_url
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
