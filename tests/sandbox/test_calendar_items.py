@@ -241,7 +241,7 @@ def test_wrong_input_gets_exchange_error_codes(ews: RunningSandbox) -> None:
     """Read-only properties, a wrong ItemClass, an end before the start, a missing option.
 
     MS-OXWSCORE_R2274 MS-OXWSCORE_R2033 MS-OXWSCORE_R2347 MS-OXWSCORE_R2023 MS-OXWSCDATA_R619
-    MS-OXWSMTGS_R1204 MS-OXWSMTGS_R2000 MS-OXWSCORE_R2171 MS-OXWSCORE_R2172
+    MS-OXWSMTGS_R1204 MS-OXWSMTGS_R2000 MS-OXWSCORE_R2171 MS-OXWSCORE_R2172 MS-OXWSMTGS_R1203
     """
     create = (
         '<m:CreateItem {options}><m:SavedItemFolderId><t:DistinguishedFolderId Id="calendar"/>'
@@ -257,6 +257,7 @@ def test_wrong_input_gets_exchange_error_codes(ews: RunningSandbox) -> None:
         (send, times.format(end="2026-12-01T09:00:00Z"),
          "ErrorCalendarEndDateIsEarlierThanStartDate"),
         (send, "<t:IsMeeting>true</t:IsMeeting>", "ErrorInvalidPropertySet"),
+        (send, times.format(end="2032-12-01T10:00:00Z"), "ErrorCalendarDurationIsTooLong"),
         ("", "<t:Subject>x</t:Subject>", "ErrorSendMeetingInvitationsRequired"),
     ]  # fmt: skip
     for options, fields, code in cases:

@@ -202,3 +202,39 @@ def test_the_schema_files_are_served_like_exchange_does(ews: RunningSandbox) -> 
     for name, marker in (("types.xsd", b"ItemType"), ("Services.wsdl", b"wsdl:definitions")):
         response = httpx.get(f"{base}/{name}")
         assert response.status_code == 200 and marker in response.content
+
+
+def test_time_zone_context_header_is_accepted(ews: RunningSandbox) -> None:
+    """Exchange 2010+ clients send a TimeZoneContext header; times still come back in UTC."""
+    request = envelope(
+        '<m:CreateItem SendMeetingInvitations="SendToNone"><m:Items><t:CalendarItem>'
+        "<t:Subject>zoned</t:Subject><t:Start>2026-12-01T09:00:00+01:00</t:Start>"
+        "<t:End>2026-12-01T10:00:00+01:00</t:End></t:CalendarItem></m:Items></m:CreateItem>",
+        impersonate=ANNA,
+    ).replace(
+        "</s:Header>",
+        '<t:TimeZoneContext><t:TimeZoneDefinition Id="W. Europe Standard Time"/>'
+        "</t:TimeZoneContext></s:Header>",
+    )
+    response = httpx.post(ews.url, content=request, auth=(SERVICE_UPN, SERVICE_PASSWORD))
+    assert response.status_code == 200 and response_codes(etree_of(response)) == ["NoError"]
+    (item,) = ews.mailbox(ANNA).items.values()
+    assert item.fields["Start"].isoformat() == "2026-12-01T08:00:00+00:00"
+
+
+def test_delegate_access_names_the_mailbox_in_the_folder_id(ews: RunningSandbox) -> None:
+    """Without impersonation, a DistinguishedFolderId's Mailbox picks the mailbox."""
+    body = (
+        '<m:FindFolder Traversal="Deep"><m:FolderShape><t:BaseShape>Default</t:BaseShape>'
+        '</m:FolderShape><m:ParentFolderIds><t:DistinguishedFolderId Id="msgfolderroot">'
+        f"<t:Mailbox><t:EmailAddress>{BEN}</t:EmailAddress></t:Mailbox>"
+        "</t:DistinguishedFolderId></m:ParentFolderIds></m:FindFolder>"
+    )
+    status, root = post(ews.url, body)
+    assert status == 200 and response_codes(root) == ["NoError"]
+    names = [n.text for n in root.iterfind(".//t:Folders/*/t:DisplayName", NS)]
+    assert {"Calendar", "Tasks", "Contacts", "Deleted Items"} <= set(names)
+    assert set(ews.sandbox.backend.mailboxes) == {BEN}
+    refused = body.replace(BEN, "nobody@example.test")
+    status, root = post(ews.url, refused)
+    assert status == 500 and root.findtext(".//faultcode") == "a:ErrorNonExistentMailbox"

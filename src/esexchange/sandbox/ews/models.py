@@ -615,6 +615,10 @@ def _derive(kind: str, fields: dict[str, Value], now: datetime) -> None:
                 "ErrorCalendarEndDateIsEarlierThanStartDate",
                 "The end date is earlier than the start date.",
             )
+        if isinstance(start, datetime) and isinstance(end, datetime) and end - start > MAX_DURATION:
+            raise EwsError(
+                "ErrorCalendarDurationIsTooLong", "A calendar item may last five years at most."
+            )
         fields["CalendarItemType"] = "RecurringMaster" if "Recurrence" in fields else "Single"
         fields["MyResponseType"] = "Organizer"
     if kind == "Task":
