@@ -8,7 +8,7 @@ never heard of round-trips as faithfully as ``Subject``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -243,9 +243,6 @@ def parse_shape(shape: etree._Element | None) -> Shape:
         else:
             names.add(target)
     return Shape(shape.findtext(t("BaseShape")) or "IdOnly", frozenset(names), tuple(keys))
-
-
-RenderContext = Callable[[str], Folder]  # folder lookup for ParentFolderId
 
 
 def render_item(

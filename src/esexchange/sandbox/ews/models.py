@@ -22,11 +22,11 @@ import os
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
-from esexchange.sandbox.ews import recurrence, values
+from esexchange.sandbox.ews import recurrence, rules, values
 from esexchange.sandbox.ews.errors import EwsError
-from esexchange.sandbox.ews.values import Body, ExtendedKey, ExtendedValue, Value, XmlValue
+from esexchange.sandbox.ews.values import ExtendedKey, ExtendedValue, Value, XmlValue
 
 Clock = Callable[[], datetime]
 IdSource = Callable[[], bytes]  # 16 fresh bytes per call
@@ -59,24 +59,6 @@ ITEM_CLASSES = {
     "Contact": "IPM.Contact",
     "Item": "IPM.Note",
 }
-
-# Properties only the server sets; a client trying to set or delete one gets an error.
-READ_ONLY = frozenset(
-    {
-        "ItemId", "ParentFolderId", "DateTimeCreated", "LastModifiedTime", "Size",
-        "CalendarItemType", "IsRecurring", "IsComplete", "MyResponseType", "Organizer",
-        "DateTimeReceived", "DateTimeSent", "HasAttachments", "ConversationId", "ChangeCount",
-        "DisplayTo", "DisplayCc", "DisplayBcc", "LastModifiedName", "BlockStatus", "TextBody",
-        "IconIndex", "Preview", "NormalizedBody", "InstanceKey", "RightsManagementLicenseData",
-        "IsMeeting", "AppointmentState", "FirstOccurrence", "LastOccurrence",
-        "ModifiedOccurrences", "DeletedOccurrences", "OriginalStart",
-    }
-)  # fmt: skip
-
-MAX_DURATION = timedelta(days=5 * 365 + 1)  # "exceeds five years" (MS-OXWSMTGS R1203)
-
-APPENDABLE = frozenset({"Body", "RequiredAttendees", "OptionalAttendees", "Resources",
-                        "ToRecipients", "CcRecipients", "BccRecipients", "Categories"})  # fmt: skip
 
 
 @dataclass
@@ -305,10 +287,10 @@ class Mailbox:
         """Store a new item in a folder; ``send_to`` is SendMeetingInvitations or disposition."""
         folder = self.folder(folder_id)
         for name in fields:
-            if name in READ_ONLY:
+            if name in rules.READ_ONLY:
                 raise EwsError("ErrorInvalidPropertySet", f"{name} is read-only.")
         for key, value in extended.items():
-            _check_extended(key, value)
+            rules.check_extended(key, value)
         item_class = fields.get("ItemClass")
         expected = ITEM_CLASSES.get(kind, "IPM")
         typed = kind in ("CalendarItem", "Task") and isinstance(item_class, str)
@@ -339,8 +321,8 @@ class Mailbox:
             item.fields["ChangeCount"] = 0
             for name, value in fields.items():  # in request order: the last one set wins
                 item.fields[name] = value
-                _task_rule(item.fields, name, now)
-        _derive(item.kind, item.fields, now)
+                rules.task_rule(item.fields, name, now)
+        rules.derive(item.kind, item.fields, now)
         self.items[item.id] = item
         if send_to and send_to != "SendToNone" and send_to != "SaveOnly":
             self._record(item, "invitation")
@@ -371,10 +353,10 @@ class Mailbox:
         for change in changes:
             self._apply(fields, extended, change)
             if item.kind == "Task" and isinstance(change.target, str):
-                _task_rule(fields, change.target, now)
+                rules.task_rule(fields, change.target, now)
         if item.kind == "Task":
             fields["ChangeCount"] = int(fields.get("ChangeCount", 0)) + 1  # type: ignore[arg-type]
-        _derive(item.kind, fields, now)  # may refuse the result; the item stays untouched
+        rules.derive(item.kind, fields, now)  # may refuse the result; the item stays untouched
         item.fields, item.extended = fields, extended
         item.change_key = self._new_change_key()
         item.changed_seq = self.seq
@@ -393,8 +375,7 @@ class Mailbox:
         item = self.item(item_id)
         if item.master_id is not None:
             raise EwsError(
-                "ErrorCalendarOccurrenceIsDeletedFromRecurrence",
-                "Deleting single occurrences is not supported by the sandbox.",
+                "ErrorInvalidOperation", "The sandbox does not delete single occurrences."
             )
         if send_cancellations and send_cancellations != "SendToNone":
             self._record(item, "cancellation")
@@ -448,14 +429,14 @@ class Mailbox:
             if change.action == "delete":
                 extended.pop(target, None)
             elif change.action == "set" and isinstance(change.value, str | tuple):
-                _check_extended(target, change.value)
+                rules.check_extended(target, change.value)
                 extended[target] = change.value
             else:
                 raise EwsError(
                     "ErrorInvalidPropertyAppend", "Extended properties cannot be appended to."
                 )
             return
-        if target in READ_ONLY:
+        if target in rules.READ_ONLY:
             code = (
                 "ErrorInvalidPropertyDelete"
                 if change.action == "delete"
@@ -467,7 +448,7 @@ class Mailbox:
         elif change.action == "set":
             fields[target] = change.value  # type: ignore[assignment]
         else:
-            fields[target] = _appended(target, fields.get(target), change.value)
+            fields[target] = rules.appended(target, fields.get(target), change.value)
 
     def _record(self, item: Item, kind: str) -> None:
         recipients = values.recipient_addresses(item.fields)
@@ -594,81 +575,6 @@ class Mailbox:
         self.get_configuration(folder_id, name)
         del self.folder(folder_id).configurations[name]
         self._new_change_key()
-
-
-def _check_extended(key: ExtendedKey, value: ExtendedValue) -> None:
-    if not values.valid_extended_value(key, value):
-        name = key.property_name or key.property_id or key.property_tag
-        raise EwsError(
-            "ErrorInvalidExtendedPropertyValue",
-            f"The value {value!r} of extended property {name} is not a {key.property_type}.",
-        )
-
-
-def _derive(kind: str, fields: dict[str, Value], now: datetime) -> None:
-    """Properties Exchange derives on every write, and the checks it makes on the result."""
-    fields["LastModifiedTime"] = now
-    if kind == "CalendarItem":
-        start, end = fields.get("Start"), fields.get("End")
-        if isinstance(start, datetime) and isinstance(end, datetime) and end < start:
-            raise EwsError(
-                "ErrorCalendarEndDateIsEarlierThanStartDate",
-                "The end date is earlier than the start date.",
-            )
-        if isinstance(start, datetime) and isinstance(end, datetime) and end - start > MAX_DURATION:
-            raise EwsError(
-                "ErrorCalendarDurationIsTooLong", "A calendar item may last five years at most."
-            )
-        fields["CalendarItemType"] = "RecurringMaster" if "Recurrence" in fields else "Single"
-        fields["MyResponseType"] = "Organizer"
-    if kind == "Task":
-        percent = fields.get("PercentComplete", 0.0)
-        if not isinstance(percent, float) or not 0.0 <= percent <= 100.0:
-            raise EwsError(
-                "ErrorInvalidPercentCompleteValue", "PercentComplete must be between 0 and 100."
-            )
-        fields["IsComplete"] = fields.get("Status") == "Completed"
-        fields["IsRecurring"] = "Recurrence" in fields
-
-
-def _task_rule(fields: dict[str, Value], name: str, now: datetime) -> None:
-    """Status, PercentComplete and CompleteDate move together; the one set last wins.
-
-    Setting CompleteDate, PercentComplete 100 or Status Completed all complete a task
-    (MS-OXWSTASK R67001); when a request sets several, the last processed decides (R67002).
-    """
-    if name == "CompleteDate" and "CompleteDate" in fields:
-        fields["Status"], fields["PercentComplete"] = "Completed", 100.0
-    elif name == "PercentComplete":
-        percent = fields.get("PercentComplete", 0.0)
-        if percent == 100.0:
-            fields["Status"] = "Completed"
-            fields.setdefault("CompleteDate", now)
-            return
-        fields.pop("CompleteDate", None)
-        if fields.get("Status") in ("Completed", "NotStarted"):
-            fields["Status"] = "InProgress" if percent else "NotStarted"
-    elif name == "Status":
-        if fields.get("Status") == "Completed":
-            fields["PercentComplete"] = 100.0
-            fields.setdefault("CompleteDate", now)
-            return
-        fields.pop("CompleteDate", None)
-        if fields.get("Status") == "NotStarted" or fields.get("PercentComplete") == 100.0:
-            fields["PercentComplete"] = 0.0
-
-
-def _appended(name: str, current: Value | None, value: object) -> Value:
-    if name not in APPENDABLE:
-        raise EwsError("ErrorInvalidPropertyAppend", f"The property {name} cannot be appended to.")
-    if isinstance(value, Body):
-        text = current.text if isinstance(current, Body) else ""
-        return Body(value.body_type, text + value.text)
-    if isinstance(value, tuple):
-        return (current if isinstance(current, tuple) else ()) + value
-    if isinstance(value, XmlValue):
-        return values.merge_lists(current if isinstance(current, XmlValue) else None, value)
-    raise EwsError("ErrorInvalidPropertyAppend", f"The property {name} cannot be appended to.")
 
 
 def _overlaps(item: Item, start: datetime, end: datetime) -> bool:

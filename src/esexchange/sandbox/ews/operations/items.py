@@ -79,6 +79,7 @@ def create_item(ctx: Context, op: etree._Element) -> etree._Element:
 
 def get_item(ctx: Context, op: etree._Element) -> etree._Element:
     """GetItem: items by id in the requested shape."""
+
     def handle(element: etree._Element, message: etree._Element) -> None:
         shape = codec.parse_shape(op.find(m("ItemShape")))  # its errors are per element
         item = resolve_item(ctx, element)[0]

@@ -1,0 +1,110 @@
+"""What Exchange enforces and derives when an item is written.
+
+Read-only properties, the properties that can be appended to, the checks on the result of
+a write (an end before the start, a duration over five years, a percentage out of range,
+an extended property value of the wrong type) and the derived properties (calendar item
+type, task completion) live here, apart from the bookkeeping in ``models.py``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from esexchange.sandbox.ews import values
+from esexchange.sandbox.ews.errors import EwsError
+from esexchange.sandbox.ews.values import Body, ExtendedKey, ExtendedValue, Value, XmlValue
+
+# Properties only the server sets; a client trying to set or delete one gets an error.
+READ_ONLY = frozenset(
+    {
+        "ItemId", "ParentFolderId", "DateTimeCreated", "LastModifiedTime", "Size",
+        "CalendarItemType", "IsRecurring", "IsComplete", "MyResponseType", "Organizer",
+        "DateTimeReceived", "DateTimeSent", "HasAttachments", "ConversationId", "ChangeCount",
+        "DisplayTo", "DisplayCc", "DisplayBcc", "LastModifiedName", "BlockStatus", "TextBody",
+        "IconIndex", "Preview", "NormalizedBody", "InstanceKey", "RightsManagementLicenseData",
+        "IsMeeting", "AppointmentState", "FirstOccurrence", "LastOccurrence",
+        "ModifiedOccurrences", "DeletedOccurrences", "OriginalStart",
+    }
+)  # fmt: skip
+
+MAX_DURATION = timedelta(days=5 * 365 + 1)  # "exceeds five years" (MS-OXWSMTGS R1203)
+
+APPENDABLE = frozenset({"Body", "RequiredAttendees", "OptionalAttendees", "Resources",
+                        "ToRecipients", "CcRecipients", "BccRecipients", "Categories"})  # fmt: skip
+
+
+def check_extended(key: ExtendedKey, value: ExtendedValue) -> None:
+    """ErrorInvalidExtendedPropertyValue unless the value fits the property's type."""
+    if not values.valid_extended_value(key, value):
+        name = key.property_name or key.property_id or key.property_tag
+        raise EwsError(
+            "ErrorInvalidExtendedPropertyValue",
+            f"The value {value!r} of extended property {name} is not a {key.property_type}.",
+        )
+
+
+def derive(kind: str, fields: dict[str, Value], now: datetime) -> None:
+    """Properties Exchange derives on every write, and the checks it makes on the result."""
+    fields["LastModifiedTime"] = now
+    if kind == "CalendarItem":
+        start, end = fields.get("Start"), fields.get("End")
+        if isinstance(start, datetime) and isinstance(end, datetime) and end < start:
+            raise EwsError(
+                "ErrorCalendarEndDateIsEarlierThanStartDate",
+                "The end date is earlier than the start date.",
+            )
+        if isinstance(start, datetime) and isinstance(end, datetime) and end - start > MAX_DURATION:
+            raise EwsError(
+                "ErrorCalendarDurationIsTooLong", "A calendar item may last five years at most."
+            )
+        fields["CalendarItemType"] = "RecurringMaster" if "Recurrence" in fields else "Single"
+        fields["MyResponseType"] = "Organizer"
+    if kind == "Task":
+        percent = fields.get("PercentComplete", 0.0)
+        if not isinstance(percent, float) or not 0.0 <= percent <= 100.0:
+            raise EwsError(
+                "ErrorInvalidPercentCompleteValue", "PercentComplete must be between 0 and 100."
+            )
+        fields["IsComplete"] = fields.get("Status") == "Completed"
+        fields["IsRecurring"] = "Recurrence" in fields
+
+
+def task_rule(fields: dict[str, Value], name: str, now: datetime) -> None:
+    """Status, PercentComplete and CompleteDate move together; the one set last wins.
+
+    Setting CompleteDate, PercentComplete 100 or Status Completed all complete a task
+    (MS-OXWSTASK R67001); when a request sets several, the last processed decides (R67002).
+    """
+    if name == "CompleteDate" and "CompleteDate" in fields:
+        fields["Status"], fields["PercentComplete"] = "Completed", 100.0
+    elif name == "PercentComplete":
+        percent = fields.get("PercentComplete", 0.0)
+        if percent == 100.0:
+            fields["Status"] = "Completed"
+            fields.setdefault("CompleteDate", now)
+            return
+        fields.pop("CompleteDate", None)
+        if fields.get("Status") in ("Completed", "NotStarted"):
+            fields["Status"] = "InProgress" if percent else "NotStarted"
+    elif name == "Status":
+        if fields.get("Status") == "Completed":
+            fields["PercentComplete"] = 100.0
+            fields.setdefault("CompleteDate", now)
+            return
+        fields.pop("CompleteDate", None)
+        if fields.get("Status") == "NotStarted" or fields.get("PercentComplete") == 100.0:
+            fields["PercentComplete"] = 0.0
+
+
+def appended(name: str, current: Value | None, value: object) -> Value:
+    """The value of property ``name`` after AppendToItemField; only some properties append."""
+    if name not in APPENDABLE:
+        raise EwsError("ErrorInvalidPropertyAppend", f"The property {name} cannot be appended to.")
+    if isinstance(value, Body):
+        text = current.text if isinstance(current, Body) else ""
+        return Body(value.body_type, text + value.text)
+    if isinstance(value, tuple):
+        return (current if isinstance(current, tuple) else ()) + value
+    if isinstance(value, XmlValue):
+        return values.merge_lists(current if isinstance(current, XmlValue) else None, value)
+    raise EwsError("ErrorInvalidPropertyAppend", f"The property {name} cannot be appended to.")
