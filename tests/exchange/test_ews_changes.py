@@ -145,3 +145,13 @@ def test_mailboxes_of_one_connection_see_only_their_own_items(
     anna.create(_appointments(2))
     assert ben.changes(Kind.APPOINTMENT, None).changes == ()
     assert len(anna.changes(Kind.APPOINTMENT, None).changes) == 2
+
+
+def test_a_pass_over_an_unchanged_folder_costs_one_request(
+    anna: EwsMailbox, connection: EwsConnection
+) -> None:
+    ben = connection.mailbox(BEN)  # the connection is warm (auth type and version known)
+    state = ben.changes(Kind.APPOINTMENT, None).state
+    assert ben.requests.count == 1  # the folder is named, not looked up
+    assert ben.changes(Kind.APPOINTMENT, state).changes == ()
+    assert ben.requests.count == 2

@@ -86,8 +86,7 @@ class EwsMailbox:
     def check(self) -> None:
         """Open the calendar and the tasks folder (one GetFolder request)."""
         with self._call():
-            self._folders.clear()
-            self._folder(Kind.APPOINTMENT)
+            self._resolve_folders()
 
     # --- reading ------------------------------------------------------------------------
 
@@ -209,6 +208,8 @@ class EwsMailbox:
         if not categories:
             return
         with self._call():
+            if self._folder(Kind.APPOINTMENT).id is None:
+                self._resolve_folders()  # writing a configuration needs the folder's id
             calendar = self._folder(Kind.APPOINTMENT)
             try:
                 current = self._retrying(lambda: calendar.get_user_configuration(
@@ -258,26 +259,30 @@ class EwsMailbox:
                 wait *= 2
 
     def _folder(self, kind: Kind) -> Any:
-        """The calendar or tasks folder; both are fetched in one GetFolder, once."""
+        """The calendar or tasks folder by its well-known name (no request needed)."""
         if not self._folders:
             address = MailboxAddress(email_address=self.address)
             root = Root(account=self._account, _distinguished_id=DistinguishedFolderId(
                 id=Root.DISTINGUISHED_FOLDER_ID, mailbox=address,
             ))
-            wanted = [
-                cls(root=root, _distinguished_id=DistinguishedFolderId(
+            self._folders = {
+                kind: cls(root=root, _distinguished_id=DistinguishedFolderId(
                     id=cls.DISTINGUISHED_FOLDER_ID, mailbox=address,
                 ))
-                for cls in _FOLDER_CLASSES.values()
-            ]
-            folders = self._retrying(
-                lambda: list(FolderCollection(account=self._account, folders=wanted).resolve())
-            )
-            for found in folders:
-                if isinstance(found, Exception):
-                    raise found
-            self._folders = dict(zip(_FOLDER_CLASSES, folders, strict=True))
+                for kind, cls in _FOLDER_CLASSES.items()
+            }
         return self._folders[kind]
+
+    def _resolve_folders(self) -> None:
+        """Fetch both folders in one GetFolder (their ids; a proof they can be opened)."""
+        wanted = [self._folder(kind) for kind in _FOLDER_CLASSES]
+        folders = self._retrying(
+            lambda: list(FolderCollection(account=self._account, folders=wanted).resolve())
+        )
+        for found in folders:
+            if isinstance(found, Exception):
+                raise found
+        self._folders = dict(zip(_FOLDER_CLASSES, folders, strict=True))
 
     def _fetch(self, kind: Kind, ids: Sequence[str]) -> dict[str, RemoteItem]:
         """Full content of items in batched GetItem: id -> item, the gone ones left out."""
