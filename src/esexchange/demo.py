@@ -96,16 +96,24 @@ def use_folder(root: Path) -> DemoFolder:
 
 
 def prepare_erp(folder: DemoFolder, say: Callable[[str], None]) -> Engine:
-    """The demo ERP: the database script installed, sample data in an empty ERP."""
+    """The demo ERP: the database script installed, sample data in an empty ERP.
+
+    A new ERP gets a new Exchange side too: items left in an old sandbox state carry the
+    ERP ids of the old ERP, and the sync would adopt them as copies of new activities.
+    """
     engine = open_engine(folder.db_url)
     install(engine)
     with engine.connect() as db:
         has_employees = db.scalar(select(func.count()).select_from(employee))
-    if not has_employees:
-        fill_sample(engine, employees=SAMPLE_EMPLOYEES, activities=SAMPLE_ACTIVITIES)
-        say(f"Created the ERP {folder.database} with sample data.")
-    else:
+    if has_employees:
         say(f"Using the ERP {folder.database} from an earlier run.")
+        return engine
+    fill_sample(engine, employees=SAMPLE_EMPLOYEES, activities=SAMPLE_ACTIVITIES)
+    say(f"Created the ERP {folder.database} with sample data.")
+    if folder.state.exists():
+        for suffix in ("", "-wal", "-shm"):  # SQLite's write-ahead log beside it
+            Path(f"{folder.state}{suffix}").unlink(missing_ok=True)
+        say(f"Removed the sandbox state {folder.state}, which belonged to an older ERP.")
     return engine
 
 

@@ -19,7 +19,7 @@ from esexchange.service.runner import sync_connection
 @reports_errors
 def run(
     once: Annotated[bool, typer.Option(help="Stop after the first pass (for scripts).")] = False,
-    dir: Annotated[
+    folder_path: Annotated[
         Path, typer.Option("--dir", help="Where the demo keeps its ERP and sandbox state.")
     ] = Path("demo-data"),
     port: Annotated[
@@ -36,7 +36,7 @@ def run(
     Keeps synchronizing at the interval until Ctrl-C; --once stops after one pass.
     """
     console = out()
-    folder = demo.use_folder(dir)
+    folder = demo.use_folder(folder_path)
     engine = demo.prepare_erp(folder, console.print)
     try:
         people = demo.sample_employees(engine)
