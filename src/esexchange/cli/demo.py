@@ -14,6 +14,7 @@ from esexchange.cli.render import outcome_table, progress_bar
 from esexchange.inprocess import BackgroundServer
 from esexchange.sandbox.ews.app import create_sandbox
 from esexchange.service.runner import sync_connection
+from esexchange.service.summary import movement
 
 
 @reports_errors
@@ -56,7 +57,11 @@ def run(
                 number += 1
                 with progress_bar(console, f"Pass {number}") as bar:
                     outcomes = sync_connection(engine, demo.CONNECTION, progress=bar)
-                console.print(outcome_table(f"Pass {number}: what moved", outcomes))
+                if number > 1 and all(o.report is not None and o.ok
+                                      and movement(o.report).total == 0 for o in outcomes):
+                    console.print(f"Pass {number}: nothing changed on either side.")
+                else:
+                    console.print(outcome_table(f"Pass {number}: what moved", outcomes))
                 if number == 1:
                     console.print(demo.instructions(folder, ews_url, password, people[0].email),
                                   markup=False, highlight=False)
