@@ -18,13 +18,16 @@ from exchangelib.items import (
     ALWAYS_OVERWRITE,
     AUTO_RESOLVE,
     NEVER_OVERWRITE,
+    SEND_ONLY_TO_ALL,
+    SEND_ONLY_TO_CHANGED,
     SEND_TO_ALL_AND_SAVE_COPY,
+    SEND_TO_CHANGED_AND_SAVE_COPY,
     SEND_TO_NONE,
 )
 from exchangelib.properties import Attendee, Mailbox
 
 from tests.sandbox.ews_support import post, registered_properties, response_codes
-from tests.support.sandbox import ANNA, BEN, RunningSandbox
+from tests.support.sandbox import ANNA, BEN, CARL, RunningSandbox
 
 BERLIN = EWSTimeZone("Europe/Berlin")
 NEW_YORK = EWSTimeZone("America/New_York")
@@ -36,14 +39,15 @@ def _properties() -> Iterator[None]:
         yield
 
 
-def _appointment(account, **fields) -> CalendarItem:  # type: ignore[no-untyped-def]
+def _appointment(account, *, save: bool = True, **fields) -> CalendarItem:  # type: ignore[no-untyped-def]
     defaults = {
         "subject": "Quarterly review",
         "start": EWSDateTime(2026, 12, 1, 9, 0, tzinfo=BERLIN),
         "end": EWSDateTime(2026, 12, 1, 10, 30, tzinfo=BERLIN),
     }
     item = CalendarItem(account=account, folder=account.calendar, **{**defaults, **fields})
-    item.save(send_meeting_invitations=SEND_TO_NONE)
+    if save:
+        item.save(send_meeting_invitations=SEND_TO_NONE)
     return item
 
 
@@ -211,22 +215,21 @@ def test_delete_types(ews: RunningSandbox) -> None:
 def test_meeting_messages_are_sent_only_when_asked_and_recorded(ews: RunningSandbox) -> None:
     """SendToNone sends nothing; SendToAllAndSaveCopy reaches every attendee.
 
-    MS-OXWSMTGS_R44 MS-OXWSMTGS_R4400 MS-OXWSMTGS_R48 MS-OXWSMTGS_R4800 MS-OXWSMTGS_R6000
-    MS-OXWSMTGS_R64 MS-OXWSMTGS_R6400 MS-OXWSMTGS_R49 MS-OXWSMTGS_R4900 MS-OXWSMTGS_R187
-    MS-OXWSMTGS_R728 MS-OXWSMTGS_R738
+    MS-OXWSMTGS_R44 MS-OXWSMTGS_R4400 MS-OXWSMTGS_R4401 MS-OXWSMTGS_R48 MS-OXWSMTGS_R4800
+    MS-OXWSMTGS_R4802 MS-OXWSMTGS_R6000 MS-OXWSMTGS_R64 MS-OXWSMTGS_R6400 MS-OXWSMTGS_R6401
+    MS-OXWSMTGS_R49 MS-OXWSMTGS_R4900 MS-OXWSMTGS_R4901 MS-OXWSMTGS_R45 MS-OXWSMTGS_R4500
+    MS-OXWSMTGS_R187 MS-OXWSMTGS_R728 MS-OXWSMTGS_R738
     """
     account = ews.account(ANNA)
     attendees = [Attendee(mailbox=Mailbox(email_address=BEN), response_type="Unknown")]
     quiet = _appointment(account, subject="quiet", required_attendees=attendees)
-    assert ews.mailbox(ANNA).sent == []
-    loud = CalendarItem(
-        account=account, folder=account.calendar, subject="loud", required_attendees=attendees,
-        start=EWSDateTime(2026, 12, 2, 9, tzinfo=BERLIN),
-        end=EWSDateTime(2026, 12, 2, 10, tzinfo=BERLIN),
-    )  # fmt: skip
+    assert ews.mailbox(ANNA).sent == [] and list(account.sent.all()) == []
+    loud = _appointment(account, subject="loud", required_attendees=attendees, save=False)
     loud.save(send_meeting_invitations=SEND_TO_ALL_AND_SAVE_COPY)
     loud.subject = "loud, moved"
     loud.save(update_fields=["subject"], send_meeting_invitations=SEND_TO_ALL_AND_SAVE_COPY)
+    got = account.calendar.get(id=loud.id)
+    assert got.is_meeting is True and got.appointment_state == ("Meeting",)
     loud.delete(send_meeting_cancellations=SEND_TO_ALL_AND_SAVE_COPY)
     quiet.delete(send_meeting_cancellations=SEND_TO_NONE)
     sent = [(m.kind, m.subject, m.recipients) for m in ews.mailbox(ANNA).sent]
@@ -235,6 +238,49 @@ def test_meeting_messages_are_sent_only_when_asked_and_recorded(ews: RunningSand
         ("update", "loud, moved", (BEN,)),
         ("cancellation", "loud, moved", (BEN,)),
     ]
+    copies = sorted((m.item_class, m.subject) for m in account.sent.all())
+    assert copies == [
+        ("IPM.Schedule.Meeting.Canceled", "loud, moved"),
+        ("IPM.Schedule.Meeting.Request", "loud"),
+        ("IPM.Schedule.Meeting.Request", "loud, moved"),
+    ]
+
+
+def test_send_only_to_all_and_to_changed(ews: RunningSandbox) -> None:
+    """SendOnlyToAll keeps no copy; the ...Changed values reach only added or removed attendees.
+
+    MS-OXWSMTGS_R46 MS-OXWSMTGS_R4600 MS-OXWSMTGS_R4602 MS-OXWSMTGS_R61 MS-OXWSMTGS_R6100
+    MS-OXWSMTGS_R6101 MS-OXWSMTGS_R62 MS-OXWSMTGS_R6200 MS-OXWSMTGS_R65 MS-OXWSMTGS_R6500
+    MS-OXWSMTGS_R6501 MS-OXWSMTGS_R47 MS-OXWSMTGS_R4700 MS-OXWSMTGS_R4701 MS-OXWSMTGS_R189
+    MS-OXWSMTGS_R191
+    """
+    account = ews.account(ANNA)
+    ben, carl = (Attendee(mailbox=Mailbox(email_address=a)) for a in (BEN, CARL))
+    meeting = _appointment(account, required_attendees=[ben], save=False)
+    meeting.save(send_meeting_invitations=SEND_ONLY_TO_ALL)
+    meeting.optional_attendees = [carl]
+    meeting.save(
+        update_fields=["optional_attendees"], send_meeting_invitations=SEND_ONLY_TO_CHANGED
+    )
+    meeting.subject = "Renamed"
+    meeting.save(update_fields=["subject"], send_meeting_invitations=SEND_ONLY_TO_ALL)
+    meeting.resources = [Attendee(mailbox=Mailbox(email_address="room-1@example.test"))]
+    meeting.save(
+        update_fields=["resources"], send_meeting_invitations=SEND_TO_CHANGED_AND_SAVE_COPY
+    )
+    got = account.calendar.get(id=meeting.id)
+    assert [a.mailbox.email_address for a in got.optional_attendees] == [CARL]
+    assert [a.mailbox.email_address for a in got.resources] == ["room-1@example.test"]
+    meeting.delete(send_meeting_cancellations=SEND_ONLY_TO_ALL)
+    sent = [(m.kind, m.recipients) for m in ews.mailbox(ANNA).sent]
+    assert sent == [
+        ("invitation", (BEN,)),
+        ("update", (CARL,)),
+        ("update", (BEN, CARL)),
+        ("update", ("room-1@example.test",)),
+        ("cancellation", (BEN, CARL, "room-1@example.test")),
+    ]
+    assert [m.subject for m in account.sent.all()] == ["Renamed"]  # only the ...SaveCopy one
 
 
 def test_wrong_input_gets_exchange_error_codes(ews: RunningSandbox) -> None:

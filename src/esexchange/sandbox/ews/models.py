@@ -61,6 +61,16 @@ ITEM_CLASSES = {
 }
 
 
+# Send... values that send meeting messages (the rest: SendToNone).
+SENDING = frozenset({"SendOnlyToAll", "SendToAllAndSaveCopy", "SendOnlyToChanged",
+                     "SendToChangedAndSaveCopy"})  # fmt: skip
+MEETING_MESSAGE_CLASSES = {
+    "invitation": "IPM.Schedule.Meeting.Request",
+    "update": "IPM.Schedule.Meeting.Request",
+    "cancellation": "IPM.Schedule.Meeting.Canceled",
+}
+
+
 @dataclass
 class UserConfiguration:
     """A named configuration object of a folder (e.g. Outlook's ``CategoryList``)."""
@@ -324,14 +334,24 @@ class Mailbox:
                 rules.task_rule(item.fields, name, now)
         rules.derive(item.kind, item.fields, now)
         self.items[item.id] = item
-        if send_to and send_to != "SendToNone" and send_to != "SaveOnly":
-            self._record(item, "invitation")
+        if kind == "CalendarItem" and send_to in SENDING:
+            self._send(item, "invitation", values.recipient_addresses(item.fields), send_to)
         return item
 
     def update_item(
-        self, item_id: str, change_key: str | None, conflict: str, changes: list[FieldChange]
+        self,
+        item_id: str,
+        change_key: str | None,
+        conflict: str,
+        changes: list[FieldChange],
+        *,
+        send_to: str | None = None,
     ) -> Item:
-        """Apply the changes of one ItemChange; a stale key with NeverOverwrite is refused."""
+        """Apply the changes of one ItemChange; a stale key with NeverOverwrite is refused.
+
+        ``send_to`` (SendMeetingInvitationsOrCancellations) sends the update to all
+        attendees, or with ``...Changed...`` only to those the update added or removed.
+        """
         item = self.item(item_id)
         if item.master_id is not None:
             raise EwsError(
@@ -357,15 +377,16 @@ class Mailbox:
         if item.kind == "Task":
             fields["ChangeCount"] = int(fields.get("ChangeCount", 0)) + 1  # type: ignore[arg-type]
         rules.derive(item.kind, fields, now)  # may refuse the result; the item stays untouched
+        before = values.recipient_addresses(item.fields)
         item.fields, item.extended = fields, extended
         item.change_key = self._new_change_key()
         item.changed_seq = self.seq
+        if item.kind == "CalendarItem" and send_to in SENDING:
+            after = values.recipient_addresses(fields)
+            if "Changed" in str(send_to):
+                after = tuple(a for a in (*before, *after) if (a in before) != (a in after))
+            self._send(item, "update", after, str(send_to))
         return item
-
-    def notify_update(self, item: Item, send_to: str | None) -> None:
-        """Record a meeting update when SendMeetingInvitationsOrCancellations asks for one."""
-        if send_to and send_to != "SendToNone":
-            self._record(item, "update")
 
     def delete_item(
         self, item_id: str, delete_type: str, *, send_cancellations: str | None
@@ -377,8 +398,10 @@ class Mailbox:
             raise EwsError(
                 "ErrorInvalidOperation", "The sandbox does not delete single occurrences."
             )
-        if send_cancellations and send_cancellations != "SendToNone":
-            self._record(item, "cancellation")
+        if send_cancellations in SENDING:
+            self._send(
+                item, "cancellation", values.recipient_addresses(item.fields), send_cancellations
+            )
         del self.items[item.id]
         self.seq += 1
         self.tombstones.append(Tombstone(item.id, item.folder_id, item.created_seq, self.seq))
@@ -450,11 +473,19 @@ class Mailbox:
         else:
             fields[target] = rules.appended(target, fields.get(target), change.value)
 
-    def _record(self, item: Item, kind: str) -> None:
-        recipients = values.recipient_addresses(item.fields)
-        if recipients:
-            subject = item.fields.get("Subject", "")
-            self.sent.append(SentMessage(kind, item.id, str(subject), recipients))
+    def _send(self, item: Item, kind: str, recipients: tuple[str, ...], send_to: str) -> None:
+        """Record a meeting message; ``...AndSaveCopy`` also keeps it in Sent Items."""
+        if not recipients:
+            return  # an appointment without attendees sends nothing
+        subject = str(item.fields.get("Subject", ""))
+        self.sent.append(SentMessage(kind, item.id, subject, recipients))
+        if send_to.endswith("AndSaveCopy"):
+            copy_fields: dict[str, Value] = {
+                "ItemClass": MEETING_MESSAGE_CLASSES[kind],
+                "Subject": subject,
+                "ToRecipients": values.recipients_xml("ToRecipients", recipients),
+            }
+            self.create_item(self.folder(distinguished="sentitems").id, "Message", copy_fields, {})
 
     # calendar view -----------------------------------------------------------------------
 

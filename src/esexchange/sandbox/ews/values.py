@@ -69,6 +69,15 @@ def recipient_addresses(fields: dict[str, Value]) -> tuple[str, ...]:
     return tuple(found)
 
 
+def recipients_xml(name: str, addresses: tuple[str, ...]) -> XmlValue:
+    """A recipient list element (``ToRecipients``...) of plain SMTP mailboxes."""
+    root = etree.Element(f"{_T}{name}")
+    for address in addresses:
+        mailbox = etree.SubElement(root, f"{_T}Mailbox")
+        etree.SubElement(mailbox, f"{_T}EmailAddress").text = address
+    return XmlValue(etree.tostring(root))
+
+
 def merge_lists(current: XmlValue | None, appended: XmlValue) -> XmlValue:
     """The list element ``current`` with the children of ``appended`` added at the end."""
     if current is None:

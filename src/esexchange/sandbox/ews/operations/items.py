@@ -102,9 +102,7 @@ def update_item(ctx: Context, op: etree._Element) -> etree._Element:
                 "SendMeetingInvitationsOrCancellations is required for calendar items.",
             )
         changes = [_field_change(update) for update in children(updates)]
-        item = ctx.mailbox.update_item(current.id, change_key, conflict, changes)
-        if item.kind == "CalendarItem":
-            ctx.mailbox.notify_update(item, send)
+        item = ctx.mailbox.update_item(current.id, change_key, conflict, changes, send_to=send)
         render(ctx, etree.SubElement(message, m("Items")), item, codec.Shape())
         etree.SubElement(etree.SubElement(message, m("ConflictResults")), t("Count")).text = "0"
 
