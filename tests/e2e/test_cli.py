@@ -78,3 +78,13 @@ def test_check_connection_reports_a_working_connection(world: World) -> None:
 
     assert code == 0, output
     assert "ok" in output and world.sandbox.ews_url in output
+
+
+def test_sync_of_an_employee_not_on_the_list_says_how_to_add_them(world: World) -> None:
+    world.employee()
+
+    code, output = _run(world, "sync", "--connection", world.connection,
+                        "--employee", "nobody@example.test")
+
+    assert code == 2
+    assert f"esexchange personnel add {world.connection} nobody@example.test" in output

@@ -118,3 +118,18 @@ def test_delete_in_erp_off_detaches_and_never_resurrects(world: World, kind: str
 
     assert anna.outlook.subjects(kind) == []
     assert world.subjects(anna, kind) == ["Kept, edited in the ERP"]
+
+
+def test_appointment_sync_off_for_the_connection_moves_only_tasks(world: World) -> None:
+    """The connection option ``appointment_sync`` off: no appointment moves either way."""
+    world.option("appointment_sync", "off")
+    anna = world.employee()
+    world.add("appointment", "ERP appointment", anna)
+    world.add("task", "ERP task", anna)
+    anna.outlook.add("appointment", "Outlook appointment")
+
+    world.sync_ok()
+
+    assert anna.outlook.subjects("appointment") == ["Outlook appointment"]
+    assert anna.outlook.subjects("task") == ["ERP task"]
+    assert world.subjects(anna, "appointment") == ["ERP appointment"]
