@@ -71,9 +71,13 @@ def serve(
     directory: Directory = DIRECTORY_WITH_APP, *, tls_dir: Path | None = None,
     knobs: Knobs | None = None,
 ) -> Iterator[Served]:
-    """Start a sandbox on a free loopback port (HTTPS with its own CA when ``tls_dir``)."""
+    """Start a sandbox on a free loopback port (HTTPS with its own CA when ``tls_dir``).
+
+    With ``knobs`` the app is wrapped in a knobs middleware even when they start inactive,
+    so that tests can turn them while it serves (``Served.knobs.knobs = ...``).
+    """
     sandbox = create_sandbox(directory, validate_responses=True)
-    app: Any = with_autodiscover(sandbox, directory)
+    app: Any = sandbox.app
     middleware = None
     if knobs is not None:
         middleware = KnobsMiddleware(app, knobs)
@@ -86,14 +90,3 @@ def serve(
     ) as server:
         yield Served(server.base_url, sandbox, middleware, tls.ca_file if tls else None)
 
-
-def with_autodiscover(sandbox: Sandbox, directory: Directory) -> Any:
-    """The sandbox app with its SOAP and POX Autodiscover endpoints in front."""
-    from starlette.applications import Starlette
-    from starlette.routing import Mount
-
-    from esexchange.sandbox.ews.autodiscover import autodiscover_routes
-
-    return Starlette(routes=[
-        *autodiscover_routes(directory, sandbox.issuer), Mount("/", app=sandbox.app),
-    ])
