@@ -41,7 +41,8 @@ DEFAULT_PROPERTIES = frozenset(
 )  # fmt: skip
 # Properties the server computes when rendering rather than storing.
 COMPUTED = frozenset({"ItemId", "ParentFolderId", "Duration", "HasAttachments", "IsRecurring",
-                      "Organizer", "IsAssociated", "IsMeeting", "AppointmentState"})  # fmt: skip
+                      "Organizer", "IsAssociated", "IsMeeting", "AppointmentState",
+                      "DateTimeReceived", "Size", "LastModifiedName"})  # fmt: skip
 
 
 def _types(kind: str) -> dict[str, str]:
@@ -291,8 +292,27 @@ def _render_property(
         render_value(node, name, item.fields[name])
     elif name == "HasAttachments" or name == "IsAssociated":
         render_value(node, name, False)
+    elif name == "DateTimeReceived":  # a calendar item or task is "received" when created
+        render_value(node, name, item.fields["DateTimeCreated"])
+    elif name == "Size":
+        render_value(node, name, _size(item))
+    elif name == "LastModifiedName":  # requests act as the mailbox's owner (impersonation)
+        render_value(node, name, owner[1])
     elif item.kind == "CalendarItem":
         _render_calendar_computed(node, name, item, owner)
+
+
+def _size(item: Item) -> int:
+    """A plausible size in bytes: what the item's property values take up."""
+    total = 0
+    for value in (*item.fields.values(), *item.extended.values()):
+        if isinstance(value, XmlValue):
+            total += len(value.xml)
+        elif isinstance(value, Body):
+            total += len(value.text.encode())
+        else:
+            total += len(str(value).encode())
+    return total
 
 
 def _render_calendar_computed(

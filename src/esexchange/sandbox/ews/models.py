@@ -296,6 +296,8 @@ class Mailbox:
     ) -> Item:
         """Store a new item in a folder; ``send_to`` is SendMeetingInvitations or disposition."""
         folder = self.folder(folder_id)
+        if kind == "Item":
+            kind = "Message"  # Exchange 2013+ keeps a plain item as a message (MS-OXWSCDATA)
         for name in fields:
             if name in rules.READ_ONLY:
                 raise EwsError("ErrorInvalidPropertySet", f"{name} is read-only.")
