@@ -1,0 +1,147 @@
+"""Calendar item details: stored properties, meeting time zones, occurrence and master ids."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.sandbox.ews_support import NS, post, response_codes
+from tests.support.sandbox import ANNA, BEN, RunningSandbox
+
+TIMES = "<t:Start>2026-12-01T08:00:00Z</t:Start><t:End>2026-12-01T09:00:00Z</t:End>"
+RECURRENCE = (
+    "<t:Recurrence><t:DailyRecurrence><t:Interval>1</t:Interval></t:DailyRecurrence>"
+    "<t:NumberedRecurrence><t:StartDate>2026-12-01</t:StartDate>"
+    "<t:NumberOfOccurrences>3</t:NumberOfOccurrences></t:NumberedRecurrence></t:Recurrence>"
+)
+MEETING_ZONE = (
+    '<t:MeetingTimeZone TimeZoneName="W. Europe Standard Time"><t:BaseOffset>-PT1H'
+    "</t:BaseOffset></t:MeetingTimeZone>"
+)
+
+
+def _create(ews: RunningSandbox, fields: str) -> str:
+    body = (
+        '<m:CreateItem SendMeetingInvitations="SendToNone"><m:Items><t:CalendarItem>'
+        f"<t:Subject>detail</t:Subject>{fields}</t:CalendarItem></m:Items></m:CreateItem>"
+    )
+    _, root = post(ews.url, body, impersonate=ANNA)
+    assert response_codes(root) == ["NoError"]
+    item_id = root.find(".//t:ItemId", NS)
+    assert item_id is not None
+    return item_id.get("Id", "")
+
+
+def _get(ews: RunningSandbox, item_id: str, *uris: str, id_element: str = "") -> object:
+    paths = "".join(f'<t:FieldURI FieldURI="{uri}"/>' for uri in uris)
+    ids = id_element or f'<t:ItemId Id="{item_id}"/>'
+    body = (
+        "<m:GetItem><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape><t:AdditionalProperties>"
+        f"{paths}</t:AdditionalProperties></m:ItemShape><m:ItemIds>{ids}</m:ItemIds></m:GetItem>"
+    )
+    _, root = post(ews.url, body, impersonate=ANNA)
+    return root
+
+
+STORED = [
+    ("calendar", "LegacyFreeBusyStatus", "Free"),
+    ("calendar", "LegacyFreeBusyStatus", "NoData"),
+    ("calendar", "LegacyFreeBusyStatus", "OOF"),
+    ("calendar", "IsResponseRequested", "true"),
+    ("calendar", "IsResponseRequested", "false"),
+    ("calendar", "ConferenceType", "0"),
+    ("calendar", "ConferenceType", "1"),
+    ("calendar", "ConferenceType", "2"),
+    ("calendar", "AllowNewTimeProposal", "true"),
+    ("calendar", "AllowNewTimeProposal", "false"),
+    ("calendar", "IsOnlineMeeting", "true"),
+    ("calendar", "IsOnlineMeeting", "false"),
+    ("calendar", "MeetingWorkspaceUrl", "https://w.example.test"),
+    ("calendar", "NetShowUrl", "https://n.example.test"),
+    ("item", "Sensitivity", "Confidential"),
+    ("item", "Sensitivity", "Normal"),
+    ("item", "Importance", "Normal"),
+]
+
+
+@pytest.mark.parametrize(("prefix", "name", "value"), STORED, ids=lambda v: str(v))
+def test_calendar_properties_are_stored_and_returned(
+    ews: RunningSandbox, prefix: str, name: str, value: str
+) -> None:
+    """MS-OXWSMTGS_R16501 MS-OXWSMTGS_R16502 MS-OXWSMTGS_R16503 MS-OXWSMTGS_R179
+    MS-OXWSMTGS_R736 MS-OXWSMTGS_R737 MS-OXWSMTGS_R227 MS-OXWSMTGS_R516 MS-OXWSMTGS_R742
+    MS-OXWSMTGS_R743 MS-OXWSMTGS_R229 MS-OXWSMTGS_R744 MS-OXWSMTGS_R745 MS-OXWSMTGS_R231
+    MS-OXWSMTGS_R746 MS-OXWSMTGS_R747 MS-OXWSMTGS_R233 MS-OXWSMTGS_R235 MS-OXWSCORE_R1650
+    MS-OXWSCORE_R1651 MS-OXWSCORE_R200
+    """
+    xml = f"<t:{name}>{value}</t:{name}>"
+    # The schema orders ItemType's properties before CalendarItemType's.
+    item_id = _create(ews, xml + TIMES if prefix == "item" else TIMES + xml)
+    root = _get(ews, item_id, f"{prefix}:{name}")
+    assert root.findtext(f".//t:CalendarItem/t:{name}", namespaces=NS) == value  # type: ignore[attr-defined]
+
+
+def test_attendees_keep_their_response_details(ews: RunningSandbox) -> None:
+    """MS-OXWSMTGS_R139 MS-OXWSMTGS_R141 MS-OXWSMTGS_R187"""
+    attendees = (
+        f"<t:RequiredAttendees><t:Attendee><t:Mailbox><t:EmailAddress>{BEN}</t:EmailAddress>"
+        "</t:Mailbox><t:ResponseType>Accept</t:ResponseType>"
+        "<t:LastResponseTime>2026-11-20T10:00:00Z</t:LastResponseTime></t:Attendee>"
+        "</t:RequiredAttendees>"
+    )
+    item_id = _create(ews, TIMES + attendees)
+    root = _get(ews, item_id, "calendar:RequiredAttendees")
+    attendee = root.find(".//t:RequiredAttendees/t:Attendee", NS)  # type: ignore[attr-defined]
+    assert attendee.findtext("t:ResponseType", namespaces=NS) == "Accept"
+    assert attendee.findtext("t:LastResponseTime", namespaces=NS) == "2026-11-20T10:00:00Z"
+
+
+def test_meeting_time_zone_is_returned_for_recurring_masters_only(ews: RunningSandbox) -> None:
+    """MS-OXWSMTGS_R1053 MS-OXWSMTGS_R407 MS-OXWSMTGS_R585"""
+    single = _create(ews, TIMES + MEETING_ZONE)
+    master = _create(ews, TIMES + RECURRENCE + MEETING_ZONE)
+    for item_id, present in ((single, False), (master, True)):
+        root = _get(ews, item_id, "calendar:MeetingTimeZone")
+        zone = root.find(".//t:CalendarItem/t:MeetingTimeZone", NS)  # type: ignore[attr-defined]
+        assert (zone is not None) is present
+        if present:
+            assert zone.get("TimeZoneName") == "W. Europe Standard Time"
+            assert zone.findtext("t:BaseOffset", namespaces=NS) == "-PT1H"
+
+
+def test_occurrence_and_master_ids(ews: RunningSandbox) -> None:
+    """OccurrenceItemId and RecurringMasterItemId, and the errors for ids that do not fit.
+
+    MS-OXWSMTGS_R630 MS-OXWSMTGS_R1194 MS-OXWSMTGS_R1223 MS-OXWSMTGS_R1212 MS-OXWSMTGS_R1222
+    MS-OXWSMTGS_R213 MS-OXWSMTGS_R215 MS-OXWSMTGS_R381 MS-OXWSMTGS_R383 MS-OXWSMTGS_R385
+    MS-OXWSMTGS_R387 MS-OXWSMTGS_R620 MS-OXWSMTGS_R56
+    """
+    single = _create(ews, TIMES)
+    master = _create(ews, TIMES + RECURRENCE)
+    root = _get(ews, master, "calendar:FirstOccurrence", "calendar:LastOccurrence")
+    first = root.find(".//t:FirstOccurrence", NS)  # type: ignore[attr-defined]
+    last = root.find(".//t:LastOccurrence", NS)  # type: ignore[attr-defined]
+    assert first.findtext("t:Start", namespaces=NS) == "2026-12-01T08:00:00Z"
+    assert last.findtext("t:Start", namespaces=NS) == "2026-12-03T08:00:00Z"
+    assert last.findtext("t:OriginalStart", namespaces=NS) == "2026-12-03T08:00:00Z"
+    occurrence_id = last.find("t:ItemId", NS).get("Id")
+    cases = [
+        (f'<t:OccurrenceItemId RecurringMasterId="{master}" InstanceIndex="3"/>', "NoError"),
+        (f'<t:OccurrenceItemId RecurringMasterId="{master}" InstanceIndex="4"/>',
+         "ErrorCalendarOccurrenceIndexIsOutOfRecurrenceRange"),
+        (f'<t:OccurrenceItemId RecurringMasterId="{single}" InstanceIndex="1"/>',
+         "ErrorCalendarCannotUseIdForRecurringMasterId"),
+        (f'<t:RecurringMasterItemId OccurrenceId="{occurrence_id}"/>', "NoError"),
+        (f'<t:RecurringMasterItemId OccurrenceId="{single}"/>',
+         "ErrorCalendarCannotUseIdForOccurrenceId"),
+        (f'<t:ItemId Id="{occurrence_id}"/>', "NoError"),
+    ]  # fmt: skip
+    for id_element, code in cases:
+        root = _get(ews, "", "calendar:CalendarItemType", id_element=id_element)
+        assert response_codes(root) == [code], id_element  # type: ignore[arg-type]
+    delete = (
+        '<m:DeleteItem DeleteType="HardDelete" SendMeetingCancellations="SendToNone"><m:ItemIds>'
+        f'<t:RecurringMasterItemId OccurrenceId="{occurrence_id}"/></m:ItemIds></m:DeleteItem>'
+    )
+    _, root = post(ews.url, delete, impersonate=ANNA)
+    assert response_codes(root) == ["NoError"]
+    assert set(ews.mailbox(ANNA).items) == {single}
