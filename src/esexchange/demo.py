@@ -202,6 +202,8 @@ Look at the Exchange side (the sandbox at {ews_url}):
   for item in a.calendar.all(): print(item.start, item.subject, item.categories)
   for task in a.tasks.all(): print(task.due_date, task.subject, task.status)
   PY
+  (After the demo stops, the same mailboxes are served by:
+   esexchange sandbox ews --directory {folder.directory} --state {folder.state} --port 8765)
 Look at the ERP side:
   sqlite3 {folder.database} "select id, kind, subject, start_at, due_at from activity order by id"
   esexchange status --db {folder.db_url}
