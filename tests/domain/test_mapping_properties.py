@@ -30,7 +30,12 @@ from tests.domain.mapping_support import BERLIN, CALL, HIGH, LOW, NORMAL, TASK, 
 SYNCED_COLUMNS = sorted(set().union(*ERP_COLUMNS.values()))
 TYPES = st.sampled_from([CALL, TASK, VISIT])
 
-NOT_XML = "".join(chr(c) for c in range(0x20) if chr(c) not in "\t\n\r") + "\ufffe\uffff"
+NOT_XML = (
+    "".join(chr(c) for c in range(0x20) if chr(c) not in "\t\n\r")
+    + "".join(chr(c) for c in range(0x7F, 0xA0) if c != 0x85)
+    + "".join(chr(c) for c in range(0xFDD0, 0xFDE0))
+    + "\ufffe\uffff"
+)
 clean_chars = st.characters(codec="utf-8", exclude_characters=NOT_XML)
 fragments = st.sampled_from([TRAILER_MARKER, "\n\n", "\r\n", "Priority: ", "Equipment: "])
 

@@ -87,6 +87,14 @@ def test_control_characters_are_stripped_from_exchange_text_fields() -> None:
     assert (item.subject, item.body, item.location) == ("AB", "CD", "EF")
 
 
+def test_c1_controls_that_exchangelib_would_turn_into_question_marks_are_dropped() -> None:
+    """They could never come back unchanged, so keeping them would look like an edit on
+    every pass; NEL (U+0085) is a line break and stays."""
+    row = ErpActivity(id=1, kind=T, subject="Re\x80port\x9f\ufdd0", text="a\x85b")
+    item = erp_to_item(row, context())
+    assert (item.subject, item.body) == ("Report", "a\x85b")
+
+
 def test_control_characters_never_reach_either_side_when_writing() -> None:
     ctx = context()
     item = Item(kind=T, subject="A\x01B", body="C\x02D", location="E\x1bF")

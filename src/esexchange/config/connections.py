@@ -235,7 +235,7 @@ def _apply(db: Connection, name: str, explicit: dict[str, object], key: str, tex
         explicit.pop(key, None)
         return
     current = _options(name, explicit)
-    if key.startswith("priority_"):
+    if key in ("priority_low", "priority_normal", "priority_high"):
         text = str(find_priority(db, text).id)
     elif key.startswith("default_activity_type_"):
         text = str(find_activity_type(db, text))

@@ -36,8 +36,12 @@ PRIORITY_LABEL = "Priority: "
 EQUIPMENT_LABEL = "Equipment: "
 
 # XML 1.0 cannot carry C0 controls other than tab, LF and CR, nor surrogates, U+FFFE and
-# U+FFFF; Exchange refuses a request that contains them.
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+# U+FFFF; Exchange refuses a request that contains them. The C1 controls (but NEL) and the
+# non-characters U+FDD0..U+FDDF are legal XML that exchangelib still replaces by "?" on the
+# wire, so they could never come back unchanged: they are dropped too.
+_NOT_XML = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff\ufdd0-\ufddf\ufffe\uffff]"
+)
 _LINE_BREAKS = re.compile(r"[\r\n]+")
 
 # The separator in front of the marker is part of the match so that the text is

@@ -10,7 +10,6 @@ handing a date to it. Task start and due are dates.
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
@@ -22,6 +21,7 @@ from exchangelib import CalendarItem, EWSDate, EWSDateTime, EWSTimeZone, Extende
 from exchangelib.fields import InvalidField
 from exchangelib.properties import Body, HTMLBody
 
+from esexchange.domain.mapping.text import clean_text
 from esexchange.domain.model import (
     ExchangeItem,
     Importance,
@@ -110,17 +110,9 @@ _STATUS_FROM_EWS = {ews: status for status, ews in _STATUS_TO_EWS.items()}
 
 UTC_ZONE = EWSTimeZone("UTC")
 
-# What exchangelib would replace by "?" on the wire (XML 1.0's forbidden characters, plus
-# C1 controls and non-characters): dropped instead, the way domain.mapping.clean_text
-# drops them from ERP texts.
-_NOT_SENDABLE = re.compile(
-    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff\ufdd0-\ufddf\ufffe\uffff]"
-)
-
-
-def sendable(text: str) -> str:
-    """``text`` without the characters that cannot travel in an EWS request."""
-    return _NOT_SENDABLE.sub("", text)
+# What exchangelib would replace by "?" on the wire is dropped instead, exactly as the
+# mapping drops it from ERP texts (one rule, in domain.mapping.text).
+sendable = clean_text
 
 
 def exchangelib_fields(kind: Kind, fields: Iterable[str]) -> list[str]:
