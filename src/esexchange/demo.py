@@ -6,14 +6,13 @@ all, puts a few appointments and tasks into some mailboxes the way a user's Outl
 would (so the first pass moves items both ways), configures a connection with every
 sample employee as personnel, and synchronizes: once, or every interval until Ctrl-C.
 
-Everything lives in one folder (``./demo-data/`` by default): the ERP, the sandbox's
-state and directory, and the key that encrypts the stored password. A rerun continues
-where the last run stopped and duplicates nothing.
+Everything lives in one folder (``./demo-data/`` by default): the ERP and the sandbox's
+state and directory. A rerun continues where the last run stopped and duplicates
+nothing.
 """
 
 from __future__ import annotations
 
-import os
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -50,7 +49,6 @@ from esexchange.sandbox.directory import (
     load_directory,
     write_directory,
 )
-from esexchange.secrets import KEY_ENV, KEY_FILE_ENV
 
 CONNECTION = "demo"
 SERVICE_UPN = "svc-esexchange@example.test"
@@ -81,17 +79,15 @@ class DemoFolder:
     def state(self) -> Path:
         return self.root / "sandbox-state.sqlite"
 
-    @property
-    def key_file(self) -> Path:
-        return self.root / "secret.key"
-
 
 def use_folder(root: Path) -> DemoFolder:
-    """Create the folder; keep the demo's password key in it, not in the user's home."""
+    """Create the folder.
+
+    The stored password is encrypted with the user's usual key (``esexchange.secrets``),
+    so every other command (sync, check) works on the demo ERP too.
+    """
     folder = DemoFolder(root.resolve())
     folder.root.mkdir(parents=True, exist_ok=True)
-    if not os.environ.get(KEY_ENV):
-        os.environ.setdefault(KEY_FILE_ENV, str(folder.key_file))
     return folder
 
 
@@ -207,4 +203,7 @@ Look at the Exchange side (the sandbox at {ews_url}):
 Look at the ERP side:
   sqlite3 {folder.database} "select id, kind, subject, start_at, due_at from activity order by id"
   esexchange status --db {folder.db_url}
+And at esExchange itself (while the demo runs):
+  esexchange check assignment {CONNECTION} --db {folder.db_url}
+  esexchange sync --dry-run --db {folder.db_url}
 """
