@@ -16,6 +16,7 @@ from esexchange.domain.mapping import (
     importance_for_priority,
     item_to_erp,
     item_to_exchange,
+    keep_user_categories,
     make_context,
     master_categories,
     priority_for_importance,
@@ -263,3 +264,11 @@ def test_activity_type_sync_off_creates_erp_rows_with_the_default_and_keeps_exis
 def test_default_type_option_naming_an_unknown_type_is_rejected() -> None:
     with pytest.raises(InvalidOption, match=r"default_activity_type_task.*42"):
         make_context(ConnectionOptions(default_activity_type_task=42), REFERENCE, "UTC")
+
+
+def test_writing_categories_keeps_the_users_own_and_replaces_only_es_categories() -> None:
+    assert keep_user_categories(
+        ["Golf", "ES_1_Visit", "Red"], ["ES_2_Call"]
+    ) == ("Golf", "Red", "ES_2_Call")
+    assert keep_user_categories(["Golf"], ["Golf-from-a-stale-copy"]) == ("Golf",)
+    assert keep_user_categories([], []) == ()

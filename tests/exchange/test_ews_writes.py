@@ -120,6 +120,18 @@ def test_update_writes_only_the_named_fields(anna: EwsMailbox, outlook: Outlook)
     assert after.ref == result.value
 
 
+def test_writing_the_activity_type_category_keeps_the_users_own_categories(
+    anna: EwsMailbox, outlook: Outlook
+) -> None:
+    _refs(anna.create([_appointment(1, categories=("ES_1_Visit",))]))
+    outlook.edit(outlook.appointment("Appointment 1"), categories=["Golf", "ES_1_Visit"])
+    current = anna.find_by_erp_id(Kind.APPOINTMENT, [1])[1]
+    retyped = _appointment(1, categories=("ES_2_Call",))  # the sync knows no "Golf"
+    [result] = anna.update([ExchangeUpdate(current.ref, retyped, frozenset({"categories"}))])
+    assert result.ok, result.error
+    assert anna.find_by_erp_id(Kind.APPOINTMENT, [1])[1].item.categories == ("Golf", "ES_2_Call")
+
+
 def test_update_can_clear_fields_and_move_an_appointment_to_all_day(
     anna: EwsMailbox,
 ) -> None:

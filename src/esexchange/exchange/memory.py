@@ -28,6 +28,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 
+from esexchange.domain.mapping import keep_user_categories
 from esexchange.domain.model import Category, ExchangeItem, ItemRef, Kind, RemoteItem
 from esexchange.domain.state import MailboxChange
 from esexchange.exchange.errors import (
@@ -159,6 +160,10 @@ class MemoryMailbox:
                 results.append(BatchResult(error=ItemFailed(f"updating {update.ref.id} failed")))
             else:
                 values = {name: getattr(update.item, name) for name in update.fields}
+                if "categories" in values:
+                    values["categories"] = keep_user_categories(
+                        stored.item.categories, update.item.categories
+                    )
                 written = replace(stored.item, **values)
                 results.append(
                     BatchResult(self._store(kind, update.ref.id, written, stored.created_seq))

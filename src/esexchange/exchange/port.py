@@ -97,8 +97,11 @@ class Mailbox(Protocol):
         """Set the named fields of items, guarded by their change keys.
 
         Only ``update.fields`` are written; every other property of the item stays as it
-        is in Exchange. A change key that no longer matches fails that element with
-        ``ItemFailed`` (the item changed meanwhile; the next pass merges it).
+        is in Exchange. Writing ``categories`` replaces only the ``ES_<no>_`` categories:
+        the user's own ones are kept as the item has them at the time of writing
+        (``domain.mapping.keep_user_categories``). A change key that no longer matches
+        fails that element with ``ItemFailed`` (the item changed meanwhile; the next pass
+        merges it).
         """
         ...
 

@@ -13,6 +13,7 @@ One module per rule:
 from esexchange.domain.mapping.categories import (
     category_name,
     default_activity_type,
+    keep_user_categories,
     master_categories,
 )
 from esexchange.domain.mapping.context import MappingContext, make_context
@@ -50,6 +51,7 @@ __all__ = [
     "importance_for_priority",
     "item_to_erp",
     "item_to_exchange",
+    "keep_user_categories",
     "make_context",
     "master_categories",
     "priority_for_importance",

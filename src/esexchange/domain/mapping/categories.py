@@ -87,6 +87,17 @@ def categories_with_type(
     return tuple(kept)
 
 
+def keep_user_categories(current: Iterable[str], decided: Iterable[str]) -> tuple[str, ...]:
+    """The categories to write over an item that has ``current`` in Exchange now.
+
+    The sync decides only the ``ES_<no>_`` categories; every other category belongs to
+    the user and is kept as it is in Exchange at the time of writing (the sync may not
+    have seen the item since the user set it).
+    """
+    kept = [name for name in current if _number_of(name) is None]
+    return (*kept, *(name for name in decided if _number_of(name) is not None))
+
+
 def _number_of(category: str) -> int | None:
     match = _ACTIVITY_TYPE_CATEGORY.match(category)
     return None if match is None else int(match.group(1))

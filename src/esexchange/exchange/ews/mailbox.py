@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any, TypeVar
@@ -34,6 +35,7 @@ from exchangelib.items import (
 from exchangelib.properties import DistinguishedFolderId
 from exchangelib.properties import Mailbox as MailboxAddress
 
+from esexchange.domain.mapping import keep_user_categories
 from esexchange.domain.model import Category, ExchangeItem, ItemRef, Kind, RemoteItem
 from esexchange.domain.state import MailboxChange
 from esexchange.exchange.errors import ItemFailed, MailboxError
@@ -170,6 +172,7 @@ class EwsMailbox:
         """UpdateItem in chunks with NeverOverwrite: a stale change key fails that element."""
         results: list[BatchResult[ItemRef] | None] = [None] * len(updates)
         with self._call():
+            updates = self._with_user_categories(updates)
             pending = []
             for index, update in enumerate(updates):
                 names = exchangelib_fields(update.item.kind, update.fields)
@@ -185,6 +188,22 @@ class EwsMailbox:
             for index, outcome in self._in_chunks(pending, self._send_updates, nothing_sent=True):
                 results[index] = self._result(updates[index].item, outcome, "updated")
         return _complete(results)
+
+    def _with_user_categories(self, updates: Sequence[ExchangeUpdate]) -> list[ExchangeUpdate]:
+        """Updates that write categories keep the user's own ones as Exchange has them
+        now: one batched GetItem per kind, only when categories are written at all."""
+        out = list(updates)
+        for kind in Kind:
+            ids = [u.ref.id for u in updates if u.item.kind is kind and "categories" in u.fields]
+            if not ids:
+                continue
+            current = self._fetch(kind, ids)
+            for index, update in enumerate(out):
+                now = current.get(update.ref.id)
+                if now is not None and update.item.kind is kind and "categories" in update.fields:
+                    categories = keep_user_categories(now.item.categories, update.item.categories)
+                    out[index] = replace(update, item=replace(update.item, categories=categories))
+        return out
 
     def delete(self, refs: Sequence[ItemRef]) -> list[BatchResult[None]]:
         """DeleteItem in chunks to Deleted Items; SendToNone, all task occurrences.
