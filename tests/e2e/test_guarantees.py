@@ -109,7 +109,8 @@ def test_deleted_items_can_be_restored_on_either_side(world: World) -> None:
 
 
 def test_mass_deletion_is_held_for_approval(world: World) -> None:
-    """Deleting more than ``delete_guard_percent`` (and more than 10) holds the deletions."""
+    """Deleting more than ``delete_guard_percent`` (and more than 10) holds the deletions
+    until an administrator approves them."""
     anna = world.employee()
     ids = [world.add("task", f"Task {n:02d}", anna) for n in range(14)]
     world.sync_ok()
@@ -121,6 +122,10 @@ def test_mass_deletion_is_held_for_approval(world: World) -> None:
     assert held.report is not None and not held.ok
     assert any("held" in failure for failure in held.report.failures)
     assert len(anna.outlook.tasks()) == 14
+
+    world.sync(approve_deletions=True)
+
+    assert anna.outlook.subjects("task") == ["Task 12", "Task 13"]
 
 
 def test_throttling_is_honoured_and_the_pass_completes(world: World) -> None:

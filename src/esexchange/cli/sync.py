@@ -34,6 +34,9 @@ def sync(
     dry_run: Annotated[
         bool, typer.Option(help="Print what would move; change nothing on either side.")
     ] = False,
+    approve_deletions: Annotated[
+        bool, typer.Option(help="Let through deletions the circuit breaker held.")
+    ] = False,
     db: DbOption = None,
 ) -> None:
     """Run one synchronization pass, print what moved per employee.
@@ -50,7 +53,8 @@ def sync(
         for name in names:
             with progress_bar(console, f"{name}") as bar:
                 outcomes = sync_connection(
-                    engine, name, employee=employee, dry_run=dry_run, progress=bar
+                    engine, name, employee=employee, dry_run=dry_run,
+                    approve_deletions=approve_deletions, progress=bar,
                 )
             title = f"Connection {name}" + (" (dry run: nothing was changed)" if dry_run else "")
             console.print(outcome_table(title, outcomes, dry_run=dry_run))

@@ -81,6 +81,7 @@ def sync_connection(
     *,
     employee: str | None = None,
     dry_run: bool = False,
+    approve_deletions: bool = False,
     now: datetime | None = None,
     progress: Progress | None = None,
 ) -> list[MailboxOutcome]:
@@ -88,8 +89,9 @@ def sync_connection(
 
     ``employee`` (an email address, any case) limits the run to that employee.
     ``dry_run`` plans and reports without writing anything on either side, and records
-    no pass. Raises ``EsExchangeError`` only for what stops the whole connection (an
-    unknown connection or employee, a bad option, Autodiscover failing); everything that
+    no pass. ``approve_deletions`` lets through the deletions the circuit breaker held.
+    Raises ``EsExchangeError`` only for what stops the whole connection (an unknown
+    connection or employee, a bad option, Autodiscover failing); everything that
     concerns one mailbox is that mailbox's outcome.
     """
     now = now or datetime.now(UTC)
@@ -108,7 +110,8 @@ def sync_connection(
             progress.mailbox_started(person)
         scope = Scope(conn.id, person.id)
         started = datetime.now(UTC)
-        outcome = _one_mailbox(store, exchange, scope, person, settings, ctx, now, dry_run)
+        outcome = _one_mailbox(store, exchange, scope, person, settings, ctx, now,
+                               dry_run=dry_run, approve_deletions=approve_deletions)
         if not dry_run:
             store.record_pass(
                 scope, started_at=started, finished_at=datetime.now(UTC),
@@ -142,7 +145,9 @@ def _one_mailbox(
     settings: EmployeeSettings,
     ctx: MappingContext,
     now: datetime,
+    *,
     dry_run: bool,
+    approve_deletions: bool,
 ) -> MailboxOutcome:
     try:
         mailbox = exchange.mailbox(person.email)
@@ -150,7 +155,8 @@ def _one_mailbox(
         log.warning("mailbox %s: %s", person.email, error)
         return MailboxOutcome(person, None, f"mailbox {person.email}: {error}")
     try:
-        report = run_pass(store, mailbox, scope, person, settings, ctx, now, dry_run=dry_run)
+        report = run_pass(store, mailbox, scope, person, settings, ctx, now, dry_run=dry_run,
+                          approve_deletions=approve_deletions)
     except (EsExchangeError, SQLAlchemyError) as error:
         # The ERP refused this mailbox's unit of work (it rolled back as a whole; items
         # already created in Exchange carry their stamp and are adopted next time).

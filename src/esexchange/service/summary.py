@@ -39,7 +39,7 @@ def movement(report: PassReport) -> Movement:
 
     notes: list[str] = []
     if held := total(Outcome.HELD):
-        notes.append(f"{held} deletions held for approval")
+        notes.append(f"{held} deletions held for approval (sync --approve-deletions)")
     if skipped := total(Outcome.SKIPPED):
         notes.append(f"{skipped} skipped")
     if failed := len(report.failures):
