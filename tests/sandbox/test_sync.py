@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 
+import pytest
 from exchangelib import CalendarItem, EWSDateTime, EWSTimeZone, Task
 from exchangelib.errors import ErrorInvalidSyncStateData
 from exchangelib.items import SEND_TO_NONE
@@ -192,3 +193,101 @@ def test_folder_hierarchy_sync(ews: RunningSandbox) -> None:
     assert response_codes(root) == ["NoError"]
     for folder_type in ("Folder", "CalendarFolder", "TasksFolder", "ContactsFolder"):
         assert root.find(f".//t:Create/t:{folder_type}/t:FolderId", NS) is not None
+
+
+def _raw_sync(ews: RunningSandbox, folder: str, state: str | None, extra: str = "") -> object:
+    request = (
+        "<m:SyncFolderItems><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape>"
+        '<t:AdditionalProperties><t:FieldURI FieldURI="item:Subject"/></t:AdditionalProperties>'
+        f'</m:ItemShape><m:SyncFolderId><t:DistinguishedFolderId Id="{folder}"/>'
+        "</m:SyncFolderId>"
+        + (f"<m:SyncState>{state}</m:SyncState>" if state else "")
+        + f"<m:MaxChangesReturned>50</m:MaxChangesReturned>{extra}</m:SyncFolderItems>"
+    )
+    _, root = post(ews.url, request, impersonate=ANNA)
+    assert response_codes(root) == ["NoError"]
+    return root
+
+
+def test_marking_a_message_read_is_a_read_flag_change(ews: RunningSandbox) -> None:
+    """MS-OXWSSYNC_R136 MS-OXWSSYNC_R194 MS-OXWSSYNC_R195 MS-OXWSSYNC_R1951
+    MS-OXWSSYNC_R1952
+    """
+    create = (
+        '<m:CreateItem MessageDisposition="SaveOnly"><m:SavedItemFolderId>'
+        '<t:DistinguishedFolderId Id="inbox"/></m:SavedItemFolderId><m:Items><t:Message>'
+        "<t:Subject>{subject}</t:Subject><t:IsRead>false</t:IsRead></t:Message></m:Items>"
+        "</m:CreateItem>"
+    )
+    for subject in ("read me", "leave me"):
+        post(ews.url, create.format(subject=subject), impersonate=ANNA)
+    state = _raw_sync(ews, "inbox", None).findtext(".//m:SyncState", namespaces=NS)  # type: ignore[attr-defined]
+    read_id = next(
+        i.id for i in ews.mailbox(ANNA).items.values() if i.fields["Subject"] == "read me"
+    )
+    mark = (
+        '<m:UpdateItem ConflictResolution="AlwaysOverwrite" MessageDisposition="SaveOnly">'
+        "<m:ItemChanges><t:ItemChange>"
+        f'<t:ItemId Id="{read_id}"/><t:Updates><t:SetItemField>'
+        '<t:FieldURI FieldURI="message:IsRead"/><t:Message><t:IsRead>{value}</t:IsRead>'
+        "</t:Message></t:SetItemField></t:Updates></t:ItemChange></m:ItemChanges></m:UpdateItem>"
+    )
+    flags = []
+    for value in ("true", "false"):
+        post(ews.url, mark.format(value=value), impersonate=ANNA)
+        root = _raw_sync(ews, "inbox", state)
+        state = root.findtext(".//m:SyncState", namespaces=NS)  # type: ignore[attr-defined]
+        changes = root.find(".//m:Changes", NS)  # type: ignore[attr-defined]
+        assert [c.tag.split("}")[1] for c in changes] == ["ReadFlagChange"]
+        assert changes[0].find("t:ItemId", NS).get("Id") == read_id
+        flags.append(changes[0].findtext("t:IsRead", namespaces=NS))
+    assert flags == ["true", "false"]
+
+
+def test_contacts_and_sync_scope(ews: RunningSandbox) -> None:
+    """Contacts sync like other items; SyncScope is accepted (there are no associated items).
+
+    MS-OXWSSYNC_R160 MS-OXWSSYNC_R1611 MS-OXWSSYNC_R1612 MS-OXWSSYNC_R347 MS-OXWSSYNC_R348
+    MS-OXWSSYNC_R37811008
+    """
+    create = (
+        "<m:CreateItem><m:Items><t:Contact><t:Subject>Dora Diaz</t:Subject>"
+        "<t:GivenName>Dora</t:GivenName></t:Contact></m:Items></m:CreateItem>"
+    )
+    post(ews.url, create, impersonate=ANNA)
+    for scope in ("NormalItems", "NormalAndAssociatedItems"):
+        root = _raw_sync(ews, "contacts", None, f"<m:SyncScope>{scope}</m:SyncScope>")
+        subjects = [s.text for s in root.iterfind(".//t:Create/t:Contact/t:Subject", NS)]  # type: ignore[attr-defined]
+        assert subjects == ["Dora Diaz"]
+    state = root.findtext(".//m:SyncState", namespaces=NS)  # type: ignore[attr-defined]
+    (contact_id,) = ews.mailbox(ANNA).items
+    rename = (
+        '<m:UpdateItem ConflictResolution="AlwaysOverwrite"><m:ItemChanges><t:ItemChange>'
+        f'<t:ItemId Id="{contact_id}"/><t:Updates><t:SetItemField>'
+        '<t:FieldURI FieldURI="item:Subject"/><t:Contact><t:Subject>Dora D.</t:Subject>'
+        "</t:Contact></t:SetItemField></t:Updates></t:ItemChange></m:ItemChanges></m:UpdateItem>"
+    )
+    post(ews.url, rename, impersonate=ANNA)
+    root = _raw_sync(ews, "contacts", state)
+    assert root.findtext(".//t:Update/t:Contact/t:Subject", namespaces=NS) == "Dora D."  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("base", ["IdOnly", "Default", "AllProperties"])
+def test_folder_hierarchy_shapes(ews: RunningSandbox, base: str) -> None:
+    """MS-OXWSSYNC_R2571 MS-OXWSSYNC_R2572 MS-OXWSSYNC_R2573 MS-OXWSSYNC_R2574
+    MS-OXWSSYNC_R2575 MS-OXWSSYNC_R259 MS-OXWSSYNC_R2601 MS-OXWSSYNC_R84
+    """
+    request = (
+        f"<m:SyncFolderHierarchy><m:FolderShape><t:BaseShape>{base}</t:BaseShape>"
+        '<t:AdditionalProperties><t:FieldURI FieldURI="folder:FolderClass"/>'
+        "</t:AdditionalProperties></m:FolderShape><m:SyncFolderId>"
+        '<t:DistinguishedFolderId Id="msgfolderroot"/></m:SyncFolderId></m:SyncFolderHierarchy>'
+    )
+    _, root = post(ews.url, request, impersonate=ANNA)
+    assert response_codes(root) == ["NoError"]
+    calendar = root.find(".//t:Create/t:CalendarFolder", NS)
+    assert calendar is not None
+    names = {child.tag.split("}")[1] for child in calendar}
+    assert {"FolderId", "FolderClass"} <= names
+    assert ("DisplayName" in names) is (base != "IdOnly")
+    assert ("EffectiveRights" in names) is (base == "AllProperties")

@@ -136,6 +136,16 @@ def test_the_status_property_set_last_wins(ews: RunningSandbox) -> None:
     assert task.fields["IsComplete"] is False
 
 
+def test_deferred_tasks_keep_their_progress(ews: RunningSandbox) -> None:
+    """MS-OXWSTASK_R103"""
+    account = ews.account(ANNA)
+    task = _task(account, status="InProgress", percent_complete=Decimal(30))
+    task.status = "Deferred"
+    task.save(update_fields=["status"])
+    got = account.tasks.get(id=task.id)
+    assert (got.status, got.percent_complete, got.is_complete) == ("Deferred", 30, False)
+
+
 def test_percent_complete_outside_0_to_100_is_refused(ews: RunningSandbox) -> None:
     """MS-OXWSTASK_R65"""
     create = (

@@ -45,8 +45,13 @@ COMPUTED = frozenset({"ItemId", "ParentFolderId", "Duration", "HasAttachments", 
                       "DateTimeReceived", "Size", "LastModifiedName"})  # fmt: skip
 
 
+def type_name(kind: str) -> str:
+    """The ``types.xsd`` complex type of an item element (``Contact`` is ``ContactItemType``)."""
+    return "ContactItemType" if kind == "Contact" else f"{kind}Type"
+
+
 def _types(kind: str) -> dict[str, str]:
-    return dict(schema.elements(f"{kind}Type"))
+    return dict(schema.elements(type_name(kind)))
 
 
 # values --------------------------------------------------------------------------------
@@ -255,7 +260,7 @@ def render_item(
 ) -> None:
     """Append ``item`` as the schema orders its type, with what ``shape`` asks for."""
     node = etree.SubElement(parent, t(item.kind))
-    for name, _ in schema.elements(f"{item.kind}Type"):
+    for name, _ in schema.elements(type_name(item.kind)):
         if name == "ExtendedProperty":
             _render_extended(node, item, shape.extended)
         elif shape.wants(name, item):

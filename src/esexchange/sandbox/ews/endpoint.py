@@ -6,6 +6,7 @@ with the body of an authenticated POST and answers with a status and an envelope
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,6 +19,8 @@ from esexchange.sandbox.ews.auth import Principal, resolve_target
 from esexchange.sandbox.ews.errors import EwsError
 from esexchange.sandbox.ews.models import Backend, Mailbox
 from esexchange.sandbox.ews.operations import MAILBOX_FREE, Context, operations
+
+log = logging.getLogger(__name__)
 
 # Operations after which a mailbox is written to the state file.
 WRITES = frozenset({"CreateItem", "UpdateItem", "DeleteItem", "CreateUserConfiguration",
@@ -62,6 +65,10 @@ class EwsEndpoint:
             body = self._dispatch(request, principal)
         except EwsError as error:
             return 500, soap.to_bytes(soap.fault(error))
+        except Exception:  # a sandbox bug: answer as Exchange does, keep the traceback
+            log.exception("the EWS sandbox failed on a request")
+            failure = EwsError("ErrorInternalServerError", "An internal server error occurred.")
+            return 500, soap.to_bytes(soap.fault(failure))
         if self.validate_responses:
             self._check(body)
         return 200, soap.to_bytes(soap.envelope(body))

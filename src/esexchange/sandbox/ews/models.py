@@ -109,6 +109,7 @@ class Item:
     created_seq: int
     changed_seq: int
     master_id: str | None = None  # set on expanded occurrences only
+    read_seq: int = 0  # the last change that touched IsRead only (a ReadFlagChange in sync)
 
 
 @dataclass(frozen=True)
@@ -382,7 +383,10 @@ class Mailbox:
         before = values.recipient_addresses(item.fields)
         item.fields, item.extended = fields, extended
         item.change_key = self._new_change_key()
-        item.changed_seq = self.seq
+        if changes and all(change.target == "IsRead" for change in changes):
+            item.read_seq = self.seq  # reported as a ReadFlagChange, not an Update
+        else:
+            item.changed_seq = self.seq
         if item.kind == "CalendarItem" and send_to in SENDING:
             after = values.recipient_addresses(fields)
             if "Changed" in str(send_to):
@@ -535,9 +539,14 @@ class Mailbox:
         since = self._decode_state(state, folder.id) if state else 0
         pending: list[tuple[int, SyncChange]] = []
         for item in self.items.values():
-            if item.folder_id == folder.id and item.changed_seq > since:
+            if item.folder_id != folder.id:
+                continue
+            if item.changed_seq > since:
                 kind = "Create" if item.created_seq > since else "Update"
-                pending.append((item.changed_seq, SyncChange(kind, item.id, item)))
+                seq = max(item.changed_seq, item.read_seq)
+                pending.append((seq, SyncChange(kind, item.id, item)))
+            elif item.read_seq > since:
+                pending.append((item.read_seq, SyncChange("ReadFlagChange", item.id, item)))
         for stone in self.tombstones:
             if stone.folder_id == folder.id and stone.deleted_seq > since >= stone.created_seq:
                 pending.append((stone.deleted_seq, SyncChange("Delete", stone.item_id, None)))

@@ -139,7 +139,7 @@ def _dump_item(item: Item) -> dict[str, Any]:
     return {
         "id": item.id, "change_key": item.change_key, "kind": item.kind,
         "folder_id": item.folder_id, "created_seq": item.created_seq,
-        "changed_seq": item.changed_seq,
+        "changed_seq": item.changed_seq, "read_seq": item.read_seq,
         "fields": {name: _dump_value(value) for name, value in item.fields.items()},
         "extended": [
             [list(key.__dict__.values()), list(v) if isinstance(v, tuple) else v]
@@ -160,6 +160,7 @@ def _load_item(data: dict[str, Any]) -> Item:
         },
         created_seq=data["created_seq"],
         changed_seq=data["changed_seq"],
+        read_seq=data.get("read_seq", 0),
     )
 
 

@@ -38,6 +38,10 @@ def sync_folder_items(ctx: Context, op: etree._Element) -> etree._Element:
             node = etree.SubElement(changes, t(change.kind))
             if change.item is None:
                 etree.SubElement(node, t("ItemId"), Id=change.item_id)
+            elif change.kind == "ReadFlagChange":
+                item = change.item
+                etree.SubElement(node, t("ItemId"), Id=item.id, ChangeKey=item.change_key)
+                etree.SubElement(node, t("IsRead")).text = _bool(item.fields.get("IsRead") is True)
             else:
                 render(ctx, node, change.item, shape)
 
@@ -67,6 +71,10 @@ def sync_folder_hierarchy(ctx: Context, op: etree._Element) -> etree._Element:
             render_folder(ctx, etree.SubElement(changes, t("Create")), folder, wanted)
 
     return respond("SyncFolderHierarchy", [None], handle)
+
+
+def _bool(value: bool) -> str:
+    return "true" if value else "false"
 
 
 HANDLERS = {"SyncFolderItems": sync_folder_items, "SyncFolderHierarchy": sync_folder_hierarchy}
