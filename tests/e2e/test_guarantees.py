@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, insert, text, update
 
 from esexchange import config
+from esexchange.erp.schema import esx_lease
 from esexchange.sandbox.ews.knobs import Knobs
 from tests.e2e.conftest import World
 
@@ -190,3 +192,31 @@ def test_wrong_password_is_a_clear_error(world: World) -> None:
     assert not outcome.ok
     assert "wrong user name or password" in outcome.problem
     assert world.query("SELECT * FROM esx_link WHERE employee_id = :e", e=anna.id) == []
+
+
+def test_a_mailbox_is_never_worked_on_by_two_passes_at_once(world: World) -> None:
+    """A pass leaves a mailbox alone while another pass holds its lease (until it ends or
+    expires)."""
+    anna, ben = world.employee(), world.employee()
+    world.add("appointment", "Waits for the other pass", anna)
+    world.add("appointment", "Not held up", ben)
+    connection_id = config.get_connection(world.engine, world.connection).id
+    lease = {"connection_id": connection_id, "employee_id": anna.id,
+             "holder": "other-host:4242:cafe"}
+    with world.engine.begin() as db:
+        db.execute(insert(esx_lease).values(
+            **lease, expires_at=datetime.now(UTC) + timedelta(minutes=5)))
+
+    outcomes = {o.employee.email: o for o in world.sync()}
+
+    assert outcomes[anna.email].busy and "other-host:4242:cafe" in outcomes[anna.email].problem
+    assert anna.outlook.subjects("appointment") == []
+    assert ben.outlook.subjects("appointment") == ["Not held up"]
+
+    with world.engine.begin() as db:
+        db.execute(update(esx_lease).where(esx_lease.c.employee_id == anna.id)
+                   .values(expires_at=datetime.now(UTC) - timedelta(seconds=1)))
+    world.sync_ok()
+
+    assert anna.outlook.subjects("appointment") == ["Waits for the other pass"]
+    assert world.query("SELECT * FROM esx_lease WHERE employee_id = :e", e=anna.id) == []

@@ -3,7 +3,8 @@
 ``sync_connection`` is the composition root: it reads the connection's configuration
 once, builds the Exchange adapter once (the stored EWS URL; Autodiscover only when none
 is stored yet, and then stores what it found), reads the ERP reference data once, and
-runs the engine's pass for each synchronized employee in turn. The engine writes the
+runs the engine's pass for each synchronized employee in turn, each under the mailbox's
+lease (``leases.py``) so two runs never work on one mailbox at once. The engine writes the
 master category list (with colours) once per mailbox per pass when
 ``sync_activity_type`` is on. A mailbox that fails ends its own pass with a recorded
 outcome; the next mailbox still runs.
@@ -12,6 +13,7 @@ outcome; the next mailbox still runs.
 from __future__ import annotations
 
 import logging
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
@@ -31,6 +33,7 @@ from esexchange.exchange.errors import MailboxError
 from esexchange.exchange.ews.connection import EwsConnection
 from esexchange.service.adapter import open_connection
 from esexchange.service.hostzone import host_time_zone
+from esexchange.service.leases import MailboxBusy, mailbox_lease, new_holder
 from esexchange.service.summary import movement
 
 log = logging.getLogger(__name__)
@@ -47,6 +50,8 @@ class MailboxOutcome:
     employee: Employee
     report: PassReport | None
     problem: str = ""
+    busy: bool = False
+    """Another pass held the mailbox; this run left it alone."""
 
     @property
     def skipped(self) -> bool:
@@ -101,25 +106,38 @@ def sync_connection(
     store = SqlErpStore(engine)
     ctx = make_context(conn.options, store.reference(), host_time_zone())
     exchange = open_connection(engine, conn, ctx.erp_zone.key)
+    holder = new_holder()
 
     if progress:
         progress.begin(len(people))
     outcomes: list[MailboxOutcome] = []
-    for person, settings in people:
-        if progress:
-            progress.mailbox_started(person)
-        scope = Scope(conn.id, person.id)
-        started = datetime.now(UTC)
-        outcome = _one_mailbox(store, exchange, scope, person, settings, ctx, now,
-                               dry_run=dry_run, approve_deletions=approve_deletions)
-        if not dry_run:
-            store.record_pass(
-                scope, started_at=started, finished_at=datetime.now(UTC),
-                outcome=_outcome_word(outcome), summary=_summary(outcome),
-            )
-        outcomes.append(outcome)
-        if progress:
-            progress.mailbox_done(outcome)
+    try:
+        for person, settings in people:
+            if progress:
+                progress.mailbox_started(person)
+            scope = Scope(conn.id, person.id)
+            started = datetime.now(UTC)
+            try:
+                # A dry run writes nothing, so it needs no lease.
+                with nullcontext() if dry_run else mailbox_lease(
+                    engine, scope, holder=holder, now=started, mailbox=person.email
+                ):
+                    outcome = _one_mailbox(
+                        store, exchange, scope, person, settings, ctx, now,
+                        dry_run=dry_run, approve_deletions=approve_deletions,
+                    )
+            except MailboxBusy as busy:
+                outcome = MailboxOutcome(person, None, str(busy), busy=True)
+            if not dry_run:
+                store.record_pass(
+                    scope, started_at=started, finished_at=datetime.now(UTC),
+                    outcome=_outcome_word(outcome), summary=_summary(outcome),
+                )
+            outcomes.append(outcome)
+            if progress:
+                progress.mailbox_done(outcome)
+    finally:
+        exchange.close()
     return outcomes
 
 
@@ -170,7 +188,7 @@ def _one_mailbox(
 
 def _outcome_word(outcome: MailboxOutcome) -> str:
     """``esx_pass.outcome``: ok, partial (some items failed), skipped or failed."""
-    if outcome.skipped:
+    if outcome.skipped or outcome.busy:
         return "skipped"
     if outcome.report is None or outcome.report.error:
         return "failed"

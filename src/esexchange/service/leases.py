@@ -1,0 +1,72 @@
+"""One pass at a time per mailbox: a lease row in ``esx_lease`` per (connection, employee).
+
+Two passes over the same mailbox at once (the service and an administrator's
+``esexchange sync``, or two hosts) would both read the same changes and both write them.
+A pass therefore takes the mailbox's lease first; the primary key makes taking it atomic
+on SQLite and PostgreSQL alike. A lease expires, so a crashed holder blocks nobody for
+long; a pass longer than the lease is not expected (the engine works in batches).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+
+from sqlalchemy import ColumnElement, Engine, and_, delete, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from esexchange.domain.errors import EsExchangeError
+from esexchange.erp.db import write_connection
+from esexchange.erp.port import Scope
+from esexchange.erp.schema import esx_lease
+
+LEASE_DURATION = timedelta(minutes=15)
+
+
+class MailboxBusy(EsExchangeError):
+    """Another pass holds the mailbox's lease; this one leaves it alone."""
+
+
+def new_holder() -> str:
+    """A name for this process's passes, readable in ``esx_lease`` (host, pid, nonce)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+@contextmanager
+def mailbox_lease(
+    engine: Engine, scope: Scope, *, holder: str, now: datetime, mailbox: str
+) -> Iterator[None]:
+    """Hold the lease of ``scope`` inside the block; ``MailboxBusy`` when another has it."""
+    _take(engine, scope, holder, now, mailbox)
+    try:
+        yield
+    finally:
+        with write_connection(engine) as db, db.begin():
+            db.execute(delete(esx_lease).where(_of(scope), esx_lease.c.holder == holder))
+
+
+def _take(engine: Engine, scope: Scope, holder: str, now: datetime, mailbox: str) -> None:
+    try:
+        with write_connection(engine) as db, db.begin():
+            db.execute(delete(esx_lease).where(_of(scope), esx_lease.c.expires_at <= now))
+            db.execute(insert(esx_lease).values(
+                connection_id=scope.connection_id, employee_id=scope.employee_id,
+                holder=holder, expires_at=now + LEASE_DURATION,
+            ))
+    except IntegrityError:
+        with engine.connect() as db:
+            row = db.execute(select(esx_lease.c.holder, esx_lease.c.expires_at)
+                             .where(_of(scope))).first()
+        who = f"{row.holder}, until {row.expires_at:%Y-%m-%d %H:%M} UTC" if row else "just now"
+        raise MailboxBusy(
+            f"mailbox {mailbox}: another pass is running ({who}); this pass leaves it alone"
+        ) from None
+
+
+def _of(scope: Scope) -> ColumnElement[bool]:
+    return and_(esx_lease.c.connection_id == scope.connection_id,
+                esx_lease.c.employee_id == scope.employee_id)
