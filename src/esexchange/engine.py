@@ -13,10 +13,12 @@ For each kind (appointments, then tasks) the pass
 
 Failures: an element of a batch that fails is reported with its item and mailbox, and
 only its pair's link stays as it was. The cursor (ERP sequence and sync state) advances
-only when every write of the kind succeeded and no deletion is held; otherwise the next
-pass reads the same changes again, and the links written now make the repeated work a
-no-op (idempotence), while stamps adopt Exchange copies whose links were lost in a
-crash. A ``MailboxError`` while reading ends the pass for this mailbox with a report;
+only when every write of the kind succeeded and no deletion is held. Otherwise the next
+pass reads the same ERP changes again and lists the whole folder (the sync state is
+dropped: reading from the old one would miss the deletion of an item created after
+it); the links written now make the repeated work a no-op (idempotence). After a crash
+nothing was committed: the next pass reads from the old cursor, and stamps adopt the
+Exchange copies whose links were lost. A ``MailboxError`` while reading ends the pass for this mailbox with a report;
 the caller runs many mailboxes and does not have to catch it.
 """
 
@@ -229,6 +231,7 @@ class _KindPass:
         if self.dry_run:
             for action in the_plan.actions:
                 self._count(action)
+            self.report.conflicts += the_plan.conflicts
             return
         self._write_exchange(the_plan.actions)
         with self.store.transaction() as tx:
@@ -236,6 +239,10 @@ class _KindPass:
             clean = not self.report.failures and not the_plan.held
             if clean:
                 tx.save_cursor(self.scope, self.kind, Cursor(erp_seq, sync_state))
+            else:
+                # Read the same ERP changes again, and the whole folder: an old sync
+                # state would not report the deletion of an item created after it.
+                tx.save_cursor(self.scope, self.kind, Cursor(cursor.erp_seq, None))
             tx.commit()
         self.report.cursor_advanced = clean
 

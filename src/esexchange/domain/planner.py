@@ -266,9 +266,15 @@ class _Planner:
             return
         erp_item = None if activity is None else mapping.erp_to_item(activity, self.ctx)
         exchange_item = None if remote is None else mapping.exchange_to_item(remote.item, self.ctx)
-        erp_edited = erp_item is not None and erp_item.content_hash() != link.erp_hash
-        exchange_edited = (
-            exchange_item is not None and self._exchange_hash(exchange_item) != link.exchange_hash
+        # Edited: changed since the link last saw it, or different from the synced
+        # content (an edit seen while the pair was frozen). A moved version token with
+        # the same content is neither: a fake change.
+        erp_edited = erp_item is not None and (
+            erp_item.content_hash() != link.erp_hash or erp_item != link.synced
+        )
+        seen_hash = None if exchange_item is None else self._exchange_hash(exchange_item)
+        exchange_edited = seen_hash is not None and (
+            seen_hash != link.exchange_hash or seen_hash != self._exchange_hash(link.synced)
         )
 
         # Private (with the setting on) or recurring: frozen, see the module docstring.
