@@ -4,6 +4,9 @@ invalid sync state answered by a full resync without duplicates."""
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -220,3 +223,20 @@ def test_a_mailbox_is_never_worked_on_by_two_passes_at_once(world: World) -> Non
 
     assert anna.outlook.subjects("appointment") == ["Waits for the other pass"]
     assert world.query("SELECT * FROM esx_lease WHERE employee_id = :e", e=anna.id) == []
+
+
+def test_a_lease_left_by_a_dead_process_of_this_host_is_taken_over(world: World) -> None:
+    anna = world.employee()
+    world.add("appointment", "After a killed pass", anna)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    connection_id = config.get_connection(world.engine, world.connection).id
+    with world.engine.begin() as db:
+        db.execute(insert(esx_lease).values(
+            connection_id=connection_id, employee_id=anna.id,
+            holder=f"{socket.gethostname()}:{dead}:dead",
+            expires_at=datetime.now(UTC) + timedelta(minutes=10)))
+
+    world.sync_ok()
+
+    assert anna.outlook.subjects("appointment") == ["After a killed pass"]

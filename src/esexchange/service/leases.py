@@ -4,7 +4,8 @@ Two passes over the same mailbox at once (the service and an administrator's
 ``esexchange sync``, or two hosts) would both read the same changes and both write them.
 A pass therefore takes the mailbox's lease first; the primary key makes taking it atomic
 on SQLite and PostgreSQL alike. A lease expires, so a crashed holder blocks nobody for
-long; a pass longer than the lease is not expected (the engine works in batches).
+long, and one left by a dead process of the same host is taken over at once. A pass
+longer than the lease is not expected (the engine works in batches).
 """
 
 from __future__ import annotations
@@ -50,21 +51,45 @@ def mailbox_lease(
 
 
 def _take(engine: Engine, scope: Scope, holder: str, now: datetime, mailbox: str) -> None:
+    for _attempt in range(2):
+        try:
+            with write_connection(engine) as db, db.begin():
+                db.execute(delete(esx_lease).where(_of(scope), esx_lease.c.expires_at <= now))
+                db.execute(insert(esx_lease).values(
+                    connection_id=scope.connection_id, employee_id=scope.employee_id,
+                    holder=holder, expires_at=now + LEASE_DURATION,
+                ))
+            return
+        except IntegrityError:
+            with engine.connect() as db:
+                row = db.execute(select(esx_lease.c.holder, esx_lease.c.expires_at)
+                                 .where(_of(scope))).first()
+            if row is not None and _holder_is_gone(row.holder):
+                # A process of this host that died (killed mid-pass) left it behind.
+                with write_connection(engine) as db, db.begin():
+                    db.execute(delete(esx_lease).where(_of(scope),
+                                                       esx_lease.c.holder == row.holder))
+                continue
+            who = (f"{row.holder}, until {row.expires_at:%Y-%m-%d %H:%M} UTC" if row
+                   else "just now")
+            raise MailboxBusy(
+                f"mailbox {mailbox}: another pass is running ({who}); this pass leaves it alone"
+            ) from None
+
+
+def _holder_is_gone(holder: str) -> bool:
+    """Whether ``holder`` names a process of this host that no longer runs."""
+    host, _, rest = holder.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
     try:
-        with write_connection(engine) as db, db.begin():
-            db.execute(delete(esx_lease).where(_of(scope), esx_lease.c.expires_at <= now))
-            db.execute(insert(esx_lease).values(
-                connection_id=scope.connection_id, employee_id=scope.employee_id,
-                holder=holder, expires_at=now + LEASE_DURATION,
-            ))
-    except IntegrityError:
-        with engine.connect() as db:
-            row = db.execute(select(esx_lease.c.holder, esx_lease.c.expires_at)
-                             .where(_of(scope))).first()
-        who = f"{row.holder}, until {row.expires_at:%Y-%m-%d %H:%M} UTC" if row else "just now"
-        raise MailboxBusy(
-            f"mailbox {mailbox}: another pass is running ({who}); this pass leaves it alone"
-        ) from None
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # it runs, under another user
+        return False
+    return False
 
 
 def _of(scope: Scope) -> ColumnElement[bool]:
