@@ -40,6 +40,7 @@ Invariants checked after every pass (``_check_pass``), by name:
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from collections import Counter
 from dataclasses import replace
@@ -55,13 +56,13 @@ from hypothesis.stateful import (
     rule,
 )
 
+from esexchange.domain.actions import Conflict
 from esexchange.domain.mapping import (
     MappingContext,
     erp_to_item,
     exchange_to_item,
     make_context,
 )
-from esexchange.domain.actions import Conflict
 from esexchange.domain.model import (
     ActivityType,
     Employee,
@@ -198,7 +199,8 @@ class SyncMachine(RuleBasedStateMachine):
     def erp_bulk_create(self) -> None:
         self.tick()
         for day in range(12):
-            self.erp.user_create(self._erp_activity(Kind.APPOINTMENT, day + 1, 9, False, False, False))
+            meeting = self._erp_activity(Kind.APPOINTMENT, day + 1, 9, False, False, False)
+            self.erp.user_create(meeting)
         self.changed()
 
     @precondition(lambda self: self.erp_ids())
@@ -246,7 +248,9 @@ class SyncMachine(RuleBasedStateMachine):
         all_day=st.booleans(),
         private=st.booleans(),
     )
-    def exchange_create(self, kind: Kind, day: int, hour: int, all_day: bool, private: bool) -> None:
+    def exchange_create(
+        self, kind: Kind, day: int, hour: int, all_day: bool, private: bool
+    ) -> None:
         self.tick()
         sensitivity = Sensitivity.PRIVATE if private else Sensitivity.NORMAL
         first = date(2026, 3, 20) + timedelta(days=day)
@@ -382,10 +386,8 @@ class SyncMachine(RuleBasedStateMachine):
             self.erp.crash_on_commit = Crash()
         else:
             self.mailbox.crash_after_writes(k, Crash())
-        try:
+        with contextlib.suppress(Crash):
             self.run()
-        except Crash:
-            pass
         # The crashed pass may have reported the conflicts; the values still must hold.
         self.conflicts_reported = False
         self.mailbox.clear_faults()
@@ -425,13 +427,16 @@ class SyncMachine(RuleBasedStateMachine):
     def snapshot(self) -> Snapshot:
         return Snapshot(self)
 
-    def checked_pass(self, *, approve_deletions: bool = False, expect_clean: bool = True) -> PassReport:
+    def checked_pass(
+        self, *, approve_deletions: bool = False, expect_clean: bool = True
+    ) -> PassReport:
         before = self.snapshot()
         writes_before = (self.mailbox.writes, self.erp.writes)
         report = self.run(approve_deletions=approve_deletions)
         after = self.snapshot()
         self.check_pass(before, after, report, approve_deletions)
-        clean = report.ok and not any(r.count(s, Outcome.HELD) for r in report.kinds.values() for s in Side)
+        held = any(r.count(side, Outcome.HELD) for r in report.kinds.values() for side in Side)
+        clean = report.ok and not held
         wrote = (self.mailbox.writes, self.erp.writes) != writes_before
         if self.last_pass_clean and not self.real_change and expect_clean:
             # FAKE_CHANGES_NO_WRITES (and IDEMPOTENCE across passes)

@@ -18,8 +18,10 @@ pass reads the same ERP changes again and lists the whole folder (the sync state
 dropped: reading from the old one would miss the deletion of an item created after
 it); the links written now make the repeated work a no-op (idempotence). After a crash
 nothing was committed: the next pass reads from the old cursor, and stamps adopt the
-Exchange copies whose links were lost. A ``MailboxError`` while reading ends the pass for this mailbox with a report;
-the caller runs many mailboxes and does not have to catch it.
+Exchange copies whose links were lost.
+
+A ``MailboxError`` while reading ends the pass for this mailbox with a report; the
+caller runs many mailboxes and does not have to catch it.
 """
 
 from __future__ import annotations
