@@ -291,3 +291,74 @@ def test_folder_hierarchy_shapes(ews: RunningSandbox, base: str) -> None:
     assert {"FolderId", "FolderClass"} <= names
     assert ("DisplayName" in names) is (base != "IdOnly")
     assert ("EffectiveRights" in names) is (base == "AllProperties")
+
+
+def test_saved_meeting_messages_sync_as_meeting_items(ews: RunningSandbox) -> None:
+    """Copies kept by ...AndSaveCopy are meeting requests and cancellations in Sent Items.
+
+    MS-OXWSSYNC_R166 MS-OXWSSYNC_R1671 MS-OXWSSYNC_R170 MS-OXWSSYNC_R1711
+    """
+    create = (
+        '<m:CreateItem SendMeetingInvitations="SendToAllAndSaveCopy"><m:Items><t:CalendarItem>'
+        "<t:Subject>meet</t:Subject><t:Start>2026-12-01T08:00:00Z</t:Start>"
+        "<t:End>2026-12-01T09:00:00Z</t:End><t:RequiredAttendees><t:Attendee><t:Mailbox>"
+        "<t:EmailAddress>ben.kraus@example.test</t:EmailAddress></t:Mailbox></t:Attendee>"
+        "</t:RequiredAttendees></t:CalendarItem></m:Items></m:CreateItem>"
+    )
+    _, root = post(ews.url, create, impersonate=ANNA)
+    meeting_id = root.find(".//t:ItemId", NS).get("Id")  # type: ignore[union-attr]
+    delete = (
+        '<m:DeleteItem DeleteType="MoveToDeletedItems" SendMeetingCancellations='
+        f'"SendToAllAndSaveCopy"><m:ItemIds><t:ItemId Id="{meeting_id}"/></m:ItemIds>'
+        "</m:DeleteItem>"
+    )
+    post(ews.url, delete, impersonate=ANNA)
+    root = _raw_sync(ews, "sentitems", None)
+    created = [(c.tag.split("}")[1], c.findtext("t:Subject", namespaces=NS))
+               for c in root.iterfind(".//t:Create/*", NS)]  # type: ignore[attr-defined]  # fmt: skip
+    assert created == [("MeetingRequest", "meet"), ("MeetingCancellation", "meet")]
+
+
+def test_filter_html_content(ews: RunningSandbox) -> None:
+    """FilterHtmlContent true removes script blocks and web beacons; false keeps them.
+
+    MS-OXWSSYNC_R37801 MS-OXWSSYNC_R37802 MS-OXWSCDATA_R1193 MS-OXWSCDATA_R21193
+    MS-OXWSCDATA_R21194 MS-OXWSCORE_R1679
+    """
+    html = (
+        "&lt;p&gt;Hi&lt;script&gt;alert(1)&lt;/script&gt;"
+        '&lt;img src="https://tracker.example.test/p.gif"&gt;&lt;/p&gt;'
+    )
+    create = (
+        '<m:CreateItem SendMeetingInvitations="SendToNone"><m:Items><t:CalendarItem>'
+        f'<t:Subject>html</t:Subject><t:Body BodyType="HTML">{html}</t:Body>'
+        "<t:Start>2026-12-01T08:00:00Z</t:Start><t:End>2026-12-01T09:00:00Z</t:End>"
+        "</t:CalendarItem></m:Items></m:CreateItem>"
+    )
+    post(ews.url, create, impersonate=ANNA)
+    bodies = {}
+    for flag in ("true", "false"):
+        request = (
+            "<m:SyncFolderItems><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape>"
+            f"<t:FilterHtmlContent>{flag}</t:FilterHtmlContent><t:AdditionalProperties>"
+            '<t:FieldURI FieldURI="item:Body"/></t:AdditionalProperties></m:ItemShape>'
+            '<m:SyncFolderId><t:DistinguishedFolderId Id="calendar"/></m:SyncFolderId>'
+            "<m:MaxChangesReturned>10</m:MaxChangesReturned></m:SyncFolderItems>"
+        )
+        _, root = post(ews.url, request, impersonate=ANNA)
+        bodies[flag] = root.findtext(".//t:Create/t:CalendarItem/t:Body", namespaces=NS)
+    assert bodies["true"] == "<p>Hi</p>"
+    assert (
+        bodies["false"]
+        == '<p>Hi<script>alert(1)</script><img src="https://tracker.example.test/p.gif"></p>'
+    )
+
+
+def test_invalid_hierarchy_sync_state(ews: RunningSandbox) -> None:
+    """MS-OXWSCDATA_R5188"""
+    request = (
+        "<m:SyncFolderHierarchy><m:FolderShape><t:BaseShape>IdOnly</t:BaseShape></m:FolderShape>"
+        "<m:SyncState>bm90IGEgc3RhdGU=</m:SyncState></m:SyncFolderHierarchy>"
+    )
+    _, root = post(ews.url, request, impersonate=ANNA)
+    assert response_codes(root) == ["ErrorInvalidSyncStateData"]

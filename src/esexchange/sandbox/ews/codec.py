@@ -8,6 +8,7 @@ never heard of round-trips as faithfully as ``Subject``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -45,9 +46,16 @@ COMPUTED = frozenset({"ItemId", "ParentFolderId", "Duration", "HasAttachments", 
                       "DateTimeReceived", "Size", "LastModifiedName"})  # fmt: skip
 
 
+_TYPE_NAMES = {
+    "Contact": "ContactItemType",
+    "MeetingRequest": "MeetingRequestMessageType",
+    "MeetingCancellation": "MeetingCancellationMessageType",
+}
+
+
 def type_name(kind: str) -> str:
     """The ``types.xsd`` complex type of an item element (``Contact`` is ``ContactItemType``)."""
-    return "ContactItemType" if kind == "Contact" else f"{kind}Type"
+    return _TYPE_NAMES.get(kind, f"{kind}Type")
 
 
 def _types(kind: str) -> dict[str, str]:
@@ -215,6 +223,7 @@ class Shape:
     base: str = "IdOnly"
     fields: frozenset[str] = frozenset()
     extended: tuple[ExtendedKey, ...] = ()
+    filter_html: bool = False  # FilterHtmlContent: no scripts or web beacons in HTML bodies
 
     def wants(self, name: str, item: Item) -> bool:
         """Whether property ``name`` of ``item`` belongs in the answer."""
@@ -248,7 +257,12 @@ def parse_shape(shape: etree._Element | None) -> Shape:
             keys.append(target)
         else:
             names.add(target)
-    return Shape(shape.findtext(t("BaseShape")) or "IdOnly", frozenset(names), tuple(keys))
+    return Shape(
+        shape.findtext(t("BaseShape")) or "IdOnly",
+        frozenset(names),
+        tuple(keys),
+        filter_html=(shape.findtext(t("FilterHtmlContent")) or "").strip() in ("true", "1"),
+    )
 
 
 def render_item(
@@ -264,7 +278,7 @@ def render_item(
         if name == "ExtendedProperty":
             _render_extended(node, item, shape.extended)
         elif shape.wants(name, item):
-            _render_property(node, name, item, folder, owner)
+            _render_property(node, name, item, folder, owner, shape.filter_html)
 
 
 def _render_extended(node: etree._Element, item: Item, keys: Iterable[ExtendedKey]) -> None:
@@ -283,7 +297,12 @@ def _render_extended(node: etree._Element, item: Item, keys: Iterable[ExtendedKe
 
 
 def _render_property(
-    node: etree._Element, name: str, item: Item, folder: Folder, owner: tuple[str, str]
+    node: etree._Element,
+    name: str,
+    item: Item,
+    folder: Folder,
+    owner: tuple[str, str],
+    filter_html: bool,
 ) -> None:
     if name == "ItemId":
         etree.SubElement(node, t("ItemId"), Id=item.id, ChangeKey=item.change_key)
@@ -291,6 +310,8 @@ def _render_property(
         etree.SubElement(node, t("ParentFolderId"), Id=folder.id, ChangeKey=folder.change_key)
     elif name == "MeetingTimeZone" and item.fields.get("CalendarItemType") != "RecurringMaster":
         return  # Exchange returns it for recurring masters only (MS-OXWSMTGS R1053)
+    elif name == "Body" and filter_html and isinstance(item.fields.get(name), Body):
+        render_value(node, name, filtered_body(item.fields[name]))  # type: ignore[arg-type]
     elif name == "Recurrence" and name in item.fields:
         node.append(_zoned_dates(item.fields[name], item.fields.get("StartTimeZone")))
     elif name in item.fields:
@@ -340,6 +361,17 @@ def _render_calendar_computed(
         etree.SubElement(mailbox, t("EmailAddress")).text = owner[0]
         etree.SubElement(mailbox, t("RoutingType")).text = "SMTP"
         etree.SubElement(mailbox, t("MailboxType")).text = "Mailbox"
+
+
+_SCRIPT = re.compile(r"<script\b.*?</script\s*>|<script\b[^>]*/>", re.IGNORECASE | re.DOTALL)
+_REMOTE_IMAGE = re.compile(r"<img\b[^>]*\bsrc\s*=\s*[\"']?https?:[^>]*>", re.IGNORECASE)
+
+
+def filtered_body(body: Body) -> Body:
+    """An HTML body without script blocks and web beacons (remote images)."""
+    if body.body_type != "HTML":
+        return body
+    return Body(body.body_type, _REMOTE_IMAGE.sub("", _SCRIPT.sub("", body.text)))
 
 
 def _zoned_dates(rule: Value, zone_definition: Value | None) -> etree._Element:

@@ -64,10 +64,11 @@ ITEM_CLASSES = {
 # Send... values that send meeting messages (the rest: SendToNone).
 SENDING = frozenset({"SendOnlyToAll", "SendToAllAndSaveCopy", "SendOnlyToChanged",
                      "SendToChangedAndSaveCopy"})  # fmt: skip
-MEETING_MESSAGE_CLASSES = {
-    "invitation": "IPM.Schedule.Meeting.Request",
-    "update": "IPM.Schedule.Meeting.Request",
-    "cancellation": "IPM.Schedule.Meeting.Canceled",
+# The item a saved copy of a meeting message is: (item element, ItemClass).
+MEETING_MESSAGES = {
+    "invitation": ("MeetingRequest", "IPM.Schedule.Meeting.Request"),
+    "update": ("MeetingRequest", "IPM.Schedule.Meeting.Request"),
+    "cancellation": ("MeetingCancellation", "IPM.Schedule.Meeting.Canceled"),
 }
 
 
@@ -486,12 +487,13 @@ class Mailbox:
         subject = str(item.fields.get("Subject", ""))
         self.sent.append(SentMessage(kind, item.id, subject, recipients))
         if send_to.endswith("AndSaveCopy"):
+            item_kind, item_class = MEETING_MESSAGES[kind]
             copy_fields: dict[str, Value] = {
-                "ItemClass": MEETING_MESSAGE_CLASSES[kind],
+                "ItemClass": item_class,
                 "Subject": subject,
                 "ToRecipients": values.recipients_xml("ToRecipients", recipients),
             }
-            self.create_item(self.folder(distinguished="sentitems").id, "Message", copy_fields, {})
+            self.create_item(self.folder(distinguished="sentitems").id, item_kind, copy_fields, {})
 
     # calendar view -----------------------------------------------------------------------
 
