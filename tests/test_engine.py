@@ -1,0 +1,269 @@
+"""A pass over one mailbox: fetch, plan, apply, cursors, failures and crash recovery."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from esexchange.domain.mapping import make_context
+from esexchange.domain.model import (
+    ActivityType,
+    Employee,
+    ErpActivity,
+    ExchangeItem,
+    Kind,
+    Priority,
+    Reference,
+    RemoteItem,
+    Side,
+)
+from esexchange.domain.options import ConnectionOptions, EmployeeSettings
+from esexchange.engine import Outcome, PassReport, run_pass
+from esexchange.erp.port import Cursor, Scope
+from esexchange.exchange.errors import AccessDenied
+from esexchange.exchange.memory import MemoryMailbox
+from tests.fake_erp import FakeErp
+
+NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+ANNA = Employee(7, "1007", "Anna Berg", "anna.berg@example.com")
+SCOPE = Scope(1, ANNA.id)
+REFERENCE = Reference(
+    activity_types=(ActivityType(1, "Besprechung", 3), ActivityType(2, "Anruf", 7)),
+    priorities=(Priority(1, "Niedrig", 10), Priority(2, "Mittel", 20), Priority(3, "Hoch", 30)),
+)
+CTX = make_context(ConnectionOptions(erp_time_zone="Europe/Berlin"), REFERENCE, "UTC")
+
+
+class Crash(BaseException):
+    """The process dies."""
+
+
+class CountingMailbox(MemoryMailbox):
+    """The in-memory mailbox, counting the requests the engine makes."""
+
+    def __init__(self) -> None:
+        super().__init__(ANNA.email, clock=lambda: NOW, seed=3)
+        self.find_calls: list[list[int]] = []
+        self.create_calls = 0
+
+    def find_by_erp_id(self, kind: Kind, erp_ids: Sequence[int]) -> dict[int, RemoteItem]:
+        self.find_calls.append(list(erp_ids))
+        return super().find_by_erp_id(kind, erp_ids)
+
+    def create(self, items: Sequence[ExchangeItem]):  # type: ignore[no-untyped-def]
+        self.create_calls += 1
+        return super().create(items)
+
+
+@pytest.fixture
+def erp() -> FakeErp:
+    return FakeErp(REFERENCE, clock=lambda: NOW - timedelta(hours=1))
+
+
+@pytest.fixture
+def mailbox() -> CountingMailbox:
+    return CountingMailbox()
+
+
+def meeting(day: int, subject: str = "Planung", **values: object) -> ErpActivity:
+    start = datetime(2026, 11, 4, 10) + timedelta(days=day)
+    return ErpActivity(
+        None, Kind.APPOINTMENT, subject, start_at=start, end_at=start + timedelta(hours=1),
+        participant_ids=(ANNA.id,), priority_id=2, activity_type_no=1,
+        **values,  # type: ignore[arg-type]
+    )
+
+
+def outlook_item(subject: str = "Zahnarzt", day: int = 6) -> ExchangeItem:
+    start = datetime(2026, 11, day, 8, 0, tzinfo=UTC)
+    return ExchangeItem(Kind.APPOINTMENT, subject, start=start, end=start + timedelta(hours=1))
+
+
+def sync(erp: FakeErp, mailbox: MemoryMailbox, employee: Employee = ANNA,
+         settings: EmployeeSettings = EmployeeSettings(), **options: object) -> PassReport:  # noqa: B008
+    return run_pass(erp, mailbox, SCOPE, employee, settings, CTX, NOW, **options)  # type: ignore[arg-type]
+
+
+def subjects(mailbox: MemoryMailbox) -> list[str]:
+    return sorted(i.subject for i in mailbox.items(Kind.APPOINTMENT).values())
+
+
+def erp_subjects(erp: FakeErp) -> list[str]:
+    return sorted(a.subject for a in erp.state.activities.values())
+
+
+def test_a_first_pass_brings_both_sides_together_and_a_second_writes_nothing(
+    erp: FakeErp, mailbox: CountingMailbox
+) -> None:
+    erp.user_create(meeting(1))
+    mailbox.user_create(outlook_item())
+    report = sync(erp, mailbox)
+    assert report.ok
+    assert report.count(Kind.APPOINTMENT, Side.EXCHANGE, Outcome.CREATED) == 1
+    assert report.count(Kind.APPOINTMENT, Side.ERP, Outcome.CREATED) == 1
+    assert subjects(mailbox) == erp_subjects(erp) == ["Planung", "Zahnarzt"]
+    created = [i for i in mailbox.items(Kind.APPOINTMENT).values() if i.subject == "Planung"]
+    assert created[0].erp_id == 1  # the stamp
+    assert "ES_1_Besprechung" in mailbox.categories  # master categories kept up to date
+
+    writes = (mailbox.writes, erp.writes)
+    assert sync(erp, mailbox).ok
+    assert (mailbox.writes, erp.writes) == writes
+    assert mailbox.invitations_sent == 0
+
+
+def test_an_employee_who_left_is_reported_not_synced(
+    erp: FakeErp, mailbox: CountingMailbox
+) -> None:
+    erp.user_create(meeting(1))
+    report = sync(erp, mailbox, employee=Employee(7, "1007", "Anna Berg", ANNA.email, "left"))
+    assert report.not_syncable is not None and "1007" in report.not_syncable
+    assert mailbox.items(Kind.APPOINTMENT) == {}
+
+
+def test_the_mailbox_is_asked_for_stamped_copies_once_per_batch(
+    erp: FakeErp, mailbox: CountingMailbox
+) -> None:
+    for day in range(7):
+        erp.user_create(meeting(day, f"Termin {day}"))
+    sync(erp, mailbox, batch_size=3)
+    appointment_calls = [c for c in mailbox.find_calls if c]
+    assert [len(c) for c in appointment_calls] == [3, 3, 1]
+    assert mailbox.create_calls == 3
+    assert len(mailbox.items(Kind.APPOINTMENT)) == 7
+
+
+def test_a_refused_sync_state_reads_everything_again_without_duplicates(
+    erp: FakeErp, mailbox: CountingMailbox
+) -> None:
+    erp.user_create(meeting(1))
+    mailbox.user_create(outlook_item())
+    sync(erp, mailbox)
+    mailbox.invalidate_sync_states()
+    report = sync(erp, mailbox)
+    assert report.ok
+    assert subjects(mailbox) == erp_subjects(erp) == ["Planung", "Zahnarzt"]
+
+
+def test_pages_are_read_to_the_end(erp: FakeErp, mailbox: CountingMailbox) -> None:
+    for day in range(1, 6):
+        mailbox.user_create(outlook_item(f"Termin {day}", day + 3))
+    assert sync(erp, mailbox, page_size=2).ok
+    assert len(erp.state.activities) == 5
+
+
+@pytest.mark.parametrize("error", [AccessDenied("impersonation not allowed"), None])
+def test_an_unreadable_mailbox_ends_its_pass_with_a_report(
+    erp: FakeErp, mailbox: CountingMailbox, error: AccessDenied | None
+) -> None:
+    erp.user_create(meeting(1))
+    if error is None:
+        mailbox.unreachable = True
+    else:
+        mailbox.fail_next_listing(error)
+    report = sync(erp, mailbox)
+    assert report.error is not None and ANNA.email in report.error
+    assert erp.links(SCOPE, Kind.APPOINTMENT) == []
+    assert erp.cursor(SCOPE, Kind.APPOINTMENT) == Cursor()
+
+
+def test_one_failing_item_keeps_the_others_and_the_next_pass_finishes(
+    erp: FakeErp, mailbox: CountingMailbox
+) -> None:
+    for day in range(4):
+        erp.user_create(meeting(day, f"Termin {day}"))
+    mailbox.fail_on_write(2)
+    report = sync(erp, mailbox)
+    assert report.count(Kind.APPOINTMENT, Side.EXCHANGE, Outcome.CREATED) == 3
+    [failure] = report.failures
+    assert ANNA.email in failure and "ERP activity 2" in failure and "Termin 1" in failure
+    assert len(erp.links(SCOPE, Kind.APPOINTMENT)) == 3
+    assert not report.kinds[Kind.APPOINTMENT].cursor_advanced
+
+    report = sync(erp, mailbox)
+    assert report.ok
+    assert report.count(Kind.APPOINTMENT, Side.EXCHANGE, Outcome.CREATED) == 1
+    assert subjects(mailbox) == ["Termin 0", "Termin 1", "Termin 2", "Termin 3"]
+
+
+@pytest.mark.parametrize("k", [0, 1, 2])
+def test_a_crash_after_some_exchange_writes_is_recovered_without_duplicates(
+    erp: FakeErp, mailbox: CountingMailbox, k: int
+) -> None:
+    for day in range(3):
+        erp.user_create(meeting(day, f"Termin {day}"))
+    mailbox.user_create(outlook_item())
+    mailbox.crash_after_writes(k, Crash())
+    with pytest.raises(Crash):
+        sync(erp, mailbox)
+    assert erp.links(SCOPE, Kind.APPOINTMENT) == []  # nothing was committed
+    report = sync(erp, mailbox)
+    assert report.ok
+    assert subjects(mailbox) == ["Termin 0", "Termin 1", "Termin 2", "Zahnarzt"]
+    assert erp_subjects(erp) == ["Termin 0", "Termin 1", "Termin 2", "Zahnarzt"]
+
+
+def test_a_crash_at_the_commit_adopts_the_exchange_copies(
+    erp: FakeErp, mailbox: CountingMailbox
+) -> None:
+    erp.user_create(meeting(1))
+    mailbox.user_create(outlook_item())
+    erp.crash_on_commit = Crash()
+    with pytest.raises(Crash):
+        sync(erp, mailbox)
+    assert erp_subjects(erp) == ["Planung"]  # the import was rolled back
+    report = sync(erp, mailbox)
+    assert report.count(Kind.APPOINTMENT, Side.EXCHANGE, Outcome.CREATED) == 0
+    assert subjects(mailbox) == erp_subjects(erp) == ["Planung", "Zahnarzt"]
+
+
+def test_a_dry_run_writes_nothing_and_says_what_would_move(
+    erp: FakeErp, mailbox: CountingMailbox
+) -> None:
+    erp.user_create(meeting(1))
+    report = sync(erp, mailbox, dry_run=True)
+    assert report.count(Kind.APPOINTMENT, Side.EXCHANGE, Outcome.CREATED) == 1
+    assert mailbox.items(Kind.APPOINTMENT) == {} and mailbox.categories == {}
+    assert erp.links(SCOPE, Kind.APPOINTMENT) == []
+
+
+def test_held_deletions_wait_for_approval(erp: FakeErp, mailbox: CountingMailbox) -> None:
+    ids = [erp.user_create(meeting(day, f"Termin {day}")) for day in range(12)]
+    sync(erp, mailbox)
+    for erp_id in ids:
+        erp.user_delete(erp_id)
+    report = sync(erp, mailbox)
+    assert report.count(Kind.APPOINTMENT, Side.EXCHANGE, Outcome.HELD) == 12
+    assert len(mailbox.items(Kind.APPOINTMENT)) == 12
+    assert any("circuit breaker" in f for f in report.failures)
+    report = sync(erp, mailbox, approve_deletions=True)
+    assert report.count(Kind.APPOINTMENT, Side.EXCHANGE, Outcome.DELETED) == 12
+    assert mailbox.items(Kind.APPOINTMENT) == {}
+
+
+def test_a_kind_switched_off_is_not_read_and_catches_up_when_switched_on(
+    erp: FakeErp, mailbox: CountingMailbox
+) -> None:
+    task = ErpActivity(None, Kind.TASK, "Bericht", due_at=datetime(2026, 11, 20),
+                       participant_ids=(ANNA.id,), priority_id=2)
+    erp.user_create(task)
+    report = sync(erp, mailbox, settings=EmployeeSettings(tasks=False))
+    assert not report.kinds[Kind.TASK].enabled and mailbox.items(Kind.TASK) == {}
+    sync(erp, mailbox)
+    [item] = mailbox.items(Kind.TASK).values()
+    assert item.subject == "Bericht" and item.due == date(2026, 11, 20)
+
+
+def test_an_edit_in_outlook_reaches_the_erp_field_by_field(
+    erp: FakeErp, mailbox: CountingMailbox
+) -> None:
+    erp_id = erp.user_create(meeting(1, location="Raum 1"))
+    sync(erp, mailbox)
+    [item_id] = mailbox.items(Kind.APPOINTMENT)
+    mailbox.user_update(Kind.APPOINTMENT, item_id, location="Raum 7")
+    report = sync(erp, mailbox)
+    assert report.count(Kind.APPOINTMENT, Side.ERP, Outcome.UPDATED) == 1
+    assert erp.state.activities[erp_id].location == "Raum 7"
+    assert erp.state.activities[erp_id].subject == "Planung"
