@@ -98,7 +98,7 @@ def test_deleted_items_can_be_restored_on_either_side(world: World) -> None:
     """The sync moves Exchange deletions to Deleted Items and archives ERP rows first."""
     anna = world.employee()
     from_erp = world.add("appointment", "Deleted in the ERP", anna)
-    world.add("appointment", "Deleted in Outlook", anna)
+    anna.outlook.add("appointment", "Deleted in Outlook")
     world.sync_ok()
     outlook_row = world.activity_named(anna, "appointment", "Deleted in Outlook")
 
