@@ -88,3 +88,15 @@ def test_sync_of_an_employee_not_on_the_list_says_how_to_add_them(world: World) 
 
     assert code == 2
     assert f"esexchange personnel add {world.connection} nobody@example.test" in output
+
+
+def test_sync_one_employee_over_every_connection_that_lists_them(world: World) -> None:
+    """Without --connection, --employee runs the connections that list the employee."""
+    anna = world.employee()
+    world.add("task", "Found without naming the connection", anna)
+
+    code, output = _run(world, "sync", "--employee", anna.email)
+
+    assert code == 0, output
+    assert anna.outlook.subjects("task") == ["Found without naming the connection"]
+    assert f"Connection {world.connection}" in output

@@ -14,10 +14,19 @@ from rich.markup import escape
 from rich.table import Table
 
 from esexchange import config
-from esexchange.cli.common import USER_ERROR, DbOption, database, out, reports_errors
+from esexchange.cli.common import (
+    USER_ERROR,
+    DbOption,
+    database,
+    err,
+    fail,
+    out,
+    reports_errors,
+)
 from esexchange.cli.render import outcome_table, progress_bar
+from esexchange.domain.errors import EsExchangeError
 from esexchange.service.checks import CheckResult, check_assignment, check_connection
-from esexchange.service.runner import sync_connection
+from esexchange.service.runner import UnknownEmployee, sync_connection
 from esexchange.service.token import request_token
 
 check_app = typer.Typer(no_args_is_help=True, help="Check a connection before synchronizing.")
@@ -45,20 +54,36 @@ def sync(
     """
     console = out()
     failed = False
+    ran = 0
     with database(db) as engine:
         names = [connection] if connection else [c.name for c in config.list_connections(engine)]
         if not names:
             console.print("No connection is configured; add one with `esexchange connection add`.")
             return
         for name in names:
-            with progress_bar(console, f"{name}") as bar:
-                outcomes = sync_connection(
-                    engine, name, employee=employee, dry_run=dry_run,
-                    approve_deletions=approve_deletions, progress=bar,
-                )
+            try:
+                with progress_bar(console, name) as bar:
+                    outcomes = sync_connection(
+                        engine, name, employee=employee, dry_run=dry_run,
+                        approve_deletions=approve_deletions, progress=bar,
+                    )
+            except UnknownEmployee:
+                if connection:
+                    raise
+                continue  # --employee on a connection that does not list them
+            except EsExchangeError as error:
+                if connection:
+                    raise
+                err().print(f"[bold red]error:[/] connection {escape(name)}: {escape(str(error))}")
+                failed = True  # one connection's problem does not stop the others
+                continue
+            ran += 1
             title = f"Connection {name}" + (" (dry run: nothing was changed)" if dry_run else "")
             console.print(outcome_table(title, outcomes, dry_run=dry_run))
             failed = failed or any(not o.ok and not o.skipped for o in outcomes)
+    if employee and not ran and not failed:
+        raise fail(f"{employee} is not synchronized over any connection; add the employee "
+                   "with: esexchange personnel add CONNECTION EMAIL")
     if failed:
         raise typer.Exit(1)
 
