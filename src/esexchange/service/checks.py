@@ -19,7 +19,8 @@ from esexchange.domain.errors import EsExchangeError
 from esexchange.domain.model import Employee
 from esexchange.exchange.errors import AccessDenied, MailboxError, MailboxNotFound
 from esexchange.exchange.ews.connection import EwsConnection
-from esexchange.service.adapter import open_connection
+from esexchange.secrets import SecretError
+from esexchange.service.adapter import BackendNotAvailable, open_connection
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ def check_connection(engine: Engine, name: str) -> list[CheckResult]:
     try:
         exchange = open_connection(engine, conn)
     except EsExchangeError as error:
-        return [CheckResult(name, "EWS URL", False, str(error))]
+        return [CheckResult(name, _setup_step(error), False, str(error))]
     results = [CheckResult(name, "EWS URL", True, exchange.settings.ews_url)]
     who = conn.upn if conn.auth is Auth.USER else f"app {conn.client_id}"
     try:
@@ -68,7 +69,7 @@ def check_assignment(engine: Engine, name: str) -> list[CheckResult]:
         exchange = open_connection(engine, conn)
     except EsExchangeError as error:
         exchange = None
-        results.append(CheckResult(name, "EWS URL", False, str(error)))
+        results.append(CheckResult(name, _setup_step(error), False, str(error)))
     for person, _settings in people:
         results.extend(_erp_checks(name, person))
         if exchange is not None:
@@ -76,6 +77,15 @@ def check_assignment(engine: Engine, name: str) -> list[CheckResult]:
     if exchange is not None:
         exchange.close()
     return results
+
+
+def _setup_step(error: EsExchangeError) -> str:
+    """Which step of opening the connection failed, for the check's label."""
+    if isinstance(error, SecretError):
+        return "stored secret"
+    if isinstance(error, BackendNotAvailable):
+        return "backend"
+    return "EWS URL (Autodiscover)"
 
 
 def _erp_checks(name: str, person: Employee) -> list[CheckResult]:
