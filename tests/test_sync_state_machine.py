@@ -40,13 +40,12 @@ Invariants checked after every pass (``_check_pass``), by name:
 
 from __future__ import annotations
 
-import contextlib
 import copy
 from collections import Counter
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
-from hypothesis import settings
+from hypothesis import event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -341,6 +340,19 @@ class SyncMachine(RuleBasedStateMachine):
         self.changed(link.erp_id)
         self.conflicts[link.erp_id] = (erp_subject, exchange_subject)
 
+    @precondition(lambda self: self._conflict_candidates())
+    @rule(data=st.data(), deleted_in=st.sampled_from(Side))
+    def edit_one_side_delete_the_other(self, data: st.DataObject, deleted_in: Side) -> None:
+        link = data.draw(st.sampled_from(self._conflict_candidates()))
+        self.tick()
+        if deleted_in is Side.ERP:
+            self.mailbox.user_update(link.kind, link.exchange_id, location=self.unique("Room"))
+            self.erp.user_delete(link.erp_id)
+        else:
+            self.erp.user_update(link.erp_id, location=self.unique("Raum"))
+            self.mailbox.user_delete(link.kind, link.exchange_id)
+        self.changed(link.erp_id)
+
     @rule(key=st.sampled_from(TOGGLES), on=st.booleans())
     def toggle_setting(self, key: str, on: bool) -> None:
         if getattr(self.settings, key) == on:
@@ -386,8 +398,11 @@ class SyncMachine(RuleBasedStateMachine):
             self.erp.crash_on_commit = Crash()
         else:
             self.mailbox.crash_after_writes(k, Crash())
-        with contextlib.suppress(Crash):
+        try:
             self.run()
+            event("crash_then_pass: the pass ended before the crash point")
+        except Crash:
+            event("crash_then_pass: crashed " + ("at the commit" if at_commit else "mid-write"))
         # The crashed pass may have reported the conflicts; the values still must hold.
         self.conflicts_reported = False
         self.mailbox.clear_faults()
@@ -399,6 +414,7 @@ class SyncMachine(RuleBasedStateMachine):
             assert content(self.erp, self.mailbox, self.ctx) == content(
                 twin_erp, twin_mailbox, self.ctx
             )
+            event("CRASH_EQUALS_UNCRASHED checked")
 
     @rule(k=st.integers(1, 4))
     def pass_with_one_failing_write(self, k: int) -> None:
@@ -420,6 +436,7 @@ class SyncMachine(RuleBasedStateMachine):
             failed = sum(report.count(kind, Side.EXCHANGE, Outcome.FAILED) for kind in Kind)
             assert failed == 1, report.failures
             assert done == exchange_writes - 1
+            event("FAILURE_ISOLATED checked")
         self.last_pass_clean = False
 
     # -- the checks ----------------------------------------------------------------------
@@ -437,16 +454,24 @@ class SyncMachine(RuleBasedStateMachine):
         self.check_pass(before, after, report, approve_deletions)
         held = any(r.count(side, Outcome.HELD) for r in report.kinds.values() for side in Side)
         clean = report.ok and not held
+        if held:
+            event("BREAKER_HOLDS: deletions held")
+        if approve_deletions and any(
+            r.count(side, Outcome.DELETED) > 10 for r in report.kinds.values() for side in Side
+        ):
+            event("BREAKER_HOLDS: more than 10 deletions approved")
         wrote = (self.mailbox.writes, self.erp.writes) != writes_before
         if self.last_pass_clean and not self.real_change and expect_clean:
             # FAKE_CHANGES_NO_WRITES (and IDEMPOTENCE across passes)
             assert not wrote, report
+            event("FAKE_CHANGES_NO_WRITES checked")
         if clean:
             self.check_converged(report)
             # IDEMPOTENCE: a second pass writes nothing.
             writes = (self.mailbox.writes, self.erp.writes)
             again = self.run()
             assert (self.mailbox.writes, self.erp.writes) == writes, again
+            event("CONVERGENCE and IDEMPOTENCE checked")
             self.conflicts.clear()
             self.reported.clear()
             self.conflicts_reported = True
@@ -527,12 +552,14 @@ class SyncMachine(RuleBasedStateMachine):
                 if edited and not (no_private and canonical.private):
                     assert link.exchange_id in after.exchange[kind]
                     assert link.exchange_id in relinked_exchange, "edited Exchange copy lost"
+                    event("EDIT_BEATS_DELETE: Exchange edit kept")
             if item is None and activity is not None:
                 canonical = erp_to_item(activity, self.ctx)
                 edited = canonical.content_hash() != link.erp_hash or canonical != link.synced
                 if edited and not (no_private and canonical.private):
                     assert link.erp_id in after.erp[kind]
                     assert link.erp_id in relinked_erp, "edited ERP activity lost"
+                    event("EDIT_BEATS_DELETE: ERP edit kept")
 
     def check_converged(self, report: PassReport) -> None:
         for kind in Kind:
@@ -580,6 +607,7 @@ class SyncMachine(RuleBasedStateMachine):
             winner = Side.ERP if policy is ConflictPolicy.ERP_WINS else Side.EXCHANGE
             if self.conflicts_reported:
                 assert {c.winner for c in reported} == {winner}, reported
+            event(f"CONFLICTS_BY_POLICY checked ({policy})")
 
     @invariant()
     def links_one_to_one(self) -> None:
