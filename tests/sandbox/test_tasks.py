@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 from exchangelib import EWSDate, HTMLBody, Task
-from exchangelib.items.base import ALL_OCCURRENCES
+from exchangelib.items.base import ALL_OCCURRENCES, SPECIFIED_OCCURRENCE_ONLY
 from exchangelib.recurrence import (
     AbsoluteMonthlyPattern,
     AbsoluteYearlyPattern,
@@ -224,3 +225,32 @@ def test_deleting_a_task(ews: RunningSandbox) -> None:
     _, root = post(ews.url, delete, impersonate=ANNA)
     assert response_codes(root) == ["ErrorAffectedTaskOccurrencesRequired"]
     assert task_id not in ews.mailbox(ANNA).items and other.id in ews.mailbox(ANNA).items
+
+
+def test_deleting_one_occurrence_of_a_recurring_task(ews: RunningSandbox) -> None:
+    """SpecifiedOccurrenceOnly moves a recurring task on to its next occurrence.
+
+    MS-OXWSTASK_R175 MS-OXWSTASK_R174
+    """
+    account = ews.account(ANNA)
+    weekly = TaskRecurrence(
+        pattern=WeeklyPattern(interval=1, weekdays=[2], first_day_of_week=1),
+        boundary=NumberedPattern(start=EWSDate(2026, 12, 1), number=2),
+    )
+    task = _task(
+        account, start_date=EWSDate(2026, 12, 1), due_date=EWSDate(2026, 12, 1), recurrence=weekly
+    )
+    task_id = task.id
+    task.delete(affected_task_occurrences=SPECIFIED_OCCURRENCE_ONLY)
+    got = account.tasks.get(id=task_id)
+    assert (got.start_date, got.due_date) == (EWSDate(2026, 12, 8), EWSDate(2026, 12, 8))
+    got.delete(affected_task_occurrences=SPECIFIED_OCCURRENCE_ONLY)  # the last one
+    assert list(account.tasks.all()) == []
+    regenerating = TaskRecurrence(
+        pattern=DailyRegeneration(interval=3), boundary=NoEndPattern(start=EWSDate(2026, 12, 1))
+    )
+    task = _task(account, due_date=EWSDate(2026, 12, 1), recurrence=regenerating)
+    task_id = task.id
+    task.delete(affected_task_occurrences=SPECIFIED_OCCURRENCE_ONLY)
+    expected = datetime.now(UTC).date() + timedelta(days=3)  # three days after "done"
+    assert account.tasks.get(id=task_id).due_date == expected

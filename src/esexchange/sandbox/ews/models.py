@@ -396,11 +396,26 @@ class Mailbox:
         return item
 
     def delete_item(
-        self, item_id: str, delete_type: str, *, send_cancellations: str | None
+        self,
+        item_id: str,
+        delete_type: str,
+        *,
+        send_cancellations: str | None,
+        task_occurrences: str | None = None,
     ) -> None:
         """HardDelete removes; SoftDelete moves to the dumpster (Recoverable Items\\Deletions);
-        MoveToDeletedItems moves to Deleted Items. A moved item gets a new id there."""
+        MoveToDeletedItems moves to Deleted Items. A moved item gets a new id there.
+
+        For a recurring task, ``SpecifiedOccurrenceOnly`` deletes the current occurrence
+        only: the task moves on to its next one (or goes when the series has ended).
+        """
         item = self.item(item_id)
+        if item.kind == "Task" and task_occurrences == "SpecifiedOccurrenceOnly":
+            following = recurrence.next_task_dates(item.fields, self._clock())
+            if following is not None:
+                changes = [FieldChange("set", name, value) for name, value in following.items()]
+                self.update_item(item.id, None, "AlwaysOverwrite", changes)
+                return
         if item.master_id is not None:
             raise EwsError(
                 "ErrorInvalidOperation", "The sandbox does not delete single occurrences."

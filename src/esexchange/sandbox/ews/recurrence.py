@@ -86,6 +86,49 @@ def occurrences(
     return found
 
 
+_REGENERATION_STEPS = {
+    "DailyRegeneration": lambda n: {"days": n},
+    "WeeklyRegeneration": lambda n: {"weeks": n},
+}
+
+
+def next_task_dates(fields: dict[str, Value], now: datetime) -> dict[str, datetime] | None:
+    """StartDate and DueDate of a recurring task's next occurrence; None when the series ends.
+
+    A recurrence pattern moves the task to the next date after its current one; a
+    regenerating pattern to the interval after now (the task is done with "now").
+    """
+    rule = fields.get("Recurrence")
+    anchor = fields.get("DueDate") or fields.get("StartDate")
+    if not isinstance(rule, XmlValue) or not isinstance(anchor, datetime):
+        return None
+    root = etree.fromstring(rule.xml)
+    pattern = next(c for c in root if isinstance(c.tag, str))
+    kind = etree.QName(pattern).localname
+    interval = int(pattern.findtext(f"{T}Interval") or 1)
+    if kind.endswith("Regeneration"):
+        months = {"MonthlyRegeneration": interval, "YearlyRegeneration": 12 * interval}
+        if kind in months:
+            total = now.year * 12 + now.month - 1 + months[kind]
+            year, month = total // 12, total % 12 + 1
+            day = min(now.day, calendar.monthrange(year, month)[1])
+            next_day = date(year, month, day)
+        else:
+            next_day = now.date() + timedelta(**_REGENERATION_STEPS[kind](interval))
+    else:
+        later = (d for d in _dates(root, anchor.date()) if d > anchor.date())
+        found = next(later, None)
+        if found is None:
+            return None
+        next_day = found
+    shift = datetime.combine(next_day, anchor.timetz()) - anchor
+    return {
+        name: value + shift
+        for name in ("StartDate", "DueDate")
+        if isinstance(value := fields.get(name), datetime)
+    }
+
+
 def has_end(fields: dict[str, Value]) -> bool:
     """Whether a master's series ends (an end date or a number of occurrences)."""
     rule = fields.get("Recurrence")

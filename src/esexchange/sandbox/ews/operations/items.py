@@ -148,7 +148,12 @@ def delete_item(ctx: Context, op: etree._Element) -> etree._Element:
                 "ErrorAffectedTaskOccurrencesRequired",
                 "AffectedTaskOccurrences is required for tasks.",
             )
-        ctx.mailbox.delete_item(item.id, delete_type, send_cancellations=cancellations)
+        ctx.mailbox.delete_item(
+            item.id,
+            delete_type,
+            send_cancellations=cancellations,
+            task_occurrences=task_occurrences,
+        )
 
     return respond("DeleteItem", children(op.find(m("ItemIds"))), handle)
 
