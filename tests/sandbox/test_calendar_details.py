@@ -46,6 +46,8 @@ STORED = [
     ("calendar", "LegacyFreeBusyStatus", "Free"),
     ("calendar", "LegacyFreeBusyStatus", "NoData"),
     ("calendar", "LegacyFreeBusyStatus", "OOF"),
+    ("calendar", "LegacyFreeBusyStatus", "Tentative"),
+    ("calendar", "When", "Tuesdays, after lunch"),
     ("calendar", "IsResponseRequested", "true"),
     ("calendar", "IsResponseRequested", "false"),
     ("calendar", "ConferenceType", "0"),
@@ -67,7 +69,8 @@ STORED = [
 def test_calendar_properties_are_stored_and_returned(
     ews: RunningSandbox, prefix: str, name: str, value: str
 ) -> None:
-    """MS-OXWSMTGS_R16501 MS-OXWSMTGS_R16502 MS-OXWSMTGS_R16503 MS-OXWSMTGS_R179
+    """MS-OXWSMTGS_R16501 MS-OXWSMTGS_R16502 MS-OXWSMTGS_R16503 MS-OXWSMTGS_R16504
+    MS-OXWSMTGS_R169 MS-OXWSMTGS_R179
     MS-OXWSMTGS_R736 MS-OXWSMTGS_R737 MS-OXWSMTGS_R227 MS-OXWSMTGS_R516 MS-OXWSMTGS_R742
     MS-OXWSMTGS_R743 MS-OXWSMTGS_R229 MS-OXWSMTGS_R744 MS-OXWSMTGS_R745 MS-OXWSMTGS_R231
     MS-OXWSMTGS_R746 MS-OXWSMTGS_R747 MS-OXWSMTGS_R233 MS-OXWSMTGS_R235 MS-OXWSCORE_R1650
@@ -145,3 +148,74 @@ def test_occurrence_and_master_ids(ews: RunningSandbox) -> None:
     _, root = post(ews.url, delete, impersonate=ANNA)
     assert response_codes(root) == ["NoError"]
     assert set(ews.mailbox(ANNA).items) == {single}
+
+
+def test_cancelling_a_meeting_leaves_a_cancelled_copy_in_deleted_items(
+    ews: RunningSandbox,
+) -> None:
+    """MS-OXWSMTGS_R177 MS-OXWSMTGS_R734 MS-OXWSMTGS_R735 MS-OXWSMTGS_R173 MS-OXWSMTGS_R730
+    MS-OXWSMTGS_R731 MS-OXWSMTGS_R209 MS-OXWSMTGS_R740 MS-OXWSMTGS_R1052 MS-OXWSMTGS_R171
+    MS-OXWSMTGS_R494 MS-OXWSMTGS_R593 MS-OXWSMTGS_R1198 MS-OXWSMTGS_R1199 MS-OXWSMTGS_R1207
+    MS-OXWSMTGS_R1208 MS-OXWSMTGS_R1217 MS-OXWSMTGS_R1218
+    """
+    attendee = (
+        f"<t:RequiredAttendees><t:Attendee><t:Mailbox><t:EmailAddress>{BEN}</t:EmailAddress>"
+        "</t:Mailbox></t:Attendee></t:RequiredAttendees>"
+    )
+    appointment = _create(ews, TIMES)
+    body = (
+        '<m:CreateItem SendMeetingInvitations="SendOnlyToAll"><m:Items><t:CalendarItem>'
+        f"<t:Subject>meeting</t:Subject>{TIMES}{attendee}</t:CalendarItem></m:Items>"
+        "</m:CreateItem>"
+    )
+    _, root = post(ews.url, body, impersonate=ANNA)
+    meeting = root.find(".//t:ItemId", NS).get("Id")  # type: ignore[union-attr]
+    uris = ("calendar:MeetingRequestWasSent", "calendar:IsCancelled", "calendar:IsMeeting",
+            "calendar:AppointmentState")  # fmt: skip
+    states = {}
+    for name, item_id in (("appointment", appointment), ("meeting", meeting)):
+        item = _get(ews, item_id, *uris).find(".//t:CalendarItem", NS)  # type: ignore[attr-defined]
+        states[name] = [c.text for c in item][1:]
+    assert states == {
+        "appointment": ["false", "false", "false", "0"],
+        "meeting": ["true", "false", "true", "1"],
+    }
+    delete = (
+        '<m:DeleteItem DeleteType="MoveToDeletedItems" SendMeetingCancellations="SendOnlyToAll">'
+        f'<m:ItemIds><t:ItemId Id="{meeting}"/></m:ItemIds></m:DeleteItem>'
+    )
+    _, root = post(ews.url, delete, impersonate=ANNA)
+    assert response_codes(root) == ["NoError"]
+    mailbox = ews.mailbox(ANNA)
+    (trashed,) = (i for i in mailbox.items.values() if i.folder_id != mailbox.folder(
+        distinguished="calendar").id)  # fmt: skip
+    item = _get(ews, trashed.id, *uris).find(".//t:CalendarItem", NS)  # type: ignore[attr-defined]
+    assert [c.text for c in item][1:] == ["true", "true", "true", "5"]
+
+
+def test_missing_send_options_and_master_updates(ews: RunningSandbox) -> None:
+    """MS-OXWSMTGS_R1213 MS-OXWSMTGS_R1209 MS-OXWSMTGS_R651 MS-OXWSMTGS_R650 MS-OXWSMTGS_R1235
+    MS-OXWSMTGS_R1236 MS-OXWSMTGS_R1237
+    """
+    master = _create(ews, TIMES + RECURRENCE)
+    root = _get(ews, master, "calendar:FirstOccurrence")
+    occurrence = root.find(".//t:FirstOccurrence/t:ItemId", NS).get("Id")  # type: ignore[attr-defined]
+    delete = (
+        '<m:DeleteItem DeleteType="HardDelete"><m:ItemIds>'
+        f'<t:ItemId Id="{master}"/></m:ItemIds></m:DeleteItem>'
+    )
+    _, root = post(ews.url, delete, impersonate=ANNA)
+    assert response_codes(root) == ["ErrorSendMeetingCancellationsRequired"]
+    update = (
+        '<m:UpdateItem ConflictResolution="AlwaysOverwrite"{send}><m:ItemChanges><t:ItemChange>'
+        f'<t:RecurringMasterItemId OccurrenceId="{occurrence}"/><t:Updates><t:SetItemField>'
+        '<t:FieldURI FieldURI="item:Subject"/><t:CalendarItem><t:Subject>series, renamed'
+        "</t:Subject></t:CalendarItem></t:SetItemField></t:Updates></t:ItemChange>"
+        "</m:ItemChanges></m:UpdateItem>"
+    )
+    _, root = post(ews.url, update.format(send=""), impersonate=ANNA)
+    assert response_codes(root) == ["ErrorSendMeetingInvitationsOrCancellationsRequired"]
+    send = ' SendMeetingInvitationsOrCancellations="SendToNone"'
+    _, root = post(ews.url, update.format(send=send), impersonate=ANNA)
+    assert response_codes(root) == ["NoError"]
+    assert ews.mailbox(ANNA).items[master].fields["Subject"] == "series, renamed"

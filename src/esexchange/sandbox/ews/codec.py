@@ -42,7 +42,7 @@ DEFAULT_PROPERTIES = frozenset(
 )  # fmt: skip
 # Properties the server computes when rendering rather than storing.
 COMPUTED = frozenset({"ItemId", "ParentFolderId", "Duration", "HasAttachments", "IsRecurring",
-                      "Organizer", "IsAssociated", "IsMeeting", "AppointmentState",
+                      "Organizer", "IsAssociated", "IsMeeting", "AppointmentState", "IsCancelled",
                       "DateTimeReceived", "Size", "LastModifiedName"})  # fmt: skip
 
 
@@ -347,6 +347,8 @@ def _render_calendar_computed(
     start, end = item.fields.get("Start"), item.fields.get("End")
     if name == "Duration" and isinstance(start, datetime) and isinstance(end, datetime):
         render_value(node, name, _iso_duration(end - start))
+    elif name == "IsCancelled":
+        render_value(node, name, False)
     elif name == "IsMeeting":
         render_value(node, name, bool(recipient_addresses(item.fields)))
     elif name == "AppointmentState":

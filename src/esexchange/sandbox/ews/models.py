@@ -420,10 +420,11 @@ class Mailbox:
             raise EwsError(
                 "ErrorInvalidOperation", "The sandbox does not delete single occurrences."
             )
+        cancelled = False
         if send_cancellations in SENDING:
-            self._send(
-                item, "cancellation", values.recipient_addresses(item.fields), send_cancellations
-            )
+            recipients = values.recipient_addresses(item.fields)
+            self._send(item, "cancellation", recipients, send_cancellations)
+            cancelled = bool(recipients)
         del self.items[item.id]
         self.seq += 1
         self.tombstones.append(Tombstone(item.id, item.folder_id, item.created_seq, self.seq))
@@ -445,6 +446,9 @@ class Mailbox:
         moved.change_key = self._new_change_key()
         moved.created_seq = moved.changed_seq = self.seq
         moved.fields["LastModifiedTime"] = self._clock()
+        if cancelled:
+            # The organizer's cancelled meeting: state 5 = meeting (1) + cancelled (4).
+            moved.fields.update(IsCancelled=True, AppointmentState=5)
         self.items[moved.id] = moved
 
     def send_message(
@@ -501,6 +505,8 @@ class Mailbox:
             return  # an appointment without attendees sends nothing
         subject = str(item.fields.get("Subject", ""))
         self.sent.append(SentMessage(kind, item.id, subject, recipients))
+        if kind == "invitation":
+            item.fields["MeetingRequestWasSent"] = True
         if send_to.endswith("AndSaveCopy"):
             item_kind, item_class = MEETING_MESSAGES[kind]
             copy_fields: dict[str, Value] = {

@@ -22,7 +22,8 @@ READ_ONLY = frozenset(
         "DateTimeReceived", "DateTimeSent", "HasAttachments", "ConversationId", "ChangeCount",
         "DisplayTo", "DisplayCc", "DisplayBcc", "LastModifiedName", "BlockStatus", "TextBody",
         "IconIndex", "Preview", "NormalizedBody", "InstanceKey", "RightsManagementLicenseData",
-        "IsMeeting", "AppointmentState", "FirstOccurrence", "LastOccurrence",
+        "IsMeeting", "AppointmentState", "FirstOccurrence", "LastOccurrence", "IsCancelled",
+        "MeetingRequestWasSent",
         "ModifiedOccurrences", "DeletedOccurrences", "OriginalStart",
     }
 )  # fmt: skip
@@ -59,6 +60,7 @@ def derive(kind: str, fields: dict[str, Value], now: datetime) -> None:
             )
         fields["CalendarItemType"] = "RecurringMaster" if "Recurrence" in fields else "Single"
         fields["MyResponseType"] = "Organizer"
+        fields.setdefault("MeetingRequestWasSent", False)
     if kind == "Task":
         percent = fields.get("PercentComplete", 0.0)
         if not isinstance(percent, float) or not 0.0 <= percent <= 100.0:
