@@ -28,7 +28,6 @@ from esexchange.sandbox.ews.values import (
     recipient_addresses,
 )
 
-ITEM_KINDS = ("Item", "Message", "CalendarItem", "Contact", "Task")
 _INTEGERS = {"xs:int", "xs:integer", "xs:long", "xs:short", "xs:unsignedInt"}
 
 # What BaseShape "Default" returns besides the id (Exchange's documented default set).
