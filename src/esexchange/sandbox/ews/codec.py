@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from lxml import etree
 
@@ -64,11 +64,12 @@ def _types(kind: str) -> dict[str, str]:
 # values --------------------------------------------------------------------------------
 
 
-def parse_datetime(text: str) -> datetime:
-    """An ``xs:dateTime`` as an aware UTC datetime (a time without zone is taken as UTC)."""
+def parse_datetime(text: str, zone: tzinfo = UTC) -> datetime:
+    """An ``xs:dateTime`` as an aware UTC datetime; a time without offset is in ``zone``
+    (the request's ``TimeZoneContext``, UTC without one)."""
     value = datetime.fromisoformat(text.strip())
     if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
+        value = value.replace(tzinfo=zone)
     return value.astimezone(UTC)
 
 
@@ -77,8 +78,8 @@ def format_datetime(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def parse_value(element: etree._Element, xsd_type: str) -> Value:
-    """The typed value of one property element."""
+def parse_value(element: etree._Element, xsd_type: str, zone: tzinfo = UTC) -> Value:
+    """The typed value of one property element (times without offset are in ``zone``)."""
     text = element.text or ""
     if xsd_type == "xs:boolean":
         return text.strip() in ("true", "1")
@@ -87,7 +88,7 @@ def parse_value(element: etree._Element, xsd_type: str) -> Value:
     if xsd_type == "xs:double":
         return float(text)
     if xsd_type == "xs:dateTime":
-        return parse_datetime(text)
+        return parse_datetime(text, zone)
     if xsd_type == "t:ArrayOfStringsType":
         return tuple(child.text or "" for child in element if isinstance(child.tag, str))
     if xsd_type == "t:BodyType":
@@ -191,7 +192,7 @@ class ParsedItem:
     extended: dict[ExtendedKey, ExtendedValue]
 
 
-def parse_item(element: etree._Element) -> ParsedItem:
+def parse_item(element: etree._Element, zone: tzinfo = UTC) -> ParsedItem:
     """Read an item element (``t:CalendarItem``, ``t:Task``, ...) of a request."""
     kind = etree.QName(element).localname
     types = _types(kind)
@@ -207,7 +208,7 @@ def parse_item(element: etree._Element) -> ParsedItem:
             extended[parse_extended_key(uri)] = parse_extended_value(child)
         else:
             try:
-                fields[name] = parse_value(child, types[name])
+                fields[name] = parse_value(child, types[name], zone)
             except ValueError as exc:
                 raise EwsError(
                     "ErrorInvalidValueForProperty", f"{kind}.{name}: {child.text!r} is invalid."

@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 from esexchange.sandbox.directory import Directory
-from esexchange.sandbox.ews import schema, soap
+from esexchange.sandbox.ews import recurrence, schema, soap
 from esexchange.sandbox.ews.auth import Principal, resolve_target
 from esexchange.sandbox.ews.errors import EwsError
 from esexchange.sandbox.ews.models import Backend, Mailbox
 from esexchange.sandbox.ews.operations import MAILBOX_FREE, Context, operations
+from esexchange.sandbox.ews.values import XmlValue
 
 log = logging.getLogger(__name__)
 
@@ -79,18 +80,23 @@ class EwsEndpoint:
             raise EwsError(
                 "ErrorInvalidRequest", f"The EWS sandbox does not implement {request.name}."
             )
-        people = lambda: [(m.name, m.email) for m in self.directory.mailboxes]  # noqa: E731
+        zone = recurrence.zone_of(
+            XmlValue(etree.tostring(request.time_zone)) if request.time_zone is not None else None
+        )
         try:
             address = resolve_target(principal, self._named_mailbox(request), self.directory)
         except EwsError as error:
             if request.name not in MAILBOX_FREE:
                 raise
-            return handler(Context(None, people, error), request.operation)
+            return handler(Context(None, self._people, error, zone), request.operation)
         with self.backend.locked(address) as mailbox:
-            response = handler(Context(mailbox, people), request.operation)
+            response = handler(Context(mailbox, self._people, None, zone), request.operation)
             if request.name in WRITES and self._on_write is not None:
                 self._on_write(mailbox)
         return response
+
+    def _people(self) -> list[tuple[str, str]]:
+        return [(entry.name, entry.email) for entry in self.directory.mailboxes]
 
     @staticmethod
     def _named_mailbox(request: soap.Request) -> str | None:

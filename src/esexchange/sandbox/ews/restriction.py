@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 
 from lxml import etree
 
@@ -32,27 +32,28 @@ _COMPARISONS: dict[str, Callable[[object, object], bool]] = {
 _PATHS = ("FieldURI", "ExtendedFieldURI", "IndexedFieldURI")
 
 
-def compile_restriction(restriction: etree._Element | None) -> Predicate:
-    """A predicate for a ``t:Restriction`` element (everything matches when there is none)."""
+def compile_restriction(restriction: etree._Element | None, zone: tzinfo = UTC) -> Predicate:
+    """A predicate for a ``t:Restriction`` element (everything matches when there is none);
+    times without offset are in ``zone``."""
     if restriction is None:
         return lambda item: True
-    return _compile(_children(restriction)[0])
+    return _compile(_children(restriction)[0], zone)
 
 
 def _children(node: etree._Element) -> list[etree._Element]:
     return [child for child in node if isinstance(child.tag, str)]
 
 
-def _compile(node: etree._Element) -> Predicate:
+def _compile(node: etree._Element, zone: tzinfo) -> Predicate:
     name = etree.QName(node).localname
     if name == "And":
-        parts = [_compile(child) for child in _children(node)]
+        parts = [_compile(child, zone) for child in _children(node)]
         return lambda item: all(part(item) for part in parts)
     if name == "Or":
-        parts = [_compile(child) for child in _children(node)]
+        parts = [_compile(child, zone) for child in _children(node)]
         return lambda item: any(part(item) for part in parts)
     if name == "Not":
-        inner = _compile(_children(node)[0])
+        inner = _compile(_children(node)[0], zone)
         return lambda item: not inner(item)
     path = _children(node)[0]
     if name == "Exists":
@@ -65,7 +66,7 @@ def _compile(node: etree._Element) -> Predicate:
                 "ErrorUnsupportedPathForQuery", "Comparing two properties is not supported."
             )
         text = constant.get("Value", "")
-        return lambda item: _compare(_value(item, path), text, compare)
+        return lambda item: _compare(_value(item, path), text, compare, zone)
     if name == "Contains":
         return _contains(node, path)
     raise EwsError("ErrorInvalidRestriction", f"The restriction {name} is not supported.")
@@ -127,7 +128,9 @@ def _convert(text: str, property_type: str) -> object:
     return text
 
 
-def _compare(value: object, text: str, compare: Callable[[object, object], bool]) -> bool:
+def _compare(
+    value: object, text: str, compare: Callable[[object, object], bool], zone: tzinfo
+) -> bool:
     if value is None:
         return False
     try:
@@ -139,11 +142,11 @@ def _compare(value: object, text: str, compare: Callable[[object, object], bool]
         elif isinstance(value, float):
             constant = float(text)
         elif isinstance(value, datetime):
-            constant = codec.parse_datetime(text)
+            constant = codec.parse_datetime(text, zone)
         elif isinstance(value, Body):
             value, constant = value.text, text
         elif isinstance(value, tuple):
-            return any(_compare(v, text, compare) for v in value)
+            return any(_compare(v, text, compare, zone) for v in value)
         else:
             value, constant = str(value), text
         return compare(value, constant)

@@ -48,6 +48,7 @@ class Request:
     operation: etree._Element
     server_version: str | None
     impersonated_smtp: str | None
+    time_zone: etree._Element | None = None  # the TimeZoneDefinition of TimeZoneContext
 
     @property
     def name(self) -> str:
@@ -82,6 +83,8 @@ def parse_request(payload: bytes) -> Request:
         sid = header.find(f"{t('ExchangeImpersonation')}/{t('ConnectingSID')}")
         if sid is not None:
             impersonated = next((c.text or "" for c in sid if isinstance(c.tag, str)), None)
+        zone = header.find(f"{t('TimeZoneContext')}/{t('TimeZoneDefinition')}")
+        return Request(operations[0], version, impersonated, zone)
     return Request(operations[0], version, impersonated)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import UTC, tzinfo
 from typing import TypeVar
 
 from lxml import etree
@@ -32,6 +33,7 @@ class Context:
     target: Mailbox | None
     people: Callable[[], Iterable[tuple[str, str]]]  # (name, email) of every mailbox
     no_target: EwsError | None = None
+    zone: tzinfo = UTC  # of the TimeZoneContext header: times without offset are in it
 
     @property
     def mailbox(self) -> Mailbox:

@@ -49,7 +49,7 @@ def create_item(ctx: Context, op: etree._Element) -> etree._Element:
     target = op.find(f"{m('SavedItemFolderId')}/*")
 
     def handle(element: etree._Element, message: etree._Element) -> None:
-        parsed = codec.parse_item(element)
+        parsed = codec.parse_item(element, ctx.zone)
         if parsed.kind == "CalendarItem" and invitations is None:
             raise EwsError(
                 "ErrorSendMeetingInvitationsRequired",
@@ -101,7 +101,7 @@ def update_item(ctx: Context, op: etree._Element) -> etree._Element:
                 "ErrorSendMeetingInvitationsOrCancellationsRequired",
                 "SendMeetingInvitationsOrCancellations is required for calendar items.",
             )
-        changes = [_field_change(update) for update in children(updates)]
+        changes = [_field_change(update, ctx) for update in children(updates)]
         item = ctx.mailbox.update_item(current.id, change_key, conflict, changes, send_to=send)
         render(ctx, etree.SubElement(message, m("Items")), item, codec.Shape())
         etree.SubElement(etree.SubElement(message, m("ConflictResults")), t("Count")).text = "0"
@@ -109,7 +109,7 @@ def update_item(ctx: Context, op: etree._Element) -> etree._Element:
     return respond("UpdateItem", children(op.find(m("ItemChanges"))), handle)
 
 
-def _field_change(update: etree._Element) -> FieldChange:
+def _field_change(update: etree._Element, ctx: Context) -> FieldChange:
     action = {"SetItemField": "set", "AppendToItemField": "append", "DeleteItemField": "delete"}[
         etree.QName(update).localname
     ]
@@ -119,7 +119,7 @@ def _field_change(update: etree._Element) -> FieldChange:
         raise EwsError("ErrorInvalidPropertyRequest", "Indexed properties are not supported.")
     if action == "delete":
         return FieldChange(action, target)
-    parsed = codec.parse_item(parts[1])
+    parsed = codec.parse_item(parts[1], ctx.zone)
     if isinstance(target, str) and target in parsed.fields and len(parsed.fields) == 1:
         return FieldChange(action, target, parsed.fields[target])
     if not isinstance(target, str) and target in parsed.extended and len(parsed.extended) == 1:
@@ -166,14 +166,14 @@ def find_item(ctx: Context, op: etree._Element) -> etree._Element:
 
     def handle(folder_id: etree._Element, message: etree._Element) -> None:
         shape = codec.parse_shape(op.find(m("ItemShape")))  # its errors are per folder
-        matches = compile_restriction(op.find(m("Restriction")))
+        matches = compile_restriction(op.find(m("Restriction")), ctx.zone)
         folder = resolve_folder(ctx.mailbox, folder_id)
         root = etree.SubElement(message, m("RootFolder"))
         if calendar_view is not None:
             found = ctx.mailbox.calendar_view(
                 folder.id,
-                codec.parse_datetime(calendar_view.get("StartDate", "")),
-                codec.parse_datetime(calendar_view.get("EndDate", "")),
+                codec.parse_datetime(calendar_view.get("StartDate", ""), ctx.zone),
+                codec.parse_datetime(calendar_view.get("EndDate", ""), ctx.zone),
             )
             found = [item for item in found if matches(item)]
             page = found[: _max_entries(calendar_view, len(found))]
