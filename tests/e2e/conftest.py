@@ -58,7 +58,8 @@ DIALECTS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 def erp(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Engine]:
-    """An installed ERP with activity types and priorities, on each dialect."""
+    """An installed ERP with activity types (two coloured), priorities and equipment, on
+    each dialect; one per module, shared by its tests."""
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('erp') / 'erp.sqlite'}"
     else:
