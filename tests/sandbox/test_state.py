@@ -5,11 +5,14 @@ from __future__ import annotations
 import os
 import re
 import signal
+import ssl
 import subprocess
 import sys
 from decimal import Decimal
 from pathlib import Path
 
+import httpx
+import pytest
 from exchangelib import CalendarItem, EWSDateTime, EWSTimeZone, Task
 from exchangelib.items import SEND_TO_NONE
 
@@ -81,3 +84,28 @@ def test_the_command_serves_the_directory_file(tmp_path: Path) -> None:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=10)
     assert (tmp_path / "state.db").exists()
+
+
+def test_the_command_serves_https_with_its_own_ca(tmp_path: Path) -> None:
+    """``--tls``: HTTPS with a certificate of the CA written next to the state file."""
+    directory = tmp_path / "directory.toml"
+    write_directory(SANDBOX_DIRECTORY, directory)
+    state = tmp_path / "state" / "sandbox.db"
+    state.parent.mkdir()
+    command = [sys.executable, "-m", "esexchange", "sandbox", "ews", "--directory",
+               str(directory), "--port", "0", "--state", str(state), "--tls"]  # fmt: skip
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        url = re.search(r"https://\S+", process.stdout.readline())
+        assert url, "no URL printed"
+        ca = state.parent / "ca.pem"
+        assert ca.exists()
+        schema = url.group(0).replace("Exchange.asmx", "types.xsd")
+        trusted = ssl.create_default_context(cafile=str(ca))
+        assert httpx.get(schema, verify=trusted).status_code == 200
+        with pytest.raises(httpx.ConnectError):  # not trusted without the sandbox's CA
+            httpx.get(schema)
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=10)

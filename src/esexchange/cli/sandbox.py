@@ -72,16 +72,15 @@ def ews(
         sock = listening_socket(host, port)
     except OSError as error:
         raise fail(f"cannot listen on {host}:{port}: {error.strerror}") from None
-    ssl: dict[str, str | None] = {}
+    certfile = keyfile = None
     scheme = "http"
     if tls:
         files = ensure_tls_files(home)
-        ssl = {"ssl_certfile": str(files.certfile), "ssl_keyfile": str(files.keyfile)}
-        scheme = "https"
+        certfile, keyfile, scheme = str(files.certfile), str(files.keyfile), "https"
     bound = sock.getsockname()[1]
     console = out()
     console.print(f"EWS sandbox: {scheme}://{host}:{bound}/EWS/Exchange.asmx", soft_wrap=True)
     if tls:
         console.print(f"trust this CA to connect: {files.ca_file}", soft_wrap=True)
     console.print("state: " + (str(state) if state else "in memory (lost on exit)"))
-    serve_forever(sandbox.app, sock, **ssl)
+    serve_forever(sandbox.app, sock, certfile=certfile, keyfile=keyfile)

@@ -31,21 +31,28 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _server(app: Any, **ssl: str | None) -> uvicorn.Server:
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off", **ssl)
+def _server(app: Any, certfile: str | None, keyfile: str | None) -> uvicorn.Server:
+    config = uvicorn.Config(
+        app, log_level="warning", access_log=False, lifespan="off",
+        ssl_certfile=certfile, ssl_keyfile=keyfile,
+    )  # fmt: skip
     return uvicorn.Server(config)
 
 
-def serve_forever(app: Any, sock: socket.socket, **ssl: str | None) -> None:
-    """Serve ``app`` on ``sock`` until interrupted (``ssl_certfile``/``ssl_keyfile`` for TLS)."""
-    _server(app, **ssl).run(sockets=[sock])
+def serve_forever(
+    app: Any, sock: socket.socket, *, certfile: str | None = None, keyfile: str | None = None
+) -> None:
+    """Serve ``app`` on ``sock`` until interrupted (HTTPS with ``certfile``/``keyfile``)."""
+    _server(app, certfile, keyfile).run(sockets=[sock])
 
 
 @contextmanager
-def serving_in_background(app: Any, host: str = "127.0.0.1", **ssl: str | None) -> Iterator[int]:
+def serving_in_background(
+    app: Any, host: str = "127.0.0.1", *, certfile: str | None = None, keyfile: str | None = None
+) -> Iterator[int]:
     """Serve ``app`` on a free port of ``host`` in a daemon thread; yield the port."""
     sock = listening_socket(host, 0)
-    server = _server(app, **ssl)
+    server = _server(app, certfile, keyfile)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
