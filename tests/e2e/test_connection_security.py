@@ -9,8 +9,10 @@ from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import Engine
+from typer.testing import CliRunner
 
 from esexchange import config
+from esexchange.cli import app
 from esexchange.config import Auth
 from esexchange.domain.model import Kind, Side
 from esexchange.engine import Outcome
@@ -86,3 +88,9 @@ def test_oauth_app_signs_in_and_its_token_carries_the_ews_role(
     token = request_token(world.engine, world.connection)
     assert token.may_use_ews
     assert token.token_url == tls_sandbox.token_url
+
+    shown = CliRunner().invoke(app, ["token", world.connection, "--db",
+                                     world.engine.url.render_as_string(hide_password=False)])
+    assert shown.exit_code == 0, shown.output
+    assert "full_access_as_app" in shown.output
+    assert "eyJ" not in shown.output  # no JWT (they start with a base64 '{"')
