@@ -158,7 +158,7 @@ def _view_starts(account, first: date, last: date) -> list[str]:  # type: ignore
             datetime(2027, 3, 9, 9, tzinfo=BERLIN),
             ["2027-03-09", "2028-03-14", "2029-03-13", "2030-03-12"],
         ),
-    ],  # fmt: skip
+    ],
     ids=lambda value: type(value).__name__ if not isinstance(value, datetime | list) else "",
 )
 def test_calendar_view_expands_recurring_series(
