@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
@@ -240,3 +241,20 @@ def test_a_lease_left_by_a_dead_process_of_this_host_is_taken_over(world: World)
     world.sync_ok()
 
     assert anna.outlook.subjects("appointment") == ["After a killed pass"]
+
+
+def test_two_runs_at_once_create_nothing_twice(world: World) -> None:
+    """The service and an administrator's ``esexchange sync`` overlap: each mailbox is
+    worked on by one of them, and every item exists once."""
+    anna = world.employee()
+    for n in range(8):
+        world.add("appointment", f"Overlap {n}", anna)
+
+    with world.sandbox.realism(Knobs(latency_ms=40)), ThreadPoolExecutor(2) as pool:
+        runs = [pool.submit(world.sync) for _ in range(2)]
+        outcomes = [run.result()[0] for run in runs]
+
+    assert sorted(o.busy for o in outcomes) == [False, True]
+    assert anna.outlook.subjects("appointment") == [f"Overlap {n}" for n in range(8)]
+    world.sync_ok()
+    assert len(anna.outlook.appointments()) == 8
