@@ -239,3 +239,54 @@ def test_delegate_access_names_the_mailbox_in_the_folder_id(ews: RunningSandbox)
     refused = body.replace(BEN, "nobody@example.test")
     status, root = post(ews.url, refused)
     assert status == 500 and root.findtext(".//faultcode") == "a:ErrorNonExistentMailbox"
+
+
+def test_folder_properties(ews: RunningSandbox) -> None:
+    """GetFolder with AllProperties: classes, counts, rights, parents.
+
+    MS-OXWSFOLD_R66 MS-OXWSFOLD_R6602 MS-OXWSFOLD_R68 MS-OXWSFOLD_R6801 MS-OXWSFOLD_R69
+    MS-OXWSFOLD_R70 MS-OXWSFOLD_R585 MS-OXWSFOLD_R587 MS-OXWSFOLD_R589 MS-OXWSFOLD_R5892
+    MS-OXWSFOLD_R589201 MS-OXWSFOLD_R71 MS-OXWSFOLD_R7101 MS-OXWSFOLD_R7102 MS-OXWSFOLD_R72
+    MS-OXWSFOLD_R7201 MS-OXWSFOLD_R5900 MS-OXWSFOLD_R75 MS-OXWSFOLD_R7501 MS-OXWSFOLD_R5912
+    MS-OXWSFOLD_R81 MS-OXWSFOLD_R810107 MS-OXWSFOLD_R810109 MS-OXWSFOLD_R8101011
+    MS-OXWSFOLD_R5934 MS-OXWSFOLD_R99 MS-OXWSFOLD_R9901 MS-OXWSFOLD_R10010 MS-OXWSFOLD_R10011
+    MS-OXWSFOLD_R3864 MS-OXWSFOLD_R38644 MS-OXWSFOLD_R38645 MS-OXWSFOLD_R575 MS-OXWSFOLD_R423
+    MS-OXWSFOLD_R426 MS-OXWSFOLD_R8402
+    """
+    unread = (
+        '<m:CreateItem MessageDisposition="SaveOnly"><m:SavedItemFolderId>'
+        '<t:DistinguishedFolderId Id="inbox"/></m:SavedItemFolderId><m:Items>'
+        "<t:Message><t:Subject>new</t:Subject><t:IsRead>false</t:IsRead></t:Message>"
+        "<t:Message><t:Subject>seen</t:Subject><t:IsRead>true</t:IsRead></t:Message>"
+        "</m:Items></m:CreateItem>"
+    )
+    post(ews.url, unread, impersonate=ANNA)
+    names = ("calendar", "tasks", "contacts", "inbox", "msgfolderroot")
+    ids = "".join(f'<t:DistinguishedFolderId Id="{n}"/>' for n in names)
+    request = (
+        "<m:GetFolder><m:FolderShape><t:BaseShape>AllProperties</t:BaseShape></m:FolderShape>"
+        f'<m:FolderIds>{ids}<t:FolderId Id="AAAA"/></m:FolderIds></m:GetFolder>'
+    )
+    _, root = post(ews.url, request, impersonate=ANNA)
+    messages = root.findall(".//m:GetFolderResponseMessage", NS)
+    assert [m.get("ResponseClass") for m in messages] == ["Success"] * 5 + ["Error"]
+    found = {}
+    for message in messages[:5]:
+        folder = next(iter(message.find("m:Folders", NS)))
+        found[folder.findtext("t:DisplayName", namespaces=NS)] = (
+            folder.tag.split("}")[1],
+            folder.findtext("t:FolderClass", namespaces=NS),
+            folder.findtext("t:TotalCount", namespaces=NS),
+            folder.findtext("t:ChildFolderCount", namespaces=NS),
+            folder.findtext("t:UnreadCount", namespaces=NS),
+            folder.findtext("t:EffectiveRights/t:Delete", namespaces=NS),
+            folder.find("t:ParentFolderId", NS) is not None
+            and folder.find("t:FolderId", NS) is not None,
+        )
+    assert found == {
+        "Calendar": ("CalendarFolder", "IPF.Appointment", "0", "0", None, "true", True),
+        "Tasks": ("TasksFolder", "IPF.Task", "0", "0", "0", "true", True),
+        "Contacts": ("ContactsFolder", "IPF.Contact", "0", "0", None, "true", True),
+        "Inbox": ("Folder", "IPF.Note", "2", "0", "1", "true", True),
+        "Top of Information Store": ("Folder", "IPF.Note", "0", "7", "0", "true", True),
+    }

@@ -234,6 +234,14 @@ class Mailbox:
         """Number of items in a folder."""
         return sum(1 for item in self.items.values() if item.folder_id == folder_id)
 
+    def unread_count(self, folder_id: str) -> int:
+        """Number of unread messages in a folder (other items are never unread)."""
+        return sum(
+            1
+            for item in self.items.values()
+            if item.folder_id == folder_id and item.fields.get("IsRead") is False
+        )
+
     # items -------------------------------------------------------------------------------
 
     def items_in(self, folder_id: str) -> list[Item]:

@@ -53,7 +53,7 @@ def render_folder(ctx: Context, parent: etree._Element, folder: Folder, wanted: 
             count = len(mailbox.child_folders(folder.id, deep=False))
             etree.SubElement(node, t(name)).text = str(count)
         elif name == "UnreadCount":
-            etree.SubElement(node, t(name)).text = "0"
+            etree.SubElement(node, t(name)).text = str(mailbox.unread_count(folder.id))
         elif name == "EffectiveRights":
             rights = etree.SubElement(node, t(name))
             for right in RIGHTS:
