@@ -48,6 +48,10 @@ def request_token(engine: Engine, name: str) -> TokenInfo:
             f"connection {name!r} signs in as the user {conn.upn}, not as an OAuth app; "
             "there is no token to request"
         )
-    token = open_connection(engine, conn).token()
+    exchange = open_connection(engine, conn)
+    try:
+        token = exchange.token()
+    finally:
+        exchange.close()
     url = (conn.token_url or DEFAULT_TOKEN_URL).replace("{tenant}", conn.tenant_id or "")
     return TokenInfo(token_url=url, expires_at=token.expires_at, roles=token.roles)
