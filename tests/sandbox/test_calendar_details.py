@@ -219,3 +219,37 @@ def test_missing_send_options_and_master_updates(ews: RunningSandbox) -> None:
     _, root = post(ews.url, update.format(send=send), impersonate=ANNA)
     assert response_codes(root) == ["NoError"]
     assert ews.mailbox(ANNA).items[master].fields["Subject"] == "series, renamed"
+
+
+def test_deleting_one_occurrence(ews: RunningSandbox) -> None:
+    """The master lists the deleted occurrence; views and occurrence ids leave it out.
+
+    MS-OXWSMTGS_R219 MS-OXWSMTGS_R373 MS-OXWSMTGS_R54
+    """
+    master = _create(ews, TIMES + RECURRENCE)
+    second = f'<t:OccurrenceItemId RecurringMasterId="{master}" InstanceIndex="2"/>'
+    root = _get(ews, "", "calendar:Start", id_element=second)
+    occurrence_id = root.find(".//t:CalendarItem/t:ItemId", NS).get("Id")  # type: ignore[attr-defined]
+    delete = (
+        '<m:DeleteItem DeleteType="MoveToDeletedItems" SendMeetingCancellations="SendToNone">'
+        f'<m:ItemIds><t:ItemId Id="{occurrence_id}"/></m:ItemIds></m:DeleteItem>'
+    )
+    _, root = post(ews.url, delete, impersonate=ANNA)
+    assert response_codes(root) == ["NoError"]
+    root = _get(ews, master, "calendar:DeletedOccurrences", "calendar:LastOccurrence")
+    starts = [s.text for s in root.iterfind(".//t:DeletedOccurrence/t:Start", NS)]  # type: ignore[attr-defined]
+    assert starts == ["2026-12-02T08:00:00Z"]
+    assert root.findtext(".//t:LastOccurrence/t:Start", namespaces=NS) == "2026-12-03T08:00:00Z"  # type: ignore[attr-defined]
+    root = _get(ews, "", "calendar:Start", id_element=second)
+    assert response_codes(root) == ["ErrorCalendarOccurrenceIsDeletedFromRecurrence"]  # type: ignore[arg-type]
+    view = (
+        '<m:FindItem Traversal="Shallow"><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape>'
+        '<t:AdditionalProperties><t:FieldURI FieldURI="calendar:Start"/></t:AdditionalProperties>'
+        '</m:ItemShape><m:CalendarView StartDate="2026-11-30T00:00:00Z" '
+        'EndDate="2026-12-10T00:00:00Z"/><m:ParentFolderIds>'
+        '<t:DistinguishedFolderId Id="calendar"/></m:ParentFolderIds></m:FindItem>'
+    )
+    _, root = post(ews.url, view, impersonate=ANNA)
+    shown = [s.text for s in root.iterfind(".//t:CalendarItem/t:Start", NS)]
+    assert shown == ["2026-12-01T08:00:00Z", "2026-12-03T08:00:00Z"]
+    assert list(ews.mailbox(ANNA).items) == [master]  # no copy of an occurrence is kept

@@ -61,6 +61,10 @@ ITEM_CLASSES = {
 }
 
 
+# Properties of a recurring master that its occurrences do not have.
+SERIES_ONLY = ("Recurrence", "FirstOccurrence", "LastOccurrence", "MeetingTimeZone",
+               "DeletedOccurrences", "ModifiedOccurrences")  # fmt: skip
+
 # Send... values that send meeting messages (the rest: SendToNone).
 SENDING = frozenset({"SendOnlyToAll", "SendToAllAndSaveCopy", "SendOnlyToChanged",
                      "SendToChangedAndSaveCopy"})  # fmt: skip
@@ -266,9 +270,16 @@ class Mailbox:
 
     def occurrence(self, master: Item, index: int) -> Item:
         """The ``index``-th (1-based) occurrence of a recurring master."""
-        for occurrence_index, occurrence in self._expand(master, None, None, until_index=index):
-            if occurrence_index == index:
-                return occurrence
+        expanded = self._expand(master, None, None, until_index=index, with_deleted=True)
+        for occurrence_index, occurrence in expanded:
+            if occurrence_index != index:
+                continue
+            if occurrence.fields["Start"] in recurrence.deleted_starts(master.fields):
+                raise EwsError(
+                    "ErrorCalendarOccurrenceIsDeletedFromRecurrence",
+                    "The occurrence was deleted from the recurrence.",
+                )
+            return occurrence
         raise EwsError(
             "ErrorCalendarOccurrenceIndexIsOutOfRecurrenceRange",
             "The occurrence index is out of the recurrence range.",
@@ -425,9 +436,8 @@ class Mailbox:
                 self.update_item(item.id, None, "AlwaysOverwrite", changes)
                 return
         if item.master_id is not None:
-            raise EwsError(
-                "ErrorInvalidOperation", "The sandbox does not delete single occurrences."
-            )
+            self._delete_occurrence(item, send_cancellations)
+            return
         cancelled = False
         if send_cancellations in SENDING:
             recipients = values.recipient_addresses(item.fields)
@@ -458,6 +468,21 @@ class Mailbox:
             # The organizer's cancelled meeting: state 5 = meeting (1) + cancelled (4).
             moved.fields.update(IsCancelled=True, AppointmentState=5)
         self.items[moved.id] = moved
+
+    def _delete_occurrence(self, occurrence: Item, send_cancellations: str | None) -> None:
+        """Delete one occurrence: the master lists it in DeletedOccurrences from now on."""
+        master = self.items[str(occurrence.master_id)]
+        if send_cancellations in SENDING:
+            recipients = values.recipient_addresses(master.fields)
+            self._send(occurrence, "cancellation", recipients, str(send_cancellations))
+        start = occurrence.fields["Start"]
+        assert isinstance(start, datetime)
+        starts = recurrence.deleted_starts(master.fields) | {start}
+        deleted = recurrence.deleted_occurrences(starts)
+        master.fields = {**master.fields, "DeletedOccurrences": deleted}
+        rules.derive(master.kind, master.fields, self._clock())
+        master.change_key = self._new_change_key()
+        master.changed_seq = self.seq
 
     def send_message(
         self, fields: dict[str, Value], extended: dict[ExtendedKey, ExtendedValue], save_copy: bool
@@ -537,14 +562,24 @@ class Mailbox:
         return sorted(found, key=lambda i: (i.fields.get("Start", start), i.id))  # type: ignore[return-value,arg-type]
 
     def _expand(
-        self, master: Item, start: datetime | None, end: datetime | None, until_index: int = 0
+        self,
+        master: Item,
+        start: datetime | None,
+        end: datetime | None,
+        until_index: int = 0,
+        *,
+        with_deleted: bool = False,
     ) -> list[tuple[int, Item]]:
+        """(index, occurrence) of a master in [start, end); deleted ones only if asked."""
         occurrences = []
+        deleted = recurrence.deleted_starts(master.fields)
         spans = recurrence.occurrences(master.fields, start, end, until_index=until_index)
         for index, (occ_start, occ_end) in spans:
+            if occ_start in deleted and not with_deleted:
+                continue
             occ = copy.copy(master)
             occ.fields = dict(master.fields)
-            for name in ("Recurrence", "FirstOccurrence", "LastOccurrence", "MeetingTimeZone"):
+            for name in SERIES_ONLY:
                 occ.fields.pop(name, None)
             occ.fields.update(
                 Start=occ_start, End=occ_end, OriginalStart=occ_start, CalendarItemType="Occurrence"
@@ -557,7 +592,9 @@ class Mailbox:
     def first_and_last(self, master: Item) -> tuple[Item | None, Item | None]:
         """The first and, for a series that ends, the last occurrence of a master."""
         ends = recurrence.has_end(master.fields)
-        expanded = self._expand(master, None, None, until_index=0 if ends else 1)
+        # A series without end is laid out only as far as its first remaining occurrence.
+        reach = 0 if ends else 1 + len(recurrence.deleted_starts(master.fields))
+        expanded = self._expand(master, None, None, until_index=reach)
         if not expanded:
             return None, None
         return expanded[0][1], expanded[-1][1] if ends else None

@@ -12,7 +12,7 @@ import base64
 import binascii
 import calendar
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from exchangelib.winzone import MS_TIMEZONE_TO_IANA_MAP
@@ -127,6 +127,27 @@ def next_task_dates(fields: dict[str, Value], now: datetime) -> dict[str, dateti
         for name in ("StartDate", "DueDate")
         if isinstance(value := fields.get(name), datetime)
     }
+
+
+def deleted_starts(fields: dict[str, Value]) -> set[datetime]:
+    """Original starts of the occurrences deleted from a master's series."""
+    listed = fields.get("DeletedOccurrences")
+    if not isinstance(listed, XmlValue):
+        return set()
+    root = etree.fromstring(listed.xml)
+    return {
+        datetime.fromisoformat((node.text or "").strip()).astimezone(UTC)
+        for node in root.iter(f"{T}Start")
+    }
+
+
+def deleted_occurrences(starts: set[datetime]) -> XmlValue:
+    """The ``DeletedOccurrences`` element listing ``starts`` in time order."""
+    root = etree.Element(f"{T}DeletedOccurrences")
+    for start in sorted(starts):
+        occurrence = etree.SubElement(root, f"{T}DeletedOccurrence")
+        etree.SubElement(occurrence, f"{T}Start").text = start.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return XmlValue(etree.tostring(root))
 
 
 def has_end(fields: dict[str, Value]) -> bool:
