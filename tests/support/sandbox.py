@@ -17,6 +17,7 @@ from exchangelib.version import Build, Version
 
 from esexchange.sandbox.directory import AccountEntry, Directory, MailboxEntry
 from esexchange.sandbox.ews.app import Sandbox, create_sandbox
+from esexchange.sandbox.ews.models import Mailbox
 from esexchange.sandbox.ews.server import serving_in_background
 
 ANNA = "anna.berger@example.test"
@@ -72,7 +73,7 @@ class RunningSandbox:
             default_timezone=EWSTimeZone("Europe/Berlin"),
         )
 
-    def mailbox(self, email: str):  # type: ignore[no-untyped-def]
+    def mailbox(self, email: str) -> Mailbox:
         """The model of a mailbox, to assert on state a client cannot see."""
         return self.sandbox.backend.mailbox(email)
 
