@@ -204,8 +204,9 @@ class _KindPass:
         # Pairs (by ERP id) and imports (by Exchange id) whose write failed this pass.
         self.failed_erp: set[int] = set()
         self.failed_exchange: set[str] = set()
-        # New version of Exchange items written this pass, by ERP id.
+        # New version of Exchange items written this pass, by ERP id; ids deleted.
         self.written: dict[int, ItemRef] = {}
+        self.deleted: set[str] = set()
 
     def run(self) -> None:
         cursor = self.store.cursor(self.scope, self.kind)
@@ -236,11 +237,15 @@ class _KindPass:
             self.report.conflicts += the_plan.conflicts
             return
         self._write_exchange(the_plan.actions)
+        next_state: str | None = sync_state
+        if any(isinstance(a, CreateInExchange) and a.erp_id in self.written
+               for a in the_plan.actions):
+            next_state = self._state_after_own_writes(sync_state)
         with self.store.transaction() as tx:
             self._write_erp(tx, the_plan)
             clean = not self.report.failures and not the_plan.held
             if clean:
-                tx.save_cursor(self.scope, self.kind, Cursor(erp_seq, sync_state))
+                tx.save_cursor(self.scope, self.kind, Cursor(erp_seq, next_state))
             else:
                 # Read the same ERP changes again, and the whole folder: an old sync
                 # state would not report the deletion of an item created after it.
@@ -264,6 +269,29 @@ class _KindPass:
             page = self.mailbox.changes(self.kind, page.state, page_size=self.page_size)
             changes += page.changes
         return changes, page.state, full
+
+    def _state_after_own_writes(self, state: str) -> str | None:
+        """A sync state past this pass's own Exchange writes.
+
+        Exchange never reports the deletion of an item created after the stored state,
+        so a state from before the pass's creates would hide a user deleting one of them
+        before the next pass. The state is read again: if it shows only the pass's own
+        writes, it is the one to store; if anyone else changed the folder meanwhile (or
+        the read fails), ``None``: the next pass lists the whole folder.
+        """
+        own = {ref.id: ref.change_key for ref in self.written.values()}
+        try:
+            changes, new_state, _ = self._read_pages(state)
+        except MailboxError:
+            return None
+        for change in changes:
+            remote = change.remote
+            if remote is None:
+                if change.exchange_id not in self.deleted:
+                    return None
+            elif own.get(change.exchange_id) != remote.ref.change_key:
+                return None
+        return new_state
 
     def _erp_rows(
         self, erp_changes: Sequence[ErpChange], mailbox_changes: Sequence[MailboxChange],
@@ -326,7 +354,9 @@ class _KindPass:
                 deleted = self.mailbox.delete([a.ref for a in delete_batch])
                 for delete, outcome in zip(delete_batch, deleted, strict=True):
                     answered.add(delete.erp_id)
-                    if not outcome.ok:
+                    if outcome.ok:
+                        self.deleted.add(delete.ref.id)
+                    else:
                         self._fail(delete.erp_id, delete.ref.id, outcome.error)
         except MailboxError as error:
             # Whatever got no answer may or may not have happened: its link stays as
