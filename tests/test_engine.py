@@ -267,3 +267,35 @@ def test_an_edit_in_outlook_reaches_the_erp_field_by_field(
     assert report.count(Kind.APPOINTMENT, Side.ERP, Outcome.UPDATED) == 1
     assert erp.state.activities[erp_id].location == "Raum 7"
     assert erp.state.activities[erp_id].subject == "Planung"
+
+
+def test_deleting_an_item_right_after_the_sync_created_it_reaches_the_erp(
+    erp: FakeErp, mailbox: CountingMailbox
+) -> None:
+    # Exchange does not report the deletion of an item created after the stored sync
+    # state, so the state stored must be the one after the pass's own creates.
+    erp_id = erp.user_create(meeting(1))
+    sync(erp, mailbox)
+    [item_id] = mailbox.items(Kind.APPOINTMENT)
+    mailbox.user_delete(Kind.APPOINTMENT, item_id)
+    report = sync(erp, mailbox)
+    assert report.count(Kind.APPOINTMENT, Side.ERP, Outcome.DELETED) == 1
+    assert erp_id not in erp.state.activities and erp_id in erp.state.archive
+
+
+class BusyUser(CountingMailbox):
+    """A user creates an item in Outlook while the sync is writing."""
+
+    def create(self, items: Sequence[ExchangeItem]):  # type: ignore[no-untyped-def]
+        results = super().create(items)
+        self.user_create(outlook_item("Während des Laufs"))
+        return results
+
+
+def test_a_change_made_during_the_pass_is_not_skipped() -> None:
+    erp, mailbox = FakeErp(REFERENCE, clock=lambda: NOW), BusyUser()
+    erp.user_create(meeting(1))
+    sync(erp, mailbox)
+    assert erp.cursor(SCOPE, Kind.APPOINTMENT).sync_state is None  # list everything next
+    sync(erp, mailbox)
+    assert "Während des Laufs" in erp_subjects(erp)
