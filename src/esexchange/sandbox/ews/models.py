@@ -7,7 +7,9 @@ injected clock and id source, so tests control both.
 Changes are numbered per mailbox (``Mailbox.seq``). An item remembers the number of its
 creation and of its last change, a deleted item leaves a tombstone; a sync state is the
 number up to which a client has seen a folder. That is enough to answer SyncFolderItems
-exactly: creates, updates and deletes after a state, each reported once.
+exactly: creates, updates and deletes after a state, each reported once. Like Exchange's
+ICS, a deletion is reported only for an item the client could have been given, one that
+existed when its state was made; an item created and deleted since then never shows.
 """
 
 from __future__ import annotations
@@ -615,7 +617,7 @@ class Mailbox:
                 pending.append((seq, SyncChange(kind, item.id, item)))
             elif item.read_seq > since:
                 pending.append((item.read_seq, SyncChange("ReadFlagChange", item.id, item)))
-        for stone in self.tombstones:
+        for stone in self.tombstones:  # only items that existed at the state (see above)
             if stone.folder_id == folder.id and stone.deleted_seq > since >= stone.created_seq:
                 pending.append((stone.deleted_seq, SyncChange("Delete", stone.item_id, None)))
         pending.sort(key=lambda entry: entry[0])
