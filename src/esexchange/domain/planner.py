@@ -38,6 +38,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from esexchange.domain import mapping
 from esexchange.domain.actions import (
@@ -185,7 +186,6 @@ class _Planner:
         self.erp_claimed = {link.erp_id for link in links}
         self.exchange_claimed = {link.exchange_id for link in links}
         # Unlinked Exchange items stamped with an ERP id: candidates for adoption.
-        links_by_id = self.exchange_claimed
         self.stamped_unlinked = {
             erp_id: remote
             for erp_id, remote in inputs.stamped.items()
@@ -194,7 +194,8 @@ class _Planner:
         for listed in mailbox_changes.values():
             remote = listed.remote
             stamp = None if remote is None else remote.item.erp_id
-            if remote is not None and stamp is not None and remote.ref.id not in links_by_id:
+            unlinked = remote is not None and remote.ref.id not in self.exchange_claimed
+            if unlinked and remote is not None and stamp is not None:
                 self.stamped_unlinked[stamp] = remote
 
         for link in links:
@@ -206,29 +207,24 @@ class _Planner:
                 mailbox_change = MailboxChange(link.exchange_id, self.kind, None)
             if erp_change is not None or mailbox_change is not None:
                 self._guarded(
-                    Side.ERP, str(link.erp_id),
-                    lambda: self._linked(link, erp_change, mailbox_change),  # noqa: B023
+                    Side.ERP, str(link.erp_id), self._linked, link, erp_change, mailbox_change
                 )
-
         for change in erp_changes.values():
-            self._guarded(
-                Side.ERP, str(change.erp_id),
-                lambda: self._from_erp(change),  # noqa: B023
-            )
+            self._guarded(Side.ERP, str(change.erp_id), self._from_erp, change)
         for mailbox_change in mailbox_changes.values():
             remote = mailbox_change.remote
             if remote is not None and remote.ref.id not in self.exchange_claimed:
-                self._guarded(
-                    Side.EXCHANGE, remote.ref.id,
-                    lambda: self._from_exchange(remote),  # noqa: B023
-                )
+                self._guarded(Side.EXCHANGE, remote.ref.id, self._from_exchange, remote)
         return self._with_breaker(links)
 
-    def _guarded(self, side: Side, key: str, step: Callable[[], None]) -> None:
-        """Run one pair's step; an item that cannot be mapped is reported, not fatal."""
+    def _guarded(self, side: Side, key: str, step: Callable[..., None], *args: Any) -> None:
+        """Plan one pair; an item that cannot be mapped is reported, and none of its
+        pair's actions stay half-planned. The other pairs go on."""
+        sizes = len(self.actions), len(self.conflicts), len(self.skipped)
         try:
-            step()
+            step(*args)
         except ItemRejected as error:
+            del self.actions[sizes[0]:], self.conflicts[sizes[1]:], self.skipped[sizes[2]:]
             self.rejected.append(Rejected(side, key, str(error)))
 
     # -- linked pairs ------------------------------------------------------------------
