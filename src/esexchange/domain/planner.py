@@ -24,6 +24,9 @@ Decisions worth knowing (each has a test in tests/domain/test_planner.py):
   frozen pair detaches it: the private copy survives.
 - An edit beats a delete: deleted on one side and edited on the other since the last
   pass, the edited copy survives and is created again on the deleting side (a new link).
+  "Edited" means the copy's content differs from what the link last saw, or from the
+  last synced content (an edit seen while the pair was frozen); a version token that
+  moved without new content is a fake change and causes no write.
 - Deletes need evidence: only an explicit delete, or absence from a complete listing of
   the mailbox, counts. Never-synced items are never deleted; leaving the time window is
   not a deletion (linked items are not windowed at all).
