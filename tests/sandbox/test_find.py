@@ -244,3 +244,41 @@ def test_calendar_view_mixes_single_items_and_occurrences_in_time_order(
         ("series", "Occurrence"),
         ("series", "Occurrence"),
     ]
+
+
+def test_changing_one_occurrence_makes_an_exception(ews: RunningSandbox) -> None:
+    """An occurrence moved in Outlook: an Exception in views, listed by its master.
+
+    MS-OXWSMTGS_R55 MS-OXWSMTGS_R217 MS-OXWSMTGS_R377 MS-OXWSMTGS_R381 MS-OXWSMTGS_R383
+    MS-OXWSMTGS_R385 MS-OXWSMTGS_R387 MS-OXWSMTGS_R650
+    """
+    account = ews.account(ANNA)
+    start = datetime(2026, 12, 1, 9, tzinfo=BERLIN)
+    daily = Recurrence(pattern=DailyPattern(interval=1), start=start.date(), number=3)
+    master = _series(account, daily, start, start.replace(hour=10))
+    list(account.calendar.sync_items())  # the client has seen the series
+    second = master.occurrence(2)
+    second.refresh()
+    second.subject = "moved to the afternoon"
+    second.start = EWSDateTime(2026, 12, 2, 15, tzinfo=BERLIN)
+    second.end = EWSDateTime(2026, 12, 2, 16, tzinfo=BERLIN)
+    second.save(update_fields=["subject", "start", "end"], send_meeting_invitations=SEND_TO_NONE)
+    view = account.calendar.view(
+        start=EWSDateTime(2026, 12, 1, tzinfo=BERLIN), end=EWSDateTime(2026, 12, 4, tzinfo=BERLIN)
+    )
+    shown = [(o.subject, o.type, o.start.astimezone(BERLIN).hour) for o in view]
+    assert shown == [
+        ("series", "Occurrence", 9),
+        ("moved to the afternoon", "Exception", 15),
+        ("series", "Occurrence", 9),
+    ]
+    got = account.calendar.get(id=master.id)
+    (modified,) = got.modified_occurrences
+    assert modified.start.astimezone(BERLIN).hour == 15
+    assert modified.original_start.astimezone(BERLIN).hour == 9
+    changes = [(kind, item.subject) for kind, item in account.calendar.sync_items()]
+    assert changes == [("update", "series")]  # the series changed; exceptions are not items
+    second.refresh()
+    second.delete(send_meeting_cancellations=SEND_TO_NONE)
+    got = account.calendar.get(id=master.id)
+    assert got.modified_occurrences is None and len(got.deleted_occurrences) == 1

@@ -182,6 +182,7 @@ class Mailbox:
         self.seq = 0
         self.folders: dict[str, Folder] = {}
         self.items: dict[str, Item] = {}
+        self.exceptions: dict[str, Item] = {}  # changed occurrences, by occurrence id
         self.tombstones: list[Tombstone] = []
         self.sent: list[SentMessage] = []
         by_name: dict[str, Folder] = {}
@@ -260,7 +261,7 @@ class Mailbox:
 
     def item(self, item_id: str) -> Item:
         """An item by id (occurrence ids included); ErrorItemNotFound otherwise."""
-        found = self.items.get(item_id)
+        found = self.items.get(item_id) or self.exceptions.get(item_id)
         if found is not None:
             return found
         occurrence = recurrence.parse_occurrence_id(item_id)
@@ -276,7 +277,7 @@ class Mailbox:
         for occurrence_index, occurrence in expanded:
             if occurrence_index != index:
                 continue
-            if occurrence.fields["Start"] in recurrence.deleted_starts(master.fields):
+            if occurrence.fields["OriginalStart"] in recurrence.deleted_starts(master.fields):
                 raise EwsError(
                     "ErrorCalendarOccurrenceIsDeletedFromRecurrence",
                     "The occurrence was deleted from the recurrence.",
@@ -378,10 +379,6 @@ class Mailbox:
         attendees, or with ``...Changed...`` only to those the update added or removed.
         """
         item = self.item(item_id)
-        if item.master_id is not None:
-            raise EwsError(
-                "ErrorInvalidOperation", "Occurrences of a recurring series cannot be changed here."
-            )
         if (
             change_key is not None
             and change_key != item.change_key
@@ -403,6 +400,8 @@ class Mailbox:
             fields["ChangeCount"] = int(fields.get("ChangeCount", 0)) + 1  # type: ignore[arg-type]
         rules.derive(item.kind, fields, now)  # may refuse the result; the item stays untouched
         before = values.recipient_addresses(item.fields)
+        if item.master_id is not None:
+            return self._change_occurrence(item, fields, extended)
         item.fields, item.extended = fields, extended
         item.change_key = self._new_change_key()
         if changes and all(change.target == "IsRead" for change in changes):
@@ -446,6 +445,8 @@ class Mailbox:
             self._send(item, "cancellation", recipients, send_cancellations)
             cancelled = bool(recipients)
         del self.items[item.id]
+        for exception_id in [k for k, e in self.exceptions.items() if e.master_id == item.id]:
+            del self.exceptions[exception_id]
         self.seq += 1
         self.tombstones.append(Tombstone(item.id, item.folder_id, item.created_seq, self.seq))
         destination = {"SoftDelete": "recoverableitemsdeletions",
@@ -477,11 +478,38 @@ class Mailbox:
         if send_cancellations in SENDING:
             recipients = values.recipient_addresses(master.fields)
             self._send(occurrence, "cancellation", recipients, str(send_cancellations))
-        start = occurrence.fields["Start"]
+        start = occurrence.fields["OriginalStart"]
         assert isinstance(start, datetime)
+        self.exceptions.pop(occurrence.id, None)
         starts = recurrence.deleted_starts(master.fields) | {start}
         deleted = recurrence.deleted_occurrences(starts)
         master.fields = {**master.fields, "DeletedOccurrences": deleted}
+        self._touch_series(master)
+
+    def _change_occurrence(
+        self, occurrence: Item, fields: dict[str, Value], extended: dict[ExtendedKey, ExtendedValue]
+    ) -> Item:
+        """Store a changed occurrence as an exception; the master lists it as modified."""
+        master = self.items[str(occurrence.master_id)]
+        fields["CalendarItemType"] = "Exception"
+        exception = copy.copy(occurrence)
+        exception.fields, exception.extended = fields, extended
+        exception.change_key = self._new_change_key()
+        exception.changed_seq = self.seq
+        self.exceptions[exception.id] = exception
+        self._touch_series(master)
+        return exception
+
+    def _touch_series(self, master: Item) -> None:
+        """Refresh a master's ModifiedOccurrences; a new change key, seen by sync as an update."""
+        changed = sorted(
+            (e for e in self.exceptions.values() if e.master_id == master.id),
+            key=lambda e: str(e.fields["OriginalStart"]),
+        )
+        fields = {k: v for k, v in master.fields.items() if k != "ModifiedOccurrences"}
+        if changed:
+            fields["ModifiedOccurrences"] = recurrence.modified_occurrences(changed)
+        master.fields = fields
         rules.derive(master.kind, master.fields, self._clock())
         master.change_key = self._new_change_key()
         master.changed_seq = self.seq
@@ -558,7 +586,14 @@ class Mailbox:
         found: list[Item] = []
         for item in self.items_in(folder_id):
             if "Recurrence" in item.fields:
-                found.extend(occurrence for _, occurrence in self._expand(item, start, end))
+                expanded = [occurrence for _, occurrence in self._expand(item, start, end)]
+                shown = {occurrence.id for occurrence in expanded}
+                moved_in = [  # exceptions moved into the window from outside it
+                    e
+                    for e in self.exceptions.values()
+                    if e.master_id == item.id and e.id not in shown and _overlaps(e, start, end)
+                ]
+                found.extend(o for o in expanded + moved_in if _overlaps(o, start, end))
             elif _overlaps(item, start, end):
                 found.append(item)
         return sorted(found, key=lambda i: (i.fields.get("Start", start), i.id))  # type: ignore[return-value,arg-type]
@@ -588,7 +623,7 @@ class Mailbox:
             )
             occ.id = recurrence.occurrence_id(master.id, index)
             occ.master_id = master.id
-            occurrences.append((index, occ))
+            occurrences.append((index, self.exceptions.get(occ.id, occ)))
         return occurrences
 
     def first_and_last(self, master: Item) -> tuple[Item | None, Item | None]:

@@ -13,6 +13,7 @@ import binascii
 import calendar
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from exchangelib.winzone import MS_TIMEZONE_TO_IANA_MAP
@@ -147,6 +148,18 @@ def deleted_occurrences(starts: set[datetime]) -> XmlValue:
     for start in sorted(starts):
         occurrence = etree.SubElement(root, f"{T}DeletedOccurrence")
         etree.SubElement(occurrence, f"{T}Start").text = start.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return XmlValue(etree.tostring(root))
+
+
+def modified_occurrences(exceptions: list[Any]) -> XmlValue:
+    """The ``ModifiedOccurrences`` element: id, times and original start of each exception."""
+    root = etree.Element(f"{T}ModifiedOccurrences")
+    for exception in exceptions:
+        node = etree.SubElement(root, f"{T}Occurrence")
+        etree.SubElement(node, f"{T}ItemId", Id=exception.id, ChangeKey=exception.change_key)
+        for name in ("Start", "End", "OriginalStart"):
+            value = exception.fields[name]
+            etree.SubElement(node, f"{T}{name}").text = value.strftime("%Y-%m-%dT%H:%M:%SZ")
     return XmlValue(etree.tostring(root))
 
 

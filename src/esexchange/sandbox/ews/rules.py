@@ -58,7 +58,8 @@ def derive(kind: str, fields: dict[str, Value], now: datetime) -> None:
             raise EwsError(
                 "ErrorCalendarDurationIsTooLong", "A calendar item may last five years at most."
             )
-        fields["CalendarItemType"] = "RecurringMaster" if "Recurrence" in fields else "Single"
+        if fields.get("CalendarItemType") not in ("Occurrence", "Exception"):
+            fields["CalendarItemType"] = "RecurringMaster" if "Recurrence" in fields else "Single"
         fields["MyResponseType"] = "Organizer"
         fields.setdefault("MeetingRequestWasSent", False)
     if kind == "Task":

@@ -79,6 +79,7 @@ def _dump(mailbox: Mailbox) -> dict[str, Any]:
         "seq": mailbox.seq,
         "folders": [_dump_folder(f) for f in mailbox.folders.values()],
         "items": [_dump_item(i) for i in mailbox.items.values()],
+        "exceptions": [_dump_item(e) for e in mailbox.exceptions.values()],
         "tombstones": [
             [s.item_id, s.folder_id, s.created_seq, s.deleted_seq] for s in mailbox.tombstones
         ],
@@ -90,6 +91,7 @@ def _load(mailbox: Mailbox, data: dict[str, Any]) -> None:
     mailbox.seq = data["seq"]
     mailbox.folders = {f["id"]: _load_folder(f) for f in data["folders"]}
     mailbox.items = {i["id"]: _load_item(i) for i in data["items"]}
+    mailbox.exceptions = {e["id"]: _load_item(e) for e in data.get("exceptions", [])}
     mailbox.tombstones = [Tombstone(*entry) for entry in data["tombstones"]]
     mailbox.sent = [SentMessage(k, i, s, tuple(r)) for k, i, s, r in data["sent"]]
 
@@ -139,7 +141,7 @@ def _dump_item(item: Item) -> dict[str, Any]:
     return {
         "id": item.id, "change_key": item.change_key, "kind": item.kind,
         "folder_id": item.folder_id, "created_seq": item.created_seq,
-        "changed_seq": item.changed_seq, "read_seq": item.read_seq,
+        "changed_seq": item.changed_seq, "read_seq": item.read_seq, "master_id": item.master_id,
         "fields": {name: _dump_value(value) for name, value in item.fields.items()},
         "extended": [
             [list(key.__dict__.values()), list(v) if isinstance(v, tuple) else v]
@@ -161,6 +163,7 @@ def _load_item(data: dict[str, Any]) -> Item:
         created_seq=data["created_seq"],
         changed_seq=data["changed_seq"],
         read_seq=data.get("read_seq", 0),
+        master_id=data.get("master_id"),
     )
 
 
