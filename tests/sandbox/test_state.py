@@ -109,3 +109,37 @@ def test_the_command_serves_https_with_its_own_ca(tmp_path: Path) -> None:
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=10)
+
+
+def test_series_exceptions_and_read_flags_are_kept(tmp_path: Path) -> None:
+    """The state file keeps what only the model knows: exceptions, deleted occurrences."""
+    from datetime import UTC, datetime
+
+    from esexchange.sandbox.ews.models import FieldChange
+    from esexchange.sandbox.ews.store import open_backend
+    from esexchange.sandbox.ews.values import XmlValue
+
+    rule = XmlValue(
+        b'<t:Recurrence xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types">'
+        b"<t:DailyRecurrence><t:Interval>1</t:Interval></t:DailyRecurrence><t:NumberedRecurrence>"
+        b"<t:StartDate>2026-12-01</t:StartDate><t:NumberOfOccurrences>3</t:NumberOfOccurrences>"
+        b"</t:NumberedRecurrence></t:Recurrence>"
+    )
+    backend, store = open_backend(SANDBOX_DIRECTORY, tmp_path / "state.db")
+    assert store is not None
+    with backend.locked(ANNA) as mailbox:
+        calendar = mailbox.folder(distinguished="calendar").id
+        fields = {"Subject": "series", "Start": datetime(2026, 12, 1, 8, tzinfo=UTC),
+                  "End": datetime(2026, 12, 1, 9, tzinfo=UTC), "Recurrence": rule}  # fmt: skip
+        master = mailbox.create_item(calendar, "CalendarItem", fields, {})
+        second, third = (mailbox.occurrence(master, i) for i in (2, 3))
+        mailbox.update_item(second.id, None, "AutoResolve", [FieldChange("set", "Subject", "x")])
+        mailbox.delete_item(third.id, "HardDelete", send_cancellations="SendToNone")
+        store.save(mailbox)
+    reopened, _ = open_backend(SANDBOX_DIRECTORY, tmp_path / "state.db")
+    with reopened.locked(ANNA) as mailbox:
+        assert mailbox.item(second.id).fields["Subject"] == "x"
+        assert mailbox.item(second.id).fields["CalendarItemType"] == "Exception"
+        start, end = datetime(2026, 11, 30, tzinfo=UTC), datetime(2026, 12, 5, tzinfo=UTC)
+        view = mailbox.calendar_view(calendar, start, end)
+        assert [o.fields["Subject"] for o in view] == ["series", "x"]
