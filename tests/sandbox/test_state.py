@@ -8,6 +8,7 @@ import signal
 import ssl
 import subprocess
 import sys
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -18,7 +19,10 @@ from exchangelib.items import SEND_TO_NONE
 
 from esexchange.sandbox.directory import write_directory
 from esexchange.sandbox.ews.app import create_sandbox
+from esexchange.sandbox.ews.models import FieldChange
 from esexchange.sandbox.ews.server import serving_in_background
+from esexchange.sandbox.ews.store import open_backend
+from esexchange.sandbox.ews.values import XmlValue
 from tests.support.sandbox import ANNA, SANDBOX_DIRECTORY, RunningSandbox
 
 BERLIN = EWSTimeZone("Europe/Berlin")
@@ -113,12 +117,6 @@ def test_the_command_serves_https_with_its_own_ca(tmp_path: Path) -> None:
 
 def test_series_exceptions_and_read_flags_are_kept(tmp_path: Path) -> None:
     """The state file keeps what only the model knows: exceptions, deleted occurrences."""
-    from datetime import UTC, datetime
-
-    from esexchange.sandbox.ews.models import FieldChange
-    from esexchange.sandbox.ews.store import open_backend
-    from esexchange.sandbox.ews.values import XmlValue
-
     rule = XmlValue(
         b'<t:Recurrence xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types">'
         b"<t:DailyRecurrence><t:Interval>1</t:Interval></t:DailyRecurrence><t:NumberedRecurrence>"
