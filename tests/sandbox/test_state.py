@@ -115,7 +115,7 @@ def test_the_command_serves_https_with_its_own_ca(tmp_path: Path) -> None:
         process.wait(timeout=10)
 
 
-def test_series_exceptions_and_read_flags_are_kept(tmp_path: Path) -> None:
+def test_series_exceptions_and_deleted_occurrences_are_kept(tmp_path: Path) -> None:
     """The state file keeps what only the model knows: exceptions, deleted occurrences."""
     rule = XmlValue(
         b'<t:Recurrence xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types">'
