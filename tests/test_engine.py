@@ -20,7 +20,7 @@ from esexchange.domain.model import (
     Side,
 )
 from esexchange.domain.options import ConnectionOptions, EmployeeSettings
-from esexchange.engine import Outcome, PassReport, run_pass
+from esexchange.engine import Outcome, PassReport, restart_cursors, run_pass
 from esexchange.erp.port import Cursor, Scope
 from esexchange.exchange.errors import AccessDenied
 from esexchange.exchange.memory import MemoryMailbox
@@ -299,3 +299,14 @@ def test_a_change_made_during_the_pass_is_not_skipped() -> None:
     assert erp.cursor(SCOPE, Kind.APPOINTMENT).sync_state is None  # list everything next
     sync(erp, mailbox)
     assert "Während des Laufs" in erp_subjects(erp)
+
+
+def test_switching_no_private_off_and_restarting_the_cursors_brings_private_items(
+    erp: FakeErp, mailbox: CountingMailbox
+) -> None:
+    erp.user_create(meeting(1, "Arzt", private=True))
+    sync(erp, mailbox)
+    assert mailbox.items(Kind.APPOINTMENT) == {}
+    restart_cursors(erp, SCOPE)
+    report = sync(erp, mailbox, settings=EmployeeSettings(no_private_appointments=False))
+    assert report.ok and subjects(mailbox) == ["Arzt"]

@@ -528,3 +528,19 @@ def test_exchange_to_item_reads_back_what_the_planner_writes() -> None:
     assert exchange_view(exchange_to_item(exchange_copy(activity()), CTX), CTX) == exchange_view(
         item, CTX
     )
+
+
+def test_the_unfinished_copy_of_an_activity_deleted_before_its_first_pass_is_removed() -> None:
+    orphan = exchange_copy(activity())  # stamped by a pass that crashed before its commit
+    result = run(erp=(deleted_erp(),), exchange=(changed_exchange(orphan),))
+    assert result.actions == (DeleteInExchange(1, ItemRef("EX1", "ck2")),)
+    kept = run(erp=(deleted_erp(),), exchange=(changed_exchange(orphan),),
+               settings=EmployeeSettings(delete_appointments_in_exchange=False))
+    [detach] = kept.actions
+    assert isinstance(detach, Detach) and detach.link.exchange_id == "EX1"
+
+
+def test_appointment_sync_off_for_the_connection_moves_no_appointments() -> None:
+    result = run(erp=(changed_erp(activity()),),
+                 options=replace(OPTIONS, appointment_sync=False))
+    assert result.actions == () and reasons(result) == {SkipReason.SETTING_OFF}
