@@ -14,6 +14,7 @@ from esexchange.domain.options import (
     EmployeeSettings,
     effective_start,
     parse_option,
+    widens_sync,
     with_setting,
 )
 
@@ -97,3 +98,12 @@ def test_new_employee_has_every_setting_on_and_settings_switch_one_by_one() -> N
     assert not off.delete_tasks_in_erp and off.tasks
     with pytest.raises(InvalidOption, match="unknown employee setting"):
         with_setting(settings, "holidays", True)
+
+
+def test_only_switching_a_no_private_setting_off_widens_the_sync() -> None:
+    on = EmployeeSettings()
+    assert widens_sync(on, with_setting(on, "no_private_tasks", False))
+    assert widens_sync(on, with_setting(on, "no_private_appointments", False))
+    assert not widens_sync(with_setting(on, "no_private_tasks", False), on)
+    assert not widens_sync(on, with_setting(on, "delete_tasks_in_erp", False))
+    assert not widens_sync(with_setting(on, "tasks", False), on)

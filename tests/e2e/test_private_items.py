@@ -40,6 +40,24 @@ def test_private_items_move_when_the_no_private_setting_is_off(world: World, kin
     assert world.activity_named(anna, kind, "Private in Outlook")["private"]
 
 
+@pytest.mark.parametrize("kind", KINDS)
+def test_switching_the_no_private_setting_off_brings_the_skipped_items(
+    world: World, kind: str
+) -> None:
+    """Items skipped while the setting was on have not changed since; they still move."""
+    anna = world.employee()
+    world.add(kind, "Private in the ERP", anna, private=True)
+    anna.outlook.add(kind, "Private in Outlook", sensitivity="Private")
+    world.sync_ok()
+    assert anna.outlook.subjects(kind) == ["Private in Outlook"]
+
+    world.setting(anna, f"no_private_{PLURAL[kind]}", False)
+    world.sync_ok()
+
+    assert anna.outlook.subjects(kind) == ["Private in Outlook", "Private in the ERP"]
+    assert world.subjects(anna, kind) == ["Private in Outlook", "Private in the ERP"]
+
+
 def test_no_private_setting_is_per_kind(world: World) -> None:
     """Switching it off for tasks leaves private appointments filtered."""
     anna = world.employee()

@@ -18,8 +18,11 @@ from esexchange.config._db import writing
 from esexchange.config.connections import connection_id
 from esexchange.config.errors import ConfigError, EmployeeNotFound
 from esexchange.domain.model import Employee
-from esexchange.domain.options import EmployeeSettings, with_setting
+from esexchange.domain.options import EmployeeSettings, widens_sync, with_setting
+from esexchange.engine import restart_cursors
+from esexchange.erp.port import Scope
 from esexchange.erp.schema import employee, esx_personnel
+from esexchange.erp.store import SqlErpStore
 
 
 @dataclass(frozen=True)
@@ -79,7 +82,11 @@ def add_personnel(engine: Engine, name: str, emails: Sequence[str]) -> Personnel
 def set_personnel_setting(
     engine: Engine, name: str, email: str, key: str, on: bool
 ) -> EmployeeSettings:
-    """Switch one per-employee setting; ``InvalidOption`` for an unknown key."""
+    """Switch one per-employee setting; ``InvalidOption`` for an unknown key.
+
+    A change that brings skipped items into the sync (``widens_sync``) makes the next
+    pass for this employee read everything again, so those items arrive too.
+    """
     with writing(engine) as db:
         connection = connection_id(db, name)
         person = find_employee(db, email)
@@ -91,6 +98,8 @@ def set_personnel_setting(
                    esx_personnel.c.employee_id == person.id)
             .values(settings_json=json.dumps(asdict(changed), sort_keys=True))
         )
+    if widens_sync(current, changed):
+        restart_cursors(SqlErpStore(engine), Scope(connection, person.id))
     return changed
 
 

@@ -158,6 +158,18 @@ class EmployeeSettings:
     transfer_contacts: bool = True
 
 
+def widens_sync(before: EmployeeSettings, after: EmployeeSettings) -> bool:
+    """Whether a settings change brings in items that were skipped before.
+
+    Items filtered by a "no private" setting did not change since they were skipped, so
+    only reading everything again finds them when the setting is switched off. (A kind
+    switched back on needs nothing: a disabled kind's cursor does not advance.)
+    """
+    return (before.no_private_appointments and not after.no_private_appointments) or (
+        before.no_private_tasks and not after.no_private_tasks
+    )
+
+
 def with_setting(settings: EmployeeSettings, key: str, on: bool) -> EmployeeSettings:
     """A copy of ``settings`` with one key switched; ``InvalidOption`` for unknown keys."""
     if key not in EMPLOYEE_SETTING_KEYS:
