@@ -40,7 +40,7 @@ def registered_properties() -> Iterator[None]:
     pairs = [
         (cls, name, prop)
         for cls in (CalendarItem, Task)
-        for name, prop in (("esx_erp_id", ErpId), ("esx_revision", ErpRevision))
+        for name, prop in (("probe_erp_id", ErpId), ("probe_revision", ErpRevision))
     ]
     for cls, name, prop in pairs:
         cls.register(name, prop)

@@ -73,8 +73,8 @@ def test_every_field_the_sync_uses_round_trips(ews: RunningSandbox) -> None:
         reminder_is_set=True,
         reminder_minutes_before_start=25,
         legacy_free_busy_status="Busy",
-        esx_erp_id="ACT-1001",
-        esx_revision=7,
+        probe_erp_id="ACT-1001",
+        probe_revision=7,
     )
     got = account.calendar.get(id=created.id)
     assert got.changekey == created.changekey
@@ -86,7 +86,7 @@ def test_every_field_the_sync_uses_round_trips(ews: RunningSandbox) -> None:
     assert (got.location, got.sensitivity, got.importance) == ("Room 4.12", "Private", "High")
     assert got.categories == ["ES_3_Customer visit", "Private stuff"]
     assert (got.reminder_is_set, got.reminder_minutes_before_start) == (True, 25)
-    assert (got.esx_erp_id, got.esx_revision) == ("ACT-1001", 7)
+    assert (got.probe_erp_id, got.probe_revision) == ("ACT-1001", 7)
     assert got.is_all_day is False and got.is_recurring is False
     assert got.item_class == "IPM.Appointment" and got.type == "Single"
     assert got.my_response_type == "Organizer" and got.organizer.email_address == ANNA
@@ -128,16 +128,16 @@ def test_updates_set_and_delete_fields_and_change_the_change_key(ews: RunningSan
     MS-OXWSCORE_R65 MS-OXWSCORE_R508 MS-OXWSMTGS_R60 MS-OXWSMTGS_R6000
     """
     account = ews.account(ANNA)
-    item = _appointment(account, location="Old room", esx_erp_id="ACT-1", categories=["A"])
+    item = _appointment(account, location="Old room", probe_erp_id="ACT-1", categories=["A"])
     first_key = item.changekey
-    item.subject, item.location, item.categories, item.esx_erp_id = "Moved", None, ["B"], None
+    item.subject, item.location, item.categories, item.probe_erp_id = "Moved", None, ["B"], None
     item.save(
-        update_fields=["subject", "location", "categories", "esx_erp_id"],
+        update_fields=["subject", "location", "categories", "probe_erp_id"],
         send_meeting_invitations=SEND_TO_NONE,
     )
     got = account.calendar.get(id=item.id)
     assert got.changekey == item.changekey != first_key
-    assert (got.subject, got.location, got.categories, got.esx_erp_id) == (
+    assert (got.subject, got.location, got.categories, got.probe_erp_id) == (
         "Moved", None, ["B"], None,
     )  # fmt: skip
     assert ews.mailbox(ANNA).sent == []

@@ -84,21 +84,21 @@ def test_restrictions_on_extended_properties(ews: RunningSandbox) -> None:
     MS-OXWSXPROP_R153 MS-OXWSXPROP_R47 MS-OXWSXPROP_R53
     """
     account = ews.account(ANNA)
-    _appointment(account, "a", esx_erp_id="ACT-1", esx_revision=1)
-    _appointment(account, "b", esx_erp_id="ACT-2", esx_revision=5)
-    _appointment(account, "c", esx_erp_id="ACT-3")
+    _appointment(account, "a", probe_erp_id="ACT-1", probe_revision=1)
+    _appointment(account, "b", probe_erp_id="ACT-2", probe_revision=5)
+    _appointment(account, "c", probe_erp_id="ACT-3")
     _appointment(account, "outlook only")
 
     def subjects(*args, **kwargs) -> list[str]:  # type: ignore[no-untyped-def]
         return sorted(i.subject for i in account.calendar.filter(*args, **kwargs))
 
-    assert subjects(esx_erp_id="ACT-2") == ["b"]
-    assert subjects(esx_erp_id__exists=True) == ["a", "b", "c"]
-    assert subjects(esx_erp_id__exists=False) == ["outlook only"]
-    assert subjects(esx_revision__gt=2) == ["b"]
-    assert subjects(Q(esx_erp_id="ACT-1") | Q(esx_erp_id="ACT-3")) == ["a", "c"]
-    assert subjects(Q(esx_erp_id__exists=True) & ~Q(esx_erp_id="ACT-1")) == ["b", "c"]
-    assert subjects(esx_erp_id="ACT-1", subject="b") == []
+    assert subjects(probe_erp_id="ACT-2") == ["b"]
+    assert subjects(probe_erp_id__exists=True) == ["a", "b", "c"]
+    assert subjects(probe_erp_id__exists=False) == ["outlook only"]
+    assert subjects(probe_revision__gt=2) == ["b"]
+    assert subjects(Q(probe_erp_id="ACT-1") | Q(probe_erp_id="ACT-3")) == ["a", "c"]
+    assert subjects(Q(probe_erp_id__exists=True) & ~Q(probe_erp_id="ACT-1")) == ["b", "c"]
+    assert subjects(probe_erp_id="ACT-1", subject="b") == []
     assert subjects(subject__contains="only") == ["outlook only"]
 
 

@@ -66,7 +66,7 @@ def test_every_task_field_the_sync_uses_round_trips(ews: RunningSandbox) -> None
         companies=["ACME"],
         contacts=["Dora"],
         mileage="12 km",
-        esx_erp_id="TASK-17",
+        probe_erp_id="TASK-17",
     )
     got = account.tasks.get(id=created.id)
     assert got.subject == "Call back" and got.body == "<p>Ask about the <i>offer</i></p>"
@@ -83,7 +83,7 @@ def test_every_task_field_the_sync_uses_round_trips(ews: RunningSandbox) -> None
         ["ACME"],
         ["Dora"],
     )
-    assert got.esx_erp_id == "TASK-17" and got.item_class == "IPM.Task"
+    assert got.probe_erp_id == "TASK-17" and got.item_class == "IPM.Task"
     assert got.is_complete is False and got.is_recurring is False and got.complete_date is None
     assert got.delegation_state is None
 
