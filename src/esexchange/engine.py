@@ -5,8 +5,8 @@ For each kind (appointments, then tasks) the pass
 1. reads the ERP's changes after the kind's cursor and the mailbox's changes after its
    sync state (every page; a refused sync state reads the whole folder again, and the
    planner adopts by links and stamps, so nothing is duplicated);
-2. asks the mailbox for items stamped with the ERP ids it is about to look at (one call
-   per batch: crash recovery adopts them instead of creating twins), reads the ERP rows
+2. asks the mailbox for items stamped with the ERP ids that may have to be created there
+   (one call per batch: crash recovery adopts them instead of creating twins), reads the ERP rows
    of pairs that only changed in Exchange, and lets the pure planner decide;
 3. writes to Exchange in batches (creates carry the ERP id stamp), then writes the ERP
    changes, the links, the conflicts, the audit lines and the cursor in ONE transaction.
@@ -226,7 +226,7 @@ class _KindPass:
                 mailbox=self.mailbox.address,
                 employee_id=self.employee.id,
                 erp_current=self._erp_rows(erp_changes, mailbox_changes, links, full),
-                stamped=self._stamped(erp_changes),
+                stamped=self._stamped(erp_changes, mailbox_changes, links, full),
                 approve_deletions=self.approve_deletions,
             )
         )
@@ -314,9 +314,27 @@ class _KindPass:
                 wanted.add(erp_id)
         return dict(self.store.activities(sorted(wanted))) if wanted else {}
 
-    def _stamped(self, erp_changes: Sequence[ErpChange]) -> dict[int, RemoteItem]:
-        """Exchange items stamped with the changed ERP ids (one request per batch)."""
-        ids = sorted(c.erp_id for c in erp_changes)
+    def _stamped(
+        self, erp_changes: Sequence[ErpChange], mailbox_changes: Sequence[MailboxChange],
+        links: Sequence[Link], full: bool,
+    ) -> dict[int, RemoteItem]:
+        """Exchange items stamped with the ERP ids that may be created in Exchange (one
+        request per batch): activities without a partner there, that is without a link
+        or whose linked item is gone. A twin from a crashed pass can only be one of those;
+        a live pair needs no look-up."""
+        listed = {c.exchange_id for c in mailbox_changes if c.remote is not None}
+        gone = {c.exchange_id for c in mailbox_changes if c.remote is None}
+        partner = {link.erp_id: link.exchange_id for link in links}
+
+        def may_be_created(erp_id: int) -> bool:
+            exchange_id = partner.get(erp_id)
+            return (
+                exchange_id is None
+                or exchange_id in gone
+                or (full and exchange_id not in listed)
+            )
+
+        ids = sorted(c.erp_id for c in erp_changes if c.activity and may_be_created(c.erp_id))
         found: dict[int, RemoteItem] = {}
         for batch in _chunks(ids, self.batch_size):
             found.update(self.mailbox.find_by_erp_id(self.kind, batch))

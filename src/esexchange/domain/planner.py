@@ -92,7 +92,8 @@ class PlanInputs:
     ``erp_current``: current ERP rows of linked (or stamped) ids that only changed in
     Exchange, and of ids whose ERP change says "gone" (a row that still exists there is
     a participant removed, not a deleted activity). ``stamped``: the mailbox's items
-    stamped with the ERP ids of ``erp_changes`` (``Mailbox.find_by_erp_id``).
+    stamped with the ERP ids of ``erp_changes`` that have no live partner there
+    (``Mailbox.find_by_erp_id``; a pair that is still linked needs no look-up).
     """
 
     kind: Kind
