@@ -7,6 +7,8 @@ Outlook keeps the mailbox's master category list (names and colours) in the
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
+from typing import Any
 
 from lxml import etree
 
@@ -64,20 +66,18 @@ def get_user_configuration(ctx: Context, op: etree._Element) -> etree._Element:
 
 def create_user_configuration(ctx: Context, op: etree._Element) -> etree._Element:
     """CreateUserConfiguration: a new named configuration in a folder."""
-    element = op.find(m("UserConfiguration"))
-    assert element is not None  # required by the schema
-
-    def handle(_: object, message: etree._Element) -> None:
-        name_element = element.find(t("UserConfigurationName"))
-        assert name_element is not None
-        folder_id, name = _target(ctx, name_element)
-        ctx.mailbox.create_configuration(folder_id, _parse(element, name))
-
-    return respond("CreateUserConfiguration", [None], handle)
+    return _write("CreateUserConfiguration", ctx, op, ctx.mailbox.create_configuration)
 
 
 def update_user_configuration(ctx: Context, op: etree._Element) -> etree._Element:
     """UpdateUserConfiguration: replace the parts the request carries."""
+    return _write("UpdateUserConfiguration", ctx, op, ctx.mailbox.update_configuration)
+
+
+def _write(
+    operation: str, ctx: Context, op: etree._Element, store: Callable[[Any, Any], object]
+) -> etree._Element:
+    """Create or update: the request's configuration, stored by ``store(folder, config)``."""
     element = op.find(m("UserConfiguration"))
     assert element is not None  # required by the schema
 
@@ -85,9 +85,9 @@ def update_user_configuration(ctx: Context, op: etree._Element) -> etree._Elemen
         name_element = element.find(t("UserConfigurationName"))
         assert name_element is not None
         folder_id, name = _target(ctx, name_element)
-        ctx.mailbox.update_configuration(folder_id, _parse(element, name))
+        store(folder_id, _parse(element, name))
 
-    return respond("UpdateUserConfiguration", [None], handle)
+    return respond(operation, [None], handle)
 
 
 def delete_user_configuration(ctx: Context, op: etree._Element) -> etree._Element:
