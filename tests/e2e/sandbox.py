@@ -105,7 +105,8 @@ def start_sandbox(state_dir: Path, *, tls: bool = False) -> Iterator[RunningSand
     """A sandbox in memory on a free loopback port; HTTPS with its own CA when ``tls``."""
     # Distinct addresses per sandbox: two sandboxes of one module share the ERP.
     prefix = "tls-user" if tls else "user"
-    sandbox = create_sandbox(directory(prefix))
+    # Every response of the end-to-end runs is checked against the EWS schema too.
+    sandbox = create_sandbox(directory(prefix), validate_responses=True)
     app = AppSwitch(sandbox.app)
     if tls:
         files = ensure_tls_files(state_dir / "tls")
@@ -117,3 +118,5 @@ def start_sandbox(state_dir: Path, *, tls: bool = False) -> Iterator[RunningSand
         ca_file = None
     with server:
         yield RunningSandbox(sandbox, server, app, prefix, ca_file)
+    invalid = sandbox.endpoint.stats.invalid_responses
+    assert not invalid, f"the sandbox produced schema-invalid responses: {invalid[:3]}"
