@@ -14,10 +14,12 @@ nothing.
 from __future__ import annotations
 
 import secrets
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from exchangelib import (
     BASIC,
@@ -187,10 +189,11 @@ def _outlook(ews_url: str, password: str, email: str) -> Account:
 
 def instructions(folder: DemoFolder, ews_url: str, password: str, first_email: str) -> str:
     """How to look at both sides while the demo runs."""
+    port = urlsplit(ews_url).port
     return f"""\
 Look at the Exchange side (the sandbox at {ews_url}):
   service account {SERVICE_UPN}, password {password} (a demo-only password)
-  python - <<'PY'
+  {sys.executable} - <<'PY'
   from exchangelib import Account, Configuration, Credentials, BASIC, IMPERSONATION
   c = Configuration(service_endpoint="{ews_url}",
                     credentials=Credentials("{SERVICE_UPN}", "{password}"), auth_type=BASIC)
@@ -199,7 +202,7 @@ Look at the Exchange side (the sandbox at {ews_url}):
   for task in a.tasks.all(): print(task.due_date, task.subject, task.status)
   PY
   (After the demo stops, the same mailboxes are served by:
-   esexchange sandbox ews --directory {folder.directory} --state {folder.state} --port 8765)
+   esexchange sandbox ews --directory {folder.directory} --state {folder.state} --port {port})
 Look at the ERP side:
   sqlite3 {folder.database} "select id, kind, subject, start_at, due_at from activity order by id"
   esexchange status --db {folder.db_url}
