@@ -112,12 +112,13 @@ def test_priorities_by_rank_map_lowest_middle_and_highest() -> None:
     assert [importance_for_priority(p, ctx) for p in (LOW, NORMAL, HIGH)] == list(Importance)
 
 
-def test_normal_is_the_priority_at_index_half_the_count_when_ranked() -> None:
+def test_normal_is_the_lower_middle_priority_when_ranked() -> None:
+    """Low, Normal, High, Urgent: Normal is Normal (not High), Urgent is High."""
     ctx = context(reference=priorities(40, 10, 30, 20))  # ids ranked: 2, 4, 3, 1
     assert priority_for_importance(Importance.LOW, ctx) == 2
-    assert priority_for_importance(Importance.NORMAL, ctx) == 3
+    assert priority_for_importance(Importance.NORMAL, ctx) == 4
     assert priority_for_importance(Importance.HIGH, ctx) == 1
-    assert importance_for_priority(4, ctx) is Importance.NORMAL  # outside the map
+    assert importance_for_priority(3, ctx) is Importance.NORMAL  # outside the map
 
 
 def test_a_single_priority_serves_every_importance_and_reads_as_normal() -> None:
@@ -127,9 +128,9 @@ def test_a_single_priority_serves_every_importance_and_reads_as_normal() -> None
 
 
 def test_two_priorities_read_the_shared_one_as_normal() -> None:
-    ctx = context(reference=priorities(1, 2))  # low 1, normal 2, high 2
-    assert importance_for_priority(2, ctx) is Importance.NORMAL
-    assert importance_for_priority(1, ctx) is Importance.LOW
+    ctx = context(reference=priorities(1, 2))  # low 1, normal 1, high 2
+    assert importance_for_priority(1, ctx) is Importance.NORMAL
+    assert importance_for_priority(2, ctx) is Importance.HIGH
 
 
 def test_without_priorities_no_priority_is_written_and_all_read_normal() -> None:

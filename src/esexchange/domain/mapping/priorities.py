@@ -2,8 +2,9 @@
 
 The options ``priority_low/normal/high`` name the ERP priority of each importance. An
 unset one is derived by rank: priorities sorted by rank (then id), low = the first,
-high = the last, normal = the middle one (index ``len // 2``); one priority serves all
-three; with none there is no priority to write.
+high = the last, normal = the middle one, the lower of two middles (index
+``(len - 1) // 2``, so Low/Normal/High/Urgent map Normal to Normal); one priority serves
+all three; with none there is no priority to write.
 
 Reading an ERP priority checks Normal first, then High, then Low, so when the map sends
 two importances to one priority (few priorities) it reads as the gentler Normal. A
@@ -52,7 +53,7 @@ def _priority_map(ctx: MappingContext) -> dict[Importance, int]:
     if ranked:
         derived = {
             Importance.LOW: ranked[0].id,
-            Importance.NORMAL: ranked[len(ranked) // 2].id,
+            Importance.NORMAL: ranked[(len(ranked) - 1) // 2].id,
             Importance.HIGH: ranked[-1].id,
         }
     result: dict[Importance, int] = {}
