@@ -130,9 +130,13 @@ def test_removing_a_connection_removes_its_personnel_only(engine: Engine, contos
 
 
 def test_the_autodiscovered_url_is_stored(engine: Engine) -> None:
-    config.add_connection(engine, FABRIKAM, "client-secret")
+    service = "https://ad.fabrikam.com/autodiscover/autodiscover.svc"
+    config.add_connection(engine, replace(FABRIKAM, autodiscover_url=service), "client-secret")
+    assert config.get_connection(engine, "fabrikam").ews_url is None
     config.store_ews_url(engine, "fabrikam", "https://outlook.fabrikam.com/EWS/Exchange.asmx")
-    assert config.get_connection(engine, "fabrikam").ews_url.endswith("Exchange.asmx")  # type: ignore[union-attr]
+    stored = config.get_connection(engine, "fabrikam")
+    assert stored.ews_url == "https://outlook.fabrikam.com/EWS/Exchange.asmx"
+    assert (stored.autodiscover_email, stored.autodiscover_url) == ("admin@fabrikam.com", service)
 
 
 @pytest.mark.parametrize(
@@ -146,6 +150,10 @@ def test_the_autodiscovered_url_is_stored(engine: Engine) -> None:
         ({"ca_bundle": "/nonexistent/ca.pem"}, "--ca-bundle.*no such file"),
         ({"backend": Backend.GRAPH}, "Graph needs --auth app"),
         ({"tenant_id": "tenant-1"}, "--tenant-id is not used with --auth user"),
+        ({"autodiscover_url": "https://ad.contoso.com/autodiscover/autodiscover.svc"},
+         "--autodiscover-url names the Autodiscover service to ask for --autodiscover EMAIL"),
+        ({"ews_url": None, "autodiscover_email": "admin@contoso.com",
+          "autodiscover_url": "ad.contoso.com"}, "--autodiscover-url 'ad.contoso.com' is not"),
     ],
 )
 def test_unusable_settings_are_refused_with_what_to_fix(

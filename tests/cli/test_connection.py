@@ -80,6 +80,21 @@ def test_an_app_connection_takes_the_client_secret_on_stdin(esx: Run) -> None:
     assert "client-secret-value" not in shown
 
 
+def test_an_autodiscover_service_is_shown_and_needs_an_address(esx: Run) -> None:
+    service = "https://ad.fabrikam.com/autodiscover/autodiscover.svc"
+    alone = esx(*ADD_CONTOSO, "--autodiscover-url", service, input=PASSWORD)
+    assert alone.exit_code == 2
+    assert "give --autodiscover EMAIL too" in alone.stderr
+    assert "No connections yet" in esx("connection", "list").stdout
+
+    added = esx("connection", "add", "fabrikam", "--autodiscover", "admin@fabrikam.com",
+                "--autodiscover-url", service, "--auth", "user", "--upn",
+                "svc-esx@fabrikam.com", "--password-stdin", input=PASSWORD)
+    assert added.exit_code == 0, added.output
+    shown = esx("connection", "show", "fabrikam").stdout
+    assert f"admin@fabrikam.com at {service} (runs on the first pass or check)" in shown
+
+
 def test_accepting_an_untrusted_certificate_is_warned_about(esx: Run) -> None:
     result = esx(*ADD_CONTOSO, "--accept-untrusted-certificate", input=PASSWORD)
     assert result.exit_code == 0

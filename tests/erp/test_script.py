@@ -77,7 +77,7 @@ def test_an_older_install_is_upgraded_in_place(bare: Engine) -> None:
 
     report = install(bare)
 
-    assert [step.version for step in report.applied] == [2]
+    assert [step.version for step in report.applied] == [2, 3]
     with bare.connect() as conn:
         assert installed_version(conn) == SCRIPT_VERSION
         assert inspect(conn).has_table("esx_pass")
@@ -87,6 +87,43 @@ def test_an_older_install_is_upgraded_in_place(bare: Engine) -> None:
         ]
         # The triggers of version 1 still journal after the upgrade.
         assert conn.execute(text("SELECT count(*) FROM esx_change")).scalar() == 1
+
+
+def test_a_version_2_install_gains_the_autodiscover_url_and_keeps_its_connections(
+    bare: Engine,
+) -> None:
+    install(bare, upto=2)
+    with bare.connect() as conn:
+        assert "autodiscover_url" not in _columns(conn, "esx_connection")
+    with bare.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO esx_connection (name, backend, ews_url, autodiscover_email, auth, upn) "
+            "VALUES ('Zentrale', 'ews', 'https://mail.example.test/EWS/Exchange.asmx', "
+            "'anna@example.test', 'user', 'svc@example.test')"))
+
+    report = install(bare)
+
+    assert [step.version for step in report.applied] == [3]
+    with bare.connect() as conn:
+        require_current(conn)
+        assert conn.execute(text(
+            "SELECT name, ews_url, autodiscover_email, upn, autodiscover_url FROM esx_connection"
+        )).all() == [("Zentrale", "https://mail.example.test/EWS/Exchange.asmx",
+                      "anna@example.test", "svc@example.test", None)]
+    with bare.begin() as conn:
+        conn.execute(text("UPDATE esx_connection SET autodiscover_url = "
+                          "'https://ad.example.test/autodiscover/autodiscover.svc'"))
+        assert conn.execute(text("SELECT autodiscover_url FROM esx_connection")).scalar() == (
+            "https://ad.example.test/autodiscover/autodiscover.svc")
+
+
+@pytest.mark.parametrize("start", [0, 1, 2])
+def test_every_path_ends_with_the_declared_connection_columns(bare: Engine, start: int) -> None:
+    if start:
+        install(bare, upto=start)
+    install(bare)
+    with bare.connect() as conn:
+        assert _columns(conn, "esx_connection") == [c.name for c in schema.esx_connection.columns]
 
 
 def test_a_later_step_runs_once_on_top_of_the_current_version(bare: Engine) -> None:
@@ -176,3 +213,7 @@ def test_two_installs_at_once_install_once(bare: Engine) -> None:
         conn.execute(text("INSERT INTO employee (number, name) VALUES ('1', 'Anna')"))
         assert conn.execute(text("SELECT count(*) FROM esx_change")).scalar() == 1
         assert conn.execute(text("SELECT count(*) FROM esx_meta")).scalar() == 1
+
+
+def _columns(conn: Connection, table: str) -> list[str]:
+    return [c["name"] for c in inspect(conn).get_columns(table)]

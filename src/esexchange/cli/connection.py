@@ -43,6 +43,11 @@ def add(
     autodiscover: Annotated[
         str | None, typer.Option(metavar="EMAIL", help="Find the EWS URL by Autodiscover.")
     ] = None,
+    autodiscover_url: Annotated[
+        str | None, typer.Option(
+            metavar="URL", help="The Autodiscover service to ask when it is not at the "
+            "address's domain (with --autodiscover).")
+    ] = None,
     upn: Annotated[str | None, typer.Option(help="Service account, user@domain.")] = None,
     password_stdin: Annotated[
         bool, typer.Option("--password-stdin", help="Read the password from stdin.")
@@ -75,6 +80,7 @@ def add(
         auth=auth,
         ews_url=ews_url,
         autodiscover_email=autodiscover,
+        autodiscover_url=autodiscover_url,
         upn=upn,
         tenant_id=tenant_id,
         client_id=client_id,
@@ -137,6 +143,7 @@ def show(name: ConnectionName, db: DbOption = None) -> None:
         ("name", c.name),
         ("backend", c.backend.value),
         ("server", _server(c)),
+        *([("autodiscover", _autodiscover(c))] if c.autodiscover_email else []),
         ("sign-in", _sign_in(c)),
         ("token url", c.token_url or "Microsoft's (login.microsoftonline.com)"),
         ("secret", "stored, encrypted" if c.secret_stored else "none"),
@@ -178,6 +185,12 @@ def _server(c: ConnectionConfig) -> str:
     if c.ews_url:
         return c.ews_url
     return f"Autodiscover for {c.autodiscover_email}"
+
+
+def _autodiscover(c: ConnectionConfig) -> str:
+    service = c.autodiscover_url or "the address's domain"
+    found = "found and stored" if c.ews_url else "runs on the first pass or check"
+    return f"{c.autodiscover_email} at {service} ({found})"
 
 
 def _sign_in(c: ConnectionConfig) -> str:

@@ -33,8 +33,10 @@ class Auth(StrEnum):
 class ConnectionConfig:
     """One Exchange organisation as configured; the secret is kept apart (never in here).
 
-    For ``Backend.EWS`` exactly one of ``ews_url`` (typed in, or found once by
-    Autodiscover and stored) and ``autodiscover_email`` is the way to the server.
+    For ``Backend.EWS`` exactly one of ``ews_url`` (typed in) and ``autodiscover_email``
+    is the way to the server; what Autodiscover finds is stored in ``ews_url`` later.
+    ``autodiscover_url`` names the Autodiscover service to ask when it is not at the
+    address's domain (``https://autodiscover.<domain>/...``).
     ``Auth.USER`` needs ``upn``; ``Auth.APP`` needs ``tenant_id`` and ``client_id``
     (``token_url`` overrides Microsoft's token endpoint, e.g. for the sandbox).
     ``id``, ``created_at`` and ``secret_stored`` (whether an encrypted secret is on
@@ -46,6 +48,7 @@ class ConnectionConfig:
     auth: Auth
     ews_url: str | None = None
     autodiscover_email: str | None = None
+    autodiscover_url: str | None = None
     upn: str | None = None
     tenant_id: str | None = None
     client_id: str | None = None
@@ -79,6 +82,15 @@ def validate_connection(config: ConnectionConfig) -> None:
             validate_url("--ews-url", config.ews_url)
         if config.autodiscover_email is not None:
             validate_address("--autodiscover", config.autodiscover_email)
+        if config.autodiscover_url is not None:
+            if config.autodiscover_email is None:
+                raise InvalidConnection(
+                    f"connection {config.name!r}: --autodiscover-url names the Autodiscover "
+                    "service to ask for --autodiscover EMAIL; give --autodiscover EMAIL too, "
+                    "or leave --autodiscover-url out when the EWS URL is typed in"
+                )
+            validate_url("--autodiscover-url", config.autodiscover_url,
+                         example="https://autodiscover.contoso.com/autodiscover/autodiscover.svc")
     else:
         if config.auth is not Auth.APP:
             raise InvalidConnection(
@@ -86,7 +98,8 @@ def validate_connection(config: ConnectionConfig) -> None:
                 "registration with tenant id, client id and client secret)"
             )
         _refuse_unused(config, "--backend graph", ews_url="--ews-url",
-                       autodiscover_email="--autodiscover")
+                       autodiscover_email="--autodiscover",
+                       autodiscover_url="--autodiscover-url")
     if config.auth is Auth.USER:
         if not config.upn:
             raise InvalidConnection(f"connection {config.name!r}: --auth user needs --upn")
@@ -140,13 +153,13 @@ def validate_address(flag: str, address: str) -> None:
         raise InvalidConnection(f"{flag} {address!r} is not an email address (name@domain)")
 
 
-def validate_url(flag: str, url: str) -> None:
+def validate_url(
+    flag: str, url: str, *, example: str = "https://mail.contoso.com/EWS/Exchange.asmx"
+) -> None:
     """An absolute http(s) URL with a host."""
     parts = urlsplit(url)
     if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise InvalidConnection(
-            f"{flag} {url!r} is not an http(s) URL, e.g. https://mail.contoso.com/EWS/Exchange.asmx"
-        )
+        raise InvalidConnection(f"{flag} {url!r} is not an http(s) URL, e.g. {example}")
 
 
 def validate_time_zone(zone: str) -> None:

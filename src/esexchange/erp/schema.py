@@ -214,6 +214,10 @@ esx_connection = Table(
     Column("secret_encrypted", Text, nullable=True),
     Column("options_json", Text, nullable=False, server_default="{}"),
     Column("created_at", UtcDateTime, nullable=False, server_default=_now),
+    # Added by step 3 of the database script with ALTER TABLE. ``system=True`` keeps it
+    # out of CREATE TABLE, so step 1 creates the table as version 1 had it and a fresh
+    # install walks the same steps as an upgrade.
+    Column("autodiscover_url", String(1000), nullable=True, system=True),
     _one_of("esx_connection", "backend", ("ews", "graph")),
     _one_of("esx_connection", "auth", ("user", "app")),
     sqlite_autoincrement=True,

@@ -9,7 +9,9 @@ The reference ERP tables are created only where missing: an existing ERP has the
 they are never altered. The esx_* tables and the journal triggers are always ours.
 
 A released step never changes: a later change to the schema is a new step with its own
-DDL, so every database walks the same path whatever version it starts from.
+DDL, so every database walks the same path whatever version it starts from. A column a
+later step adds to an existing table is declared with ``system=True`` in ``schema.py``,
+which keeps it out of the CREATE TABLE of the step that made the table.
 """
 
 from __future__ import annotations
@@ -53,11 +55,17 @@ def _create_pass_log(conn: Connection) -> None:
     schema.esx_pass.create(conn, checkfirst=True)
 
 
+def _add_autodiscover_url(conn: Connection) -> None:
+    conn.execute(text("ALTER TABLE esx_connection ADD COLUMN autodiscover_url VARCHAR(1000)"))
+
+
 STEPS: tuple[Step, ...] = (
     Step(1, "reference ERP tables where missing; sync tables; change journal and triggers",
          _create_base),
     Step(2, "esx_pass: one row per synchronization pass, for status and the console",
          _create_pass_log),
+    Step(3, "esx_connection.autodiscover_url: the Autodiscover service to ask when it is "
+            "not at the address's domain", _add_autodiscover_url),
 )
 SCRIPT_VERSION = STEPS[-1].version
 

@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from esexchange import config
 from esexchange.config import Auth, Backend, ConnectionConfig
 from esexchange.domain.errors import EsExchangeError
+from esexchange.exchange.errors import MailboxError
 from esexchange.exchange.ews.connection import EwsConnection, discover_ews_url
 from esexchange.exchange.ews.settings import AppAuth, EwsSettings, UserAuth
 
@@ -53,10 +54,19 @@ def open_connection(
             f"connection {conn.name!r} uses the {conn.backend.value} backend, which this "
             "version of esExchange cannot synchronize yet; use --backend ews"
         )
-    url = conn.ews_url
-    if not url:
-        assert conn.autodiscover_email, "an EWS connection has a URL or an Autodiscover address"
-        url = discover_ews_url(conn.autodiscover_email, ews_settings(engine, conn))
-        config.store_ews_url(engine, conn.name, url)
-        log.info("connection %s: Autodiscover found %s; stored", conn.name, url)
+    url = conn.ews_url or _discover(engine, conn)
     return EwsConnection(ews_settings(engine, conn, time_zone=time_zone, ews_url=url))
+
+
+def _discover(engine: Engine, conn: ConnectionConfig) -> str:
+    """Ask Autodiscover for the EWS URL of ``conn`` and store it for every later pass."""
+    assert conn.autodiscover_email, "an EWS connection has a URL or an Autodiscover address"
+    try:
+        url = discover_ews_url(conn.autodiscover_email, ews_settings(engine, conn),
+                               autodiscover_url=conn.autodiscover_url)
+    except MailboxError as error:
+        # Same type, so callers still tell a refused sign-in from an unreachable service.
+        raise type(error)(f"connection {conn.name}: {error}") from error
+    config.store_ews_url(engine, conn.name, url)
+    log.info("connection %s: Autodiscover found %s; stored", conn.name, url)
+    return url

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from exchangelib import IMPERSONATION, OAUTH2, Account, Configuration, Credentials, EWSTimeZone
-from exchangelib.errors import RedirectError, ResponseMessageError
+from exchangelib.errors import ErrorNonExistentMailbox, RedirectError, ResponseMessageError
 from exchangelib.properties import ENTRY_ID, EWS_ID, AlternateId
 from exchangelib.protocol import Protocol
 from exchangelib.services import ConvertId
@@ -31,7 +31,12 @@ from exchangelib.version import (
     Version,
 )
 
-from esexchange.exchange.errors import MailboxError, MailboxUnreachable
+from esexchange.exchange.errors import (
+    AccessDenied,
+    MailboxError,
+    MailboxNotFound,
+    MailboxUnreachable,
+)
 from esexchange.exchange.ews.failures import Who, translate
 from esexchange.exchange.ews.items import register_erp_id_property
 from esexchange.exchange.ews.mailbox import EwsMailbox
@@ -161,56 +166,82 @@ class EwsConnection:
             raise translated from error
 
 
+_REDIRECTS = 5
+_TYPE_IT_IN = "or type the EWS URL in with --ews-url"
+
+
 def discover_ews_url(
     email: str, settings: EwsSettings, *, autodiscover_url: str | None = None
 ) -> str:
     """The EWS URL for ``email`` by SOAP Autodiscover; the caller stores it.
 
-    Without ``autodiscover_url`` the two standard endpoints of the mail domain are tried
-    (``https://domain/...`` and ``https://autodiscover.domain/...``). Settings give the
-    credentials and TLS trust; their ``ews_url`` is not used.
+    ``autodiscover_url`` is the Autodiscover service to ask; without it the two standard
+    endpoints of the mail domain are tried (``https://domain/...`` and
+    ``https://autodiscover.domain/...``). Settings give the credentials and TLS trust;
+    their ``ews_url`` is not used. Failing, it raises, naming every URL it tried:
+    ``AccessDenied`` (the sign-in was refused), ``MailboxNotFound`` (the service does not
+    know ``email``) or ``MailboxUnreachable`` (no service answered usefully).
     """
     domain = email.rpartition("@")[2]
     candidates = [autodiscover_url] if autodiscover_url else [
         f"https://{domain}/autodiscover/autodiscover.svc",
         f"https://autodiscover.{domain}/autodiscover/autodiscover.svc",
     ]
-    who = _identity(settings)
-    failures: list[str] = []
+    failures: list[MailboxError] = []
     for url in candidates:
-        for _redirect in range(5):
-            protocol = DiscoveryProtocol(
-                config=Configuration(
-                    service_endpoint=url, credentials=_credentials(settings),
-                    retry_policy=BoundedFaultTolerance(max_wait=settings.max_wait_seconds),
-                ),
-                verify=_verify(settings),
-            )
-            try:
-                answer = protocol.get_user_settings(user=email)
-                answer.raise_errors()
-            except RedirectError as error:
-                url = error.url
-                continue
-            except Exception as error:
-                translated = translate(error, Who(who.identity, who.is_app, url, email))
-                failures.append(f"{url}: {translated or error}")
-                break
-            finally:
-                protocol.close()
-            if answer.redirect_url:
-                url = answer.redirect_url
-                continue
-            if answer.ews_url:
-                return str(answer.ews_url)
-            internal = answer.user_settings.get("internal_ews_url")
-            if internal:
-                return str(internal)
-            failures.append(f"{url}: the answer names no EWS URL")
-            break
+        try:
+            return _ask_autodiscover(url, email, settings)
+        except MailboxError as failure:
+            failures.append(failure)
+    tried = "; ".join(str(failure) for failure in failures)
+    if any(isinstance(failure, AccessDenied) for failure in failures):
+        raise AccessDenied(f"Autodiscover for {email} refused the sign-in: {tried}")
+    if all(isinstance(failure, MailboxNotFound) for failure in failures):
+        raise MailboxNotFound(
+            f"Autodiscover does not know {email} ({tried}): check the address given with "
+            f"--autodiscover (a mailbox's primary SMTP address), {_TYPE_IT_IN}"
+        )
     raise MailboxUnreachable(
-        f"Autodiscover found no EWS URL for {email}: " + "; ".join(failures)
+        f"The Autodiscover service couldn't be located for {email} ({tried}): check the "
+        "server and network configuration (DNS, firewall, proxy, certificate) or name the "
+        f"service with --autodiscover-url, {_TYPE_IT_IN}"
     )
+
+
+def _ask_autodiscover(url: str, email: str, settings: EwsSettings) -> str:
+    """The EWS URL the service at ``url`` gives for ``email``, following its redirects."""
+    who = _identity(settings)
+    for _redirect in range(_REDIRECTS):
+        protocol = DiscoveryProtocol(
+            config=Configuration(
+                service_endpoint=url, credentials=_credentials(settings),
+                retry_policy=BoundedFaultTolerance(max_wait=settings.max_wait_seconds),
+            ),
+            verify=_verify(settings),
+        )
+        try:
+            answer = protocol.get_user_settings(user=email)
+            answer.raise_errors()
+        except RedirectError as error:
+            url = error.url
+            continue
+        except ErrorNonExistentMailbox:
+            raise MailboxNotFound(f"{url} answered that no mailbox has this address") from None
+        except Exception as error:
+            translated = translate(error, Who(who.identity, who.is_app, url))
+            if translated is None:  # an answer, but not one Autodiscover gives
+                translated = MailboxUnreachable(f"{url} answered {type(error).__name__}: {error}")
+            raise translated from error
+        finally:
+            protocol.close()
+        if answer.redirect_url:
+            url = answer.redirect_url
+            continue
+        found = answer.ews_url or answer.user_settings.get("internal_ews_url")
+        if found:
+            return str(found)
+        raise MailboxUnreachable(f"{url} answered without an EWS URL")
+    raise MailboxUnreachable(f"{url}: more than {_REDIRECTS} redirects")
 
 
 def _identity(settings: EwsSettings) -> Who:
