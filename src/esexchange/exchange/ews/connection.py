@@ -21,7 +21,7 @@ from typing import Any
 from exchangelib import IMPERSONATION, OAUTH2, Account, Configuration, Credentials, EWSTimeZone
 from exchangelib.errors import ErrorNonExistentMailbox, RedirectError, ResponseMessageError
 from exchangelib.properties import ENTRY_ID, EWS_ID, AlternateId
-from exchangelib.protocol import Protocol
+from exchangelib.protocol import FailFast, Protocol
 from exchangelib.services import ConvertId
 from exchangelib.version import (
     EXCHANGE_2013,
@@ -214,8 +214,10 @@ def _ask_autodiscover(url: str, email: str, settings: EwsSettings) -> str:
     for _redirect in range(_REDIRECTS):
         protocol = DiscoveryProtocol(
             config=Configuration(
+                # Fail fast, as exchangelib's own Autodiscovery does: an administrator is
+                # waiting, and a wrong address or host does not heal by retrying.
                 service_endpoint=url, credentials=_credentials(settings),
-                retry_policy=BoundedFaultTolerance(max_wait=settings.max_wait_seconds),
+                retry_policy=FailFast(),
             ),
             verify=_verify(settings),
         )
