@@ -1,4 +1,4 @@
-"""`esexchange connection ...`: add, list, show and remove connections to Exchange.
+"""`esexchange connection ...`: add, change, list, show and remove connections to Exchange.
 
 Secrets are read from stdin (``--password-stdin``, ``--client-secret-stdin``) or a
 hidden prompt, stored encrypted, and never printed.
@@ -23,7 +23,7 @@ from esexchange.cli.common import (
     reports_errors,
     warn,
 )
-from esexchange.config import Auth, Backend, ConnectionConfig
+from esexchange.config import Auth, Backend, ConnectionChange, ConnectionConfig
 from esexchange.config.model import validate_connection
 from esexchange.domain.options import ConnectionOptions
 
@@ -94,11 +94,123 @@ def add(
         secret = read_secret(auth, from_stdin=password_stdin or client_secret_stdin, upn=upn)
         config.add_connection(engine, connection, secret)
     if accept_untrusted_certificate:
-        warn(
-            f"connection {name!r} does NOT verify the server's TLS certificate: anyone on the "
-            "network path can read the credentials; prefer --ca-bundle FILE"
-        )
+        _warn_unverified(name)
     out().print(f"Added connection {name} ({backend.value}, {auth.value} sign-in).")
+
+
+_SET_FLAGS = (
+    "--ews-url URL, --autodiscover EMAIL [--autodiscover-url URL], --auth user|app, "
+    "--upn UPN, --tenant-id T, --client-id C, --token-url URL, --ca-bundle FILE, "
+    "--no-ca-bundle, --accept-untrusted-certificate, --verify-certificate"
+)
+
+
+@app.command("set")
+@reports_errors
+def set_(
+    name: ConnectionName,
+    db: DbOption = None,
+    ews_url: Annotated[
+        str | None, typer.Option(metavar="URL", help="Type the EWS URL in (drops Autodiscover).")
+    ] = None,
+    autodiscover: Annotated[
+        str | None, typer.Option(
+            metavar="EMAIL", help="Find the EWS URL by Autodiscover for this address (drops "
+            "the stored EWS URL: the next pass or check finds it).")
+    ] = None,
+    autodiscover_url: Annotated[
+        str | None, typer.Option(
+            metavar="URL", help="The Autodiscover service to ask when it is not at the "
+            "address's domain.")
+    ] = None,
+    auth: Annotated[
+        Auth | None, typer.Option(help="Switch the sign-in (needs the new secret).")
+    ] = None,
+    upn: Annotated[
+        str | None, typer.Option(help="Another service account, user@domain (needs its "
+                                 "password).")
+    ] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from stdin.")
+    ] = False,
+    tenant_id: Annotated[str | None, typer.Option(help="Entra ID tenant id.")] = None,
+    client_id: Annotated[
+        str | None, typer.Option(help="Another app registration's client id (needs its "
+                                 "secret).")
+    ] = None,
+    client_secret_stdin: Annotated[
+        bool, typer.Option("--client-secret-stdin", help="Read the client secret from stdin.")
+    ] = False,
+    token_url: Annotated[str | None, typer.Option(help="OAuth token endpoint override.")] = None,
+    ca_bundle: Annotated[
+        Path | None, typer.Option(help="PEM file of CA certificates to trust.")
+    ] = None,
+    no_ca_bundle: Annotated[
+        bool, typer.Option("--no-ca-bundle", help="Trust the system's CA certificates again.")
+    ] = False,
+    accept_untrusted_certificate: Annotated[
+        bool | None, typer.Option(
+            "--accept-untrusted-certificate/--verify-certificate", show_default=False,
+            help="Stop (unsafe) or start again verifying the server's TLS certificate.")
+    ] = None,
+) -> None:
+    """Change a connection's server, sign-in or TLS trust; only the options given change.
+
+    Personnel, links and sync states are kept: another URL or service account of the
+    same Exchange organisation reaches the same mailboxes and items. A different
+    organisation needs a new connection (`connection add`). Options are changed with
+    `esexchange options set`, the secret alone with `esexchange connection secret`.
+    """
+    change = ConnectionChange(
+        ews_url=ews_url,
+        autodiscover_email=autodiscover,
+        autodiscover_url=autodiscover_url,
+        auth=auth,
+        upn=upn,
+        tenant_id=tenant_id,
+        client_id=client_id,
+        token_url=token_url,
+        ca_bundle=str(ca_bundle.resolve()) if ca_bundle else None,
+        drop_ca_bundle=no_ca_bundle,
+        accept_untrusted=accept_untrusted_certificate,
+    )
+    if change.is_empty():
+        raise fail(
+            f"nothing to change for connection {name}: give one or more of {_SET_FLAGS} "
+            f"(the secret alone is replaced with `esexchange connection secret {name}`)"
+        )
+    from_stdin = password_stdin or client_secret_stdin
+    with database(db) as engine:
+        before = config.get_connection(engine, name)
+        after = change.applied_to(before)
+        validate_connection(after)  # before asking for a secret that would be wasted
+        if after.auth is Auth.USER and client_secret_stdin:
+            raise fail(f"connection {name} signs in with a password: use --password-stdin")
+        if after.auth is Auth.APP and password_stdin:
+            raise fail(f"connection {name} signs in with a client secret: use "
+                       "--client-secret-stdin")
+        secret = None
+        if from_stdin or config.needs_new_secret(before, after):
+            secret = read_secret(after.auth, from_stdin=from_stdin, upn=after.upn)
+        after = config.update_connection(engine, name, change, secret=secret)
+    if change.accept_untrusted:
+        _warn_unverified(name)
+    elif after.accept_untrusted and change.ca_bundle:
+        warn(f"connection {name!r} still accepts untrusted certificates, so the CA bundle is "
+             "not used; add --verify-certificate")
+    was, now = dict(_details(before)), dict(_details(after))
+    changed = [(label, was.get(label, ""), value) for label, value in now.items()
+               if was.get(label) != value]
+    if secret is not None:
+        changed.append(("secret", "", "replaced"))
+    if not changed:
+        out().print(f"Connection {name} has these settings already; nothing changed.")
+        return
+    out().print(f"Changed connection {name} (personnel and links kept):")
+    table = Table.grid(padding=(0, 2))
+    for label, old, new in changed:
+        table.add_row(f"  {label}", new, f"(was {old})" if old else "")
+    out().print(table)
 
 
 @app.command("secret")
@@ -139,8 +251,15 @@ def show(name: ConnectionName, db: DbOption = None) -> None:
     """Show one connection (the secret is never shown, only whether one is stored)."""
     with database(db) as engine:
         c = config.get_connection(engine, name)
-    rows = [
-        ("name", c.name),
+    table = Table.grid(padding=(0, 2))
+    for label, value in [("name", c.name), *_details(c)]:
+        table.add_row(label, value)
+    out().print(table)
+
+
+def _details(c: ConnectionConfig) -> list[tuple[str, str]]:
+    """What ``show`` lists after the name, label and value."""
+    return [
         ("backend", c.backend.value),
         ("server", _server(c)),
         *([("autodiscover", _autodiscover(c))] if c.autodiscover_email else []),
@@ -153,10 +272,6 @@ def show(name: ConnectionName, db: DbOption = None) -> None:
         ("erp time zone", c.options.erp_time_zone or "the host's zone"),
         ("created (UTC)", c.created_at.isoformat(timespec="seconds") if c.created_at else ""),
     ]
-    table = Table.grid(padding=(0, 2))
-    for label, value in rows:
-        table.add_row(label, value)
-    out().print(table)
 
 
 @app.command("remove")
@@ -177,6 +292,13 @@ def read_secret(auth: Auth, *, from_stdin: bool, upn: str | None) -> str:
         return text.removesuffix("\n").removesuffix("\r")
     value: str = typer.prompt(what, hide_input=True, confirmation_prompt=True)
     return value
+
+
+def _warn_unverified(name: str) -> None:
+    warn(
+        f"connection {name!r} does NOT verify the server's TLS certificate: anyone on the "
+        "network path can read the credentials; prefer --ca-bundle FILE"
+    )
 
 
 def _server(c: ConnectionConfig) -> str:

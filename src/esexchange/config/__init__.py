@@ -21,6 +21,7 @@ from esexchange.config.connections import (
     set_option,
     set_options,
     store_ews_url,
+    update_connection,
 )
 from esexchange.config.errors import (
     ConfigError,
@@ -31,7 +32,14 @@ from esexchange.config.errors import (
     InvalidConnection,
     ReferenceNotFound,
 )
-from esexchange.config.model import Auth, Backend, ConnectionConfig, validate_upn
+from esexchange.config.model import (
+    Auth,
+    Backend,
+    ConnectionChange,
+    ConnectionConfig,
+    needs_new_secret,
+    validate_upn,
+)
 from esexchange.config.personnel import (
     PersonnelAdded,
     add_personnel,
@@ -48,6 +56,7 @@ __all__ = [
     "Auth",
     "Backend",
     "ConfigError",
+    "ConnectionChange",
     "ConnectionConfig",
     "ConnectionExists",
     "ConnectionNotFound",
@@ -65,6 +74,7 @@ __all__ = [
     "connection_secret",
     "get_connection",
     "list_connections",
+    "needs_new_secret",
     "option_settings",
     "options",
     "parse_color",
@@ -79,5 +89,6 @@ __all__ = [
     "set_personnel_setting",
     "set_priority_map",
     "store_ews_url",
+    "update_connection",
     "validate_upn",
 ]

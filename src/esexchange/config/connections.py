@@ -23,7 +23,9 @@ from esexchange.config.errors import ConnectionExists, ConnectionNotFound, Inval
 from esexchange.config.model import (
     Auth,
     Backend,
+    ConnectionChange,
     ConnectionConfig,
+    needs_new_secret,
     validate_connection,
     validate_time_zone,
     validate_url,
@@ -56,6 +58,7 @@ __all__ = [
     "set_option",
     "set_options",
     "store_ews_url",
+    "update_connection",
 ]
 
 _DEFAULTS = ConnectionOptions()
@@ -164,6 +167,62 @@ def set_connection_secret(
             .where(esx_connection.c.id == connection_id)
             .values(secret_encrypted=encrypted)
         )
+
+
+def update_connection(
+    engine: Engine,
+    name: str,
+    change: ConnectionChange,
+    *,
+    secret: str | None = None,
+    box: SecretBox | None = None,
+) -> ConnectionConfig:
+    """Change a stored connection's server, sign-in or TLS trust; returns it as stored.
+
+    Only what ``change`` names changes (see ``ConnectionChange``); ``secret``, when
+    given, replaces the stored one, and is required when the connection starts signing
+    in as another account (``needs_new_secret``). Personnel, links and sync states
+    (cursors) are kept: a new URL of the same Exchange organisation, or another service
+    account in it, reaches the same mailboxes, and item ids and sync states belong to
+    the mailbox, not to the server or the account. Pointing a connection at a different
+    Exchange organisation would make every link point at nothing: that needs a new
+    connection (``add_connection``).
+
+    Raises ``InvalidConnection`` (nothing to change, a setting that cannot be used, a
+    missing or empty secret) or ``ConnectionNotFound``.
+    """
+    if change.is_empty() and secret is None:
+        raise InvalidConnection(f"connection {name!r}: nothing to change")
+    if secret == "":
+        raise InvalidConnection(f"connection {name!r}: the secret is empty")
+    with writing(engine) as db:
+        row = _row(db, name, for_update=True)
+        current = _config(row)
+        changed = change.applied_to(current)
+        validate_connection(changed)
+        if secret is None and needs_new_secret(current, changed):
+            raise InvalidConnection(f"connection {name!r}: {_secret_wanted(changed)}")
+        values: dict[str, object] = {
+            column: getattr(changed, column) for column in _SERVER_AND_SIGN_IN_COLUMNS
+        }
+        values["auth"] = changed.auth.value
+        if secret is not None:
+            values["secret_encrypted"] = (box or secret_box()).encrypt(secret)
+        db.execute(update(esx_connection).where(esx_connection.c.id == row.id).values(values))
+        return _config(_row(db, name))
+
+
+_SERVER_AND_SIGN_IN_COLUMNS = (
+    "ews_url", "autodiscover_email", "autodiscover_url", "upn", "tenant_id", "client_id",
+    "token_url", "ca_bundle", "accept_untrusted",
+)
+
+
+def _secret_wanted(changed: ConnectionConfig) -> str:
+    if changed.auth is Auth.USER:
+        return f"signing in as {changed.upn} needs its password (--password-stdin or the prompt)"
+    return (f"signing in as app {changed.client_id} needs its client secret "
+            "(--client-secret-stdin or the prompt)")
 
 
 def store_ews_url(engine: Engine, name: str, url: str) -> None:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -59,6 +60,85 @@ class ConnectionConfig:
     secret_stored: bool = False
     id: int | None = None
     created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ConnectionChange:
+    """What to change in a stored connection; a field left at its default keeps its value.
+
+    The way to the server is one setting: ``ews_url`` (typed in) drops the Autodiscover
+    address and service; ``autodiscover_email`` (with ``autodiscover_url``, or the
+    address's domain without it) drops the stored EWS URL, so the next pass or check
+    discovers it again; ``autodiscover_url`` alone asks another service for the same
+    address. Switching ``auth`` drops the other way's sign-in settings. ``ca_bundle``
+    trusts a PEM file; ``drop_ca_bundle`` goes back to the system's certificates.
+    """
+
+    ews_url: str | None = None
+    autodiscover_email: str | None = None
+    autodiscover_url: str | None = None
+    auth: Auth | None = None
+    upn: str | None = None
+    tenant_id: str | None = None
+    client_id: str | None = None
+    token_url: str | None = None
+    ca_bundle: str | None = None
+    drop_ca_bundle: bool = False
+    accept_untrusted: bool | None = None
+
+    def is_empty(self) -> bool:
+        """True when nothing would change."""
+        return self == ConnectionChange()
+
+    def applied_to(self, current: ConnectionConfig) -> ConnectionConfig:
+        """``current`` with this change made; raises ``InvalidConnection`` for a change
+        that contradicts itself (checks of the result are ``validate_connection``'s)."""
+        name = current.name
+        if self.ews_url is not None and (
+            self.autodiscover_email is not None or self.autodiscover_url is not None
+        ):
+            raise InvalidConnection(
+                f"connection {name!r}: give either --ews-url URL or --autodiscover EMAIL "
+                "[--autodiscover-url URL], not both"
+            )
+        if self.ca_bundle is not None and self.drop_ca_bundle:
+            raise InvalidConnection(
+                f"connection {name!r}: give either --ca-bundle FILE or --no-ca-bundle, not both"
+            )
+        changed: dict[str, Any] = {}  # ConnectionConfig's fields, for replace()
+        if self.ews_url is not None:
+            changed.update(ews_url=self.ews_url, autodiscover_email=None, autodiscover_url=None)
+        elif self.autodiscover_email is not None:
+            changed.update(ews_url=None, autodiscover_email=self.autodiscover_email,
+                           autodiscover_url=self.autodiscover_url)
+        elif self.autodiscover_url is not None:
+            if current.autodiscover_email is None:
+                raise InvalidConnection(
+                    f"connection {name!r} has its EWS URL typed in: --autodiscover-url "
+                    "needs --autodiscover EMAIL too"
+                )
+            changed.update(ews_url=None, autodiscover_url=self.autodiscover_url)
+        if self.auth is not None and self.auth is not current.auth:
+            changed.update(auth=self.auth, upn=None, tenant_id=None, client_id=None,
+                           token_url=None)
+        for attribute in ("upn", "tenant_id", "client_id", "token_url"):
+            if getattr(self, attribute) is not None:
+                changed[attribute] = getattr(self, attribute)
+        if self.ca_bundle is not None or self.drop_ca_bundle:
+            changed["ca_bundle"] = self.ca_bundle
+        if self.accept_untrusted is not None:
+            changed["accept_untrusted"] = self.accept_untrusted
+        return replace(current, **changed)
+
+
+def needs_new_secret(current: ConnectionConfig, changed: ConnectionConfig) -> bool:
+    """Whether ``changed`` signs in as another account, whose password or client secret
+    the stored one cannot be: another way of signing in, another UPN or another app."""
+    if changed.auth is not current.auth:
+        return True
+    if changed.auth is Auth.USER:
+        return (changed.upn or "").lower() != (current.upn or "").lower()
+    return changed.client_id != current.client_id
 
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")

@@ -167,7 +167,11 @@ class EwsConnection:
 
 
 _REDIRECTS = 5
-_TYPE_IT_IN = "or type the EWS URL in with --ews-url"
+
+
+def _type_it_in(settings: EwsSettings) -> str:
+    return (f"or type the EWS URL in with `esexchange connection set {settings.name} "
+            "--ews-url URL`")
 
 
 def discover_ews_url(
@@ -198,13 +202,15 @@ def discover_ews_url(
         raise AccessDenied(f"Autodiscover for {email} refused the sign-in: {tried}")
     if all(isinstance(failure, MailboxNotFound) for failure in failures):
         raise MailboxNotFound(
-            f"Autodiscover does not know {email} ({tried}): check the address given with "
-            f"--autodiscover (a mailbox's primary SMTP address), {_TYPE_IT_IN}"
+            f"Autodiscover does not know {email} ({tried}): check the address (a mailbox's "
+            f"primary SMTP address; `esexchange connection set {settings.name} --autodiscover "
+            f"EMAIL` changes it), {_type_it_in(settings)}"
         )
     raise MailboxUnreachable(
         f"The Autodiscover service couldn't be located for {email} ({tried}): check the "
         "server and network configuration (DNS, firewall, proxy, certificate) or name the "
-        f"service with --autodiscover-url, {_TYPE_IT_IN}"
+        f"service with `esexchange connection set {settings.name} --autodiscover-url URL`, "
+        f"{_type_it_in(settings)}"
     )
 
 
