@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sqlalchemy import func, insert, select
 from typer.testing import CliRunner
 
 from esexchange import config
 from esexchange.cli import app
 from esexchange.erp.db import open_engine
+from esexchange.erp.schema import esx_link
 from tests.cli.conftest import Run, runner_for
 
 PASSWORD = "Corr3ct-Horse-Battery"
@@ -138,3 +140,133 @@ def test_a_database_without_the_script_says_to_install_it(sqlite_url: str) -> No
     result = CliRunner().invoke(app, ["connection", "list", "--db", sqlite_url])
     assert result.exit_code == 2
     assert "esexchange db install" in result.stderr
+
+
+# --- connection set ------------------------------------------------------------------------
+
+NEW_URL = "https://mail2.contoso.com/EWS/Exchange.asmx"
+
+
+def _contoso_with_anna_linked(esx: Run, url: str) -> None:
+    """Contoso with Anna on its list and one of her appointments linked."""
+    assert esx(*ADD_CONTOSO, input=PASSWORD).exit_code == 0
+    assert esx("personnel", "add", "contoso", "anna.berg@example.com").exit_code == 0
+    engine = open_engine(url)
+    with engine.begin() as db:
+        db.execute(insert(esx_link).values(
+            connection_id=config.get_connection(engine, "contoso").id, employee_id=1,
+            kind="appointment", erp_id=7, exchange_id="AAMkAD-item-7", change_key="CK1",
+            erp_seq=3, erp_hash="e", exchange_hash="x", synced_json="{}"))
+    engine.dispose()
+
+
+def _links(url: str) -> int:
+    engine = open_engine(url)
+    with engine.connect() as db:
+        count = db.scalar(select(func.count()).select_from(esx_link))
+    engine.dispose()
+    return int(count or 0)
+
+
+def test_a_new_ews_url_keeps_the_personnel_and_links(esx: Run, config_sqlite_url: str) -> None:
+    _contoso_with_anna_linked(esx, config_sqlite_url)
+
+    result = esx("connection", "set", "contoso", "--ews-url", NEW_URL)
+
+    assert result.exit_code == 0, result.output
+    assert f"server  {NEW_URL}  (was https://mail.contoso.com/EWS/Exchange.asmx)" in (
+        result.stdout)
+    assert NEW_URL in esx("connection", "show", "contoso").stdout
+    assert "anna.berg@example.com" in esx("personnel", "list", "contoso").stdout
+    assert _links(config_sqlite_url) == 1
+
+
+def test_switching_to_autodiscover_finds_the_url_on_the_next_pass(esx: Run) -> None:
+    esx(*ADD_CONTOSO, input=PASSWORD)
+    service = "https://ad.contoso.com/autodiscover/autodiscover.svc"
+
+    result = esx("connection", "set", "contoso", "--autodiscover", "admin@contoso.com",
+                 "--autodiscover-url", service)
+
+    assert result.exit_code == 0, result.output
+    shown = esx("connection", "show", "contoso").stdout
+    assert "Autodiscover for admin@contoso.com" in shown
+    assert f"admin@contoso.com at {service} (runs on the first pass or check)" in shown
+    assert "mail.contoso.com" not in shown
+
+
+def test_a_ca_bundle_is_trusted_and_dropped_again(esx: Run, tmp_path: Path) -> None:
+    esx(*ADD_CONTOSO, input=PASSWORD)
+    bundle = tmp_path / "contoso-ca.pem"
+    bundle.write_text("-----BEGIN CERTIFICATE-----\n")
+
+    trusted = esx("connection", "set", "contoso", "--ca-bundle", str(bundle))
+    assert trusted.exit_code == 0, trusted.output
+    assert str(bundle) in esx("connection", "show", "contoso").stdout
+
+    dropped = esx("connection", "set", "contoso", "--no-ca-bundle")
+    assert dropped.exit_code == 0, dropped.output
+    shown = esx("connection", "show", "contoso").stdout
+    assert "system certificates" in shown and str(bundle) not in shown
+
+    missing = esx("connection", "set", "contoso", "--ca-bundle", str(tmp_path / "none.pem"))
+    assert missing.exit_code == 2 and "no such file" in missing.stderr
+
+
+def test_turning_certificate_verification_off_is_warned_about_and_on_again(esx: Run) -> None:
+    esx(*ADD_CONTOSO, input=PASSWORD)
+
+    off = esx("connection", "set", "contoso", "--accept-untrusted-certificate")
+    assert off.exit_code == 0, off.output
+    assert "does NOT verify" in off.stderr
+    assert "OFF (untrusted certificates accepted)" in esx("connection", "show", "contoso").stdout
+
+    on = esx("connection", "set", "contoso", "--verify-certificate")
+    assert on.exit_code == 0 and on.stderr == ""
+    assert "tls verification  on" in esx("connection", "show", "contoso").stdout
+
+
+def test_switching_to_app_sign_in_needs_the_client_secret(
+    esx: Run, config_sqlite_url: str
+) -> None:
+    esx(*ADD_CONTOSO, input=PASSWORD)
+    to_app = ("connection", "set", "contoso", "--auth", "app", "--tenant-id", "tenant-1",
+              "--client-id", "client-1")
+
+    with_password = esx(*to_app, "--password-stdin", input="app-secret")
+    assert with_password.exit_code == 2
+    assert "use --client-secret-stdin" in with_password.stderr
+    no_secret = esx(*to_app, input="")  # the hidden prompt gets nothing
+    assert no_secret.exit_code != 0
+    assert "Client secret" in no_secret.output
+    assert "user svc-esx@contoso.com" in esx("connection", "show", "contoso").stdout
+
+    switched = esx(*to_app, "--client-secret-stdin", input="app-secret\n")
+    assert switched.exit_code == 0, switched.output
+    assert "app-secret" not in switched.output
+    assert "secret   replaced" in switched.stdout
+    assert "app client-1 (tenant tenant-1)" in esx("connection", "show", "contoso").stdout
+    engine = open_engine(config_sqlite_url)
+    assert config.connection_secret(engine, "contoso") == "app-secret"
+    engine.dispose()
+
+
+def test_set_without_a_change_lists_the_options(esx: Run) -> None:
+    esx(*ADD_CONTOSO, input=PASSWORD)
+
+    result = esx("connection", "set", "contoso")
+
+    assert result.exit_code == 2
+    for flag in ("--ews-url URL", "--autodiscover EMAIL", "--auth user|app", "--upn UPN",
+                 "--ca-bundle FILE", "--no-ca-bundle", "--verify-certificate"):
+        assert flag in result.stderr
+    assert "esexchange connection secret contoso" in result.stderr
+
+
+def test_set_on_an_unknown_connection_lists_the_known(esx: Run) -> None:
+    esx(*ADD_CONTOSO, input=PASSWORD)
+
+    result = esx("connection", "set", "fabrikam", "--ews-url", NEW_URL)
+
+    assert result.exit_code == 2
+    assert "no connection named 'fabrikam'; known connections: contoso" in result.stderr

@@ -3,10 +3,15 @@ and ``--employee``), ``esexchange check assignment`` and ``check connection``.""
 
 from __future__ import annotations
 
+import socket
+
+from sqlalchemy import Engine
 from typer.testing import CliRunner
 
+from esexchange import config
 from esexchange.cli import app
-from tests.e2e.conftest import World
+from tests.e2e.conftest import World, new_world
+from tests.e2e.sandbox import RunningSandbox
 
 runner = CliRunner()
 
@@ -100,3 +105,32 @@ def test_sync_one_employee_over_every_connection_that_lists_them(world: World) -
     assert code == 0, output
     assert anna.outlook.subjects("task") == ["Found without naming the connection"]
     assert f"Connection {world.connection}" in output
+
+
+def test_connection_set_ews_url_repairs_a_wrong_url_and_keeps_the_personnel(
+    erp: Engine, sandbox: RunningSandbox
+) -> None:
+    wrong = f"http://127.0.0.1:{_closed_port()}/EWS/Exchange.asmx"
+    world = new_world(erp, sandbox, ews_url=wrong)
+    anna = world.employee()
+    world.add("appointment", "After the repair", anna)
+
+    code, output = _run(world, "check", "connection", world.connection)
+    assert code != 0 and wrong in output
+
+    code, output = _run(world, "connection", "set", world.connection,
+                        "--ews-url", sandbox.ews_url)
+    assert code == 0, output
+    code, output = _run(world, "check", "connection", world.connection)
+    assert code == 0, output
+
+    code, output = _run(world, "sync", "--connection", world.connection)
+    assert code == 0, output
+    assert anna.outlook.subjects("appointment") == ["After the repair"]
+    assert [p.email for p, _ in config.personnel(erp, world.connection)] == [anna.email]
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
