@@ -198,17 +198,24 @@ def set_(
     elif after.accept_untrusted and change.ca_bundle:
         warn(f"connection {name!r} still accepts untrusted certificates, so the CA bundle is "
              "not used; add --verify-certificate")
+    _print_changes(before, after, secret_replaced=secret is not None)
+
+
+def _print_changes(
+    before: ConnectionConfig, after: ConnectionConfig, *, secret_replaced: bool
+) -> None:
+    """The lines of ``show`` that differ, new value first (the secret only as replaced)."""
     was, now = dict(_details(before)), dict(_details(after))
-    changed = [(label, was.get(label, ""), value) for label, value in now.items()
+    changed = [(label, value, was.get(label, "")) for label, value in now.items()
                if was.get(label) != value]
-    if secret is not None:
-        changed.append(("secret", "", "replaced"))
+    if secret_replaced:
+        changed.append(("secret", "replaced", ""))
     if not changed:
-        out().print(f"Connection {name} has these settings already; nothing changed.")
+        out().print(f"Connection {after.name} has these settings already; nothing changed.")
         return
-    out().print(f"Changed connection {name} (personnel and links kept):")
+    out().print(f"Changed connection {after.name} (personnel, links and sync states kept):")
     table = Table.grid(padding=(0, 2))
-    for label, old, new in changed:
+    for label, new, old in changed:
         table.add_row(f"  {label}", new, f"(was {old})" if old else "")
     out().print(table)
 
