@@ -37,7 +37,7 @@ from esexchange.exchange.errors import (
     MailboxNotFound,
     MailboxUnreachable,
 )
-from esexchange.exchange.ews.failures import Who, translate
+from esexchange.exchange.ews.failures import Who, translate, translated
 from esexchange.exchange.ews.items import register_erp_id_property
 from esexchange.exchange.ews.mailbox import EwsMailbox
 from esexchange.exchange.ews.settings import AppAuth, EwsSettings, UserAuth, validate_upn
@@ -156,14 +156,8 @@ class EwsConnection:
 
     @contextmanager
     def _call(self) -> Iterator[None]:
-        try:
-            with mailbox_call(self.requests, self.protocol.service_endpoint):
-                yield
-        except Exception as error:
-            translated = translate(error, self._who)
-            if translated is None or translated is error:
-                raise
-            raise translated from error
+        with translated(self._who), mailbox_call(self.requests, self.protocol.service_endpoint):
+            yield
 
 
 _REDIRECTS = 5
@@ -236,10 +230,10 @@ def _ask_autodiscover(url: str, email: str, settings: EwsSettings) -> str:
         except ErrorNonExistentMailbox:
             raise MailboxNotFound(f"{url} answered that no mailbox has this address") from None
         except Exception as error:
-            translated = translate(error, Who(who.identity, who.is_app, url))
-            if translated is None:  # an answer, but not one Autodiscover gives
-                translated = MailboxUnreachable(f"{url} answered {type(error).__name__}: {error}")
-            raise translated from error
+            failure = translate(error, Who(who.identity, who.is_app, url))
+            if failure is None:  # an answer, but not one Autodiscover gives
+                failure = MailboxUnreachable(f"{url} answered {type(error).__name__}: {error}")
+            raise failure from error
         finally:
             protocol.close()
         if answer.redirect_url:

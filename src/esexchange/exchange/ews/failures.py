@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ssl
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import requests.exceptions
@@ -94,6 +95,18 @@ def translate(error: BaseException, who: Who) -> MailboxError | None:
         # TransportError and the rest: the server answered, but not usefully.
         return MailboxUnreachable(f"{where}: Exchange answered {type(error).__name__}: {error}")
     return None
+
+
+@contextmanager
+def translated(who: Who) -> Iterator[None]:
+    """Raise what fails inside the block as its ``MailboxError`` (others unchanged)."""
+    try:
+        yield
+    except Exception as error:
+        mailbox_error = translate(error, who)
+        if mailbox_error is None or mailbox_error is error:
+            raise
+        raise mailbox_error from error
 
 
 _NETWORK_ERRORS = (requests.exceptions.ConnectionError, requests.exceptions.Timeout, OSError)

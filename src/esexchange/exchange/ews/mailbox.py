@@ -40,7 +40,7 @@ from esexchange.domain.model import Category, ExchangeItem, ItemRef, Kind, Remot
 from esexchange.domain.state import MailboxChange
 from esexchange.exchange.errors import ItemFailed, MailboxError
 from esexchange.exchange.ews.categories import CONFIGURATION_NAME, merge_categories
-from esexchange.exchange.ews.failures import Who, translate
+from esexchange.exchange.ews.failures import Who, translate, translated
 from esexchange.exchange.ews.items import (
     ERP_ID_FIELD,
     MODELS,
@@ -250,14 +250,9 @@ class EwsMailbox:
     @contextmanager
     def _call(self) -> Iterator[None]:
         """Count requests, give a fresh throttling budget, and translate failures."""
-        try:
-            with mailbox_call(self.requests, self._account.protocol.service_endpoint):
-                yield
-        except Exception as error:
-            translated = translate(error, self._who)
-            if translated is None or translated is error:
-                raise
-            raise translated from error
+        endpoint = self._account.protocol.service_endpoint
+        with translated(self._who), mailbox_call(self.requests, endpoint):
+            yield
 
     def _retrying(self, request: Callable[[], T]) -> T:
         """Run a whole request again after ErrorExceededConnectionCount, with back-off.
