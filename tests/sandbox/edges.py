@@ -1,21 +1,18 @@
-"""Shared pieces of the sandbox-edge tests: a directory, and a real uvicorn server in a thread."""
+"""Shared pieces of the sandbox-edge tests: a directory, and a real server in a thread."""
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import requests.adapters
-import uvicorn
 from exchangelib.protocol import close_connections
 from starlette.types import ASGIApp
 
 from esexchange.sandbox.directory import AccountEntry, AppEntry, Directory, MailboxEntry
+from esexchange.sandbox.ews.server import serving_in_background
 from esexchange.sandbox.tls import TlsFiles
 
 TENANT = "0b5c3b1e-7f7e-4d53-9d0e-5a4f6f3c2a10"
@@ -49,32 +46,9 @@ DIRECTORY = Directory(
 @contextmanager
 def serve(app: ASGIApp, tls: TlsFiles | None = None) -> Iterator[str]:
     """Run `app` on a free loopback port (HTTPS with `tls`); yield its base URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        app,
-        log_level="critical",
-        lifespan="off",
-        timeout_graceful_shutdown=1,
-        ssl_certfile=str(tls.certfile) if tls else None,
-        ssl_keyfile=str(tls.keyfile) if tls else None,
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.01)
-    try:
+    certfile, keyfile = (str(tls.certfile), str(tls.keyfile)) if tls else (None, None)
+    with serving_in_background(app, certfile=certfile, keyfile=keyfile) as port:
         yield f"{'https' if tls else 'http'}://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
 
 
 def trusting_adapter(ca_file: Path) -> type[requests.adapters.HTTPAdapter]:
