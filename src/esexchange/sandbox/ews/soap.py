@@ -46,7 +46,6 @@ class Request:
     """A parsed EWS request: the operation element and the headers the sandbox honours."""
 
     operation: etree._Element
-    server_version: str | None
     impersonated_smtp: str | None
     time_zone: etree._Element | None = None  # the TimeZoneDefinition of TimeZoneContext
 
@@ -75,17 +74,14 @@ def parse_request(payload: bytes) -> Request:
             "in its body is expected.",
         )
     header = root.find(f"{{{SOAP}}}Header")
-    version = None
     impersonated = None
     if header is not None:
-        requested = header.find(t("RequestServerVersion"))
-        version = requested.get("Version") if requested is not None else None
         sid = header.find(f"{t('ExchangeImpersonation')}/{t('ConnectingSID')}")
         if sid is not None:
             impersonated = next((c.text or "" for c in sid if isinstance(c.tag, str)), None)
         zone = header.find(f"{t('TimeZoneContext')}/{t('TimeZoneDefinition')}")
-        return Request(operations[0], version, impersonated, zone)
-    return Request(operations[0], version, impersonated)
+        return Request(operations[0], impersonated, zone)
+    return Request(operations[0], impersonated)
 
 
 def envelope(body_element: etree._Element | None) -> etree._Element:
