@@ -56,7 +56,7 @@ def ews(
     from esexchange.sandbox.ews.app import create_sandbox
     from esexchange.sandbox.ews.knobs import Knobs
     from esexchange.sandbox.ews.server import listening_socket, serve_forever
-    from esexchange.sandbox.oauth import TokenIssuer
+    from esexchange.sandbox.oauth import SIGNING_KEY_FILE, TokenIssuer
     from esexchange.sandbox.tls import ensure_tls_files
 
     try:
@@ -64,7 +64,7 @@ def ews(
     except ValueError as error:
         raise fail(f"--knobs: {error}") from None
     home = (state or directory).resolve().parent
-    issuer = TokenIssuer.load_or_create(home / "sandbox-token-key.pem") if state else None
+    issuer = TokenIssuer.load_or_create(home / SIGNING_KEY_FILE) if state else None
     sandbox = create_sandbox(
         load_directory(directory), state_file=state, knobs=injected, issuer=issuer
     )

@@ -51,7 +51,7 @@ ROLES: Mapping[str, tuple[str, ...]] = {
     GRAPH_RESOURCE: ("Calendars.ReadWrite", "Tasks.ReadWrite.All", "User.Read.All"),
 }
 TOKEN_LIFETIME_SECONDS = 3599
-SIGNING_KEY_FILE = "oauth-signing-key.pem"
+SIGNING_KEY_FILE = "sandbox-token-key.pem"  # beside the state file of `esexchange sandbox ews`
 _CLOCK_SKEW_SECONDS = 300  # the skew Entra tolerates
 
 
