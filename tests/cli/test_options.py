@@ -8,14 +8,6 @@ from esexchange.domain.options import OPTION_KEYS
 from tests.cli.conftest import Run
 
 
-@pytest.fixture
-def contoso(esx: Run) -> str:
-    result = esx("connection", "add", "contoso", "--ews-url", "https://mail.contoso.com/EWS",
-                 "--auth", "user", "--upn", "svc@contoso.com", "--password-stdin", input="pw")
-    assert result.exit_code == 0, result.output
-    return "contoso"
-
-
 def _row(output: str, key: str) -> str:
     return next(line for line in output.splitlines() if f" {key} " in line)
 

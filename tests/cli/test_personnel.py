@@ -2,18 +2,8 @@
 
 from __future__ import annotations
 
-import pytest
-
 from esexchange.domain.options import EMPLOYEE_SETTING_KEYS
 from tests.cli.conftest import Run
-
-
-@pytest.fixture
-def contoso(esx: Run) -> str:
-    result = esx("connection", "add", "contoso", "--ews-url", "https://mail.contoso.com/EWS",
-                 "--auth", "user", "--upn", "svc@contoso.com", "--password-stdin", input="pw")
-    assert result.exit_code == 0, result.output
-    return "contoso"
 
 
 def _settings_of(listing: str, email: str) -> dict[str, str]:

@@ -35,14 +35,6 @@ def test_a_bad_colour_or_type_is_refused(esx: Run, args: tuple[str, ...], expect
     assert expected in result.stderr
 
 
-@pytest.fixture
-def contoso(esx: Run) -> str:
-    result = esx("connection", "add", "contoso", "--ews-url", "https://mail.contoso.com/EWS",
-                 "--auth", "user", "--upn", "svc@contoso.com", "--password-stdin", input="pw")
-    assert result.exit_code == 0, result.output
-    return "contoso"
-
-
 def test_the_priority_map_shows_the_rank_defaults_then_the_choices(
     esx: Run, contoso: str
 ) -> None:
