@@ -93,13 +93,6 @@ def resolve_folder(mailbox: Mailbox, folder_id: etree._Element) -> Folder:
     return mailbox.folder(folder_id.get("Id"))
 
 
-def folder_ids(container: etree._Element | None) -> list[etree._Element]:
-    """The folder id elements of a ``FolderIds``/``ParentFolderIds`` element."""
-    if container is None:
-        return []
-    return [child for child in container if isinstance(child.tag, str)]
-
-
 def children(node: etree._Element | None) -> list[etree._Element]:
     """Element children (comments skipped)."""
     return [child for child in node if isinstance(child.tag, str)] if node is not None else []

@@ -6,7 +6,7 @@ from lxml import etree
 
 from esexchange.sandbox.ews import codec, schema
 from esexchange.sandbox.ews.models import Folder
-from esexchange.sandbox.ews.operations import Context, children, folder_ids, resolve_folder, respond
+from esexchange.sandbox.ews.operations import Context, children, resolve_folder, respond
 from esexchange.sandbox.ews.soap import m, t
 
 DEFAULT_PROPERTIES = frozenset({"DisplayName", "TotalCount", "ChildFolderCount", "UnreadCount"})
@@ -68,7 +68,7 @@ def get_folder(ctx: Context, op: etree._Element) -> etree._Element:
         folder = resolve_folder(ctx.mailbox, folder_id)
         render_folder(ctx, etree.SubElement(message, m("Folders")), folder, wanted)
 
-    return respond("GetFolder", folder_ids(op.find(m("FolderIds"))), handle)
+    return respond("GetFolder", children(op.find(m("FolderIds"))), handle)
 
 
 def find_folder(ctx: Context, op: etree._Element) -> etree._Element:
@@ -91,7 +91,7 @@ def find_folder(ctx: Context, op: etree._Element) -> etree._Element:
         for child in page:
             render_folder(ctx, folders, child, wanted)
 
-    return respond("FindFolder", folder_ids(op.find(m("ParentFolderIds"))), handle)
+    return respond("FindFolder", children(op.find(m("ParentFolderIds"))), handle)
 
 
 HANDLERS = {"GetFolder": get_folder, "FindFolder": find_folder}

@@ -10,7 +10,7 @@ from lxml import etree
 from esexchange.sandbox.ews import codec
 from esexchange.sandbox.ews.errors import EwsError
 from esexchange.sandbox.ews.models import FieldChange, Item
-from esexchange.sandbox.ews.operations import Context, children, folder_ids, resolve_folder, respond
+from esexchange.sandbox.ews.operations import Context, children, resolve_folder, respond
 from esexchange.sandbox.ews.restriction import compile_restriction
 from esexchange.sandbox.ews.soap import m, t
 
@@ -189,7 +189,7 @@ def find_item(ctx: Context, op: etree._Element) -> etree._Element:
         for item in page:
             render(ctx, items, item, shape)
 
-    return respond("FindItem", folder_ids(op.find(m("ParentFolderIds"))), handle)
+    return respond("FindItem", children(op.find(m("ParentFolderIds"))), handle)
 
 
 def _page(found: list[Item], paging: etree._Element | None) -> tuple[list[Item], int]:
