@@ -29,7 +29,6 @@ _COMPARISONS: dict[str, Callable[[object, object], bool]] = {
     "IsLessThan": operator.lt,
     "IsLessThanOrEqualTo": operator.le,
 }
-_PATHS = ("FieldURI", "ExtendedFieldURI", "IndexedFieldURI")
 
 
 def compile_restriction(restriction: etree._Element | None, zone: tzinfo = UTC) -> Predicate:
