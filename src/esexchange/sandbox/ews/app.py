@@ -45,7 +45,6 @@ class Sandbox:
 def create_sandbox(
     directory: Directory,
     *,
-    backend: Backend | None = None,
     issuer: TokenIssuer | None = None,
     validate_responses: bool = False,
     state_file: str | Path | None = None,
@@ -60,9 +59,7 @@ def create_sandbox(
     from esexchange.sandbox.ews.store import open_backend
 
     issuer = issuer or TokenIssuer.generate()
-    store = None
-    if backend is None:
-        backend, store = open_backend(directory, state_file)
+    backend, store = open_backend(directory, state_file)
     endpoint = EwsEndpoint(
         backend,
         directory,
