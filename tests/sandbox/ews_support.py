@@ -1,4 +1,4 @@
-"""Helpers shared by the EWS sandbox tests: raw SOAP requests and the sync's extended property."""
+"""Helpers shared by the EWS sandbox tests: raw SOAP requests and probe extended properties."""
 
 from __future__ import annotations
 
@@ -19,7 +19,11 @@ NS = {"s": SOAP, "m": M, "t": T, "e": "http://schemas.microsoft.com/exchange/ser
 
 
 class ErpId(ExtendedProperty):
-    """The ERP id the sync stamps on every item it creates (a named string property)."""
+    """A named string property of the tests' own, like the ERP id the sync stamps.
+
+    Not the adapter's ``ErpIdProperty``: its own set and name, so both can be registered
+    in one process.
+    """
 
     property_set_id = "3f0f9d1a-4c0b-4f6e-9a55-2f7d2f1e6c01"
     property_name = "esExchange.ErpId"
@@ -36,7 +40,7 @@ class ErpRevision(ExtendedProperty):
 
 @contextmanager
 def registered_properties() -> Iterator[None]:
-    """Register the sync's extended properties on CalendarItem and Task for a test."""
+    """Register the probe properties on CalendarItem and Task for a test."""
     pairs = [
         (cls, name, prop)
         for cls in (CalendarItem, Task)

@@ -8,7 +8,7 @@ terminal summary reports how many of each were validated.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -98,12 +98,6 @@ def ews(ews_session: RunningSandbox) -> RunningSandbox:
     """The sandbox with empty mailboxes."""
     ews_session.sandbox.backend.reset()
     return ews_session
-
-
-@pytest.fixture
-def account_for(ews: RunningSandbox) -> Callable[..., Account]:
-    """Factory: ``account_for(ANNA)`` is an exchangelib Account for Anna's mailbox."""
-    return ews.account
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
