@@ -113,18 +113,7 @@ Action = (
     | Detach
 )
 
-EXCHANGE_WRITES = (CreateInExchange, UpdateInExchange, DeleteInExchange)
-ERP_WRITES = (CreateInErp, UpdateInErp, DeleteInErp)
 DELETIONS = (DeleteInExchange, DeleteInErp)
-
-
-def target_side(action: Action) -> Side | None:
-    """The side an action writes an item on; ``None`` for link-only actions."""
-    if isinstance(action, EXCHANGE_WRITES):
-        return Side.EXCHANGE
-    if isinstance(action, ERP_WRITES):
-        return Side.ERP
-    return None
 
 
 class SkipReason(StrEnum):

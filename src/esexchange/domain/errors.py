@@ -1,9 +1,8 @@
-"""Errors of the domain: user-facing problems and safety stops, one class each.
+"""Errors of the domain: problems a user can act on, one class each.
 
     EsExchangeError               anything esExchange reports to a user
     ├── InvalidOption             an option or setting value that cannot be used
-    ├── ItemRejected              one item cannot be synchronized (names item, mailbox, field)
-    └── MassDeletionHeld          the circuit breaker held a pass's deletions
+    └── ItemRejected              one item cannot be synchronized (names item, mailbox, field)
 
 Internal bugs are ordinary exceptions (AssertionError, TypeError...) and are never
 caught as user errors.
@@ -36,7 +35,3 @@ class ItemRejected(EsExchangeError):
             if v
         )
         return f"{self.args[0]} ({where})" if where else str(self.args[0])
-
-
-class MassDeletionHeld(EsExchangeError):
-    """A pass would delete an unusual share of a mailbox; its deletions wait for approval."""

@@ -62,8 +62,3 @@ def all_day_span(start_at: datetime, end_at: datetime) -> tuple[date, date]:
 def local_midnight(day: date | None) -> datetime | None:
     """The naive ERP value of a date: its local midnight."""
     return None if day is None else datetime.combine(day, time())
-
-
-def is_day(value: object) -> bool:
-    """A ``date`` that is not a ``datetime`` (``datetime`` subclasses ``date``)."""
-    return isinstance(value, date) and not isinstance(value, datetime)
