@@ -56,7 +56,7 @@ from esexchange.domain.planner import PlanInputs, kind_rules, plan
 from esexchange.domain.state import ErpChange, Link, MailboxChange
 from esexchange.erp.port import Cursor, ErpStore, ErpTransaction, Scope
 from esexchange.exchange.errors import InvalidSyncState, MailboxError
-from esexchange.exchange.port import ExchangeUpdate, Mailbox
+from esexchange.exchange.port import BatchResult, ExchangeUpdate, Mailbox
 
 DEFAULT_BATCH_SIZE = 100
 PAGE_SIZE = 512
@@ -352,22 +352,12 @@ class _KindPass:
         try:
             for create_batch in _chunks(creates, self.batch_size):
                 results = self.mailbox.create([a.item for a in create_batch])
-                for create, result in zip(create_batch, results, strict=True):
-                    answered.add(create.erp_id)
-                    if result.ok and result.value is not None:
-                        self.written[create.erp_id] = result.value
-                    else:
-                        self._fail(create.erp_id, create.item.subject, result.error)
+                self._record_writes(create_batch, results, answered)
             for update_batch in _chunks(updates, self.batch_size):
                 results = self.mailbox.update(
                     [ExchangeUpdate(a.ref, a.item, a.fields) for a in update_batch]
                 )
-                for update, result in zip(update_batch, results, strict=True):
-                    answered.add(update.erp_id)
-                    if result.ok and result.value is not None:
-                        self.written[update.erp_id] = result.value
-                    else:
-                        self._fail(update.erp_id, update.item.subject, result.error)
+                self._record_writes(update_batch, results, answered)
             for delete_batch in _chunks(deletes, self.batch_size):
                 deleted = self.mailbox.delete([a.ref for a in delete_batch])
                 for delete, outcome in zip(delete_batch, deleted, strict=True):
@@ -379,10 +369,26 @@ class _KindPass:
         except MailboxError as error:
             # Whatever got no answer may or may not have happened: its link stays as
             # it was, and the next pass finds out (stamps, listings).
-            wanted = {a.erp_id for a in creates} | {a.erp_id for a in updates}
-            unanswered = (wanted | {a.erp_id for a in deletes}) - answered
-            for erp_id in sorted(unanswered):
+            wanted = (
+                {a.erp_id for a in creates} | {a.erp_id for a in updates}
+                | {a.erp_id for a in deletes}
+            )
+            for erp_id in sorted(wanted - answered):
                 self._fail(erp_id, "", error)
+
+    def _record_writes(
+        self,
+        actions: Sequence[CreateInExchange | UpdateInExchange],
+        results: Sequence[BatchResult[ItemRef]],
+        answered: set[int],
+    ) -> None:
+        """The new versions of the items a create or update batch wrote; the rest fail."""
+        for action, result in zip(actions, results, strict=True):
+            answered.add(action.erp_id)
+            if result.ok and result.value is not None:
+                self.written[action.erp_id] = result.value
+            else:
+                self._fail(action.erp_id, action.item.subject, result.error)
 
     def _write_erp(self, tx: ErpTransaction, the_plan: Plan) -> None:
         """The ERP's writes, the links and the conflicts of every pair that did not fail."""
