@@ -50,10 +50,13 @@ class MailboxStatus:
 
 def mailbox_status(engine: Engine, connection: str | None = None) -> list[MailboxStatus]:
     """Every listed employee of every connection (or of one), by connection and name."""
-    names = [connection] if connection else [c.name for c in config.list_connections(engine)]
+    connections = (
+        [config.get_connection(engine, connection)] if connection
+        else config.list_connections(engine)
+    )
     result = []
-    for name in names:
-        connection_id = config.get_connection(engine, name).id
+    for conn in connections:
+        name, connection_id = conn.name, conn.id
         assert connection_id is not None
         with engine.connect() as db:
             passes = _last_passes(db, connection_id)
