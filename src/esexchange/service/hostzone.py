@@ -8,7 +8,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
 def host_time_zone() -> str:
-    """``TZ`` when it names a zone, else the zone ``/etc/localtime`` points at, else UTC.
+    """``TZ`` when it names a zone, else the zone ``/etc/localtime`` points at, else the
+    one ``/etc/timezone`` names, else UTC.
 
     Python's ``datetime.astimezone()`` only knows the abbreviation (``CET``), which is
     ambiguous; an ERP's naive times need the full rules of an IANA zone.
