@@ -12,7 +12,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 
-from sqlalchemy import Connection, Engine, Row, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
 from esexchange.config._db import writing
 from esexchange.config.connections import connection_id
@@ -22,7 +22,7 @@ from esexchange.domain.options import EmployeeSettings, widens_sync, with_settin
 from esexchange.engine import restart_cursors
 from esexchange.erp.port import Scope
 from esexchange.erp.schema import employee, esx_personnel
-from esexchange.erp.store import SqlErpStore
+from esexchange.erp.store import SqlErpStore, employee_from_row
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ class PersonnelAdded:
     already: tuple[Employee, ...]
 
 
-def find_employee(db: Connection, email: str) -> Employee:
+def findemployee_from_row(db: Connection, email: str) -> Employee:
     """The ERP employee whose email is ``email`` (any case).
 
     Raises ``EmployeeNotFound``, or ``ConfigError`` when several employees share it.
@@ -49,7 +49,7 @@ def find_employee(db: Connection, email: str) -> Employee:
             f"several ERP employees have the email {email!r} (numbers {numbers}); give each "
             "employee a mailbox address of their own in the ERP"
         )
-    return _employee(rows[0])
+    return employee_from_row(rows[0])
 
 
 def add_personnel(engine: Engine, name: str, emails: Sequence[str]) -> PersonnelAdded:
@@ -65,7 +65,7 @@ def add_personnel(engine: Engine, name: str, emails: Sequence[str]) -> Personnel
         connection = connection_id(db, name)
         listed = set(_listed_ids(db, connection))
         for email in emails:
-            person = find_employee(db, email)
+            person = findemployee_from_row(db, email)
             if person.id in listed:
                 already.append(person)
                 continue
@@ -89,7 +89,7 @@ def set_personnel_setting(
     """
     with writing(engine) as db:
         connection = connection_id(db, name)
-        person = find_employee(db, email)
+        person = findemployee_from_row(db, email)
         current = _settings_of(db, connection, person, name)
         changed = with_setting(current, key, on)
         db.execute(
@@ -109,7 +109,7 @@ def remove_personnel(engine: Engine, name: str, emails: Sequence[str]) -> list[E
     with writing(engine) as db:
         connection = connection_id(db, name)
         for email in emails:
-            person = find_employee(db, email)
+            person = findemployee_from_row(db, email)
             _settings_of(db, connection, person, name)  # raises when not listed
             db.execute(
                 delete(esx_personnel).where(
@@ -131,7 +131,7 @@ def personnel(engine: Engine, name: str) -> list[tuple[Employee, EmployeeSetting
             .where(esx_personnel.c.connection_id == connection)
             .order_by(employee.c.name, employee.c.id)
         ).all()
-    return [(_employee(row), _settings(row.settings_json)) for row in rows]
+    return [(employee_from_row(row), _settings(row.settings_json)) for row in rows]
 
 
 def _listed_ids(db: Connection, connection: int) -> list[int]:
@@ -162,14 +162,3 @@ def _settings(text: str) -> EmployeeSettings:
     stored = json.loads(text or "{}")
     known = {f.name for f in fields(EmployeeSettings)}
     return EmployeeSettings(**{k: bool(v) for k, v in stored.items() if k in known})
-
-
-def _employee(row: Row[tuple[object, ...]]) -> Employee:
-    return Employee(
-        id=row.id,
-        number=str(row.number),
-        name=row.name,
-        email=row.email or "",
-        employment_status=row.employment_status,
-        may_create_appointments=bool(row.may_create_appointments),
-    )

@@ -15,9 +15,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine
 
 from esexchange.config.connections import get_connection, set_options
-from esexchange.config.reference import priorities
 from esexchange.domain.mapping import MappingContext, priority_for_importance
 from esexchange.domain.model import Importance, Priority, Reference
+from esexchange.erp.store import read_priorities
 
 PRIORITY_OPTIONS: dict[Importance, str] = {
     Importance.LOW: "priority_low",
@@ -45,7 +45,7 @@ def priority_map(engine: Engine, name: str) -> list[PriorityChoice]:
     """Low, Normal and High of a connection, each with its ERP priority."""
     chosen = get_connection(engine, name).options
     with engine.connect() as db:
-        available = priorities(db)
+        available = read_priorities(db)
     by_id = {p.id: p for p in available}
     # The zone plays no part in priorities; the context only carries options and reference.
     context = MappingContext(chosen, Reference(priorities=tuple(available)), ZoneInfo("UTC"))

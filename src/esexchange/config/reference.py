@@ -8,23 +8,14 @@ from sqlalchemy import Connection, Engine, delete, insert, select
 from esexchange.config._db import writing
 from esexchange.config.errors import ReferenceNotFound
 from esexchange.domain.model import ActivityType, Priority
-from esexchange.erp.schema import activity_type, esx_activity_type_color, priority
+from esexchange.erp.schema import activity_type, esx_activity_type_color
+from esexchange.erp.store import read_activity_types, read_priorities
 
 
 def activity_types(engine: Engine) -> list[ActivityType]:
     """Every activity type by number, with its Outlook colour (-1 when none was chosen)."""
     with engine.connect() as db:
-        rows = db.execute(
-            select(activity_type.c.no, activity_type.c.description,
-                   esx_activity_type_color.c.color)
-            .outerjoin(esx_activity_type_color,
-                       esx_activity_type_color.c.activity_type_no == activity_type.c.no)
-            .order_by(activity_type.c.no)
-        )
-        return [
-            ActivityType(row.no, row.description, -1 if row.color is None else row.color)
-            for row in rows
-        ]
+        return read_activity_types(db)
 
 
 def set_activity_type_color(engine: Engine, no: int, color: int) -> ActivityType:
@@ -43,16 +34,10 @@ def set_activity_type_color(engine: Engine, no: int, color: int) -> ActivityType
     return ActivityType(no, description, color)
 
 
-def priorities(db: Connection) -> list[Priority]:
-    """Every ERP priority, least important first."""
-    rows = db.execute(select(priority).order_by(priority.c.rank, priority.c.id))
-    return [Priority(row.id, row.name, row.rank) for row in rows]
-
-
 def find_priority(db: Connection, text: str) -> Priority:
     """The priority whose id or name (any case) is ``text``."""
     wanted = text.strip()
-    available = priorities(db)
+    available = read_priorities(db)
     for candidate in available:
         if wanted == str(candidate.id) or wanted.lower() == candidate.name.lower():
             return candidate

@@ -116,22 +116,11 @@ class SqlErpStore:
 
     def reference(self) -> Reference:
         """Activity types (with colours, -1 where none is set) and priorities by rank."""
-        color = esx_activity_type_color
         with self.engine.connect() as conn:
-            types = conn.execute(
-                select(activity_type.c.no, activity_type.c.description,
-                       func.coalesce(color.c.color, -1))
-                .outerjoin(color, color.c.activity_type_no == activity_type.c.no)
-                .order_by(activity_type.c.no)
-            ).all()
-            priorities = conn.execute(
-                select(priority.c.id, priority.c.name, priority.c.rank)
-                .order_by(priority.c.rank, priority.c.id)
-            ).all()
-        return Reference(
-            activity_types=tuple(ActivityType(no, desc, col) for no, desc, col in types),
-            priorities=tuple(Priority(id_, name, rank) for id_, name, rank in priorities),
-        )
+            return Reference(
+                activity_types=tuple(read_activity_types(conn)),
+                priorities=tuple(read_priorities(conn)),
+            )
 
     def changes(self, employee_id: int, kind: Kind, after_seq: int) -> tuple[list[ErpChange], int]:
         """Changes of the employee's ``kind`` activities after ``after_seq`` (see module doc)."""
@@ -192,10 +181,10 @@ class SqlErpStore:
         query = select(employee).order_by(employee.c.id)
         with self.engine.connect() as conn:
             if ids is None:
-                return [_employee(row) for row in conn.execute(query)]
+                return [employee_from_row(row) for row in conn.execute(query)]
             wanted = sorted(set(ids))
             return [
-                _employee(row)
+                employee_from_row(row)
                 for chunk in _chunks(wanted)
                 for row in conn.execute(query.where(employee.c.id.in_(chunk)))
             ]
@@ -208,7 +197,7 @@ class SqlErpStore:
                 .where(func.lower(employee.c.email) == email.strip().lower())
                 .order_by(employee.c.id)
             ).first()
-        return _employee(row) if row else None
+        return employee_from_row(row) if row else None
 
     # --- writing ---------------------------------------------------------------------
 
@@ -217,7 +206,7 @@ class SqlErpStore:
         """One database transaction; rolled back unless ``commit()`` was called."""
         with write_connection(self.engine) as conn:
             trans = conn.begin()
-            tx = SqlErpTransaction(conn, trans, self)
+            tx = SqlErpTransaction(conn, trans)
             try:
                 yield tx
             finally:
@@ -393,10 +382,9 @@ class SqlErpStore:
 class SqlErpTransaction:
     """The ``ErpTransaction`` of ``SqlErpStore``: one database transaction."""
 
-    def __init__(self, conn: Connection, trans: RootTransaction, store: SqlErpStore) -> None:
+    def __init__(self, conn: Connection, trans: RootTransaction) -> None:
         self._conn = conn
         self._trans = trans
-        self._store = store
         self.closed = False
 
     @property
@@ -610,7 +598,29 @@ def _scope_is(table: Any, scope: Scope) -> tuple[Any, Any]:
             table.c.employee_id == scope.employee_id)
 
 
-def _employee(row: Any) -> Employee:
+def read_activity_types(conn: Connection) -> list[ActivityType]:
+    """Every activity type by number, with its Outlook colour (-1 where none is set)."""
+    color = esx_activity_type_color
+    rows = conn.execute(
+        select(activity_type.c.no, activity_type.c.description,
+               func.coalesce(color.c.color, -1))
+        .outerjoin(color, color.c.activity_type_no == activity_type.c.no)
+        .order_by(activity_type.c.no)
+    )
+    return [ActivityType(no, desc, col) for no, desc, col in rows]
+
+
+def read_priorities(conn: Connection) -> list[Priority]:
+    """Every ERP priority, least important first."""
+    rows = conn.execute(
+        select(priority.c.id, priority.c.name, priority.c.rank)
+        .order_by(priority.c.rank, priority.c.id)
+    )
+    return [Priority(id_, name, rank) for id_, name, rank in rows]
+
+
+def employee_from_row(row: Any) -> Employee:
+    """An ``employee`` row (any query selecting its columns) as the sync sees it."""
     return Employee(
         id=row.id, number=row.number, name=row.name, email=row.email or "",
         employment_status=row.employment_status,
@@ -653,4 +663,4 @@ def _from_jsonable(python_type: type, value: Any) -> Any:
 
 
 __all__ = ["GAP_GRACE", "WRITABLE_FIELDS", "ArchivedActivity", "SqlErpStore",
-           "SqlErpTransaction"]
+           "SqlErpTransaction", "employee_from_row", "read_activity_types", "read_priorities"]
