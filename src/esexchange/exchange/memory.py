@@ -1,4 +1,4 @@
-"""An in-memory ``Mailbox`` that behaves like an Exchange mailbox, for tests and the demo.
+"""An in-memory ``Mailbox`` that behaves like an Exchange mailbox, for tests.
 
 What it copies from Exchange (EWS ``SyncFolderItems``, ``UpdateItem``):
 

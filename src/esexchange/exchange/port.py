@@ -1,8 +1,8 @@
 """The ``Mailbox`` port: what the engine needs from one Exchange mailbox.
 
-Adapters (``ews.py`` on exchangelib, ``graph.py`` on Microsoft Graph, ``memory.py`` for
-unit and property tests) translate ``ExchangeItem`` to and from the wire and nothing
-more: every sync rule lives in ``esexchange.domain``.
+Adapters (the ``ews`` package on exchangelib, ``memory.py`` for unit and property tests)
+translate ``ExchangeItem`` to and from the wire and nothing more: every sync rule lives
+in ``esexchange.domain``.
 
 Errors (all in ``esexchange.exchange.errors``)::
 
