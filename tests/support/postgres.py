@@ -7,7 +7,6 @@ directory belongs to the ``postgres`` OS user and the binaries run via ``runuser
 The cluster is stopped and its directory removed at the end of the session.
 
 Fixtures:
-- ``postgres_url``: URL of a database ``esexchange`` in the session's cluster.
 - ``fresh_postgres_url``: URL of a new empty database for one test (dropped after it).
 - ``sqlite_url``: URL of a new SQLite file for one test.
 """
@@ -107,13 +106,6 @@ def postgres_cluster() -> Iterator[Cluster]:
         yield cluster
     finally:
         cluster.stop()
-
-
-@pytest.fixture(scope="session")
-def postgres_url(postgres_cluster: Cluster) -> str:
-    """A database shared by the session's tests."""
-    postgres_cluster.execute("CREATE DATABASE esexchange")
-    return postgres_cluster.url("esexchange")
 
 
 @pytest.fixture
