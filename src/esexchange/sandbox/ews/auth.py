@@ -30,7 +30,6 @@ from esexchange.sandbox.directory import Directory
 from esexchange.sandbox.ews.errors import EwsError
 from esexchange.sandbox.oauth import EXCHANGE_RESOURCE, InvalidToken
 
-EXCHANGE_AUDIENCE = EXCHANGE_RESOURCE
 APP_ROLE = "full_access_as_app"
 
 
@@ -70,7 +69,7 @@ def authenticate(
         return _basic(credentials.strip(), directory)
     if scheme.lower() == "bearer":
         host = next((v for k, v in headers.items() if k.lower() == "host"), "")
-        audiences = [EXCHANGE_AUDIENCE] + ([f"https://{host}", f"http://{host}"] if host else [])
+        audiences = [EXCHANGE_RESOURCE] + ([f"https://{host}", f"http://{host}"] if host else [])
         return _bearer(credentials.strip(), audiences, directory, token_verifier)
     raise AuthChallenge("no credentials" if not authorization else f"unsupported scheme {scheme}")
 
