@@ -52,19 +52,23 @@ def autodiscover_routes(
     def announced_url(request: Request) -> str:
         return ews_url or str(request.base_url).rstrip("/") + EWS_PATH
 
-    async def soap(request: Request) -> Response:
+    def refusal(request: Request) -> Response | None:
+        """The 401 answer unless the request signs in as an account or app of the directory."""
         try:
             authenticate(request.headers, directory, token_verifier)
         except AuthChallenge as challenge:
             return unauthorized(challenge, request.headers.get("host", "localhost"))
+        return None
+
+    async def soap(request: Request) -> Response:
+        if (refused := refusal(request)) is not None:
+            return refused
         body = get_user_settings(await request.body(), directory, announced_url(request))
         return Response(body, media_type="text/xml; charset=utf-8")
 
     async def pox(request: Request) -> Response:
-        try:
-            authenticate(request.headers, directory, token_verifier)
-        except AuthChallenge as challenge:
-            return unauthorized(challenge, request.headers.get("host", "localhost"))
+        if (refused := refusal(request)) is not None:
+            return refused
         status, body = outlook_settings(await request.body(), directory, announced_url(request))
         return Response(body, status_code=status, media_type="text/xml; charset=utf-8")
 
