@@ -8,7 +8,7 @@ for a test module.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -43,13 +43,9 @@ def user_settings(url: str, **overrides: Any) -> EwsSettings:
     return EwsSettings(**(values | overrides))
 
 
-@contextmanager
-def connected(settings: EwsSettings) -> Iterator[EwsConnection]:
-    connection = EwsConnection(settings)
-    try:
-        yield connection
-    finally:
-        connection.close()
+def connected(settings: EwsSettings) -> closing[EwsConnection]:
+    """``with connected(settings) as connection:`` closes its HTTP sessions afterwards."""
+    return closing(EwsConnection(settings))
 
 
 @dataclass
