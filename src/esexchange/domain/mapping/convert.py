@@ -113,16 +113,10 @@ def exchange_to_item(item: ExchangeItem, ctx: MappingContext) -> Item:
     mixed (a date and a time), without a zone, or with the end before the start.
     """
     label = _exchange_label(item)
-    start: When | None
-    end: When | None = None
-    due: date | None = None
+    start, end, due = _bounds(item, ctx, label)
     status: TaskStatus | None = None
     percent = 0
-    if item.kind is Kind.APPOINTMENT:
-        start, end = _span(item.start, item.end, label)
-    else:
-        start = _task_date(item.start, ctx, label, "start")
-        due = _task_date(item.due, ctx, label, "due")
+    if item.kind is Kind.TASK:
         status, percent = _outlook_progress(item.status, item.percent_complete, label)
     return Item(
         kind=item.kind,
@@ -155,16 +149,10 @@ def item_to_exchange(
     ``erp_id`` (else ``current.erp_id``) is the ERP id to stamp.
     """
     label = _item_label(item)
-    start: When | None
-    end: When | None = None
-    due: date | None = None
+    start, end, due = _bounds(item, ctx, label)
     status: TaskStatus | None = None
     percent = 0
-    if item.kind is Kind.APPOINTMENT:
-        start, end = _span(item.start, item.end, label)
-    else:
-        start = _task_date(item.start, ctx, label, "start")
-        due = _task_date(item.due, ctx, label, "due")
+    if item.kind is Kind.TASK:
         status = item.status or TaskStatus.NOT_STARTED
         percent = _percent(item.percent_complete, label, "percent_complete")
     options = ctx.options
@@ -292,6 +280,18 @@ def _erp_span(activity: ErpActivity, ctx: MappingContext, label: str) -> tuple[W
     # A start in the spring-forward gap reads an hour later (fold=0); an end just after
     # the gap may then come first. The appointment shrinks to its start, not refused.
     return start, max(start, end)
+
+
+def _bounds(
+    item: Item | ExchangeItem, ctx: MappingContext, label: str
+) -> tuple[When | None, When | None, date | None]:
+    """Checked start, end and due: an appointment's span, or a task's start and due dates."""
+    if item.kind is Kind.APPOINTMENT:
+        start, end = _span(item.start, item.end, label)
+        return start, end, None
+    return (
+        _task_date(item.start, ctx, label, "start"), None, _task_date(item.due, ctx, label, "due")
+    )
 
 
 def _span(start: When | None, end: When | None, label: str) -> tuple[When, When]:
