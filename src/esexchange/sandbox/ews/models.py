@@ -39,7 +39,8 @@ def system_clock() -> datetime:
     return datetime.now(UTC)
 
 
-# The distinguished folders every sandbox mailbox has: (name, parent, class, folder type).
+# The distinguished folders every sandbox mailbox has: (name, parent, class, folder type,
+# display name).
 DISTINGUISHED_FOLDERS: tuple[tuple[str, str | None, str, str, str], ...] = (
     ("root", None, "", "Folder", "Top of Information Store"),
     ("msgfolderroot", "root", "IPF.Note", "Folder", "Top of Information Store"),
