@@ -7,6 +7,7 @@ stored at once, so later passes (and checks) go straight to the server.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from sqlalchemy import Engine
 
@@ -24,9 +25,7 @@ class BackendNotAvailable(EsExchangeError):
     """The connection uses a backend this esExchange cannot drive yet."""
 
 
-def ews_settings(
-    engine: Engine, conn: ConnectionConfig, *, time_zone: str = "UTC", ews_url: str = ""
-) -> EwsSettings:
+def ews_settings(engine: Engine, conn: ConnectionConfig, *, time_zone: str = "UTC") -> EwsSettings:
     """The adapter's settings for ``conn``, with its secret decrypted (never logged)."""
     secret = config.connection_secret(engine, conn.name)
     auth: UserAuth | AppAuth
@@ -37,7 +36,7 @@ def ews_settings(
         assert conn.tenant_id and conn.client_id, "an app connection has tenant and client ids"
         auth = AppAuth(conn.tenant_id, conn.client_id, secret, conn.token_url)
     return EwsSettings(
-        ews_url=ews_url or conn.ews_url or "", auth=auth, name=conn.name,
+        ews_url=conn.ews_url or "", auth=auth, name=conn.name,
         ca_bundle=conn.ca_bundle, accept_untrusted=conn.accept_untrusted, time_zone=time_zone,
     )
 
@@ -54,15 +53,17 @@ def open_connection(
             f"connection {conn.name!r} uses the {conn.backend.value} backend, which this "
             "version of esExchange cannot synchronize yet; use --backend ews"
         )
-    url = conn.ews_url or _discover(engine, conn)
-    return EwsConnection(ews_settings(engine, conn, time_zone=time_zone, ews_url=url))
+    settings = ews_settings(engine, conn, time_zone=time_zone)
+    if not settings.ews_url:
+        settings = replace(settings, ews_url=_discover(engine, conn, settings))
+    return EwsConnection(settings)
 
 
-def _discover(engine: Engine, conn: ConnectionConfig) -> str:
+def _discover(engine: Engine, conn: ConnectionConfig, settings: EwsSettings) -> str:
     """Ask Autodiscover for the EWS URL of ``conn`` and store it for every later pass."""
     assert conn.autodiscover_email, "an EWS connection has a URL or an Autodiscover address"
     try:
-        url = discover_ews_url(conn.autodiscover_email, ews_settings(engine, conn),
+        url = discover_ews_url(conn.autodiscover_email, settings,
                                autodiscover_url=conn.autodiscover_url)
     except MailboxError as error:
         # Same type, so callers still tell a refused sign-in from an unreachable service.
