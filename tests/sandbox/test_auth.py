@@ -10,6 +10,7 @@ import jwt
 import pytest
 import requests
 from exchangelib import (
+    DELEGATE,
     IMPERSONATION,
     Account,
     CalendarItem,
@@ -19,6 +20,7 @@ from exchangelib import (
     EWSTimeZone,
 )
 from exchangelib.errors import (
+    ErrorAccessDenied,
     ErrorImpersonateUserDenied,
     ErrorNonExistentMailbox,
     UnauthorizedError,
@@ -270,3 +272,17 @@ def test_exchangelib_impersonating_an_unknown_address_finds_no_mailbox(ews_url: 
 def test_exchangelib_with_a_wrong_password_is_unauthorized(ews_url: str) -> None:
     with pytest.raises(UnauthorizedError):
         impersonating(ews_url, SERVICE, "wrong", ANNA).calendar.refresh()
+
+
+def test_exchangelib_as_a_delegate_is_held_to_the_accounts_grant(ews_url: str) -> None:
+    """A mailbox named in a folder id, without impersonation, is delegate access: the
+    account's grant decides, and a mailbox outside it is ErrorAccessDenied."""
+    config = Configuration(
+        service_endpoint=ews_url, credentials=Credentials(LIMITED, "limited-pw")
+    )
+    anna = Account(ANNA, config=config, autodiscover=False, access_type=DELEGATE)
+    ben = Account(BEN, config=config, autodiscover=False, access_type=DELEGATE)
+
+    anna.calendar.refresh()
+    with pytest.raises(ErrorAccessDenied):
+        ben.calendar.refresh()

@@ -84,7 +84,10 @@ class EwsEndpoint:
             XmlValue(etree.tostring(request.time_zone)) if request.time_zone is not None else None
         )
         try:
-            address = resolve_target(principal, self._named_mailbox(request), self.directory)
+            address = resolve_target(
+                principal, request.impersonated_smtp or None, self.directory,
+                delegate_smtp=self._delegated_mailbox(request),
+            )
         except EwsError as error:
             if request.name not in MAILBOX_FREE:
                 raise
@@ -99,10 +102,8 @@ class EwsEndpoint:
         return [(entry.name, entry.email) for entry in self.directory.mailboxes]
 
     @staticmethod
-    def _named_mailbox(request: soap.Request) -> str | None:
-        """The impersonated mailbox, else one named in a distinguished folder id (delegate)."""
-        if request.impersonated_smtp:
-            return request.impersonated_smtp
+    def _delegated_mailbox(request: soap.Request) -> str | None:
+        """A mailbox named in a distinguished folder id (delegate access, no impersonation)."""
         named = request.operation.find(
             f".//{soap.t('DistinguishedFolderId')}/{soap.t('Mailbox')}/{soap.t('EmailAddress')}"
         )
