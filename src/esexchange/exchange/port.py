@@ -106,7 +106,8 @@ class Mailbox(Protocol):
         ...
 
     def delete(self, refs: Sequence[ItemRef]) -> list[BatchResult[None]]:
-        """Move items to Deleted Items; never sends cancellations."""
+        """Move items to Deleted Items; never sends cancellations. An item that is
+        already gone counts as deleted."""
         ...
 
     def ensure_categories(self, categories: Sequence[Category]) -> None:
