@@ -7,7 +7,6 @@ it is stored, not looked up on every pass" is seen at the server, not taken on t
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,6 +20,7 @@ from esexchange.cli import app
 from esexchange.exchange.errors import AccessDenied, MailboxNotFound, MailboxUnreachable
 from tests.e2e.conftest import World, new_world
 from tests.e2e.sandbox import SERVICE_PASSWORD, SERVICE_UPN, RunningSandbox
+from tests.support.ports import free_port
 
 runner = CliRunner()
 
@@ -132,12 +132,6 @@ def test_an_address_autodiscover_does_not_know_says_what_to_fix_on_the_cli(
     assert config.get_connection(erp, world.connection).ews_url is None
 
 
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.mark.parametrize(
     ("failure", "error", "words"),
     [
@@ -155,7 +149,7 @@ def test_an_autodiscover_failure_stops_the_connection_with_what_to_fix(
     mistakes: dict[str, dict[str, Any]] = {
         "an address the service does not know": {"address": "nobody@example.test"},
         "no service at the address": {"autodiscover_url": (
-            f"http://127.0.0.1:{_closed_port()}/autodiscover/autodiscover.svc")},
+            f"http://127.0.0.1:{free_port()}/autodiscover/autodiscover.svc")},
         "a refused sign-in": {"secret": "not the password"},
     }
     world = autodiscover_world(erp, sandbox, **mistakes[failure])

@@ -3,8 +3,6 @@ and ``--employee``), ``esexchange check assignment`` and ``check connection``.""
 
 from __future__ import annotations
 
-import socket
-
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
@@ -12,6 +10,7 @@ from esexchange import config
 from esexchange.cli import app
 from tests.e2e.conftest import World, new_world
 from tests.e2e.sandbox import RunningSandbox
+from tests.support.ports import free_port
 
 runner = CliRunner()
 
@@ -110,7 +109,7 @@ def test_sync_one_employee_over_every_connection_that_lists_them(world: World) -
 def test_connection_set_ews_url_repairs_a_wrong_url_and_keeps_the_personnel(
     erp: Engine, sandbox: RunningSandbox
 ) -> None:
-    wrong = f"http://127.0.0.1:{_closed_port()}/EWS/Exchange.asmx"
+    wrong = f"http://127.0.0.1:{free_port()}/EWS/Exchange.asmx"
     world = new_world(erp, sandbox, ews_url=wrong)
     anna = world.employee()
     world.add("appointment", "After the repair", anna)
@@ -128,9 +127,3 @@ def test_connection_set_ews_url_repairs_a_wrong_url_and_keeps_the_personnel(
     assert code == 0, output
     assert anna.outlook.subjects("appointment") == ["After the repair"]
     assert [p.email for p, _ in config.personnel(erp, world.connection)] == [anna.email]
-
-
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])

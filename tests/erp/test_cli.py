@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 from esexchange.cli import app
 from esexchange.erp.db import open_engine
 from esexchange.erp.script import SCRIPT_VERSION
+from tests.support.ports import free_port
 
 runner = CliRunner()
 
@@ -81,11 +82,7 @@ def test_an_unusable_database_says_what_to_fix(
 
 @pytest.fixture
 def unused_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    return free_port()
 
 
 def test_archive_restore_and_prune(erp_url: str) -> None:

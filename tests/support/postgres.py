@@ -18,7 +18,6 @@ import itertools
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -27,6 +26,8 @@ from pathlib import Path
 
 import psycopg
 import pytest
+
+from tests.support.ports import free_port
 
 _OS_USER = "postgres"
 _counter = itertools.count(1)
@@ -56,7 +57,7 @@ class Cluster:
         self._run("initdb", "-D", str(self.data), "-U", "postgres", "-A", "trust",
                   "-E", "UTF8", "--no-sync", "--no-instructions")
         for _attempt in range(5):  # another worker may take the free port first
-            self.port = _free_port()
+            self.port = free_port()
             options = (f"-h 127.0.0.1 -p {self.port} -k {self.root} -F "
                        "-c full_page_writes=off -c synchronous_commit=off")
             result = self._run("pg_ctl", "-D", str(self.data), "-o", options,
@@ -89,12 +90,6 @@ class Cluster:
         if check and result.returncode != 0:
             raise RuntimeError(f"{command[0]} failed: {result.stderr or result.stdout}")
         return result
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture(scope="session")
