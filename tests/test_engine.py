@@ -229,6 +229,25 @@ def test_a_dry_run_writes_nothing_and_says_what_would_move(
     assert erp.links(SCOPE, Kind.APPOINTMENT) == []
 
 
+def test_a_dry_run_counts_the_conflicts_a_pass_would_record(
+    erp: FakeErp, mailbox: CountingMailbox
+) -> None:
+    erp_id = erp.user_create(meeting(1))
+    sync(erp, mailbox)
+    [item_id] = mailbox.items(Kind.APPOINTMENT)
+    erp.user_update(erp_id, subject="Planung (ERP)")
+    mailbox.user_update(Kind.APPOINTMENT, item_id, subject="Planung (Outlook)")
+    dry = sync(erp, mailbox, dry_run=True)
+    real = sync(erp, mailbox)
+    planned = dry.kinds[Kind.APPOINTMENT].conflicts
+    assert len(planned) == len(real.kinds[Kind.APPOINTMENT].conflicts) == 1
+    for side in Side:
+        assert dry.count(Kind.APPOINTMENT, side, Outcome.CONFLICTS) == real.count(
+            Kind.APPOINTMENT, side, Outcome.CONFLICTS
+        )
+    assert sum(real.count(Kind.APPOINTMENT, side, Outcome.CONFLICTS) for side in Side) == 1
+
+
 def test_held_deletions_wait_for_approval(erp: FakeErp, mailbox: CountingMailbox) -> None:
     ids = [erp.user_create(meeting(day, f"Termin {day}")) for day in range(12)]
     sync(erp, mailbox)

@@ -234,7 +234,9 @@ class _KindPass:
         if self.dry_run:
             for action in the_plan.actions:
                 self._count(action)
-            self.report.conflicts += the_plan.conflicts
+            for conflict in the_plan.conflicts:
+                self.report.conflicts.append(conflict)
+                self.report.counts[(conflict.winner.other, Outcome.CONFLICTS)] += 1
             return
         self._write_exchange(the_plan.actions)
         next_state: str | None = sync_state
