@@ -18,6 +18,7 @@ from typing import Any
 import uvicorn
 
 from esexchange.domain.errors import EsExchangeError
+from esexchange.sandbox.ews.server import listening_socket, uvicorn_server
 
 LOOPBACK = "127.0.0.1"
 
@@ -52,12 +53,7 @@ class BackgroundServer:
     def start(self) -> BackgroundServer:
         sock = _bind(self._requested_port)
         self.port = sock.getsockname()[1]
-        certfile, keyfile = self._ssl
-        config = uvicorn.Config(
-            self._app, log_level="warning", access_log=False, lifespan="off",
-            ssl_certfile=certfile, ssl_keyfile=keyfile,
-        )
-        self._server = uvicorn.Server(config)
+        self._server = uvicorn_server(self._app, *self._ssl)
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [sock]}, name="esx-sandbox",
             daemon=True,
@@ -87,22 +83,12 @@ class BackgroundServer:
 
 
 def _bind(port: int) -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    # Lets a rerun take the port while old connections linger in TIME_WAIT; on Linux it
-    # still refuses a port another program listens on.
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    # Accepted sockets inherit it: answers go out at once instead of waiting on the
-    # client's delayed ACK (Nagle), which costs ~40 ms a request on loopback.
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     try:
-        sock.bind((LOOPBACK, port))
+        return listening_socket(LOOPBACK, port)
     except OSError as error:
-        sock.close()
         if error.errno == errno.EADDRINUSE:
             raise PortInUse(
                 f"port {port} on {LOOPBACK} is already in use by another program; "
                 "choose another with --port (or --port 0 for any free port)"
             ) from None
         raise
-    sock.listen(128)
-    return sock

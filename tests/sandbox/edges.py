@@ -11,8 +11,8 @@ import requests.adapters
 from exchangelib.protocol import close_connections
 from starlette.types import ASGIApp
 
+from esexchange.inprocess import BackgroundServer
 from esexchange.sandbox.directory import AccountEntry, AppEntry, Directory, MailboxEntry
-from esexchange.sandbox.ews.server import serving_in_background
 from esexchange.sandbox.tls import TlsFiles
 
 TENANT = "0b5c3b1e-7f7e-4d53-9d0e-5a4f6f3c2a10"
@@ -47,8 +47,8 @@ DIRECTORY = Directory(
 def serve(app: ASGIApp, tls: TlsFiles | None = None) -> Iterator[str]:
     """Run `app` on a free loopback port (HTTPS with `tls`); yield its base URL."""
     certfile, keyfile = (str(tls.certfile), str(tls.keyfile)) if tls else (None, None)
-    with serving_in_background(app, certfile=certfile, keyfile=keyfile) as port:
-        yield f"{'https' if tls else 'http'}://127.0.0.1:{port}"
+    with BackgroundServer(app, ssl_certfile=certfile, ssl_keyfile=keyfile) as server:
+        yield server.base_url
 
 
 def trusting_adapter(ca_file: Path) -> type[requests.adapters.HTTPAdapter]:

@@ -17,10 +17,10 @@ import pytest
 from exchangelib import CalendarItem, EWSDateTime, EWSTimeZone, Task
 from exchangelib.items import SEND_TO_NONE
 
+from esexchange.inprocess import BackgroundServer
 from esexchange.sandbox.directory import write_directory
 from esexchange.sandbox.ews.app import create_sandbox
 from esexchange.sandbox.ews.models import FieldChange
-from esexchange.sandbox.ews.server import serving_in_background
 from esexchange.sandbox.ews.store import open_backend
 from esexchange.sandbox.ews.values import XmlValue
 from tests.support.sandbox import ANNA, SANDBOX_DIRECTORY, RunningSandbox
@@ -36,8 +36,8 @@ def _running(state: Path, port: int) -> RunningSandbox:
 def test_items_sync_states_and_configurations_survive_a_restart(tmp_path: Path) -> None:
     state = tmp_path / "sandbox.db"
     first = create_sandbox(SANDBOX_DIRECTORY, state_file=state)
-    with serving_in_background(first.app) as port:
-        account = RunningSandbox(f"http://127.0.0.1:{port}/EWS/Exchange.asmx", first).account(ANNA)
+    with BackgroundServer(first.app) as server:
+        account = RunningSandbox(f"{server.base_url}/EWS/Exchange.asmx", first).account(ANNA)
         item = CalendarItem(
             account=account, folder=account.calendar, subject="kept", body="text",
             start=EWSDateTime(2026, 12, 1, 9, tzinfo=BERLIN),
@@ -52,8 +52,8 @@ def test_items_sync_states_and_configurations_survive_a_restart(tmp_path: Path) 
         list(account.calendar.sync_items())
         sync_state = account.calendar.item_sync_state
     second = create_sandbox(SANDBOX_DIRECTORY, state_file=state)
-    with serving_in_background(second.app) as port:
-        account = RunningSandbox(f"http://127.0.0.1:{port}/EWS/Exchange.asmx", second).account(ANNA)
+    with BackgroundServer(second.app) as server:
+        account = RunningSandbox(f"{server.base_url}/EWS/Exchange.asmx", second).account(ANNA)
         got = account.calendar.get(id=item.id)
         assert (got.changekey, got.subject, got.body, got.categories) == (
             item.changekey, "kept", "text", ["A"],

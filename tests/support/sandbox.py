@@ -15,10 +15,10 @@ import pytest
 from exchangelib import BASIC, IMPERSONATION, Account, Configuration, Credentials, EWSTimeZone
 from exchangelib.version import Build, Version
 
+from esexchange.inprocess import BackgroundServer
 from esexchange.sandbox.directory import AccountEntry, Directory, MailboxEntry
 from esexchange.sandbox.ews.app import Sandbox, create_sandbox
 from esexchange.sandbox.ews.models import Mailbox
-from esexchange.sandbox.ews.server import serving_in_background
 
 ANNA = "anna.berger@example.test"
 BEN = "ben.kraus@example.test"
@@ -86,8 +86,8 @@ def ews_session() -> Iterator[RunningSandbox]:
     """The session's sandbox (validating its own responses)."""
     global _session_sandbox
     sandbox = create_sandbox(SANDBOX_DIRECTORY, validate_responses=True)
-    with serving_in_background(sandbox.app) as port:
-        _session_sandbox = RunningSandbox(f"http://127.0.0.1:{port}/EWS/Exchange.asmx", sandbox)
+    with BackgroundServer(sandbox.app) as server:
+        _session_sandbox = RunningSandbox(f"{server.base_url}/EWS/Exchange.asmx", sandbox)
         yield _session_sandbox
     invalid = sandbox.endpoint.stats.invalid_responses
     assert not invalid, f"the sandbox produced schema-invalid responses: {invalid[:5]}"
