@@ -215,9 +215,6 @@ def test_reference_and_employees(erp: Erp, store: SqlErpStore) -> None:
     assert [(t.no, t.description, t.color) for t in reference.activity_types] == [
         (1, "Meeting", 7), (2, "Call", -1)]
     assert [p.name for p in reference.priorities] == ["Niedrig", "Hoch"]
-    found = store.employee_by_email("anna.schmidt@EXAMPLE.TEST")
-    assert found is not None and found.id == anna and found.syncable
-    assert store.employee_by_email("nobody@example.test") is None
     assert [e.id for e in store.employees()] == [anna, gone]
     assert [e.syncable for e in store.employees([gone])] == [False]
 

@@ -189,16 +189,6 @@ class SqlErpStore:
                 for row in conn.execute(query.where(employee.c.id.in_(chunk)))
             ]
 
-    def employee_by_email(self, email: str) -> Employee | None:
-        """The employee with this main email address, matched case-insensitively."""
-        with self.engine.connect() as conn:
-            row = conn.execute(
-                select(employee)
-                .where(func.lower(employee.c.email) == email.strip().lower())
-                .order_by(employee.c.id)
-            ).first()
-        return employee_from_row(row) if row else None
-
     # --- writing ---------------------------------------------------------------------
 
     @contextmanager
