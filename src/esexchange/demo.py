@@ -38,6 +38,7 @@ from sqlalchemy import Engine, func, select
 
 from esexchange import config
 from esexchange.config import Auth, Backend, ConnectionConfig
+from esexchange.domain.errors import EsExchangeError
 from esexchange.domain.model import Employee
 from esexchange.erp.db import open_engine
 from esexchange.erp.sample import fill_sample
@@ -47,6 +48,7 @@ from esexchange.erp.store import SqlErpStore
 from esexchange.sandbox.directory import (
     AccountEntry,
     Directory,
+    DirectoryError,
     MailboxEntry,
     load_directory,
     write_directory,
@@ -125,7 +127,10 @@ def sandbox_directory(folder: DemoFolder, people: list[Employee]) -> tuple[Direc
     account's password, kept from an earlier run so the stored connection still works."""
     password = None
     if folder.directory.exists():
-        earlier = load_directory(folder.directory).account(SERVICE_UPN)
+        try:
+            earlier = load_directory(folder.directory).account(SERVICE_UPN)
+        except DirectoryError as error:  # the sandbox's own error, reported as ours
+            raise EsExchangeError(str(error)) from None
         password = earlier.password if earlier else None
     password = password or secrets.token_urlsafe(12)
     directory = Directory(

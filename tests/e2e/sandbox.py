@@ -17,7 +17,7 @@ from esexchange.inprocess import BackgroundServer
 from esexchange.sandbox.directory import AccountEntry, AppEntry, Directory, MailboxEntry
 from esexchange.sandbox.ews.app import Sandbox, create_sandbox
 from esexchange.sandbox.ews.knobs import KnobCounters, Knobs, KnobsMiddleware
-from esexchange.sandbox.ews.models import SentMessage
+from esexchange.sandbox.models import SentMessage
 from esexchange.sandbox.tls import ensure_tls_files
 from tests.e2e.outlook import Outlook
 

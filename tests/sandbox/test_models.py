@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from itertools import count
 
 import pytest
 
-from esexchange.sandbox.ews.errors import EwsError
-from esexchange.sandbox.ews.models import Backend, FieldChange, Mailbox
-from esexchange.sandbox.ews.values import Body, ExtendedKey
+from esexchange.sandbox.models import Backend, FieldChange, Mailbox, StoreError
+from esexchange.sandbox.models.values import Body, ExtendedKey
 
 ERP_ID = ExtendedKey("String", property_set="3f0f9d1a-4c0b-4f6e-9a55-2f7d2f1e6c01",
                      property_name="esExchange.ErpId")  # fmt: skip
@@ -91,7 +92,7 @@ def test_a_refused_update_leaves_the_item_untouched(mailbox: Mailbox) -> None:
     item_id = _appointment(mailbox)
     before = mailbox.item(item_id)
     key, fields = before.change_key, dict(before.fields)
-    with pytest.raises(EwsError) as raised:
+    with pytest.raises(StoreError) as raised:
         mailbox.update_item(
             item_id,
             None,
@@ -111,7 +112,7 @@ def test_conflict_resolution_with_a_stale_change_key(mailbox: Mailbox) -> None:
     item_id = _appointment(mailbox)
     stale = mailbox.item(item_id).change_key
     mailbox.update_item(item_id, stale, "NeverOverwrite", [FieldChange("set", "Subject", "1")])
-    with pytest.raises(EwsError) as raised:
+    with pytest.raises(StoreError) as raised:
         mailbox.update_item(item_id, stale, "NeverOverwrite", [FieldChange("set", "Subject", "2")])
     assert raised.value.code == "ErrorIrresolvableConflict"
     mailbox.update_item(item_id, stale, "AlwaysOverwrite", [FieldChange("set", "Subject", "3")])
@@ -124,7 +125,7 @@ def test_sync_states_belong_to_their_folder_and_are_never_ahead(mailbox: Mailbox
     tasks = mailbox.folder(distinguished="tasks")
     page = mailbox.sync_items(calendar.id, None, 10)
     for folder_id, state in ((tasks.id, page.sync_state), (calendar.id, "e30=")):
-        with pytest.raises(EwsError) as raised:
+        with pytest.raises(StoreError) as raised:
             mailbox.sync_items(folder_id, state, 10)
         assert raised.value.code == "ErrorInvalidSyncStateData"
 
@@ -135,9 +136,23 @@ def test_backend_knows_only_directory_mailboxes_and_resets() -> None:
         lambda email: ("anna@example.test", "Anna") if "anna" in email.lower() else None
     )
     assert backend.mailbox("ANNA@example.test") is backend.mailbox("anna@example.test")
-    with pytest.raises(EwsError) as raised:
+    with pytest.raises(StoreError) as raised:
         backend.mailbox("nobody@example.test")
     assert raised.value.code == "ErrorNonExistentMailbox"
     first = backend.mailbox("anna@example.test")
     backend.reset()
     assert backend.mailbox("anna@example.test") is not first
+
+
+def test_the_emulator_imports_neither_the_client_it_serves_nor_the_product() -> None:
+    """The sandbox is a product of its own (issue 7): loading the EWS emulator and its
+    store loads no exchangelib and none of esExchange's sync code or errors."""
+    probe = (
+        "import sys, esexchange.sandbox.ews.app, esexchange.sandbox.models.persistence\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'exchangelib'"
+        " or (m.startswith('esexchange.') and not m.startswith('esexchange.sandbox'))))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert loaded == "[]"

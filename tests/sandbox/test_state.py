@@ -8,7 +8,7 @@ import signal
 import ssl
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -20,9 +20,15 @@ from exchangelib.items import SEND_TO_NONE
 from esexchange.inprocess import BackgroundServer
 from esexchange.sandbox.directory import write_directory
 from esexchange.sandbox.ews.app import create_sandbox
-from esexchange.sandbox.ews.models import FieldChange
-from esexchange.sandbox.ews.store import open_backend
-from esexchange.sandbox.ews.values import XmlValue
+from esexchange.sandbox.models import FieldChange
+from esexchange.sandbox.models.persistence import open_backend
+from esexchange.sandbox.models.values import (
+    Pattern,
+    PatternKind,
+    RangeKind,
+    Recurrence,
+    RecurrenceRange,
+)
 from tests.support.sandbox import ANNA, SANDBOX_DIRECTORY, RunningSandbox
 
 BERLIN = EWSTimeZone("Europe/Berlin")
@@ -117,11 +123,9 @@ def test_the_command_serves_https_with_its_own_ca(tmp_path: Path) -> None:
 
 def test_series_exceptions_and_deleted_occurrences_are_kept(tmp_path: Path) -> None:
     """The state file keeps what only the model knows: exceptions, deleted occurrences."""
-    rule = XmlValue(
-        b'<t:Recurrence xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types">'
-        b"<t:DailyRecurrence><t:Interval>1</t:Interval></t:DailyRecurrence><t:NumberedRecurrence>"
-        b"<t:StartDate>2026-12-01</t:StartDate><t:NumberOfOccurrences>3</t:NumberOfOccurrences>"
-        b"</t:NumberedRecurrence></t:Recurrence>"
+    rule = Recurrence(
+        Pattern(PatternKind.DAILY, interval=1),
+        RecurrenceRange(RangeKind.NUMBERED, date(2026, 12, 1), count=3),
     )
     backend, store = open_backend(SANDBOX_DIRECTORY, tmp_path / "state.db")
     assert store is not None

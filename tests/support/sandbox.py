@@ -18,7 +18,7 @@ from exchangelib.version import Build, Version
 from esexchange.inprocess import BackgroundServer
 from esexchange.sandbox.directory import AccountEntry, Directory, MailboxEntry
 from esexchange.sandbox.ews.app import Sandbox, create_sandbox
-from esexchange.sandbox.ews.models import Mailbox
+from esexchange.sandbox.models import Mailbox
 
 ANNA = "anna.berger@example.test"
 BEN = "ben.kraus@example.test"

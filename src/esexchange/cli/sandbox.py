@@ -52,7 +52,7 @@ def ews(
 ) -> None:
     """Serve Exchange Web Services (SOAP 1.1), Autodiscover and an OAuth 2.0 token endpoint."""
     # Imported here: nothing of the sandbox loads for other commands.
-    from esexchange.sandbox.directory import load_directory
+    from esexchange.sandbox.directory import DirectoryError, load_directory
     from esexchange.sandbox.ews.app import create_sandbox
     from esexchange.sandbox.ews.knobs import Knobs
     from esexchange.sandbox.ews.server import listening_socket, serve_forever
@@ -65,9 +65,11 @@ def ews(
         raise fail(f"--knobs: {error}") from None
     home = (state or directory).resolve().parent
     issuer = TokenIssuer.load_or_create(home / SIGNING_KEY_FILE) if state else None
-    sandbox = create_sandbox(
-        load_directory(directory), state_file=state, knobs=injected, issuer=issuer
-    )
+    try:
+        loaded = load_directory(directory)
+    except DirectoryError as error:
+        raise fail(str(error)) from None
+    sandbox = create_sandbox(loaded, state_file=state, knobs=injected, issuer=issuer)
     try:
         sock = listening_socket(host, port)
     except OSError as error:

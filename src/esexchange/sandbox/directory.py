@@ -32,13 +32,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from esexchange.domain.errors import EsExchangeError
-
 ALL_MAILBOXES = "*"
 
 
-class DirectoryError(EsExchangeError):
-    """The directory file cannot be used; the message names file, entry and field."""
+class DirectoryError(ValueError):
+    """The directory file cannot be used; the message names file, entry and field.
+
+    The sandbox is a product of its own: its errors are not esExchange's; the command line
+    that loads a directory reports this one as a user error."""
 
 
 @dataclass(frozen=True)

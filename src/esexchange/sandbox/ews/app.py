@@ -23,7 +23,7 @@ from esexchange.sandbox.ews.auth import AuthChallenge, authenticate, unauthorize
 from esexchange.sandbox.ews.autodiscover import autodiscover_routes
 from esexchange.sandbox.ews.endpoint import EwsEndpoint
 from esexchange.sandbox.ews.knobs import Knobs, KnobsMiddleware
-from esexchange.sandbox.ews.models import Backend
+from esexchange.sandbox.models import Backend
 from esexchange.sandbox.oauth import TokenIssuer, oauth_routes
 
 SOAP_CONTENT_TYPE = "text/xml; charset=utf-8"
@@ -56,7 +56,7 @@ def create_sandbox(
     ``knobs`` inject latency and failures; ``ews_url`` is what Autodiscover announces
     (by default the URL the client reached the sandbox at).
     """
-    from esexchange.sandbox.ews.store import open_backend
+    from esexchange.sandbox.models.persistence import open_backend
 
     issuer = issuer or TokenIssuer.generate()
     backend, store = open_backend(directory, state_file)

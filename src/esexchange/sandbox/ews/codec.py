@@ -11,18 +11,23 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from lxml import etree
 
-from esexchange.sandbox.ews import recurrence, schema
+from esexchange.sandbox.ews import recurrence_xml, schema
 from esexchange.sandbox.ews.errors import EwsError
-from esexchange.sandbox.ews.models import Folder, Item
 from esexchange.sandbox.ews.soap import t
-from esexchange.sandbox.ews.values import (
+from esexchange.sandbox.models import Folder, Item, recurrence
+from esexchange.sandbox.models.values import (
     Body,
+    DeletedStarts,
     ExtendedKey,
     ExtendedValue,
+    OccurrenceRef,
+    OccurrenceRefs,
+    Recurrence,
+    TimeZone,
     Value,
     XmlValue,
     recipient_addresses,
@@ -95,14 +100,31 @@ def parse_value(element: etree._Element, xsd_type: str, zone: tzinfo = UTC) -> V
         return Body(element.get("BodyType", "Text"), text)
     if xsd_type.startswith("xs:") or xsd_type in schema.simple_types():
         return text
+    if xsd_type in ("t:RecurrenceType", "t:TaskRecurrenceType"):
+        return recurrence_xml.parse_recurrence(element)
+    if xsd_type == "t:TimeZoneDefinitionType":
+        return recurrence_xml.parse_time_zone(element)
     return XmlValue(etree.tostring(element))
 
 
 def render_value(parent: etree._Element, name: str, value: Value) -> None:
-    """Append the element for one stored property."""
+    """Append the element for one stored property (a recurrence: see ``_render_property``)."""
     if isinstance(value, XmlValue):
         parent.append(etree.fromstring(value.xml))
         return
+    if isinstance(value, TimeZone):
+        recurrence_xml.render_time_zone(parent, name, value)
+        return
+    if isinstance(value, DeletedStarts):
+        recurrence_xml.render_deleted(parent, value)
+        return
+    if isinstance(value, OccurrenceRefs):
+        recurrence_xml.render_occurrences(parent, name, value)
+        return
+    if isinstance(value, OccurrenceRef):
+        recurrence_xml.render_occurrence(parent, name, value)
+        return
+    assert not isinstance(value, Recurrence), "rendered with its zone by _render_property"
     node = etree.SubElement(parent, t(name))
     if isinstance(value, bool):
         node.text = "true" if value else "false"
@@ -312,8 +334,9 @@ def _render_property(
         return  # Exchange returns it for recurring masters only (MS-OXWSMTGS R1053)
     elif name == "Body" and filter_html and isinstance(item.fields.get(name), Body):
         render_value(node, name, filtered_body(item.fields[name]))  # type: ignore[arg-type]
-    elif name == "Recurrence" and name in item.fields:
-        node.append(_zoned_dates(item.fields[name], item.fields.get("StartTimeZone")))
+    elif name == "Recurrence" and isinstance(rule := item.fields.get(name), Recurrence):
+        zone = recurrence.zone_of(item.fields.get("StartTimeZone"))
+        recurrence_xml.render_recurrence(node, rule, zone)
     elif name in item.fields:
         render_value(node, name, item.fields[name])
     elif name == "HasAttachments" or name == "IsAssociated":
@@ -334,6 +357,8 @@ def _size(item: Item) -> int:
     for value in (*item.fields.values(), *item.extended.values()):
         if isinstance(value, XmlValue):
             total += len(value.xml)
+        elif isinstance(value, TimeZone):
+            total += len(value.definition) or len(value.zone_id)
         elif isinstance(value, Body):
             total += len(value.text.encode())
         else:
@@ -374,40 +399,6 @@ def filtered_body(body: Body) -> Body:
     if body.body_type != "HTML":
         return body
     return Body(body.body_type, _REMOTE_IMAGE.sub("", _SCRIPT.sub("", body.text)))
-
-
-def _zoned_dates(rule: Value, zone_definition: Value | None) -> etree._Element:
-    """A recurrence whose range dates carry their zone's offset (``2013-05-19+02:00``).
-
-    Exchange writes the dates of a recurrence range with the offset of the item's time
-    zone on that day (UTC, ``Z``, for tasks, which have none), whatever the client sent.
-    """
-    assert isinstance(rule, XmlValue)
-    zone = recurrence.zone_of(zone_definition)
-    node = etree.fromstring(rule.xml)
-    for name in ("StartDate", "EndDate"):
-        for element in node.iter(t(name)):
-            day = date.fromisoformat((element.text or "").strip()[:10])
-            offset = datetime.combine(day, time(), zone).utcoffset() or timedelta()
-            element.text = day.isoformat() + _offset(offset)
-    return node
-
-
-def _offset(offset: timedelta) -> str:
-    if not offset:
-        return "Z"
-    minutes = int(offset.total_seconds()) // 60
-    sign = "+" if minutes >= 0 else "-"
-    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
-
-
-def occurrence_info(name: str, occurrence: Item) -> XmlValue:
-    """``FirstOccurrence``/``LastOccurrence`` of a master: id and times of that occurrence."""
-    node = etree.Element(t(name))
-    etree.SubElement(node, t("ItemId"), Id=occurrence.id, ChangeKey=occurrence.change_key)
-    for field in ("Start", "End", "OriginalStart"):
-        render_value(node, field, occurrence.fields[field])
-    return XmlValue(etree.tostring(node))
 
 
 def _iso_duration(delta: timedelta) -> str:

@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 from esexchange.sandbox.directory import Directory
-from esexchange.sandbox.ews import recurrence, schema, soap
+from esexchange.sandbox.ews import schema, soap
 from esexchange.sandbox.ews.auth import Principal, resolve_target
 from esexchange.sandbox.ews.errors import EwsError
-from esexchange.sandbox.ews.models import Backend, Mailbox
 from esexchange.sandbox.ews.operations import MAILBOX_FREE, Context, operations
-from esexchange.sandbox.ews.values import XmlValue
+from esexchange.sandbox.models import Backend, Mailbox, StoreError
+from esexchange.sandbox.models.zones import zone_named
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ class EwsEndpoint:
             with self.stats.lock:
                 self.stats.requests += 1
             body = self._dispatch(request, principal)
-        except EwsError as error:
+        except StoreError as error:
             return 500, soap.to_bytes(soap.fault(error))
         except Exception:  # a sandbox bug: answer as Exchange does, keep the traceback
             log.exception("the EWS sandbox failed on a request")
@@ -80,15 +80,15 @@ class EwsEndpoint:
             raise EwsError(
                 "ErrorInvalidRequest", f"The EWS sandbox does not implement {request.name}."
             )
-        zone = recurrence.zone_of(
-            XmlValue(etree.tostring(request.time_zone)) if request.time_zone is not None else None
-        )
+        zone = zone_named(request.time_zone.get("Id") if request.time_zone is not None else None)
         try:
             address = resolve_target(
-                principal, request.impersonated_smtp or None, self.directory,
+                principal,
+                request.impersonated_smtp or None,
+                self.directory,
                 delegate_smtp=self._delegated_mailbox(request),
             )
-        except EwsError as error:
+        except StoreError as error:
             if request.name not in MAILBOX_FREE:
                 raise
             return handler(Context(None, self._people, error, zone), request.operation)

@@ -16,9 +16,9 @@ from lxml import etree
 
 from esexchange.sandbox.ews import codec
 from esexchange.sandbox.ews.errors import EwsError
-from esexchange.sandbox.ews.models import Item
 from esexchange.sandbox.ews.soap import t
-from esexchange.sandbox.ews.values import Body, ExtendedKey
+from esexchange.sandbox.models import Item
+from esexchange.sandbox.models.values import Body, ExtendedKey
 
 Predicate = Callable[[Item], bool]
 _COMPARISONS: dict[str, Callable[[object, object], bool]] = {

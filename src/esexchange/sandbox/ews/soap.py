@@ -1,8 +1,8 @@
 """SOAP 1.1 envelopes of EWS: reading request headers, writing responses and faults.
 
-This is the one place where an :class:`EwsError` becomes XML, in either of the two forms
-Exchange uses: a SOAP fault for a request that fails as a whole, and an error response
-message for one element of a batch.
+This is the one place where a :class:`StoreError` (or :class:`EwsError`) becomes XML,
+in either of the two forms Exchange uses: a SOAP fault for a request that fails as a
+whole, and an error response message for one element of a batch.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from lxml import etree
 
 from esexchange.sandbox.ews.errors import EwsError
+from esexchange.sandbox.models.errors import StoreError
 
 SOAP = "http://schemas.xmlsoap.org/soap/envelope/"
 M = "http://schemas.microsoft.com/exchange/services/2006/messages"
@@ -95,7 +96,7 @@ def envelope(body_element: etree._Element | None) -> etree._Element:
     return root
 
 
-def fault(error: EwsError) -> etree._Element:
+def fault(error: StoreError) -> etree._Element:
     """The SOAP fault for a request that failed as a whole (served with HTTP 500)."""
     root = envelope(None)
     body = root.find(f"{{{SOAP}}}Body")
@@ -109,16 +110,18 @@ def fault(error: EwsError) -> etree._Element:
     detail = etree.SubElement(node, "detail")
     etree.SubElement(detail, f"{{{E}}}ResponseCode", nsmap={"e": E}).text = error.code
     etree.SubElement(detail, f"{{{E}}}Message", nsmap={"e": E}).text = error.message
-    if error.back_off_ms is not None:
+    back_off_ms = error.back_off_ms if isinstance(error, EwsError) else None
+    violation = error.violation if isinstance(error, EwsError) else None
+    if back_off_ms is not None:
         xml = etree.SubElement(detail, t("MessageXml"), nsmap={"t": T})
         value = etree.SubElement(xml, t("Value"), Name="BackOffMilliseconds")
-        value.text = str(error.back_off_ms)
-    if error.violation is not None:
+        value.text = str(back_off_ms)
+    if violation is not None:
         xml = etree.SubElement(detail, t("MessageXml"), nsmap={"t": T})
-        line, position, violation = error.violation
+        line, position, text = violation
         etree.SubElement(xml, t("LineNumber")).text = str(line)
         etree.SubElement(xml, t("LinePosition")).text = str(position)
-        etree.SubElement(xml, t("Violation")).text = violation
+        etree.SubElement(xml, t("Violation")).text = text
     return root
 
 
@@ -129,7 +132,7 @@ def success(parent: etree._Element, tag: str) -> etree._Element:
     return message
 
 
-def error_message(parent: etree._Element, tag: str, error: EwsError) -> etree._Element:
+def error_message(parent: etree._Element, tag: str, error: StoreError) -> etree._Element:
     """Append the response message for one failed element of a batch."""
     warning = error.code in WARNING_CODES
     message = etree.SubElement(parent, m(tag), ResponseClass="Warning" if warning else "Error")

@@ -16,8 +16,8 @@ from lxml import etree
 
 from esexchange.sandbox.ews import soap
 from esexchange.sandbox.ews.errors import EwsError
-from esexchange.sandbox.ews.models import Folder, Mailbox
 from esexchange.sandbox.ews.soap import NSMAP, m
+from esexchange.sandbox.models import Folder, Mailbox, StoreError
 
 Entry = TypeVar("Entry")
 
@@ -32,7 +32,7 @@ class Context:
 
     target: Mailbox | None
     people: Callable[[], Iterable[tuple[str, str]]]  # (name, email) of every mailbox
-    no_target: EwsError | None = None
+    no_target: StoreError | None = None
     zone: tzinfo = UTC  # of the TimeZoneContext header: times without offset are in it
 
     @property
@@ -68,7 +68,7 @@ def respond(
 ) -> etree._Element:
     """``m:{operation}Response`` with one response message per entry of a batch.
 
-    ``handle`` fills a success message; an :class:`EwsError` it raises turns that entry's
+    ``handle`` fills a success message; a :class:`StoreError` it raises turns that entry's
     message into an error message while the other entries still succeed, as in Exchange.
     """
     response = etree.Element(m(f"{operation}Response"), nsmap=NSMAP)
@@ -78,7 +78,7 @@ def respond(
         message = soap.success(messages, tag)
         try:
             handle(entry, message)
-        except EwsError as error:
+        except StoreError as error:
             messages.remove(message)
             failed = soap.error_message(messages, tag, error)
             for name, text in _ERROR_TAIL.get(operation, ()):

@@ -12,10 +12,10 @@ from typing import Any
 
 from lxml import etree
 
-from esexchange.sandbox.ews.models import UserConfiguration
 from esexchange.sandbox.ews.operations import Context, children, resolve_folder, respond
 from esexchange.sandbox.ews.soap import m, t
-from esexchange.sandbox.ews.values import XmlValue
+from esexchange.sandbox.models import UserConfiguration
+from esexchange.sandbox.models.values import XmlValue
 
 
 def _target(ctx: Context, name_element: etree._Element) -> tuple[str, str]:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from lxml import etree
 
 from esexchange.sandbox.ews import codec, schema
-from esexchange.sandbox.ews.models import Folder
 from esexchange.sandbox.ews.operations import Context, children, resolve_folder, respond
 from esexchange.sandbox.ews.soap import m, t
+from esexchange.sandbox.models import Folder
 
 DEFAULT_PROPERTIES = frozenset({"DisplayName", "TotalCount", "ChildFolderCount", "UnreadCount"})
 KNOWN_PROPERTIES = DEFAULT_PROPERTIES | {"ParentFolderId", "FolderClass", "EffectiveRights"}

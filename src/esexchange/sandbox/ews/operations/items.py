@@ -9,10 +9,10 @@ from lxml import etree
 
 from esexchange.sandbox.ews import codec
 from esexchange.sandbox.ews.errors import EwsError
-from esexchange.sandbox.ews.models import FieldChange, Item
 from esexchange.sandbox.ews.operations import Context, children, resolve_folder, respond
 from esexchange.sandbox.ews.restriction import compile_restriction
 from esexchange.sandbox.ews.soap import m, t
+from esexchange.sandbox.models import FieldChange, Item, recurrence
 
 DEFAULT_FOLDERS = {"CalendarItem": "calendar", "Task": "tasks", "Contact": "contacts"}
 
@@ -25,9 +25,9 @@ def render(ctx: Context, parent: etree._Element, item: Item, shape: codec.Shape)
         item = copy.copy(item)
         item.fields = dict(item.fields)
         if first is not None:
-            item.fields["FirstOccurrence"] = codec.occurrence_info("FirstOccurrence", first)
+            item.fields["FirstOccurrence"] = recurrence.occurrence_ref(first)
         if last is not None:
-            item.fields["LastOccurrence"] = codec.occurrence_info("LastOccurrence", last)
+            item.fields["LastOccurrence"] = recurrence.occurrence_ref(last)
     codec.render_item(parent, item, shape, folder, ctx.owner)
 
 

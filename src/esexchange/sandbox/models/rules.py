@@ -3,16 +3,16 @@
 Read-only properties, the properties that can be appended to, the checks on the result of
 a write (an end before the start, a duration over five years, a percentage out of range,
 an extended property value of the wrong type) and the derived properties (calendar item
-type, task completion) live here, apart from the bookkeeping in ``models.py``.
+type, task completion) live here, apart from the bookkeeping of the mailbox.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from esexchange.sandbox.ews import values
-from esexchange.sandbox.ews.errors import EwsError
-from esexchange.sandbox.ews.values import Body, ExtendedKey, ExtendedValue, Value, XmlValue
+from esexchange.sandbox.models import values
+from esexchange.sandbox.models.errors import StoreError
+from esexchange.sandbox.models.values import Body, ExtendedKey, ExtendedValue, Value, XmlValue
 
 # Properties only the server sets; a client trying to set or delete one gets an error.
 READ_ONLY = frozenset(
@@ -38,7 +38,7 @@ def check_extended(key: ExtendedKey, value: ExtendedValue) -> None:
     """ErrorInvalidExtendedPropertyValue unless the value fits the property's type."""
     if not values.valid_extended_value(key, value):
         name = key.property_name or key.property_id or key.property_tag
-        raise EwsError(
+        raise StoreError(
             "ErrorInvalidExtendedPropertyValue",
             f"The value {value!r} of extended property {name} is not a {key.property_type}.",
         )
@@ -50,12 +50,12 @@ def derive(kind: str, fields: dict[str, Value], now: datetime) -> None:
     if kind == "CalendarItem":
         start, end = fields.get("Start"), fields.get("End")
         if isinstance(start, datetime) and isinstance(end, datetime) and end < start:
-            raise EwsError(
+            raise StoreError(
                 "ErrorCalendarEndDateIsEarlierThanStartDate",
                 "The end date is earlier than the start date.",
             )
         if isinstance(start, datetime) and isinstance(end, datetime) and end - start > MAX_DURATION:
-            raise EwsError(
+            raise StoreError(
                 "ErrorCalendarDurationIsTooLong", "A calendar item may last five years at most."
             )
         if fields.get("CalendarItemType") not in ("Occurrence", "Exception"):
@@ -65,7 +65,7 @@ def derive(kind: str, fields: dict[str, Value], now: datetime) -> None:
     if kind == "Task":
         percent = fields.get("PercentComplete", 0.0)
         if not isinstance(percent, float) or not 0.0 <= percent <= 100.0:
-            raise EwsError(
+            raise StoreError(
                 "ErrorInvalidPercentCompleteValue", "PercentComplete must be between 0 and 100."
             )
         fields["IsComplete"] = fields.get("Status") == "Completed"
@@ -102,7 +102,9 @@ def task_rule(fields: dict[str, Value], name: str, now: datetime) -> None:
 def appended(name: str, current: Value | None, value: object) -> Value:
     """The value of property ``name`` after AppendToItemField; only some properties append."""
     if name not in APPENDABLE:
-        raise EwsError("ErrorInvalidPropertyAppend", f"The property {name} cannot be appended to.")
+        raise StoreError(
+            "ErrorInvalidPropertyAppend", f"The property {name} cannot be appended to."
+        )
     if isinstance(value, Body):
         text = current.text if isinstance(current, Body) else ""
         return Body(value.body_type, text + value.text)
@@ -110,4 +112,4 @@ def appended(name: str, current: Value | None, value: object) -> Value:
         return (current if isinstance(current, tuple) else ()) + value
     if isinstance(value, XmlValue):
         return values.merge_lists(current if isinstance(current, XmlValue) else None, value)
-    raise EwsError("ErrorInvalidPropertyAppend", f"The property {name} cannot be appended to.")
+    raise StoreError("ErrorInvalidPropertyAppend", f"The property {name} cannot be appended to.")

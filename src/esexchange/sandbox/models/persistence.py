@@ -8,24 +8,35 @@ sandbox lives in memory only.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import sqlite3
 import threading
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from esexchange.sandbox.directory import Directory
-from esexchange.sandbox.ews.models import (
-    Backend,
-    Folder,
-    Item,
-    Mailbox,
-    SentMessage,
-    Tombstone,
-    UserConfiguration,
+from esexchange.sandbox.models.backend import Backend
+from esexchange.sandbox.models.folders import Folder, UserConfiguration
+from esexchange.sandbox.models.items import Item, Tombstone
+from esexchange.sandbox.models.mailbox import Mailbox
+from esexchange.sandbox.models.meetings import SentMessage
+from esexchange.sandbox.models.values import (
+    Body,
+    DeletedStarts,
+    ExtendedKey,
+    OccurrenceRef,
+    OccurrenceRefs,
+    Pattern,
+    PatternKind,
+    RangeKind,
+    Recurrence,
+    RecurrenceRange,
+    TimeZone,
+    Value,
+    XmlValue,
 )
-from esexchange.sandbox.ews.values import Body, ExtendedKey, Value, XmlValue
 
 SCHEMA = "CREATE TABLE IF NOT EXISTS mailbox (email TEXT PRIMARY KEY, state TEXT NOT NULL)"
 
@@ -178,7 +189,32 @@ def _dump_value(value: Value) -> list[Any]:
         return ["body", value.body_type, value.text]
     if isinstance(value, XmlValue):
         return ["xml", value.xml.decode()]
+    if isinstance(value, Recurrence):
+        pattern = dataclasses.asdict(value.pattern)
+        pattern["days_of_week"] = list(value.pattern.days_of_week)
+        span = value.range
+        dates = [span.start.isoformat(), span.end.isoformat() if span.end else None]
+        return ["recurrence", pattern, [span.kind.value, *dates, span.count]]
+    if isinstance(value, TimeZone):
+        return ["zone", value.zone_id, value.definition.decode()]
+    if isinstance(value, DeletedStarts):
+        return ["deleted", [start.isoformat() for start in value.starts]]
+    if isinstance(value, OccurrenceRefs):
+        return ["occurrences", [_dump_ref(ref) for ref in value.entries]]
+    if isinstance(value, OccurrenceRef):
+        return ["occurrence", _dump_ref(value)]
     return [type(value).__name__, value]
+
+
+def _dump_ref(ref: OccurrenceRef) -> list[str]:
+    times = (ref.start, ref.end, ref.original_start)
+    return [ref.item_id, ref.change_key, *(time.isoformat() for time in times)]
+
+
+def _load_ref(data: list[str]) -> OccurrenceRef:
+    item_id, change_key, *times = data
+    start, end, original = (datetime.fromisoformat(time) for time in times)
+    return OccurrenceRef(item_id, change_key, start, end, original)
 
 
 def _load_value(data: list[Any]) -> Value:
@@ -193,5 +229,22 @@ def _load_value(data: list[Any]) -> Value:
         return XmlValue(data[1].encode())
     if kind == "float":
         return float(data[1])
+    if kind == "recurrence":
+        pattern = {**data[1], "kind": PatternKind(data[1]["kind"])}
+        pattern["days_of_week"] = tuple(pattern["days_of_week"])
+        range_kind, start, end, count = data[2]
+        span = RecurrenceRange(
+            RangeKind(range_kind), date.fromisoformat(start),
+            date.fromisoformat(end) if end else None, count,
+        )  # fmt: skip
+        return Recurrence(Pattern(**pattern), span)
+    if kind == "zone":
+        return TimeZone(data[1], data[2].encode())
+    if kind == "deleted":
+        return DeletedStarts(tuple(datetime.fromisoformat(start) for start in data[1]))
+    if kind == "occurrences":
+        return OccurrenceRefs(tuple(_load_ref(ref) for ref in data[1]))
+    if kind == "occurrence":
+        return _load_ref(data[1])
     value: Value = data[1]
     return value

@@ -1,9 +1,9 @@
-"""Expansion of recurring calendar items into occurrences, as a CalendarView shows them.
+"""Expansion of recurring items into occurrences, as a calendar view shows them.
 
-A master keeps its ``Recurrence`` element as the client sent it; this module reads the
-pattern (daily, weekly, absolute and relative monthly, absolute and relative yearly) and
-the range (no end, end date, numbered), and lays the occurrences out in the master's own
-time zone, so 09:00 stays 09:00 across a daylight saving change.
+A master keeps its typed :class:`Recurrence`; this module lays out its pattern (daily,
+weekly, absolute and relative monthly, absolute and relative yearly) over its range (no
+end, end date, numbered) in the master's own time zone, so 09:00 stays 09:00 across a
+daylight saving change, and moves recurring tasks on to their next occurrence.
 """
 
 from __future__ import annotations
@@ -11,18 +11,25 @@ from __future__ import annotations
 import base64
 import binascii
 import calendar
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Protocol
+from zoneinfo import ZoneInfo
 
-from exchangelib.winzone import MS_TIMEZONE_TO_IANA_MAP
-from lxml import etree
+from esexchange.sandbox.models.errors import StoreError
+from esexchange.sandbox.models.values import (
+    DeletedStarts,
+    OccurrenceRef,
+    OccurrenceRefs,
+    Pattern,
+    PatternKind,
+    RangeKind,
+    Recurrence,
+    TimeZone,
+    Value,
+)
+from esexchange.sandbox.models.zones import zone_named
 
-from esexchange.sandbox.ews.errors import EwsError
-from esexchange.sandbox.ews.values import Value, XmlValue
-
-T = "{http://schemas.microsoft.com/exchange/services/2006/types}"
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 MONTHS = tuple(calendar.month_name)[1:]
 INDEXES = ("First", "Second", "Third", "Fourth")
@@ -67,13 +74,13 @@ def occurrences(
     )
     if not isinstance(master_start, datetime) or not isinstance(master_end, datetime):
         return []
-    if not isinstance(rule, XmlValue):
+    if not isinstance(rule, Recurrence):
         return []
     zone = zone_of(fields.get("StartTimeZone"))
     local_start = master_start.astimezone(zone)
     duration = master_end - master_start
     found = []
-    for index, day in enumerate(_dates(etree.fromstring(rule.xml), local_start.date()), start=1):
+    for index, day in enumerate(_dates(rule, local_start.date()), start=1):
         occ_start = datetime.combine(day, local_start.timetz().replace(tzinfo=None), zone)
         occ_start = occ_start.astimezone(master_start.tzinfo)
         if (end is not None and occ_start >= end) or (until_index and index > until_index):
@@ -88,8 +95,8 @@ def occurrences(
 
 
 _REGENERATION_STEPS = {
-    "DailyRegeneration": lambda n: {"days": n},
-    "WeeklyRegeneration": lambda n: {"weeks": n},
+    PatternKind.DAILY_REGENERATION: lambda n: {"days": n},
+    PatternKind.WEEKLY_REGENERATION: lambda n: {"weeks": n},
 }
 
 
@@ -101,14 +108,13 @@ def next_task_dates(fields: dict[str, Value], now: datetime) -> dict[str, dateti
     """
     rule = fields.get("Recurrence")
     anchor = fields.get("DueDate") or fields.get("StartDate")
-    if not isinstance(rule, XmlValue) or not isinstance(anchor, datetime):
+    if not isinstance(rule, Recurrence) or not isinstance(anchor, datetime):
         return None
-    root = etree.fromstring(rule.xml)
-    pattern = next(c for c in root if isinstance(c.tag, str))
-    kind = etree.QName(pattern).localname
-    interval = int(pattern.findtext(f"{T}Interval") or 1)
-    if kind.endswith("Regeneration"):
-        months = {"MonthlyRegeneration": interval, "YearlyRegeneration": 12 * interval}
+    kind = rule.pattern.kind
+    interval = rule.pattern.interval or 1
+    if kind.regenerates:
+        months = {PatternKind.MONTHLY_REGENERATION: interval,
+                  PatternKind.YEARLY_REGENERATION: 12 * interval}  # fmt: skip
         if kind in months:
             total = now.year * 12 + now.month - 1 + months[kind]
             year, month = total // 12, total % 12 + 1
@@ -117,7 +123,7 @@ def next_task_dates(fields: dict[str, Value], now: datetime) -> dict[str, dateti
         else:
             next_day = now.date() + timedelta(**_REGENERATION_STEPS[kind](interval))
     else:
-        later = (d for d in _dates(root, anchor.date()) if d > anchor.date())
+        later = (d for d in _dates(rule, anchor.date()) if d > anchor.date())
         found = next(later, None)
         if found is None:
             return None
@@ -133,66 +139,51 @@ def next_task_dates(fields: dict[str, Value], now: datetime) -> dict[str, dateti
 def deleted_starts(fields: dict[str, Value]) -> set[datetime]:
     """Original starts of the occurrences deleted from a master's series."""
     listed = fields.get("DeletedOccurrences")
-    if not isinstance(listed, XmlValue):
-        return set()
-    root = etree.fromstring(listed.xml)
-    return {
-        datetime.fromisoformat((node.text or "").strip()).astimezone(UTC)
-        for node in root.iter(f"{T}Start")
-    }
+    return set(listed.starts) if isinstance(listed, DeletedStarts) else set()
 
 
-def deleted_occurrences(starts: set[datetime]) -> XmlValue:
-    """The ``DeletedOccurrences`` element listing ``starts`` in time order."""
-    root = etree.Element(f"{T}DeletedOccurrences")
-    for start in sorted(starts):
-        occurrence = etree.SubElement(root, f"{T}DeletedOccurrence")
-        etree.SubElement(occurrence, f"{T}Start").text = start.strftime("%Y-%m-%dT%H:%M:%SZ")
-    return XmlValue(etree.tostring(root))
+def deleted_occurrences(starts: Iterable[datetime]) -> DeletedStarts:
+    """The ``DeletedOccurrences`` of a master: ``starts`` in time order, in UTC."""
+    return DeletedStarts(tuple(sorted(start.astimezone(UTC) for start in starts)))
 
 
-def modified_occurrences(exceptions: list[Any]) -> XmlValue:
-    """The ``ModifiedOccurrences`` element: id, times and original start of each exception."""
-    root = etree.Element(f"{T}ModifiedOccurrences")
-    for exception in exceptions:
-        node = etree.SubElement(root, f"{T}Occurrence")
-        etree.SubElement(node, f"{T}ItemId", Id=exception.id, ChangeKey=exception.change_key)
-        for name in ("Start", "End", "OriginalStart"):
-            value = exception.fields[name]
-            etree.SubElement(node, f"{T}{name}").text = value.strftime("%Y-%m-%dT%H:%M:%SZ")
-    return XmlValue(etree.tostring(root))
+class _Occurrence(Protocol):
+    id: str
+    change_key: str
+    fields: dict[str, Value]
+
+
+def occurrence_ref(occurrence: _Occurrence) -> OccurrenceRef:
+    """How a master lists one of its occurrences: id, times and original start."""
+    start, end, original = (occurrence.fields[n] for n in ("Start", "End", "OriginalStart"))
+    assert isinstance(start, datetime) and isinstance(end, datetime)
+    assert isinstance(original, datetime)
+    return OccurrenceRef(occurrence.id, occurrence.change_key, start, end, original)
+
+
+def modified_occurrences(exceptions: Iterable[_Occurrence]) -> OccurrenceRefs:
+    """The ``ModifiedOccurrences`` of a master: each exception's id, times, original start."""
+    return OccurrenceRefs(tuple(occurrence_ref(exception) for exception in exceptions))
 
 
 def has_end(fields: dict[str, Value]) -> bool:
     """Whether a master's series ends (an end date or a number of occurrences)."""
     rule = fields.get("Recurrence")
-    return (
-        isinstance(rule, XmlValue)
-        and etree.fromstring(rule.xml).find(f"{T}NoEndRecurrence") is None
-    )
+    return isinstance(rule, Recurrence) and rule.range.kind is not RangeKind.NO_END
 
 
 def zone_of(definition: Value | None) -> ZoneInfo:
-    """The zone of a ``TimeZoneDefinition`` (by its Windows id), UTC when there is none."""
-    if isinstance(definition, XmlValue):
-        windows_id = etree.fromstring(definition.xml).get("Id", "")
-        try:
-            return ZoneInfo(MS_TIMEZONE_TO_IANA_MAP.get(windows_id, windows_id))
-        except (ZoneInfoNotFoundError, ValueError):
-            pass
-    return ZoneInfo("UTC")
+    """The zone of an item's :class:`TimeZone` (by its Windows id), UTC when there is none."""
+    return zone_named(definition.zone_id if isinstance(definition, TimeZone) else None)
 
 
-def _dates(rule: etree._Element, first: date) -> Iterator[date]:
-    children = [c for c in rule if isinstance(c.tag, str)]
-    if len(children) != 2:
-        raise EwsError("ErrorInvalidRecurrence", "A recurrence needs a pattern and a range.")
-    pattern, span = children
-    range_start = _date(span.findtext(f"{T}StartDate")) or first
-    range_end = _date(span.findtext(f"{T}EndDate"))
-    count = int(span.findtext(f"{T}NumberOfOccurrences") or 0) or None
+def _dates(rule: Recurrence, first: date) -> Iterator[date]:
+    span = rule.range
+    range_start = span.start or first
+    count = span.count if span.kind is RangeKind.NUMBERED else None
+    range_end = span.end if span.kind is RangeKind.END_DATE else None
     produced = 0
-    for day in _pattern_dates(pattern, range_start):
+    for day in _pattern_dates(rule.pattern, range_start):
         if range_end is not None and day > range_end:
             return
         if day < range_start:
@@ -203,31 +194,30 @@ def _dates(rule: etree._Element, first: date) -> Iterator[date]:
             return
 
 
-def _pattern_dates(pattern: etree._Element, start: date) -> Iterator[date]:
-    kind = etree.QName(pattern).localname
-    interval = int(pattern.findtext(f"{T}Interval") or 1)
+def _pattern_dates(pattern: Pattern, start: date) -> Iterator[date]:
+    kind = pattern.kind
+    interval = pattern.interval if pattern.interval is not None else 1
     if interval < 1:
-        raise EwsError("ErrorInvalidRecurrence", "The recurrence interval must be positive.")
-    days = (pattern.findtext(f"{T}DaysOfWeek") or "").split()
-    if kind == "DailyRecurrence":
+        raise StoreError("ErrorInvalidRecurrence", "The recurrence interval must be positive.")
+    if kind is PatternKind.DAILY:
         for step in range(MAX_OCCURRENCES):
             yield start + timedelta(days=step * interval)
-    elif kind == "WeeklyRecurrence":
-        first_day = WEEKDAYS.index(pattern.findtext(f"{T}FirstDayOfWeek") or "Sunday")
+    elif kind is PatternKind.WEEKLY:
+        first_day = WEEKDAYS.index(pattern.first_day_of_week or "Sunday")
         week = start - timedelta(days=(start.weekday() - first_day) % 7)
-        wanted = sorted((WEEKDAYS.index(d) - first_day) % 7 for d in days)
+        wanted = sorted((WEEKDAYS.index(d) - first_day) % 7 for d in pattern.days_of_week)
         for step in range(MAX_OCCURRENCES):
             for offset in wanted:
                 yield week + timedelta(days=step * interval * 7 + offset)
-    elif kind in ("AbsoluteMonthlyRecurrence", "RelativeMonthlyRecurrence"):
+    elif kind in (PatternKind.ABSOLUTE_MONTHLY, PatternKind.RELATIVE_MONTHLY):
         for year, month in _months(start, interval):
             yield _day_in_month(pattern, year, month)
-    elif kind in ("AbsoluteYearlyRecurrence", "RelativeYearlyRecurrence"):
-        month = MONTHS.index(pattern.findtext(f"{T}Month") or "") + 1
+    elif kind in (PatternKind.ABSOLUTE_YEARLY, PatternKind.RELATIVE_YEARLY):
+        month = MONTHS.index(pattern.month or "") + 1
         for year in range(start.year, start.year + MAX_OCCURRENCES):
             yield _day_in_month(pattern, year, month)
-    else:
-        raise EwsError("ErrorInvalidRecurrence", f"The sandbox does not expand {kind} patterns.")
+    else:  # a regenerating pattern has no dates of its own: it counts from completion
+        yield start
 
 
 def _months(start: date, interval: int) -> Iterator[tuple[int, int]]:
@@ -236,17 +226,16 @@ def _months(start: date, interval: int) -> Iterator[tuple[int, int]]:
         yield total // 12, total % 12 + 1
 
 
-def _day_in_month(pattern: etree._Element, year: int, month: int) -> date:
+def _day_in_month(pattern: Pattern, year: int, month: int) -> date:
     last = calendar.monthrange(year, month)[1]
-    day_of_month = pattern.findtext(f"{T}DayOfMonth")
-    if day_of_month is not None:
+    if pattern.day_of_month is not None:
         # Outlook puts the 31st of a shorter month on its last day.
-        return date(year, month, min(int(day_of_month), last))
-    wanted = pattern.findtext(f"{T}DaysOfWeek") or "Day"
+        return date(year, month, min(pattern.day_of_month, last))
+    wanted = pattern.days_of_week[0] if pattern.days_of_week else "Day"
     candidates = [
         date(year, month, d) for d in range(1, last + 1) if _matches(date(year, month, d), wanted)
     ]
-    index = pattern.findtext(f"{T}DayOfWeekIndex") or "First"
+    index = pattern.day_of_week_index or "First"
     return candidates[-1] if index == "Last" else candidates[INDEXES.index(index)]
 
 
@@ -258,9 +247,3 @@ def _matches(day: date, wanted: str) -> bool:
     if wanted == "WeekendDay":
         return day.weekday() >= 5
     return WEEKDAYS[day.weekday()] == wanted
-
-
-def _date(text: str | None) -> date | None:
-    if not text:
-        return None
-    return date.fromisoformat(text[:10])  # xs:date may carry a zone suffix; the date is local

@@ -1,0 +1,267 @@
+"""A mailbox of the store: item writes (create, update, delete, send) on its state."""
+
+from __future__ import annotations
+
+import base64
+import copy
+from datetime import datetime
+
+from esexchange.sandbox.models import recurrence, rules, values
+from esexchange.sandbox.models.configurations import ConfigurationsMailbox
+from esexchange.sandbox.models.errors import StoreError
+from esexchange.sandbox.models.items import ITEM_CLASSES, FieldChange, Item, Tombstone
+from esexchange.sandbox.models.mailbox_state import Clock, IdSource, system_clock
+from esexchange.sandbox.models.meetings import MEETING_MESSAGES, SENDING, SentMessage
+from esexchange.sandbox.models.occurrences import SeriesMailbox
+from esexchange.sandbox.models.values import ExtendedKey, ExtendedValue, Value
+
+__all__ = ["Clock", "IdSource", "Mailbox", "system_clock"]
+
+
+class Mailbox(SeriesMailbox, ConfigurationsMailbox):
+    """One mailbox: folders, items, series, sync states, configurations, meeting messages.
+
+    Not thread-safe by itself: callers hold :attr:`lock` for a whole request.
+    """
+
+    def create_item(
+        self,
+        folder_id: str,
+        kind: str,
+        fields: dict[str, Value],
+        extended: dict[ExtendedKey, ExtendedValue],
+        *,
+        send_to: str | None = None,
+    ) -> Item:
+        """Store a new item in a folder; ``send_to`` is SendMeetingInvitations or disposition."""
+        folder = self.folder(folder_id)
+        if kind == "Item":
+            kind = "Message"  # Exchange 2013+ keeps a plain item as a message (MS-OXWSCDATA)
+        for name in fields:
+            if name in rules.READ_ONLY:
+                raise StoreError("ErrorInvalidPropertySet", f"{name} is read-only.")
+        for key, value in extended.items():
+            rules.check_extended(key, value)
+        item_class = fields.get("ItemClass")
+        expected = ITEM_CLASSES.get(kind, "IPM")
+        typed = kind in ("CalendarItem", "Task") and isinstance(item_class, str)
+        if typed and not str(item_class).startswith(expected):
+            raise StoreError(
+                "ErrorObjectTypeChanged",
+                f"The ItemClass {item_class} does not fit a {kind} (expected {expected}).",
+            )
+        now = self._clock()
+        change_key = self._new_change_key()
+        item = Item(
+            id=self._new_id(b"\x02"),
+            change_key=change_key,
+            kind=kind,
+            folder_id=folder.id,
+            fields=dict(fields),
+            extended=dict(extended),
+            created_seq=self.seq,
+            changed_seq=self.seq,
+        )
+        item.fields.setdefault("ItemClass", ITEM_CLASSES.get(kind, "IPM.Note"))
+        item.fields["DateTimeCreated"] = now
+        if kind == "CalendarItem":
+            item.fields.setdefault("UID", base64.b16encode(self._ids()).decode())
+        if kind == "Task":
+            item.fields.setdefault("Status", "NotStarted")
+            item.fields.setdefault("PercentComplete", 0.0)
+            item.fields["ChangeCount"] = 0
+            for name, value in fields.items():  # in request order: the last one set wins
+                item.fields[name] = value
+                rules.task_rule(item.fields, name, now)
+        rules.derive(item.kind, item.fields, now)
+        self.items[item.id] = item
+        if kind == "CalendarItem" and send_to in SENDING:
+            self._send(item, "invitation", values.recipient_addresses(item.fields), send_to)
+        return item
+
+    def update_item(
+        self,
+        item_id: str,
+        change_key: str | None,
+        conflict: str,
+        changes: list[FieldChange],
+        *,
+        send_to: str | None = None,
+    ) -> Item:
+        """Apply the changes of one ItemChange; a stale key with NeverOverwrite is refused.
+
+        ``send_to`` (SendMeetingInvitationsOrCancellations) sends the update to all
+        attendees, or with ``...Changed...`` only to those the update added or removed.
+        """
+        item = self.item(item_id)
+        if (
+            change_key is not None
+            and change_key != item.change_key
+            and conflict == "NeverOverwrite"
+        ):
+            raise StoreError(
+                "ErrorIrresolvableConflict",
+                "The send or update operation could not be performed because the change key "
+                "passed in the request does not match the current change key for the item.",
+            )
+        now = self._clock()
+        fields = dict(item.fields)
+        extended = dict(item.extended)
+        for change in changes:
+            self._apply(fields, extended, change)
+            if item.kind == "Task" and isinstance(change.target, str):
+                rules.task_rule(fields, change.target, now)
+        if item.kind == "Task":
+            fields["ChangeCount"] = int(fields.get("ChangeCount", 0)) + 1  # type: ignore[arg-type]
+        rules.derive(item.kind, fields, now)  # may refuse the result; the item stays untouched
+        before = values.recipient_addresses(item.fields)
+        if item.master_id is not None:
+            return self._change_occurrence(item, fields, extended)
+        item.fields, item.extended = fields, extended
+        item.change_key = self._new_change_key()
+        if changes and all(change.target == "IsRead" for change in changes):
+            item.read_seq = self.seq  # reported as a ReadFlagChange, not an Update
+        else:
+            item.changed_seq = self.seq
+        if item.kind == "CalendarItem" and send_to in SENDING:
+            after = values.recipient_addresses(fields)
+            if "Changed" in str(send_to):
+                after = tuple(a for a in (*before, *after) if (a in before) != (a in after))
+            self._send(item, "update", after, str(send_to))
+        return item
+
+    def delete_item(
+        self,
+        item_id: str,
+        delete_type: str,
+        *,
+        send_cancellations: str | None,
+        task_occurrences: str | None = None,
+    ) -> None:
+        """HardDelete removes; SoftDelete moves to the dumpster (Recoverable Items\\Deletions);
+        MoveToDeletedItems moves to Deleted Items. A moved item gets a new id there.
+
+        For a recurring task, ``SpecifiedOccurrenceOnly`` deletes the current occurrence
+        only: the task moves on to its next one (or goes when the series has ended).
+        """
+        item = self.item(item_id)
+        if item.kind == "Task" and task_occurrences == "SpecifiedOccurrenceOnly":
+            following = recurrence.next_task_dates(item.fields, self._clock())
+            if following is not None:
+                changes = [FieldChange("set", name, value) for name, value in following.items()]
+                self.update_item(item.id, None, "AlwaysOverwrite", changes)
+                return
+        if item.master_id is not None:
+            self._delete_occurrence(item, send_cancellations)
+            return
+        cancelled = False
+        if send_cancellations in SENDING:
+            recipients = values.recipient_addresses(item.fields)
+            self._send(item, "cancellation", recipients, send_cancellations)
+            cancelled = bool(recipients)
+        del self.items[item.id]
+        for exception_id in [k for k, e in self.exceptions.items() if e.master_id == item.id]:
+            del self.exceptions[exception_id]
+        self.seq += 1
+        self.tombstones.append(Tombstone(item.id, item.folder_id, item.created_seq, self.seq))
+        destination = {"SoftDelete": "recoverableitemsdeletions",
+                       "MoveToDeletedItems": "deleteditems"}.get(delete_type)  # fmt: skip
+        if destination is None:
+            return
+        folder = self.folder(distinguished=destination)
+        if item.folder_id == folder.id:
+            return
+        if (
+            destination == "deleteditems"
+            and item.folder_id == self.folder(distinguished="recoverableitemsdeletions").id
+        ):
+            return
+        moved = copy.deepcopy(item)
+        moved.id = self._new_id(b"\x02")
+        moved.folder_id = folder.id
+        moved.change_key = self._new_change_key()
+        moved.created_seq = moved.changed_seq = self.seq
+        moved.fields["LastModifiedTime"] = self._clock()
+        if cancelled:
+            # The organizer's cancelled meeting: state 5 = meeting (1) + cancelled (4).
+            moved.fields.update(IsCancelled=True, AppointmentState=5)
+        self.items[moved.id] = moved
+
+    def _delete_occurrence(self, occurrence: Item, send_cancellations: str | None) -> None:
+        """Delete one occurrence: the master lists it in DeletedOccurrences from now on."""
+        master = self.items[str(occurrence.master_id)]
+        if send_cancellations in SENDING:
+            recipients = values.recipient_addresses(master.fields)
+            self._send(occurrence, "cancellation", recipients, str(send_cancellations))
+        start = occurrence.fields["OriginalStart"]
+        assert isinstance(start, datetime)
+        self.exceptions.pop(occurrence.id, None)
+        starts = recurrence.deleted_starts(master.fields) | {start}
+        deleted = recurrence.deleted_occurrences(starts)
+        master.fields = {**master.fields, "DeletedOccurrences": deleted}
+        self._touch_series(master)
+
+    def send_message(
+        self, fields: dict[str, Value], extended: dict[ExtendedKey, ExtendedValue], save_copy: bool
+    ) -> Item | None:
+        """Record a sent message; with ``save_copy`` it is also kept in Sent Items."""
+        saved = None
+        if save_copy:
+            sent_items = self.folder(distinguished="sentitems")
+            saved = self.create_item(sent_items.id, "Message", fields, extended)
+        subject = str(fields.get("Subject", ""))
+        self.sent.append(
+            SentMessage(
+                "message", saved.id if saved else "", subject, values.recipient_addresses(fields)
+            )
+        )
+        return saved
+
+    def _apply(
+        self,
+        fields: dict[str, Value],
+        extended: dict[ExtendedKey, ExtendedValue],
+        change: FieldChange,
+    ) -> None:
+        target = change.target
+        if isinstance(target, ExtendedKey):
+            if change.action == "delete":
+                extended.pop(target, None)
+            elif change.action == "set" and isinstance(change.value, str | tuple):
+                rules.check_extended(target, change.value)
+                extended[target] = change.value
+            else:
+                raise StoreError(
+                    "ErrorInvalidPropertyAppend", "Extended properties cannot be appended to."
+                )
+            return
+        if target in rules.READ_ONLY:
+            code = (
+                "ErrorInvalidPropertyDelete"
+                if change.action == "delete"
+                else "ErrorInvalidPropertySet"
+            )
+            raise StoreError(code, f"The property {target} is read-only.")
+        if change.action == "delete":
+            fields.pop(target, None)
+        elif change.action == "set":
+            fields[target] = change.value  # type: ignore[assignment]
+        else:
+            fields[target] = rules.appended(target, fields.get(target), change.value)
+
+    def _send(self, item: Item, kind: str, recipients: tuple[str, ...], send_to: str) -> None:
+        """Record a meeting message; ``...AndSaveCopy`` also keeps it in Sent Items."""
+        if not recipients:
+            return  # an appointment without attendees sends nothing
+        subject = str(item.fields.get("Subject", ""))
+        self.sent.append(SentMessage(kind, item.id, subject, recipients))
+        if kind == "invitation":
+            item.fields["MeetingRequestWasSent"] = True
+        if send_to.endswith("AndSaveCopy"):
+            item_kind, item_class = MEETING_MESSAGES[kind]
+            copy_fields: dict[str, Value] = {
+                "ItemClass": item_class,
+                "Subject": subject,
+                "ToRecipients": values.recipients_xml("ToRecipients", recipients),
+            }
+            self.create_item(self.folder(distinguished="sentitems").id, item_kind, copy_fields, {})

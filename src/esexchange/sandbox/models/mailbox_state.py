@@ -1,0 +1,144 @@
+"""The state of one mailbox: numbering, identifiers, folders, items, sync states.
+
+The store knows nothing of XML or HTTP. It holds state, enforces what Exchange enforces
+and raises :class:`StoreError` with Exchange's code. Time and identifiers come from an
+injected clock and id source, so tests control both. The operations on this state are
+spread over small classes: series (``occurrences.py``), user configurations
+(``configurations.py``) and item writes (``mailbox.py``, whose ``Mailbox`` has them all).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from esexchange.sandbox.models import sync
+from esexchange.sandbox.models.errors import StoreError
+from esexchange.sandbox.models.folders import DISTINGUISHED_FOLDERS, Folder
+from esexchange.sandbox.models.items import Item, Tombstone
+from esexchange.sandbox.models.meetings import SentMessage
+
+Clock = Callable[[], datetime]
+IdSource = Callable[[], bytes]  # 16 fresh bytes per call
+
+
+def system_clock() -> datetime:
+    """The wall clock in UTC."""
+    return datetime.now(UTC)
+
+
+class MailboxState:
+    """Folders, items, tombstones and recorded meeting messages of one mailbox.
+
+    Not thread-safe by itself: callers hold :attr:`lock` for a whole request.
+    """
+
+    def __init__(self, email: str, name: str, *, clock: Clock, ids: IdSource) -> None:
+        self.email = email
+        self.name = name
+        self.lock = threading.RLock()
+        self._clock = clock
+        self._ids = ids
+        self._tag = hashlib.sha256(email.lower().encode()).digest()[:8]
+        self.seq = 0
+        self.folders: dict[str, Folder] = {}
+        self.items: dict[str, Item] = {}
+        self.exceptions: dict[str, Item] = {}  # changed occurrences, by occurrence id
+        self.tombstones: list[Tombstone] = []
+        self.sent: list[SentMessage] = []
+        by_name: dict[str, Folder] = {}
+        for name_, parent, folder_class, folder_type, display in DISTINGUISHED_FOLDERS:
+            folder = Folder(
+                # Stable per mailbox and name, as Exchange's folder ids are for a mailbox's life.
+                id=self._folder_id(name_),
+                change_key=self._new_change_key(),
+                folder_type=folder_type,
+                folder_class=folder_class,
+                display_name=display,
+                parent_id=by_name[parent].id if parent else None,
+                distinguished=name_,
+            )
+            by_name[name_] = folder
+            self.folders[folder.id] = folder
+
+    # identifiers -------------------------------------------------------------------------
+
+    def _new_id(self, kind: bytes) -> str:
+        raw = b"\x00\x00\x00\x00" + self._tag + kind + self._ids()
+        return base64.b64encode(raw).decode()
+
+    def _folder_id(self, name: str) -> str:
+        digest = hashlib.sha256(name.encode()).digest()[:16]
+        return base64.b64encode(b"\x00\x00\x00\x00" + self._tag + b"\x01" + digest).decode()
+
+    def _new_change_key(self) -> str:
+        self.seq += 1
+        raw = b"\x10\x00\x00\x00" + self._tag + self.seq.to_bytes(8, "big")
+        return base64.b64encode(raw).decode()
+
+    # folders -----------------------------------------------------------------------------
+
+    def folder(self, folder_id: str | None = None, *, distinguished: str | None = None) -> Folder:
+        """A folder by id or by distinguished name; ErrorFolderNotFound otherwise."""
+        for folder in self.folders.values():
+            if (distinguished and folder.distinguished == distinguished) or folder.id == folder_id:
+                return folder
+        raise StoreError(
+            "ErrorFolderNotFound", "The specified folder could not be found in the store."
+        )
+
+    def child_folders(self, parent_id: str, *, deep: bool) -> list[Folder]:
+        """Folders below ``parent_id``: direct children, or the whole subtree when ``deep``."""
+        children = [f for f in self.folders.values() if f.parent_id == parent_id]
+        if not deep:
+            return children
+        result: list[Folder] = []
+        for child in children:
+            result.append(child)
+            result.extend(self.child_folders(child.id, deep=True))
+        return result
+
+    def item_count(self, folder_id: str) -> int:
+        """Number of items in a folder."""
+        return sum(1 for item in self.items.values() if item.folder_id == folder_id)
+
+    def unread_count(self, folder_id: str) -> int:
+        """Number of unread messages in a folder (other items are never unread)."""
+        return sum(
+            1
+            for item in self.items.values()
+            if item.folder_id == folder_id and item.fields.get("IsRead") is False
+        )
+
+    # items -------------------------------------------------------------------------------
+
+    def items_in(self, folder_id: str) -> list[Item]:
+        """Items of a folder in the order they were created."""
+        self.folder(folder_id)
+        return sorted(
+            (i for i in self.items.values() if i.folder_id == folder_id),
+            key=lambda i: i.created_seq,
+        )
+
+    # sync --------------------------------------------------------------------------------
+
+    def sync_items(self, folder_id: str, state: str | None, max_changes: int) -> sync.SyncPage:
+        """Changes of a folder since ``state`` (oldest first), at most ``max_changes``."""
+        folder = self.folder(folder_id)
+        since = sync.decode_state(state, folder.id, self.seq) if state else 0
+        changes, reached, last = sync.changes_since(
+            self.items.values(), self.tombstones, folder.id, since, self.seq, max_changes
+        )
+        return sync.SyncPage(tuple(changes), sync.encode_state(folder.id, reached), last)
+
+    def sync_hierarchy(self, top_id: str, state: str | None) -> tuple[list[Folder], str]:
+        """Folders below ``top_id`` that a client with ``state`` has not seen, and the new state.
+
+        Folders never change in the sandbox, so only a first sync (no state) reports any.
+        """
+        since = sync.decode_state(state, top_id, self.seq) if state else None
+        folders = self.child_folders(top_id, deep=True) if since is None else []
+        return folders, sync.encode_state(top_id, self.seq)
