@@ -49,7 +49,7 @@ def contoso(engine: Engine) -> int:
     with engine.begin() as db:
         db.execute(insert(esx_link).values(
             connection_id=connection_id, employee_id=1, kind="appointment", erp_id=7,
-            exchange_id="AAMkAD-item-7", change_key="CK1", erp_seq=3, erp_hash="e",
+            exchange_id="AAMkAD-item-7", version="CK1", erp_seq=3, erp_hash="e",
             exchange_hash="x", synced_json="{}",
         ))
         db.execute(insert(esx_cursor).values(

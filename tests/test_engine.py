@@ -150,7 +150,8 @@ def test_a_refused_sync_state_reads_everything_again_without_duplicates(
 def test_pages_are_read_to_the_end(erp: FakeErp, mailbox: CountingMailbox) -> None:
     for day in range(1, 6):
         mailbox.user_create(outlook_item(f"Termin {day}", day + 3))
-    assert sync(erp, mailbox, page_size=2).ok
+    mailbox.page_size = 2
+    assert sync(erp, mailbox).ok
     assert len(erp.state.activities) == 5
 
 

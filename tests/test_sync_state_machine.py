@@ -115,7 +115,7 @@ class SyncMachine(RuleBasedStateMachine):
         options = ConnectionOptions(conflict_policy=policy, erp_time_zone="Europe/Berlin")
         self.ctx = make_context(options, REFERENCE, "UTC")
         self.erp = FakeErp(REFERENCE, clock=lambda: self.now)
-        self.mailbox = MemoryMailbox(EMPLOYEE.email, clock=lambda: self.now, seed=7)
+        self.mailbox = MemoryMailbox(EMPLOYEE.email, clock=lambda: self.now, seed=7, page_size=PAGE)
         self.settings = EmployeeSettings()
         self.counter = 0
         self.last_pass_clean = True
@@ -146,7 +146,7 @@ class SyncMachine(RuleBasedStateMachine):
     def run(self, **options: bool) -> PassReport:
         report = run_pass(
             self.erp, self.mailbox, SCOPE, EMPLOYEE, self.settings, self.ctx, self.now,
-            batch_size=BATCH, page_size=PAGE, **options,
+            batch_size=BATCH, **options,
         )
         if not report.dry_run:
             self.reported += [c for r in report.kinds.values() for c in r.conflicts]
@@ -396,7 +396,7 @@ class SyncMachine(RuleBasedStateMachine):
         twin_erp, twin_mailbox = copy.deepcopy((self.erp, self.mailbox))
         twin_report = run_pass(
             twin_erp, twin_mailbox, SCOPE, EMPLOYEE, self.settings, self.ctx, self.now,
-            batch_size=BATCH, page_size=PAGE,
+            batch_size=BATCH,
         )
         if at_commit:
             self.erp.crash_on_commit = Crash()
@@ -478,7 +478,7 @@ class SyncMachine(RuleBasedStateMachine):
             writes = (twin_mailbox.writes, twin_erp.writes)
             again = run_pass(
                 twin_erp, twin_mailbox, SCOPE, EMPLOYEE, self.settings, self.ctx, self.now,
-                batch_size=BATCH, page_size=PAGE,
+                batch_size=BATCH,
             )
             assert (twin_mailbox.writes, twin_erp.writes) == writes, again
             event("CONVERGENCE and IDEMPOTENCE checked")

@@ -53,13 +53,12 @@ from esexchange.domain.mapping import MappingContext
 from esexchange.domain.model import Employee, ErpActivity, ItemRef, Kind, RemoteItem, Side
 from esexchange.domain.options import EmployeeSettings
 from esexchange.domain.planner import PlanInputs, kind_rules, plan
-from esexchange.domain.state import ErpChange, Link, MailboxChange
+from esexchange.domain.state import CompleteWindow, ErpChange, Link, MailboxChange
 from esexchange.erp.port import Cursor, ErpStore, ErpTransaction, Scope
 from esexchange.exchange.errors import InvalidSyncState, MailboxError
-from esexchange.exchange.port import BatchResult, ExchangeUpdate, Mailbox
+from esexchange.exchange.port import BatchResult, ExchangeUpdate, Mailbox, OwnWrites
 
 DEFAULT_BATCH_SIZE = 100
-PAGE_SIZE = 512
 
 T = TypeVar("T")
 
@@ -131,7 +130,6 @@ def run_pass(
     dry_run: bool = False,
     approve_deletions: bool = False,
     batch_size: int = DEFAULT_BATCH_SIZE,
-    page_size: int = PAGE_SIZE,
 ) -> PassReport:
     """Synchronize one employee's mailbox with the ERP, appointments then tasks.
 
@@ -156,7 +154,6 @@ def run_pass(
             _KindPass(
                 store, mailbox, scope, employee, settings, ctx, now, kind_report,
                 dry_run=dry_run, approve_deletions=approve_deletions, batch_size=batch_size,
-                page_size=page_size,
             ).run()
     except MailboxError as error:
         report.error = f"mailbox {mailbox.address}: {error}"
@@ -191,7 +188,6 @@ class _KindPass:
         dry_run: bool,
         approve_deletions: bool,
         batch_size: int,
-        page_size: int,
     ) -> None:
         self.store, self.mailbox, self.scope = store, mailbox, scope
         self.employee, self.settings, self.ctx, self.now = employee, settings, ctx, now
@@ -200,33 +196,33 @@ class _KindPass:
         self.dry_run = dry_run
         self.approve_deletions = approve_deletions
         self.batch_size = batch_size
-        self.page_size = page_size
         # Pairs (by ERP id) and imports (by Exchange id) whose write failed this pass.
         self.failed_erp: set[int] = set()
         self.failed_exchange: set[str] = set()
         # New version of Exchange items written this pass, by ERP id; ids deleted.
         self.written: dict[int, ItemRef] = {}
         self.deleted: set[str] = set()
+        self.created: set[int] = set()
+        """ERP ids whose Exchange copy this pass set out to create."""
 
     def run(self) -> None:
         cursor = self.store.cursor(self.scope, self.kind)
         erp_changes, erp_seq = self.store.changes(self.employee.id, self.kind, cursor.erp_seq)
-        mailbox_changes, sync_state, full = self._read_mailbox(cursor.sync_state)
+        mailbox_changes, sync_state, complete = self._read_mailbox(cursor.sync_state)
         links = self.store.links(self.scope, self.kind)
         the_plan = plan(
             PlanInputs(
                 kind=self.kind,
                 erp_changes=erp_changes,
                 mailbox_changes=mailbox_changes,
-                full_listing=full,
+                complete=complete,
                 links=links,
                 settings=self.settings,
                 ctx=self.ctx,
                 now=self.now,
-                mailbox=self.mailbox.address,
-                employee_id=self.employee.id,
-                erp_current=self._erp_rows(erp_changes, mailbox_changes, links, full),
-                stamped=self._stamped(erp_changes, mailbox_changes, links, full),
+                capabilities=self.mailbox.capabilities(self.kind),
+                erp_current=self._erp_rows(erp_changes, mailbox_changes, links, complete),
+                stamped=self._stamped(erp_changes, mailbox_changes, links, complete),
                 approve_deletions=self.approve_deletions,
             )
         )
@@ -239,10 +235,7 @@ class _KindPass:
                 self.report.counts[(conflict.winner.other, Outcome.CONFLICTS)] += 1
             return
         self._write_exchange(the_plan.actions)
-        next_state: str | None = sync_state
-        if any(isinstance(a, CreateInExchange) and a.erp_id in self.written
-               for a in the_plan.actions):
-            next_state = self._state_after_own_writes(sync_state)
+        next_state = self.mailbox.state_after_writes(self.kind, sync_state, self._own_writes())
         with self.store.transaction() as tx:
             self._write_erp(tx, the_plan)
             clean = not self.report.failures and not the_plan.held
@@ -257,56 +250,48 @@ class _KindPass:
 
     # -- fetch -------------------------------------------------------------------------
 
-    def _read_mailbox(self, state: str | None) -> tuple[list[MailboxChange], str, bool]:
+    def _read_mailbox(
+        self, state: str | None
+    ) -> tuple[list[MailboxChange], str, CompleteWindow | None]:
         """Every change after ``state`` (all pages); a refused state reads everything."""
         try:
             return self._read_pages(state)
         except InvalidSyncState:
             return self._read_pages(None)
 
-    def _read_pages(self, state: str | None) -> tuple[list[MailboxChange], str, bool]:
-        page = self.mailbox.changes(self.kind, state, page_size=self.page_size)
-        changes, full = list(page.changes), page.full
+    def _read_pages(
+        self, state: str | None
+    ) -> tuple[list[MailboxChange], str, CompleteWindow | None]:
+        page = self.mailbox.changes(self.kind, state)
+        changes, complete = list(page.changes), page.complete
         while page.more:
-            page = self.mailbox.changes(self.kind, page.state, page_size=self.page_size)
+            page = self.mailbox.changes(self.kind, page.state)
             changes += page.changes
-        return changes, page.state, full
+        return changes, page.state, complete
 
-    def _state_after_own_writes(self, state: str) -> str | None:
-        """A sync state past this pass's own Exchange writes.
-
-        Exchange never reports the deletion of an item created after the stored state,
-        so a state from before the pass's creates would hide a user deleting one of them
-        before the next pass. The state is read again: if it shows only the pass's own
-        writes, it is the one to store; if anyone else changed the folder meanwhile (or
-        the read fails), ``None``: the next pass lists the whole folder.
-        """
-        own = {ref.id: ref.change_key for ref in self.written.values()}
-        try:
-            changes, new_state, _ = self._read_pages(state)
-        except MailboxError:
-            return None
-        for change in changes:
-            remote = change.remote
-            if remote is None:
-                if change.exchange_id not in self.deleted:
-                    return None
-            elif own.get(change.exchange_id) != remote.ref.change_key:
-                return None
-        return new_state
+    def _own_writes(self) -> OwnWrites:
+        """What this pass wrote to the folder, for ``Mailbox.state_after_writes``."""
+        return OwnWrites(
+            created=tuple(ref for erp_id, ref in self.written.items() if erp_id in self.created),
+            updated=tuple(
+                ref for erp_id, ref in self.written.items() if erp_id not in self.created
+            ),
+            deleted=tuple(sorted(self.deleted)),
+        )
 
     def _erp_rows(
         self, erp_changes: Sequence[ErpChange], mailbox_changes: Sequence[MailboxChange],
         links: Sequence[Link],
-        full: bool,
+        complete: CompleteWindow | None,
     ) -> dict[int, ErpActivity]:
         """ERP rows the planner needs besides the changes: partners of Exchange-only
-        changes (with a full listing, of every linked item: a missing one was deleted),
+        changes (with a complete listing, of every linked item: a missing one may have
+        been deleted),
         stamped ids of unlinked Exchange items, and rows said to be gone."""
         changed = {c.erp_id for c in erp_changes}
         by_exchange_id = {link.exchange_id: link.erp_id for link in links}
         wanted = {c.erp_id for c in erp_changes if c.activity is None}
-        if full:
+        if complete is not None:
             wanted |= {link.erp_id for link in links} - changed
         for change in mailbox_changes:
             erp_id = by_exchange_id.get(change.exchange_id)
@@ -318,7 +303,7 @@ class _KindPass:
 
     def _stamped(
         self, erp_changes: Sequence[ErpChange], mailbox_changes: Sequence[MailboxChange],
-        links: Sequence[Link], full: bool,
+        links: Sequence[Link], complete: CompleteWindow | None,
     ) -> dict[int, RemoteItem]:
         """Exchange items stamped with the ERP ids that may be created in Exchange (one
         request per batch): activities without a partner there, that is without a link
@@ -326,14 +311,18 @@ class _KindPass:
         a live pair needs no look-up."""
         listed = {c.exchange_id for c in mailbox_changes if c.remote is not None}
         gone = {c.exchange_id for c in mailbox_changes if c.remote is None}
-        partner = {link.erp_id: link.exchange_id for link in links}
+        partner = {link.erp_id: link for link in links}
 
         def may_be_created(erp_id: int) -> bool:
-            exchange_id = partner.get(erp_id)
+            link = partner.get(erp_id)
             return (
-                exchange_id is None
-                or exchange_id in gone
-                or (full and exchange_id not in listed)
+                link is None
+                or link.exchange_id in gone
+                or (
+                    complete is not None
+                    and link.exchange_id not in listed
+                    and complete.contains(link.synced)
+                )
             )
 
         ids = sorted(c.erp_id for c in erp_changes if c.activity and may_be_created(c.erp_id))
@@ -348,6 +337,7 @@ class _KindPass:
         """Creates, updates and deletes in Exchange, in batches. A batch that fails as a
         whole fails its elements and stops the Exchange writes of this pass."""
         creates = [a for a in actions if isinstance(a, CreateInExchange)]
+        self.created = {a.erp_id for a in creates}
         updates = [a for a in actions if isinstance(a, UpdateInExchange)]
         deletes = [a for a in actions if isinstance(a, DeleteInExchange)]
         answered: set[int] = set()
@@ -425,7 +415,7 @@ class _KindPass:
         if isinstance(action, CreateInExchange):
             ref = self.written[action.erp_id]
             tx.save_link(
-                scope, replace(action.link, exchange_id=ref.id, change_key=ref.change_key)
+                scope, replace(action.link, exchange_id=ref.id, version=ref.version)
             )
             self._done(tx, action, action.erp_id, ref.id)
         elif isinstance(action, UpdateInExchange):
@@ -452,7 +442,7 @@ class _KindPass:
             link = action.link
             new_version = self.written.get(link.erp_id)
             if new_version is not None and new_version.id == link.exchange_id:
-                link = replace(link, change_key=new_version.change_key)
+                link = replace(link, version=new_version.version)
             tx.save_link(scope, link)
         elif isinstance(action, DropLink):
             tx.drop_link(scope, kind, action.erp_id)

@@ -155,7 +155,7 @@ def _contoso_with_anna_linked(esx: Run, url: str) -> None:
     with engine.begin() as db:
         db.execute(insert(esx_link).values(
             connection_id=config.get_connection(engine, "contoso").id, employee_id=1,
-            kind="appointment", erp_id=7, exchange_id="AAMkAD-item-7", change_key="CK1",
+            kind="appointment", erp_id=7, exchange_id="AAMkAD-item-7", version="CK1",
             erp_seq=3, erp_hash="e", exchange_hash="x", synced_json="{}"))
     engine.dispose()
 

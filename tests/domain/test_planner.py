@@ -39,7 +39,7 @@ from esexchange.domain.model import (
 )
 from esexchange.domain.options import ConflictPolicy, ConnectionOptions, EmployeeSettings
 from esexchange.domain.planner import PlanInputs, exchange_view, plan
-from esexchange.domain.state import ErpChange, Link, MailboxChange
+from esexchange.domain.state import WHOLE_FOLDER, ErpChange, Link, MailboxChange
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 EARLIER = NOW - timedelta(hours=2)
@@ -113,9 +113,8 @@ def run(
     return plan(
         PlanInputs(
             kind=kind, erp_changes=erp, mailbox_changes=exchange,
-            full_listing=bool(more.pop("full_listing", False)), links=links,
-            settings=settings, ctx=ctx, now=NOW, mailbox="anna.berg@example.com",
-            employee_id=7, **more,  # type: ignore[arg-type]
+            complete=WHOLE_FOLDER if more.pop("full_listing", False) else None,
+            links=links, settings=settings, ctx=ctx, now=NOW, **more,  # type: ignore[arg-type]
         )
     )
 
@@ -361,7 +360,7 @@ def test_a_moved_change_key_without_new_content_writes_nothing() -> None:
     result = run(exchange=(changed_exchange(exchange_copy(activity()), key="ck9"),),
                  links=(link(activity()),), erp_current={1: activity()})
     [save] = result.actions
-    assert isinstance(save, SaveLink) and save.link.change_key == "ck9"
+    assert isinstance(save, SaveLink) and save.link.version == "ck9"
 
 
 def test_an_erp_write_that_changed_nothing_only_moves_the_link_sequence() -> None:

@@ -86,7 +86,7 @@ def test_oauth_app_signs_in_and_its_token_carries_the_ews_role(
     assert outcome.report is not None
     assert outcome.report.count(Kind.TASK, Side.EXCHANGE, Outcome.CREATED) == 1
     token = request_token(world.engine, world.connection)
-    assert token.may_use_ews
+    assert not token.missing_roles
     assert token.token_url == tls_sandbox.token_url
 
     shown = CliRunner().invoke(app, ["token", world.connection, "--db",

@@ -77,7 +77,7 @@ def test_an_older_install_is_upgraded_in_place(bare: Engine) -> None:
 
     report = install(bare)
 
-    assert [step.version for step in report.applied] == [2, 3]
+    assert [step.version for step in report.applied] == [2, 3, 4]
     with bare.connect() as conn:
         assert installed_version(conn) == SCRIPT_VERSION
         assert inspect(conn).has_table("esx_pass")
@@ -103,7 +103,7 @@ def test_a_version_2_install_gains_the_autodiscover_url_and_keeps_its_connection
 
     report = install(bare)
 
-    assert [step.version for step in report.applied] == [3]
+    assert [step.version for step in report.applied] == [3, 4]
     with bare.connect() as conn:
         require_current(conn)
         assert conn.execute(text(
@@ -117,7 +117,32 @@ def test_a_version_2_install_gains_the_autodiscover_url_and_keeps_its_connection
             "https://ad.example.test/autodiscover/autodiscover.svc")
 
 
-@pytest.mark.parametrize("start", [0, 1, 2])
+def test_a_version_3_install_keeps_its_links_with_the_change_key_as_their_version(
+    bare: Engine,
+) -> None:
+    install(bare, upto=3)
+    with bare.begin() as conn:
+        # The esx_link of releases before step 4 (step 1 now creates it from schema.py).
+        conn.execute(text("ALTER TABLE esx_link RENAME COLUMN version TO change_key"))
+        conn.execute(text(
+            "INSERT INTO esx_connection (name, backend, auth) VALUES ('Zentrale', 'ews', 'user')"))
+        conn.execute(text(
+            "INSERT INTO esx_link (connection_id, employee_id, kind, erp_id, exchange_id, "
+            "change_key, erp_seq, erp_hash, exchange_hash, synced_json) "
+            "VALUES (1, 1, 'task', 7, 'AAMk-7', 'CK-7', 3, 'e', 'x', '{}')"))
+
+    report = install(bare)
+
+    assert [step.version for step in report.applied] == [4]
+    with bare.connect() as conn:
+        require_current(conn)
+        assert _columns(conn, "esx_link") == [c.name for c in schema.esx_link.columns]
+        assert conn.execute(text("SELECT erp_id, exchange_id, version FROM esx_link")).all() == [
+            (7, "AAMk-7", "CK-7")
+        ]
+
+
+@pytest.mark.parametrize("start", [0, 1, 2, 3])
 def test_every_path_ends_with_the_declared_connection_columns(bare: Engine, start: int) -> None:
     if start:
         install(bare, upto=start)

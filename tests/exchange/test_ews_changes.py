@@ -11,6 +11,7 @@ from exchangelib import CalendarItem, EWSDateTime
 from exchangelib.items import SEND_TO_NONE
 
 from esexchange.domain.model import ExchangeItem, Kind
+from esexchange.domain.state import WHOLE_FOLDER
 from esexchange.exchange.errors import InvalidSyncState
 from esexchange.exchange.ews import EwsConnection, EwsMailbox
 from esexchange.exchange.port import ChangePage
@@ -45,9 +46,10 @@ def _appointments(count: int, first_erp_id: int = 1) -> list[ExchangeItem]:
 
 def _read_all(mailbox: EwsMailbox, kind: Kind, state: str | None, page_size: int
               ) -> tuple[list[ChangePage], str]:
-    pages = [mailbox.changes(kind, state, page_size=page_size)]
+    mailbox.page_size = page_size
+    pages = [mailbox.changes(kind, state)]
     while pages[-1].more:
-        pages.append(mailbox.changes(kind, pages[-1].state, page_size=page_size))
+        pages.append(mailbox.changes(kind, pages[-1].state))
     return pages, pages[-1].state
 
 
@@ -56,7 +58,7 @@ def test_a_full_read_lists_every_item_in_pages(anna: EwsMailbox) -> None:
     pages, _ = _read_all(anna, Kind.APPOINTMENT, None, page_size=3)
     assert [len(page.changes) for page in pages] == [3, 3, 1]
     assert [page.more for page in pages] == [True, True, False]
-    assert pages[0].full and not pages[1].full
+    assert pages[0].complete == WHOLE_FOLDER and pages[1].complete is None
     ids = [change.exchange_id for page in pages for change in page.changes]
     assert sorted(ids) == sorted(result.value.id for result in created if result.value)
     subjects = {change.remote.item.subject for page in pages for change in page.changes
@@ -80,13 +82,13 @@ def test_incremental_reads_report_updates_and_deletes_once(
     gone.delete()
 
     page = anna.changes(Kind.APPOINTMENT, state)
-    assert not page.full and not page.more
+    assert page.complete is None and not page.more
     by_id = {change.exchange_id: change for change in page.changes}
     assert set(by_id) == {moved.id, gone_id}
     updated = by_id[moved.id].remote
     assert updated is not None
     assert updated.item.location == "Room 2"
-    assert updated.ref.change_key != ""
+    assert updated.ref.version != ""
     assert by_id[gone_id].remote is None
     # Reported once: the next read from the new state is empty.
     assert anna.changes(Kind.APPOINTMENT, page.state).changes == ()
@@ -114,7 +116,7 @@ def test_reading_n_changes_costs_one_sync_and_one_getitem_per_batch(
 ) -> None:
     anna.create(_appointments(10))
     before = anna.requests.count
-    page = anna.changes(Kind.APPOINTMENT, None, page_size=512)
+    page = anna.changes(Kind.APPOINTMENT, None)
     assert len(page.changes) == 10
     assert anna.requests.count - before == 1 + math.ceil(10 / 4)
 

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from esexchange.domain.model import Kind
+from esexchange.domain.state import WHOLE_FOLDER
 from esexchange.exchange.errors import AccessDenied, MailboxNotFound, MailboxUnreachable
 from esexchange.exchange.ews import EwsConnection, UserAuth
 from tests.exchange.ews_helpers import connected, user_settings
@@ -73,4 +74,4 @@ def test_a_closed_port_is_unreachable_in_words() -> None:
 def test_one_failing_mailbox_does_not_stop_another(connection: EwsConnection) -> None:
     with pytest.raises(MailboxNotFound):
         connection.mailbox("nobody@example.test").changes(Kind.APPOINTMENT, None)
-    assert connection.mailbox(ANNA).changes(Kind.APPOINTMENT, None).full
+    assert connection.mailbox(ANNA).changes(Kind.APPOINTMENT, None).complete == WHOLE_FOLDER

@@ -191,7 +191,7 @@ def test_refs_carry_the_change_key_of_the_current_version(anna: EwsMailbox) -> N
     [created] = anna.create([_appointment(erp_id=10)])
     assert created.value is not None
     remote = anna.find_by_erp_id(Kind.APPOINTMENT, [10])[10]
-    assert remote.ref == ItemRef(created.value.id, created.value.change_key)
+    assert remote.ref == ItemRef(created.value.id, created.value.version)
 
 
 def test_timed_appointments_are_written_in_the_connections_zone(

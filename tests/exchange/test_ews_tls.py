@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from esexchange.domain.model import ExchangeItem, Kind
+from esexchange.domain.state import WHOLE_FOLDER
 from esexchange.exchange.errors import AccessDenied, MailboxNotFound, MailboxUnreachable
 from esexchange.exchange.ews import AppAuth, EwsSettings, discover_ews_url
 from tests.exchange.ews_helpers import (
@@ -115,7 +116,7 @@ def test_an_app_signs_in_with_client_credentials_and_reuses_its_token(https: Ser
         assert connection.protocol.credentials.access_token["access_token"] == issued
         # exchangelib closes a session after any error answer; the token survives that.
         connection.protocol.retire_session(connection.protocol.get_session())
-        assert ben.changes(Kind.TASK, None).full
+        assert ben.changes(Kind.TASK, None).complete == WHOLE_FOLDER
         assert connection.protocol.credentials.access_token["access_token"] == issued
 
 

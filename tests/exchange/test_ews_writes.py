@@ -112,7 +112,7 @@ def test_update_writes_only_the_named_fields(anna: EwsMailbox, outlook: Outlook)
         current.ref, changed, frozenset({"subject", "importance"})
     )])
     assert result.ok and result.value is not None
-    assert result.value.id == ref.id and result.value.change_key != current.ref.change_key
+    assert result.value.id == ref.id and result.value.version != current.ref.version
     after = anna.find_by_erp_id(Kind.APPOINTMENT, [1])[1]
     assert after.item.subject == "Renamed"
     assert after.item.importance is Importance.HIGH

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from esexchange.domain.model import Category, ExchangeItem, ItemRef, Kind
+from esexchange.domain.state import WHOLE_FOLDER
 from esexchange.exchange.errors import InvalidSyncState, ItemFailed, MailboxUnreachable
 from esexchange.exchange.memory import MemoryMailbox
 from esexchange.exchange.port import ExchangeUpdate
@@ -39,10 +40,10 @@ def test_reading_without_state_lists_everything_and_then_only_what_changed(
     first = mailbox.user_create(item("A"))
     mailbox.user_create(item("B"))
     full = mailbox.changes(Kind.APPOINTMENT, None)
-    assert full.full and not full.more and len(full.changes) == 2
+    assert full.complete == WHOLE_FOLDER and not full.more and len(full.changes) == 2
     mailbox.user_update(Kind.APPOINTMENT, first, subject="A2")
     later = mailbox.changes(Kind.APPOINTMENT, full.state)
-    assert not later.full
+    assert later.complete is None
     [change] = later.changes
     assert change.remote is not None and change.remote.item.subject == "A2"
     assert mailbox.changes(Kind.APPOINTMENT, later.state).changes == ()
@@ -65,8 +66,9 @@ def test_pages_continue_from_their_state(mailbox: MemoryMailbox) -> None:
     for n in range(5):
         mailbox.user_create(item(f"T{n}"))
     seen, state, more = [], None, True
+    mailbox.page_size = 2
     while more:
-        page = mailbox.changes(Kind.APPOINTMENT, state, page_size=2)
+        page = mailbox.changes(Kind.APPOINTMENT, state)
         seen += [c.remote.item.subject for c in page.changes if c.remote]
         state, more = page.state, page.more
     assert seen == ["T0", "T1", "T2", "T3", "T4"]
@@ -79,7 +81,7 @@ def test_every_write_gives_a_new_change_key_and_modified_time(mailbox: MemoryMai
     mailbox.user_touch(Kind.APPOINTMENT, item_id)
     after = mailbox.changes(Kind.APPOINTMENT, None).changes[0].remote
     assert after is not None and modified is not None
-    assert after.ref.change_key != before.change_key
+    assert after.ref.version != before.version
     assert after.modified_at > modified.modified_at
     assert after.item == modified.item
 
@@ -126,7 +128,7 @@ def test_refused_states_failures_and_unreachability(mailbox: MemoryMailbox) -> N
     mailbox.fail_next_listing()
     with pytest.raises(MailboxUnreachable):
         mailbox.changes(Kind.APPOINTMENT, None)
-    assert mailbox.changes(Kind.APPOINTMENT, None).full
+    assert mailbox.changes(Kind.APPOINTMENT, None).complete == WHOLE_FOLDER
     mailbox.unreachable = True
     with pytest.raises(MailboxUnreachable):
         mailbox.check()

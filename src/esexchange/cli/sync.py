@@ -120,11 +120,11 @@ def token(
     console.print(f"Token endpoint: {escape(info.token_url)}")
     console.print(f"Expires at:     {info.expires_at:%Y-%m-%d %H:%M:%S} UTC")
     console.print(f"Roles:          {escape(', '.join(info.roles) or '(none)')}")
-    if not info.may_use_ews:
+    if info.missing_roles:
+        missing = ", ".join(info.missing_roles)
         console.print(
-            "[red]The token lacks the full_access_as_app role: grant the app registration "
-            "the Office 365 Exchange Online application permission full_access_as_app "
-            "and give admin consent.[/]"
+            f"[red]The token lacks the role {escape(missing)}: grant the app registration "
+            f"the application permission {escape(missing)} and give admin consent.[/]"
         )
         raise typer.Exit(USER_ERROR)
 

@@ -2,10 +2,10 @@
 
 An action says what to write on which side; it performs nothing itself (the engine
 applies it). The actions of one pair share its ERP id; the pair's ``SaveLink`` comes
-after its writes and is stored only when they all succeeded (with the change key an
+after its writes and is stored only when they all succeeded (with the version an
 Exchange update returned). Links in actions that create an item carry no id for the
 side being created: the engine fills it in from the write's result
-(``Link.exchange_id``/``change_key`` after an Exchange create, ``Link.erp_id`` after an
+(``Link.exchange_id``/``version`` after an Exchange create, ``Link.erp_id`` after an
 ERP create). Deletions forget their link themselves.
 """
 

@@ -21,11 +21,18 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, fields
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time
 from enum import StrEnum
 
 When = datetime | date
 """A point in time: aware UTC ``datetime`` for timed items, ``date`` for all-day bounds."""
+
+
+def instant(value: When) -> datetime:
+    """A bound as a UTC moment (an all-day date counts from its UTC midnight)."""
+    if isinstance(value, datetime):
+        return value
+    return datetime.combine(value, time(), UTC)
 
 
 class Kind(StrEnum):
@@ -224,10 +231,14 @@ class ExchangeItem:
 
 @dataclass(frozen=True)
 class ItemRef:
-    """Identity and version of an Exchange item travel together (EWS id + change key)."""
+    """Identity and version of an Exchange item travel together.
+
+    ``version`` is the backend's opaque version token (EWS: the change key; Graph: the
+    ``@odata.etag``). A write guarded by it fails when the item changed meanwhile.
+    """
 
     id: str
-    change_key: str
+    version: str
 
 
 @dataclass(frozen=True)

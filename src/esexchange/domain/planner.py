@@ -40,7 +40,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from esexchange.domain import mapping
@@ -74,10 +74,17 @@ from esexchange.domain.model import (
     Kind,
     RemoteItem,
     Side,
-    When,
+    instant,
 )
 from esexchange.domain.options import EmployeeSettings, effective_start
-from esexchange.domain.state import ErpChange, Link, MailboxChange
+from esexchange.domain.state import (
+    EVERYTHING,
+    Capabilities,
+    CompleteWindow,
+    ErpChange,
+    Link,
+    MailboxChange,
+)
 
 BREAKER_MIN_DELETIONS = 10
 """The circuit breaker never trips for this many deletions or fewer."""
@@ -87,8 +94,10 @@ BREAKER_MIN_DELETIONS = 10
 class PlanInputs:
     """Everything one plan looks at, for one kind of one mailbox.
 
-    ``full_listing``: ``mailbox_changes`` list every item of the folder (the read began
-    without a sync state), so a linked item missing from them was deleted.
+    ``complete``: the part of the folder ``mailbox_changes`` list completely (``None``:
+    an incremental read); a linked item missing from them whose synced content lies
+    inside it was deleted. ``capabilities``: the fields the mailbox cannot hold for this
+    kind; they are ERP-owned for this backend.
     ``erp_current``: current ERP rows of linked (or stamped) ids that only changed in
     Exchange, and of ids whose ERP change says "gone" (a row that still exists there is
     a participant removed, not a deleted activity). ``stamped``: the mailbox's items
@@ -99,13 +108,12 @@ class PlanInputs:
     kind: Kind
     erp_changes: Sequence[ErpChange]
     mailbox_changes: Sequence[MailboxChange]
-    full_listing: bool
+    complete: CompleteWindow | None
     links: Sequence[Link]
     settings: EmployeeSettings
     ctx: MappingContext
     now: datetime
-    mailbox: str
-    employee_id: int
+    capabilities: Capabilities = EVERYTHING
     erp_current: Mapping[int, ErpActivity] = field(default_factory=dict)
     stamped: Mapping[int, RemoteItem] = field(default_factory=dict)
     approve_deletions: bool = False
@@ -141,20 +149,28 @@ def plan(inputs: PlanInputs) -> Plan:
     return _Planner(inputs).run()
 
 
-def exchange_view(item: Item, ctx: MappingContext) -> Item:
-    """``item`` without the fields Exchange cannot change (the ERP's own ones)."""
-    blank: dict[str, object] = {"equipment": (), "priority_name": ""}
-    if ctx.options.alternative_text_sync:
-        blank["body"] = ""
-    return replace(item, **blank)  # type: ignore[arg-type]
+def exchange_view(
+    item: Item, ctx: MappingContext, capabilities: Capabilities = EVERYTHING
+) -> Item:
+    """``item`` without the fields Exchange cannot change (the ERP's own ones, and those
+    the backend cannot hold), each set to its default."""
+    blank = {name: getattr(_BLANK_ITEM, name) for name in erp_only_fields(ctx, capabilities)}
+    return replace(item, **blank)
 
 
-def erp_only_fields(ctx: MappingContext) -> frozenset[str]:
-    """Fields never taken from Exchange: the ERP's own, and the body with
-    ``alternative_text_sync``."""
+def erp_only_fields(
+    ctx: MappingContext, capabilities: Capabilities = EVERYTHING
+) -> frozenset[str]:
+    """Fields never taken from Exchange: the ERP's own, the body with
+    ``alternative_text_sync``, and the fields the backend cannot hold."""
+    owned = ERP_OWNED_FIELDS | capabilities.cannot_hold
     if ctx.options.alternative_text_sync:
-        return ERP_OWNED_FIELDS | {"body"}
-    return ERP_OWNED_FIELDS
+        return owned | {"body"}
+    return owned
+
+
+_BLANK_ITEM = Item(kind=Kind.TASK, subject="")
+"""Every field at its default: what a field Exchange cannot change looks like there."""
 
 
 class _Planner:
@@ -163,6 +179,7 @@ class _Planner:
         self.kind = inputs.kind
         self.ctx = inputs.ctx
         self.rules = kind_rules(inputs.kind, inputs.settings, self.ctx.options.appointment_sync)
+        self.erp_only = erp_only_fields(self.ctx, inputs.capabilities)
         self.start = effective_start(self.ctx.options.start_sync_at, inputs.now)
         self.horizon = inputs.now + timedelta(days=self.ctx.options.window_future_days)
         self.actions: list[Action] = []
@@ -205,9 +222,14 @@ class _Planner:
         for link in links:
             erp_change = erp_changes.pop(link.erp_id, None)
             mailbox_change = mailbox_changes.pop(link.exchange_id, None)
-            listed_gone = inputs.full_listing and link.detached is not Side.EXCHANGE
+            listed_gone = (
+                inputs.complete is not None
+                and link.detached is not Side.EXCHANGE
+                and inputs.complete.contains(link.synced)
+            )
             if mailbox_change is None and listed_gone:
-                # A complete listing without this item is evidence of its deletion.
+                # A complete listing without this item is evidence of its deletion (an
+                # item outside the listing's window was not looked at: no evidence).
                 mailbox_change = MailboxChange(link.exchange_id, self.kind, None)
             if erp_change is not None or mailbox_change is not None:
                 self._guarded(
@@ -299,7 +321,7 @@ class _Planner:
                 assert exchange_item is not None
                 self._create_in_erp(remote, exchange_item, replaces=erp_id)
             elif self.rules.delete_in_exchange:
-                ref = remote.ref if remote else ItemRef(link.exchange_id, link.change_key)
+                ref = remote.ref if remote else ItemRef(link.exchange_id, link.version)
                 self.actions.append(DeleteInExchange(erp_id, ref))
             else:
                 self.actions.append(Detach(replace(link, detached=Side.ERP)))
@@ -350,7 +372,7 @@ class _Planner:
     ) -> Link:
         """Merge the pair, add its writes, and return the link to keep after them."""
         base = link.synced
-        erp_only = erp_only_fields(self.ctx)
+        erp_only = self.erp_only
         if activity.conference:
             # Conference appointments are never changed in the ERP from Exchange.
             erp_only = frozenset(SYNC_FIELDS)
@@ -382,12 +404,14 @@ class _Planner:
             # The Exchange copy differs from the synced content in ways we cannot see
             # now (edits that were not imported): rewrite it whole.
             exchange_changed = frozenset(SYNC_FIELDS)
-        exchange_writes = mapping.exchange_fields(exchange_changed, self.ctx)
+        exchange_writes = mapping.exchange_fields(
+            exchange_changed - self.inputs.capabilities.cannot_hold, self.ctx
+        )
         current = remote.item if remote else None
         exchange_form = mapping.item_to_exchange(
             target, self.ctx, current=current, erp_id=link.erp_id
         )
-        ref = remote.ref if remote else ItemRef(link.exchange_id, link.change_key)
+        ref = remote.ref if remote else ItemRef(link.exchange_id, link.version)
         if exchange_writes:
             # The stamp travels with every update, so imported items get it too.
             self.actions.append(
@@ -395,7 +419,7 @@ class _Planner:
             )
         return replace(
             link,
-            change_key=ref.change_key,
+            version=ref.version,
             erp_seq=erp_change.seq if erp_change else link.erp_seq,
             erp_hash=after_erp.content_hash(),
             exchange_hash=self._exchange_hash(mapping.exchange_to_item(exchange_form, self.ctx))
@@ -415,7 +439,7 @@ class _Planner:
         """Keep the synced content; take the version tokens and hashes as they are now."""
         new_link = replace(
             link,
-            change_key=remote.ref.change_key if remote else link.change_key,
+            version=remote.ref.version if remote else link.version,
             erp_seq=erp_change.seq if erp_change else link.erp_seq,
             erp_hash=erp_item.content_hash() if erp_item else link.erp_hash,
             exchange_hash=(
@@ -481,7 +505,7 @@ class _Planner:
             kind=self.kind,
             erp_id=erp_id,
             exchange_id=remote.ref.id,
-            change_key=remote.ref.change_key,
+            version=remote.ref.version,
             erp_seq=change.seq if change else 0,
             erp_hash=erp_item.content_hash(),
             exchange_hash=self._exchange_hash(exchange_item),
@@ -498,7 +522,7 @@ class _Planner:
             kind=self.kind,
             erp_id=erp_id,
             exchange_id=remote.ref.id,
-            change_key=remote.ref.change_key,
+            version=remote.ref.version,
             erp_seq=0,
             erp_hash="",
             exchange_hash=self._exchange_hash(item),
@@ -513,7 +537,7 @@ class _Planner:
             kind=self.kind,
             erp_id=erp_id,
             exchange_id="",
-            change_key="",
+            version="",
             erp_seq=change.seq if change else 0,
             erp_hash=item.content_hash(),
             exchange_hash=self._exchange_hash(mapping.exchange_to_item(exchange_form, self.ctx)),
@@ -530,7 +554,7 @@ class _Planner:
             kind=self.kind,
             erp_id=0,
             exchange_id=remote.ref.id,
-            change_key=remote.ref.change_key,
+            version=remote.ref.version,
             erp_seq=0,
             erp_hash=synced.content_hash(),
             exchange_hash=self._exchange_hash(item),
@@ -568,7 +592,7 @@ class _Planner:
             return SkipReason.BEFORE_START
         if self.kind is Kind.APPOINTMENT and item.start is not None:
             end = item.end if item.end is not None else item.start
-            if _instant(end) < self.start or _instant(item.start) > self.horizon:
+            if instant(end) < self.start or instant(item.start) > self.horizon:
                 return SkipReason.OUTSIDE_WINDOW
         return None
 
@@ -619,11 +643,11 @@ class _Planner:
         """The Exchange copy with the ERP-only fields as in ``base``: Exchange cannot
         change them, so their Exchange values are not changes."""
         return replace(
-            exchange_item, **{name: getattr(base, name) for name in erp_only_fields(self.ctx)}
+            exchange_item, **{name: getattr(base, name) for name in self.erp_only}
         )
 
     def _exchange_hash(self, item: Item) -> str:
-        return exchange_view(item, self.ctx).content_hash()
+        return exchange_view(item, self.ctx, self.inputs.capabilities).content_hash()
 
     def _claim(self, erp_id: int | None, exchange_id: str | None) -> None:
         """Mark ids as paired, so no later rule pairs them again (links are one-to-one)."""
@@ -634,11 +658,3 @@ class _Planner:
 
     def _skip(self, side: Side, key: str, reason: SkipReason) -> None:
         self.skipped.append(Skipped(side, key, reason))
-
-
-def _instant(value: When) -> datetime:
-    """A bound as a UTC moment (an all-day date counts from its UTC midnight)."""
-    if isinstance(value, datetime):
-        return value
-    assert isinstance(value, date)
-    return datetime.combine(value, time(), UTC)

@@ -5,7 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from esexchange.domain.model import ErpActivity, Item, Kind, RemoteItem, Side
+from esexchange.domain.model import (
+    SYNC_FIELDS,
+    ErpActivity,
+    ExchangeItem,
+    Item,
+    Kind,
+    RemoteItem,
+    Side,
+    instant,
+)
 
 
 @dataclass(frozen=True)
@@ -37,6 +46,59 @@ class MailboxChange:
 
 
 @dataclass(frozen=True)
+class CompleteWindow:
+    """The part of a folder a read listed completely: every item there is in the read.
+
+    A read from no sync state lists the whole folder (``WHOLE_FOLDER``: no bounds).
+    Some backends list completely only within a time window (Graph's calendarView
+    delta): ``start``/``end`` (aware UTC, ``end`` exclusive) bound it. A linked item
+    missing from a complete read is inferred deleted only if it lies inside the window;
+    an item outside it was simply not looked at (leaving the window is never a deletion).
+    """
+
+    start: datetime | None = None
+    end: datetime | None = None
+
+    def contains(self, item: Item | ExchangeItem) -> bool:
+        """Whether ``item`` lies wholly inside the window (an item without a time lies
+        inside only an unbounded one)."""
+        if self.start is None and self.end is None:
+            return True
+        first = item.start if item.start is not None else item.due
+        last = item.end if item.end is not None else first
+        if first is None or last is None:
+            return False
+        return (self.start is None or instant(first) >= self.start) and (
+            self.end is None or instant(last) <= self.end
+        )
+
+
+WHOLE_FOLDER = CompleteWindow()
+"""The completeness of a read that listed every item of the folder."""
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a backend's folder for one kind can hold.
+
+    ``cannot_hold`` names canonical ``Item`` fields the backend has no place for (Graph's
+    To Do has no percent complete and no sensitivity). For that backend they are owned
+    by the ERP: never written to it, and the value read back (always the default) is
+    never taken as a change.
+    """
+
+    cannot_hold: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        unknown = self.cannot_hold - set(SYNC_FIELDS)
+        assert not unknown, f"not Item fields: {sorted(unknown)}"
+
+
+EVERYTHING = Capabilities()
+"""A backend that holds every synchronized field (EWS)."""
+
+
+@dataclass(frozen=True)
 class Link:
     """The pairing of one ERP activity with one Exchange item, for one mailbox.
 
@@ -50,7 +112,7 @@ class Link:
     kind: Kind
     erp_id: int
     exchange_id: str
-    change_key: str
+    version: str
     erp_seq: int
     erp_hash: str
     exchange_hash: str

@@ -59,6 +59,15 @@ def _add_autodiscover_url(conn: Connection) -> None:
     conn.execute(text("ALTER TABLE esx_connection ADD COLUMN autodiscover_url VARCHAR(1000)"))
 
 
+def _rename_change_key_to_version(conn: Connection) -> None:
+    # Released step 1 created the column as ``change_key``; step 1 now creates the table
+    # from schema.py, which names it ``version``, so only an older install renames it.
+    # Both SQLite (3.25+) and PostgreSQL rename a column in place, keeping its rows.
+    columns = {column["name"] for column in inspect(conn).get_columns(schema.esx_link.name)}
+    if "change_key" in columns:
+        conn.execute(text("ALTER TABLE esx_link RENAME COLUMN change_key TO version"))
+
+
 STEPS: tuple[Step, ...] = (
     Step(1, "reference ERP tables where missing; sync tables; change journal and triggers",
          _create_base),
@@ -66,6 +75,8 @@ STEPS: tuple[Step, ...] = (
          _create_pass_log),
     Step(3, "esx_connection.autodiscover_url: the Autodiscover service to ask when it is "
             "not at the address's domain", _add_autodiscover_url),
+    Step(4, "esx_link.change_key renamed to version: the backend's version token (an EWS "
+            "change key, a Graph etag)", _rename_change_key_to_version),
 )
 SCRIPT_VERSION = STEPS[-1].version
 

@@ -159,7 +159,7 @@ class SqlErpStore:
         return [
             Link(
                 kind=kind, erp_id=row.erp_id, exchange_id=row.exchange_id,
-                change_key=row.change_key, erp_seq=row.erp_seq, erp_hash=row.erp_hash,
+                version=row.version, erp_seq=row.erp_seq, erp_hash=row.erp_hash,
                 exchange_hash=row.exchange_hash,
                 synced=item_from_json(json.loads(row.synced_json)),
                 detached=Side(row.detached) if row.detached else None,
@@ -449,7 +449,7 @@ class SqlErpTransaction:
         _upsert(self.connection, esx_link, {
             "connection_id": scope.connection_id, "employee_id": scope.employee_id,
             "kind": link.kind.value, "erp_id": link.erp_id, "exchange_id": link.exchange_id,
-            "change_key": link.change_key, "erp_seq": link.erp_seq, "erp_hash": link.erp_hash,
+            "version": link.version, "erp_seq": link.erp_seq, "erp_hash": link.erp_hash,
             "exchange_hash": link.exchange_hash,
             "synced_json": json.dumps(item_to_json(link.synced), sort_keys=True,
                                       ensure_ascii=False),

@@ -2,15 +2,21 @@
 
 What it copies from Exchange (EWS ``SyncFolderItems``, ``UpdateItem``):
 
-- Item ids are opaque and random-looking; every write gives a new change key, even a
+- Item ids are opaque and random-looking; every write gives a new version, even a
   write that changes nothing. ``LastModifiedTime`` comes from the injected clock.
 - A sync state is an opaque string. Reading from ``None`` lists every item of the folder
-  (``full=True``); reading from a state returns the items created or changed after it
-  (their current content) and the deletions of items that existed at that state, each
-  once. Reading again from the same state returns the same changes. Pages of
-  ``page_size`` items say ``more`` while changes are left.
-- Updates write only the named fields and are guarded by the change key: a stale key
-  fails that element with ``ItemFailed``. Deleting a missing item fails likewise.
+  (``complete=WHOLE_FOLDER``); reading from a state returns the items created or changed
+  after it (their current content) and the deletions of items that existed at that
+  state, each once. Reading again from the same state returns the same changes. Pages of
+  ``page_size`` items say ``more`` while changes are left. As on EWS, a state from before
+  an item's create never reports its deletion; ``state_after_writes`` reads past the
+  pass's own writes (``exchange.ics``).
+- With ``window`` set, a read from ``None`` lists only the items inside it and says it
+  is complete only there (``complete=window``), as Graph's calendarView delta does.
+- ``cannot_hold`` names ``Item`` fields the folders have no place for (``capabilities``).
+- Updates write only the named fields and are guarded by the version: a stale version
+  fails that element with ``ItemFailed``. Deleting an item that is already gone counts
+  as deleted (as on EWS).
 - Nothing ever sends an invitation or a cancellation (``invitations_sent`` stays 0;
   the counter is there so tests can say so).
 
@@ -28,16 +34,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 
-from esexchange.domain.mapping import keep_user_categories
+from esexchange.domain.mapping import exchange_carriers, keep_user_categories
 from esexchange.domain.model import Category, ExchangeItem, ItemRef, Kind, RemoteItem
-from esexchange.domain.state import MailboxChange
+from esexchange.domain.state import WHOLE_FOLDER, Capabilities, CompleteWindow, MailboxChange
 from esexchange.exchange.errors import (
     InvalidSyncState,
     ItemFailed,
     MailboxError,
     MailboxUnreachable,
 )
-from esexchange.exchange.port import BatchResult, ChangePage, ExchangeUpdate
+from esexchange.exchange.ics import state_past_own_writes
+from esexchange.exchange.port import BatchResult, ChangePage, ExchangeUpdate, OwnWrites
 
 _ITEM_FIELDS = frozenset(f.name for f in fields(ExchangeItem)) - {"kind"}
 
@@ -45,7 +52,7 @@ _ITEM_FIELDS = frozenset(f.name for f in fields(ExchangeItem)) - {"kind"}
 @dataclass(frozen=True)
 class _Stored:
     item: ExchangeItem
-    change_key: str
+    version: str
     modified_at: datetime
     created_seq: int
     changed_seq: int
@@ -66,8 +73,14 @@ class MemoryMailbox:
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         seed: int = 0,
+        page_size: int = 512,
+        window: CompleteWindow | None = None,
+        cannot_hold: frozenset[str] = frozenset(),
     ) -> None:
         self._address = address
+        self.page_size = page_size
+        self._window = window
+        self._capabilities = Capabilities(cannot_hold)
         self._clock = clock
         self._random = random.Random(seed)
         self._epoch = self._token(4)
@@ -89,34 +102,45 @@ class MemoryMailbox:
     def address(self) -> str:
         return self._address
 
+    def capabilities(self, kind: Kind) -> Capabilities:
+        return self._capabilities
+
     def check(self) -> None:
         self._reachable()
 
-    def changes(self, kind: Kind, state: str | None, *, page_size: int = 512) -> ChangePage:
+    def changes(self, kind: Kind, state: str | None) -> ChangePage:
         self._reachable()
         if self._failing_listing is not None:
             error, self._failing_listing = self._failing_listing, None
             raise error
         after = 0 if state is None else self._read_state(kind, state)
+        window = self._window if state is None else None
         events: list[tuple[int, MailboxChange]] = []
         for item_id, stored in self._items[kind].items():
+            if window is not None and not window.contains(stored.item):
+                continue
             if stored.changed_seq > after:
                 remote = RemoteItem(
-                    ItemRef(item_id, stored.change_key), stored.item, stored.modified_at
+                    ItemRef(item_id, stored.version), stored.item, stored.modified_at
                 )
                 events.append((stored.changed_seq, MailboxChange(item_id, kind, remote)))
         for item_id, tomb in self._tombstones[kind].items():
             if tomb.deleted_seq > after and tomb.created_seq <= after:
                 events.append((tomb.deleted_seq, MailboxChange(item_id, kind, None)))
         events.sort(key=lambda event: event[0])
+        page_size = self.page_size
         page = events[:page_size]
         end = page[-1][0] if len(events) > page_size else max([after, self._seq])
+        complete = None if state is not None else window or WHOLE_FOLDER
         return ChangePage(
             changes=tuple(change for _, change in page),
             state=self._make_state(kind, end),
             more=len(events) > page_size,
-            full=state is None,
+            complete=complete,
         )
+
+    def state_after_writes(self, kind: Kind, state: str, writes: OwnWrites) -> str | None:
+        return state_past_own_writes(lambda after: self.changes(kind, after), state, writes)
 
     def find_by_erp_id(self, kind: Kind, erp_ids: Sequence[int]) -> dict[int, RemoteItem]:
         self._reachable()
@@ -127,7 +151,7 @@ class MemoryMailbox:
             erp_id = stored.item.erp_id
             if erp_id in wanted and erp_id not in found:
                 found[erp_id] = RemoteItem(
-                    ItemRef(item_id, stored.change_key), stored.item, stored.modified_at
+                    ItemRef(item_id, stored.version), stored.item, stored.modified_at
                 )
         return found
 
@@ -138,7 +162,9 @@ class MemoryMailbox:
             if self._write_fails():
                 results.append(BatchResult(error=ItemFailed(f"creating {item.subject!r} failed")))
                 continue
-            results.append(BatchResult(self._store(item.kind, self._token(24), item, None)))
+            results.append(
+                BatchResult(self._store(item.kind, self._token(24), self._held(item), None))
+            )
         return results
 
     def update(self, updates: Sequence[ExchangeUpdate]) -> list[BatchResult[ItemRef]]:
@@ -152,7 +178,7 @@ class MemoryMailbox:
             stored = self._items[kind].get(update.ref.id)
             if stored is None:
                 results.append(BatchResult(error=ItemFailed(f"item {update.ref.id} not found")))
-            elif stored.change_key != update.ref.change_key:
+            elif stored.version != update.ref.version:
                 results.append(
                     BatchResult(error=ItemFailed(f"item {update.ref.id} changed meanwhile"))
                 )
@@ -164,7 +190,7 @@ class MemoryMailbox:
                     values["categories"] = keep_user_categories(
                         stored.item.categories, update.item.categories
                     )
-                written = replace(stored.item, **values)
+                written = self._held(replace(stored.item, **values))
                 results.append(
                     BatchResult(self._store(kind, update.ref.id, written, stored.created_seq))
                 )
@@ -201,7 +227,7 @@ class MemoryMailbox:
         self._store(kind, item_id, replace(stored.item, **values), stored.created_seq)  # type: ignore[arg-type]
 
     def user_touch(self, kind: Kind, item_id: str) -> None:
-        """A write that changes nothing but the change key (a client saving unchanged)."""
+        """A write that changes nothing but the version (a client saving unchanged)."""
         stored = self._items[kind][item_id]
         self._store(kind, item_id, stored.item, stored.created_seq)
 
@@ -213,7 +239,7 @@ class MemoryMailbox:
         return {item_id: stored.item for item_id, stored in self._items[kind].items()}
 
     def ref(self, kind: Kind, item_id: str) -> ItemRef:
-        return ItemRef(item_id, self._items[kind][item_id].change_key)
+        return ItemRef(item_id, self._items[kind][item_id].version)
 
     # -- fault injection -----------------------------------------------------------------
 
@@ -241,6 +267,12 @@ class MemoryMailbox:
         self._failing_writes.clear()
         self._crash_after = None
 
+    def _held(self, item: ExchangeItem) -> ExchangeItem:
+        """``item`` as the folder keeps it: fields it cannot hold read back as defaults."""
+        dropped = exchange_carriers(self._capabilities.cannot_hold)
+        defaults = ExchangeItem(kind=item.kind, subject="")
+        return replace(item, **{name: getattr(defaults, name) for name in dropped})
+
     def _reachable(self) -> None:
         if self.unreachable:
             raise MailboxUnreachable(f"mailbox {self._address} cannot be reached")
@@ -260,17 +292,17 @@ class MemoryMailbox:
     def _store(
         self, kind: Kind, item_id: str, item: ExchangeItem, created_seq: int | None
     ) -> ItemRef:
-        """Write an item (a new one when ``created_seq`` is None) with a new change key."""
+        """Write an item (a new one when ``created_seq`` is None) with a new version."""
         self._seq += 1
         stored = _Stored(
             item=item,
-            change_key=self._token(12),
+            version=self._token(12),
             modified_at=self._clock(),
             created_seq=self._seq if created_seq is None else created_seq,
             changed_seq=self._seq,
         )
         self._items[kind][item_id] = stored
-        return ItemRef(item_id, stored.change_key)
+        return ItemRef(item_id, stored.version)
 
     def _remove(self, kind: Kind, item_id: str) -> None:
         stored = self._items[kind].pop(item_id)

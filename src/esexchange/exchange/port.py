@@ -1,8 +1,19 @@
-"""The ``Mailbox`` port: what the engine needs from one Exchange mailbox.
+"""The ports to Exchange: ``Exchange`` (one connection) and ``Mailbox`` (one mailbox).
 
-Adapters (the ``ews`` package on exchangelib, ``memory.py`` for unit and property tests)
-translate ``ExchangeItem`` to and from the wire and nothing more: every sync rule lives
-in ``esexchange.domain``.
+Backend-neutral: nothing here is EWS or Graph. An adapter (the ``ews`` package on
+exchangelib; ``memory.py`` for unit and property tests) translates ``ExchangeItem`` to
+and from the wire and nothing more: every sync rule lives in ``esexchange.domain``.
+``service.adapter.open_connection`` is the one factory, keyed by the connection's
+backend; everything above it sees these protocols only.
+
+What differs between backends travels as data, not as code in the engine:
+
+- ``ItemRef.version`` is the backend's opaque version token (EWS change key, Graph etag);
+- ``ChangePage.complete`` says which part of the folder a read listed completely (the
+  whole folder, a time window, or nothing): only there is a missing linked item deleted;
+- ``Mailbox.capabilities(kind)`` names the fields a backend cannot hold (ERP-owned for it);
+- how big a page is and what a sync state means after the pass's own writes are the
+  adapter's business (``changes``, ``state_after_writes``).
 
 Errors (all in ``esexchange.exchange.errors``)::
 
@@ -19,10 +30,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Generic, Protocol, TypeVar
 
 from esexchange.domain.model import Category, ExchangeItem, ItemRef, Kind, RemoteItem
-from esexchange.domain.state import MailboxChange
+from esexchange.domain.state import Capabilities, CompleteWindow, MailboxChange
+
+__all__ = [
+    "AppToken", "BatchResult", "Capabilities", "ChangePage", "CompleteWindow", "Exchange",
+    "ExchangeUpdate", "Mailbox", "OwnWrites",
+]
 
 
 @dataclass(frozen=True)
@@ -30,15 +47,17 @@ class ChangePage:
     """One read of a folder's changes.
 
     ``state`` is the opaque sync state to store once the changes are durable;
-    ``more`` says another read from ``state`` has further changes. ``full`` is true
-    when the read started from no state: the changes then list every item of the folder,
-    so a linked item missing from a complete full read was deleted.
+    ``more`` says another read from ``state`` has further changes. ``complete`` (on the
+    first page of a read; later pages repeat it) is the part of the folder the whole read
+    lists completely: ``WHOLE_FOLDER`` when it started from no state on EWS, a time
+    window for a windowed delta, ``None`` for an incremental read. A linked item the
+    read does not list is inferred deleted only when it lies inside ``complete``.
     """
 
     changes: tuple[MailboxChange, ...]
     state: str
     more: bool
-    full: bool
+    complete: CompleteWindow | None
 
 
 T = TypeVar("T")
@@ -65,6 +84,33 @@ class ExchangeUpdate:
     fields: frozenset[str]
 
 
+@dataclass(frozen=True)
+class OwnWrites:
+    """What one pass wrote to one folder: items created and updated (with the versions
+    the writes returned) and the ids it deleted."""
+
+    created: tuple[ItemRef, ...] = ()
+    updated: tuple[ItemRef, ...] = ()
+    deleted: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AppToken:
+    """What ``esexchange token`` shows of an app's access token (never the token).
+
+    ``needed_roles`` are the application roles this backend needs to synchronize.
+    """
+
+    token_url: str
+    expires_at: datetime
+    roles: tuple[str, ...]
+    needed_roles: tuple[str, ...]
+
+    @property
+    def missing_roles(self) -> tuple[str, ...]:
+        return tuple(role for role in self.needed_roles if role not in self.roles)
+
+
 class Mailbox(Protocol):
     """One Exchange mailbox, reached by impersonation or app permissions."""
 
@@ -73,15 +119,31 @@ class Mailbox(Protocol):
         """The mailbox's primary SMTP address."""
         ...
 
+    def capabilities(self, kind: Kind) -> Capabilities:
+        """Which ``Item`` fields the folder for ``kind`` cannot hold (no request)."""
+        ...
+
     def check(self) -> None:
         """Raise a ``MailboxError`` subclass unless the mailbox can be read and written."""
         ...
 
-    def changes(self, kind: Kind, state: str | None, *, page_size: int = 512) -> ChangePage:
-        """Changes of the folder for ``kind`` after ``state`` (``None`` = from the start).
+    def changes(self, kind: Kind, state: str | None) -> ChangePage:
+        """One page of changes of the folder for ``kind`` after ``state`` (``None`` = from
+        the start); the adapter picks the page size.
 
         Creates and updates come with their full content; deletes by id, once.
         Raises ``InvalidSyncState`` when the server refuses ``state``.
+        """
+        ...
+
+    def state_after_writes(self, kind: Kind, state: str, writes: OwnWrites) -> str | None:
+        """The sync state to store after the pass wrote ``writes`` on top of ``state``.
+
+        ``state`` is what the pass's read ended with. The answer must not hide a change
+        someone else makes after it (on EWS a state from before a create never reports
+        that item's deletion, so the adapter reads on and keeps a state past its own
+        writes). ``None`` means: read the whole folder next time. May send requests;
+        a ``MailboxError`` is answered with ``None``.
         """
         ...
 
@@ -94,12 +156,12 @@ class Mailbox(Protocol):
         ...
 
     def update(self, updates: Sequence[ExchangeUpdate]) -> list[BatchResult[ItemRef]]:
-        """Set the named fields of items, guarded by their change keys.
+        """Set the named fields of items, guarded by their versions.
 
         Only ``update.fields`` are written; every other property of the item stays as it
         is in Exchange. Writing ``categories`` replaces only the ``ES_<no>_`` categories:
         the user's own ones are kept as the item has them at the time of writing
-        (``domain.mapping.keep_user_categories``). A change key that no longer matches
+        (``domain.mapping.keep_user_categories``). A version that no longer matches
         fails that element with ``ItemFailed`` (the item changed meanwhile; the next pass
         merges it).
         """
@@ -112,4 +174,31 @@ class Mailbox(Protocol):
 
     def ensure_categories(self, categories: Sequence[Category]) -> None:
         """Add or recolour these entries of the master category list, keeping all others."""
+        ...
+
+
+class Exchange(Protocol):
+    """One esExchange connection to an Exchange organisation (one backend, one sign-in);
+    its mailboxes share the connection's sessions."""
+
+    @property
+    def endpoint(self) -> str:
+        """The service address the connection talks to (the EWS URL, the Graph root)."""
+        ...
+
+    def mailbox(self, address: str) -> Mailbox:
+        """The mailbox ``address`` (no request is sent yet)."""
+        ...
+
+    def check(self) -> None:
+        """Raise a ``MailboxError`` unless the server answers and accepts the credentials."""
+        ...
+
+    def token(self) -> AppToken:
+        """Request (or reuse) the app's access token; raises ``MailboxError`` for a
+        connection that signs in as a user."""
+        ...
+
+    def close(self) -> None:
+        """Release the connection's sessions; the connection is not used afterwards."""
         ...

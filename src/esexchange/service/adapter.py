@@ -1,12 +1,16 @@
-"""From a stored connection to a live Exchange adapter.
+"""From a stored connection to a live Exchange adapter: the one factory of the port.
 
-The EWS URL is looked up by Autodiscover only when none is stored yet; what it finds is
-stored at once, so later passes (and checks) go straight to the server.
+``open_connection`` picks the adapter by the connection's backend (``OPENERS``); the
+rest of ``service/`` sees only the ``exchange.port.Exchange`` protocol it returns.
+
+EWS: the EWS URL is looked up by Autodiscover only when none is stored yet; what it
+finds is stored at once, so later passes (and checks) go straight to the server.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import replace
 
 from sqlalchemy import Engine
@@ -17,6 +21,7 @@ from esexchange.domain.errors import EsExchangeError
 from esexchange.exchange.errors import MailboxError
 from esexchange.exchange.ews.connection import EwsConnection, discover_ews_url
 from esexchange.exchange.ews.settings import AppAuth, EwsSettings, UserAuth
+from esexchange.exchange.port import Exchange
 
 log = logging.getLogger(__name__)
 
@@ -41,18 +46,27 @@ def ews_settings(engine: Engine, conn: ConnectionConfig, *, time_zone: str = "UT
     )
 
 
-def open_connection(
-    engine: Engine, conn: ConnectionConfig, time_zone: str = "UTC"
-) -> EwsConnection:
-    """The EWS adapter of ``conn``; runs Autodiscover (and stores its answer) if needed.
+Opener = Callable[[Engine, ConnectionConfig, str], Exchange]
+"""Opens the adapter of one backend: (ERP engine, connection, ERP time zone)."""
+
+
+def open_connection(engine: Engine, conn: ConnectionConfig, time_zone: str = "UTC") -> Exchange:
+    """The adapter of ``conn``'s backend, ready to open mailboxes.
 
     ``time_zone`` is the ERP's zone: all-day items begin and end at its midnights.
+    Raises ``BackendNotAvailable`` for a backend this esExchange has no adapter for.
     """
-    if conn.backend is not Backend.EWS:
+    opener = OPENERS.get(conn.backend)
+    if opener is None:
         raise BackendNotAvailable(
             f"connection {conn.name!r} uses the {conn.backend.value} backend, which this "
             "version of esExchange cannot synchronize yet; use --backend ews"
         )
+    return opener(engine, conn, time_zone)
+
+
+def _open_ews(engine: Engine, conn: ConnectionConfig, time_zone: str) -> EwsConnection:
+    """The EWS adapter of ``conn``; runs Autodiscover (and stores its answer) if needed."""
     settings = ews_settings(engine, conn, time_zone=time_zone)
     if not settings.ews_url:
         settings = replace(settings, ews_url=_discover(engine, conn, settings))
@@ -71,3 +85,7 @@ def _discover(engine: Engine, conn: ConnectionConfig, settings: EwsSettings) -> 
     config.store_ews_url(engine, conn.name, url)
     log.info("connection %s: Autodiscover found %s; stored", conn.name, url)
     return url
+
+
+OPENERS: dict[Backend, Opener] = {Backend.EWS: _open_ews}
+"""The adapter for each backend esExchange can drive."""

@@ -14,13 +14,15 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 
 from esexchange import config
-from esexchange.config import Auth
+from esexchange.config import Auth, Backend
 from esexchange.domain.errors import EsExchangeError
 from esexchange.domain.model import Employee
 from esexchange.exchange.errors import AccessDenied, MailboxError, MailboxNotFound
-from esexchange.exchange.ews.connection import EwsConnection
+from esexchange.exchange.port import Exchange
 from esexchange.secrets import SecretError
 from esexchange.service.adapter import BackendNotAvailable, open_connection
+
+_ENDPOINT_LABEL = {Backend.EWS: "EWS URL", Backend.GRAPH: "Graph endpoint"}
 
 
 @dataclass(frozen=True)
@@ -34,13 +36,14 @@ class CheckResult:
 
 
 def check_connection(engine: Engine, name: str) -> list[CheckResult]:
-    """The EWS URL (Autodiscover when none is stored), TLS, and the sign-in of ``name``."""
+    """The service URL (EWS: Autodiscover when none is stored), TLS, and the sign-in of
+    ``name``."""
     conn = config.get_connection(engine, name)
     try:
         exchange = open_connection(engine, conn)
     except EsExchangeError as error:
         return [CheckResult(name, _setup_step(error), False, str(error))]
-    results = [CheckResult(name, "EWS URL", True, exchange.settings.ews_url)]
+    results = [CheckResult(name, _ENDPOINT_LABEL[conn.backend], True, exchange.endpoint)]
     who = conn.upn if conn.auth is Auth.USER else f"app {conn.client_id}"
     try:
         exchange.check()
@@ -64,7 +67,7 @@ def check_assignment(engine: Engine, name: str) -> list[CheckResult]:
         return [CheckResult(name, "personnel", False,
                             f"nobody is synchronized: esexchange personnel add {name} EMAIL...")]
     results: list[CheckResult] = []
-    exchange: EwsConnection | None
+    exchange: Exchange | None
     try:
         exchange = open_connection(engine, conn)
     except EsExchangeError as error:
@@ -107,7 +110,7 @@ def _erp_checks(name: str, person: Employee) -> list[CheckResult]:
     return [status, permission]
 
 
-def _mailbox_check(exchange: EwsConnection, person: Employee) -> CheckResult:
+def _mailbox_check(exchange: Exchange, person: Employee) -> CheckResult:
     who = person.email
     try:
         exchange.mailbox(who).check()

@@ -30,7 +30,7 @@ from esexchange.engine import PassReport, run_pass
 from esexchange.erp.port import Scope
 from esexchange.erp.store import SqlErpStore
 from esexchange.exchange.errors import MailboxError
-from esexchange.exchange.ews.connection import EwsConnection
+from esexchange.exchange.port import Exchange
 from esexchange.service.adapter import open_connection
 from esexchange.service.hostzone import host_time_zone
 from esexchange.service.leases import MailboxBusy, mailbox_lease, new_holder
@@ -157,7 +157,7 @@ def _selected(
 
 def _one_mailbox(
     store: SqlErpStore,
-    exchange: EwsConnection,
+    exchange: Exchange,
     scope: Scope,
     person: Employee,
     settings: EmployeeSettings,

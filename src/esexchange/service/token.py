@@ -16,10 +16,7 @@ from sqlalchemy import Engine
 from esexchange import config
 from esexchange.config import Auth
 from esexchange.domain.errors import EsExchangeError
-from esexchange.exchange.ews.settings import DEFAULT_TOKEN_URL
 from esexchange.service.adapter import open_connection
-
-EWS_APP_ROLE = "full_access_as_app"
 
 
 class NotAnAppConnection(EsExchangeError):
@@ -28,16 +25,13 @@ class NotAnAppConnection(EsExchangeError):
 
 @dataclass(frozen=True)
 class TokenInfo:
-    """What a token grants, without the token."""
+    """What a token grants, without the token; ``missing_roles`` are the application
+    roles the connection's backend needs that the token lacks."""
 
     token_url: str
     expires_at: datetime
     roles: tuple[str, ...]
-
-    @property
-    def may_use_ews(self) -> bool:
-        """EWS application access needs the ``full_access_as_app`` role."""
-        return EWS_APP_ROLE in self.roles
+    missing_roles: tuple[str, ...] = ()
 
 
 def request_token(engine: Engine, name: str) -> TokenInfo:
@@ -53,5 +47,5 @@ def request_token(engine: Engine, name: str) -> TokenInfo:
         token = exchange.token()
     finally:
         exchange.close()
-    url = (conn.token_url or DEFAULT_TOKEN_URL).replace("{tenant}", conn.tenant_id or "")
-    return TokenInfo(token_url=url, expires_at=token.expires_at, roles=token.roles)
+    return TokenInfo(token_url=token.token_url, expires_at=token.expires_at,
+                     roles=token.roles, missing_roles=token.missing_roles)

@@ -23,7 +23,7 @@ from esexchange.domain.mapping.convert import (
     item_to_erp,
     item_to_exchange,
 )
-from esexchange.domain.mapping.fields import erp_fields, exchange_fields
+from esexchange.domain.mapping.fields import erp_fields, exchange_carriers, exchange_fields
 from esexchange.domain.mapping.priorities import (
     importance_for_priority,
     priority_for_importance,
@@ -46,6 +46,7 @@ __all__ = [
     "default_activity_type",
     "erp_fields",
     "erp_to_item",
+    "exchange_carriers",
     "exchange_fields",
     "exchange_to_item",
     "importance_for_priority",

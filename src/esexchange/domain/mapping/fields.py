@@ -53,6 +53,11 @@ def erp_fields(changed: Iterable[str]) -> frozenset[str]:
     return frozenset().union(*(_lookup(ERP_COLUMNS, name) for name in changed))
 
 
+def exchange_carriers(names: Iterable[str]) -> frozenset[str]:
+    """The ``ExchangeItem`` fields that carry the canonical ``Item`` fields ``names``."""
+    return frozenset().union(*(_lookup(_EXCHANGE_FIELDS, name) for name in names))
+
+
 def exchange_fields(changed: Iterable[str], ctx: MappingContext) -> frozenset[str]:
     """The ``ExchangeItem`` fields to write for the changed canonical ``Item`` fields.
 

@@ -1,4 +1,5 @@
-"""The EWS adapter: the ``Mailbox`` port on exchangelib, for Exchange 2016/2019/SE.
+"""The EWS adapter: the ``Exchange`` and ``Mailbox`` ports on exchangelib, for Exchange
+2016/2019/SE and Exchange Online.
 
     settings = EwsSettings(ews_url=..., auth=UserAuth(upn, password), ca_bundle=...)
     connection = EwsConnection(settings)          # one per Exchange organisation
@@ -12,14 +13,13 @@ batch results), ``transport`` (TLS per connection, request counting, bounded wai
 ``failures`` (errors in words).
 """
 
-from esexchange.exchange.ews.connection import AppToken, EwsConnection, discover_ews_url
+from esexchange.exchange.ews.connection import EwsConnection, discover_ews_url
 from esexchange.exchange.ews.items import ErpIdProperty
 from esexchange.exchange.ews.mailbox import EwsMailbox
 from esexchange.exchange.ews.settings import AppAuth, EwsSettings, UserAuth, validate_upn
 
 __all__ = [
     "AppAuth",
-    "AppToken",
     "ErpIdProperty",
     "EwsConnection",
     "EwsMailbox",

@@ -14,7 +14,6 @@ import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -49,6 +48,7 @@ from esexchange.exchange.ews.transport import (
     RequestCounter,
     mailbox_call,
 )
+from esexchange.exchange.port import AppToken
 
 log = logging.getLogger(__name__)
 
@@ -60,12 +60,8 @@ _VERSIONS = {
 }
 
 
-@dataclass(frozen=True)
-class AppToken:
-    """What ``esexchange token`` shows of an app's access token (never the token)."""
-
-    expires_at: datetime
-    roles: tuple[str, ...]
+EWS_APP_ROLE = "full_access_as_app"
+"""The application role EWS access needs (Office 365 Exchange Online)."""
 
 
 class EwsConnection:
@@ -95,6 +91,11 @@ class EwsConnection:
         )
         self.requests = RequestCounter()
         """EWS requests of connection-level calls (``check``, ``token``)."""
+
+    @property
+    def endpoint(self) -> str:
+        """The EWS URL."""
+        return self.settings.ews_url
 
     def mailbox(self, address: str) -> EwsMailbox:
         """The mailbox ``address``, opened by impersonation (no request is sent yet)."""
@@ -133,7 +134,8 @@ class EwsConnection:
 
     def token(self) -> AppToken:
         """Request (or reuse) the app's access token; its expiry and roles, not the token."""
-        if not isinstance(self.settings.auth, AppAuth):
+        auth = self.settings.auth
+        if not isinstance(auth, AppAuth):
             raise MailboxError(f"connection {self.settings.name} signs in as a user, not an app")
         with self._call():
             session = self.protocol.get_session()
@@ -142,8 +144,10 @@ class EwsConnection:
         claims = _jwt_claims(str(token.get("access_token", "")))
         expires = token.get("expires_at") or claims.get("exp") or 0
         return AppToken(
+            token_url=auth.resolved_token_url,
             expires_at=datetime.fromtimestamp(float(expires), UTC),
             roles=tuple(str(role) for role in claims.get("roles", ())),
+            needed_roles=(EWS_APP_ROLE,),
         )
 
     def close(self) -> None:

@@ -196,7 +196,7 @@ def from_exchangelib(item: Any, kind: Kind, *, zone: EWSTimeZone) -> RemoteItem:
         )
     modified = _utc(item.last_modified_time) if item.last_modified_time else None
     return RemoteItem(
-        ref=ItemRef(id=item.id, change_key=item.changekey),
+        ref=ItemRef(id=item.id, version=item.changekey),
         item=exchange_item,
         modified_at=modified or datetime.now(UTC),
     )

@@ -37,7 +37,7 @@ from exchangelib.properties import Mailbox as MailboxAddress
 
 from esexchange.domain.mapping import keep_user_categories
 from esexchange.domain.model import Category, ExchangeItem, ItemRef, Kind, RemoteItem
-from esexchange.domain.state import MailboxChange
+from esexchange.domain.state import EVERYTHING, WHOLE_FOLDER, Capabilities, MailboxChange
 from esexchange.exchange.errors import ItemFailed, MailboxError
 from esexchange.exchange.ews.categories import CONFIGURATION_NAME, merge_categories
 from esexchange.exchange.ews.failures import Who, translate, translated
@@ -58,7 +58,8 @@ from esexchange.exchange.ews.services import (
 )
 from esexchange.exchange.ews.settings import EwsSettings
 from esexchange.exchange.ews.transport import RequestCounter, mailbox_call
-from esexchange.exchange.port import BatchResult, ChangePage, ExchangeUpdate
+from esexchange.exchange.ics import state_past_own_writes
+from esexchange.exchange.port import BatchResult, ChangePage, ExchangeUpdate, OwnWrites
 
 log = logging.getLogger(__name__)
 
@@ -78,12 +79,18 @@ class EwsMailbox:
         self._folders: dict[Kind, Any] = {}
         self.requests = RequestCounter()
         """EWS requests sent for this mailbox so far (for benchmarks and logs)."""
+        self.page_size = min(settings.sync_page_size, _MAX_SYNC_PAGE)
+        """Changes per SyncFolderItems read."""
 
     @property
     def address(self) -> str:
         return str(self._account.primary_smtp_address)
 
     # --- reachability -------------------------------------------------------------------
+
+    def capabilities(self, kind: Kind) -> Capabilities:
+        """EWS calendars and task folders hold every synchronized field."""
+        return EVERYTHING
 
     def check(self) -> None:
         """Open the calendar and the tasks folder (one GetFolder request)."""
@@ -92,14 +99,15 @@ class EwsMailbox:
 
     # --- reading ------------------------------------------------------------------------
 
-    def changes(self, kind: Kind, state: str | None, *, page_size: int = 512) -> ChangePage:
-        """One SyncFolderItems page; creates and updates fetched in batched GetItem."""
+    def changes(self, kind: Kind, state: str | None) -> ChangePage:
+        """One SyncFolderItems page (``page_size`` changes); creates and updates
+        fetched in batched GetItem. A read from no state lists the whole folder."""
         with self._call():
             folder = self._folder(kind)
             service = SyncItems(account=self._account)
             entries = self._retrying(lambda: list(service.call(
                 folder=folder, shape=ID_ONLY, additional_fields=set(), sync_state=state,
-                ignore=None, max_changes_returned=min(page_size, _MAX_SYNC_PAGE),
+                ignore=None, max_changes_returned=self.page_size,
                 sync_scope=None,
             )))
             order = _distinct_changes(entries, MODELS[kind])
@@ -113,8 +121,12 @@ class EwsMailbox:
                 changes=changes,
                 state=str(service.sync_state),
                 more=not service.includes_last_item_in_range,
-                full=state is None,
+                complete=WHOLE_FOLDER if state is None else None,
             )
+
+    def state_after_writes(self, kind: Kind, state: str, writes: OwnWrites) -> str | None:
+        """A SyncFolderItems state past the pass's own writes (see ``exchange.ics``)."""
+        return state_past_own_writes(partial(self.changes, kind), state, writes)
 
     def find_by_erp_id(self, kind: Kind, erp_ids: Sequence[int]) -> dict[int, RemoteItem]:
         """One FindItem restricted on the ERP id property, then batched GetItem."""
@@ -180,7 +192,7 @@ class EwsMailbox:
                     results[index] = BatchResult(value=update.ref)
                     continue
                 built = self._build(update.item, "updated", folder=None,
-                                    id=update.ref.id, changekey=update.ref.change_key)
+                                    id=update.ref.id, changekey=update.ref.version)
                 if isinstance(built, ItemFailed):
                     results[index] = BatchResult(error=built)
                 else:
@@ -382,8 +394,8 @@ class EwsMailbox:
         if isinstance(outcome, Exception):
             return BatchResult(error=self._item_failed(_label(item), verb, outcome))
         if isinstance(outcome, tuple):
-            return BatchResult(value=ItemRef(id=outcome[0], change_key=outcome[1]))
-        return BatchResult(value=ItemRef(id=outcome.id, change_key=outcome.changekey))
+            return BatchResult(value=ItemRef(id=outcome[0], version=outcome[1]))
+        return BatchResult(value=ItemRef(id=outcome.id, version=outcome.changekey))
 
     def _item_failed(self, label: str, verb: str, error: Exception) -> ItemFailed:
         if isinstance(error, ErrorIrresolvableConflict):

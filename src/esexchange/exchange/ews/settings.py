@@ -83,8 +83,9 @@ class EwsSettings:
     loudly on every connect). ``version`` is an EWS version name such as
     ``"Exchange2016"`` to skip the version probe. ``time_zone`` (IANA) is where all-day
     items the sync writes start and end at midnight: the connection's ERP time zone.
-    ``batch_size`` bounds the items per request; ``max_wait_seconds`` bounds how long a
-    mailbox operation waits for a throttling server before giving up.
+    ``batch_size`` bounds the items per request; ``sync_page_size`` the changes per
+    SyncFolderItems read (512 is the most Exchange returns); ``max_wait_seconds`` bounds
+    how long a mailbox operation waits for a throttling server before giving up.
     """
 
     ews_url: str
@@ -95,6 +96,7 @@ class EwsSettings:
     version: str | None = None
     time_zone: str = "UTC"
     batch_size: int = 100
+    sync_page_size: int = 512
     max_wait_seconds: float = 60.0
     max_connections: int = 4
     timeout_seconds: int = 60
