@@ -48,7 +48,8 @@ GRAPH_RESOURCE = "https://graph.microsoft.com"
 # The application permissions each resource grants an app registration of the directory.
 ROLES: Mapping[str, tuple[str, ...]] = {
     EXCHANGE_RESOURCE: ("full_access_as_app",),
-    GRAPH_RESOURCE: ("Calendars.ReadWrite", "Tasks.ReadWrite.All", "User.Read.All"),
+    GRAPH_RESOURCE: ("Calendars.ReadWrite", "Tasks.ReadWrite.All", "MailboxSettings.ReadWrite",
+                     "User.Read.All"),
 }
 TOKEN_LIFETIME_SECONDS = 3599
 SIGNING_KEY_FILE = "sandbox-token-key.pem"  # beside the state file of `esexchange sandbox ews`
