@@ -24,6 +24,8 @@ from tests.support.sandbox import (
 )
 
 BERLIN = EWSTimeZone("Europe/Berlin")
+SOAP_TYPE = {"Content-Type": "text/xml; charset=utf-8"}
+AUTH = (SERVICE_UPN, SERVICE_PASSWORD)
 VERSION = {
     "MajorVersion": "15",
     "MinorVersion": "1",
@@ -45,7 +47,7 @@ def test_a_request_that_breaks_the_schema_gets_exchanges_fault(ews: RunningSandb
         "</m:GetFolder>"
     )
     for payload in (envelope(bad, impersonate=ANNA).encode(), b"<s:Envelope><unclosed>"):
-        response = httpx.post(ews.url, content=payload, auth=(SERVICE_UPN, SERVICE_PASSWORD))
+        response = httpx.post(ews.url, content=payload, headers=SOAP_TYPE, auth=AUTH)
         assert response.status_code == 500
         root = etree_of(response)
         fault = root.find(".//s:Fault", NS)
@@ -217,7 +219,7 @@ def test_time_zone_context_header_is_accepted(ews: RunningSandbox) -> None:
         '<t:TimeZoneContext><t:TimeZoneDefinition Id="W. Europe Standard Time"/>'
         "</t:TimeZoneContext></s:Header>",
     )
-    response = httpx.post(ews.url, content=request, auth=(SERVICE_UPN, SERVICE_PASSWORD))
+    response = httpx.post(ews.url, content=request, headers=SOAP_TYPE, auth=AUTH)
     assert response.status_code == 200 and response_codes(etree_of(response)) == ["NoError"]
     (item,) = ews.mailbox(ANNA).items.values()
     assert item.fields["Start"].isoformat() == "2026-12-01T08:00:00+00:00"
@@ -290,3 +292,53 @@ def test_folder_properties(ews: RunningSandbox) -> None:
         "Inbox": ("Folder", "IPF.Note", "2", "0", "1", "true", True),
         "Top of Information Store": ("Folder", "IPF.Note", "0", "7", "0", "true", True),
     }
+
+
+# --- strictness, as Exchange (issue 10, item 13) ---------------------------------------
+
+GET_CALENDAR = (
+    '<m:GetFolder><m:FolderShape><t:BaseShape>IdOnly</t:BaseShape></m:FolderShape>'
+    '<m:FolderIds><t:DistinguishedFolderId Id="calendar"/></m:FolderIds></m:GetFolder>'
+)
+
+
+def test_a_request_that_is_not_text_xml_is_refused_with_415(ews: RunningSandbox) -> None:
+    """EWS is SOAP 1.1: a body of another content type is HTTP 415 Unsupported Media Type,
+    after authentication, as IIS answers for Exchange."""
+    payload = envelope(GET_CALENDAR, impersonate=ANNA).encode()
+    for content_type in ({}, {"Content-Type": "application/json"},
+                         {"Content-Type": "application/soap+xml; charset=utf-8"}):  # fmt: skip
+        response = httpx.post(ews.url, content=payload, headers=content_type, auth=AUTH)
+        assert response.status_code == 415
+        assert "text/xml; charset=utf-8" in response.text
+    upper = httpx.post(ews.url, content=payload, headers={"Content-Type": "TEXT/XML"}, auth=AUTH)
+    assert upper.status_code == 200
+
+
+def test_a_request_with_a_doctype_is_refused(ews: RunningSandbox) -> None:
+    """Exchange reads requests with DTD processing prohibited: a DOCTYPE (the way in for
+    entity expansion attacks) fails the request as a schema validation error."""
+    payload = envelope(GET_CALENDAR, impersonate=ANNA).replace(
+        '<?xml version="1.0" encoding="utf-8"?>',
+        '<?xml version="1.0" encoding="utf-8"?><!DOCTYPE s:Envelope [<!ENTITY x "boom">]>',
+    )
+    response = httpx.post(ews.url, content=payload.encode(), headers=SOAP_TYPE, auth=AUTH)
+    assert response.status_code == 500
+    root = etree_of(response)
+    assert root.findtext(".//faultcode") == "a:ErrorSchemaValidation"
+    assert "DTD is prohibited" in (root.findtext(".//faultstring") or "")
+
+
+def test_an_empty_impersonation_address_is_an_error_not_the_callers_mailbox(
+    ews: RunningSandbox,
+) -> None:
+    """``PrimarySmtpAddress`` is a NonEmptyStringType: an empty one fails the schema
+    (Exchange validates the headers too); a blank one names no mailbox. Neither acts on
+    the service account's own mailbox."""
+    for address, code in (("", "ErrorSchemaValidation"), (" ", "ErrorNonExistentMailbox")):
+        payload = envelope(GET_CALENDAR, impersonate="PLACEHOLDER").replace(
+            "PLACEHOLDER", address
+        )
+        response = httpx.post(ews.url, content=payload.encode(), headers=SOAP_TYPE, auth=AUTH)
+        assert response.status_code == 500, address
+        assert etree_of(response).findtext(".//faultcode") == f"a:{code}"

@@ -72,6 +72,14 @@ def create_sandbox(
             principal = authenticate(request.headers, directory, issuer)
         except AuthChallenge as challenge:
             return unauthorized(challenge, request.url.netloc)
+        content_type = request.headers.get("content-type", "")
+        if content_type.split(";")[0].strip().lower() != "text/xml":
+            # What Exchange answers a SOAP 1.1 endpoint posted anything but text/xml.
+            message = (
+                f"Cannot process the message because the content type {content_type!r} "
+                f"was not the expected type {SOAP_CONTENT_TYPE!r}."
+            )
+            return Response(message, status_code=415, media_type="text/plain")
         payload = await request.body()
         status, body = await run_in_threadpool(endpoint.handle, payload, principal)
         return Response(body, status_code=status, media_type=SOAP_CONTENT_TYPE)

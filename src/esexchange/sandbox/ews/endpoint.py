@@ -84,7 +84,7 @@ class EwsEndpoint:
         try:
             address = resolve_target(
                 principal,
-                request.impersonated_smtp or None,
+                request.impersonated_smtp,
                 self.directory,
                 delegate_smtp=self._delegated_mailbox(request),
             )

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
+from esexchange.sandbox.ews import schema
 from esexchange.sandbox.ews.errors import EwsError
 from esexchange.sandbox.models.errors import StoreError
 
@@ -66,6 +67,13 @@ def parse_request(payload: bytes) -> Request:
             f"The request failed schema validation: {exc.msg}.",
             violation=(exc.lineno or 0, exc.offset or 0, str(exc.msg)),
         ) from exc
+    if root.getroottree().docinfo.doctype:
+        # Exchange reads requests with DTD processing prohibited (no entity tricks).
+        raise EwsError(
+            "ErrorSchemaValidation",
+            "The request failed schema validation: DTD is prohibited in this XML document.",
+            violation=(1, 1, "DTD is prohibited in this XML document."),
+        )
     body = root.find(f"{{{SOAP}}}Body") if root.tag == f"{{{SOAP}}}Envelope" else None
     operations = [child for child in body if isinstance(child.tag, str)] if body is not None else []
     if len(operations) != 1:
@@ -77,6 +85,9 @@ def parse_request(payload: bytes) -> Request:
     header = root.find(f"{{{SOAP}}}Header")
     impersonated = None
     if header is not None:
+        for element in header:
+            if isinstance(element.tag, str) and element.tag.startswith(f"{{{T}}}"):
+                schema.validate(element)  # an empty impersonation address, say, is invalid
         sid = header.find(f"{t('ExchangeImpersonation')}/{t('ConnectingSID')}")
         if sid is not None:
             impersonated = next((c.text or "" for c in sid if isinstance(c.tag, str)), None)
