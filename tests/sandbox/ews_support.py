@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -89,3 +90,8 @@ def post(url: str, body: str, *, impersonate: str | None = None) -> tuple[int, e
 def response_codes(root: etree._Element) -> list[str]:
     """The ResponseCode of every response message of a response envelope."""
     return [code.text or "" for code in root.iterfind(".//m:ResponseCode", NS)]
+
+
+# An id of the sandbox's form that names nothing: ErrorItemNotFound/ErrorFolderNotFound,
+# where a malformed one is ErrorInvalidIdMalformed.
+WELL_FORMED_UNKNOWN = base64.b64encode(bytes(4) + b"\xff" * 8 + b"\x02" + bytes(16)).decode()

@@ -11,7 +11,7 @@ from exchangelib.errors import ErrorImpersonateUserDenied
 from exchangelib.items import SEND_TO_NONE
 from exchangelib.version import Build
 
-from tests.sandbox.ews_support import NS, envelope, post, response_codes
+from tests.sandbox.ews_support import NS, WELL_FORMED_UNKNOWN, envelope, post, response_codes
 from tests.support.sandbox import (
     ANNA,
     BEN,
@@ -121,10 +121,10 @@ def test_distinguished_folders(ews: RunningSandbox) -> None:
         ews.url,
         "<m:GetFolder><m:FolderShape><t:BaseShape>IdOnly</t:BaseShape></m:FolderShape>"
         '<m:FolderIds><t:DistinguishedFolderId Id="calendar"/><t:FolderId Id="AAAA"/>'
-        "</m:FolderIds></m:GetFolder>",
+        f'<t:FolderId Id="{WELL_FORMED_UNKNOWN}"/></m:FolderIds></m:GetFolder>',
         impersonate=ANNA,
     )
-    assert response_codes(root) == ["NoError", "ErrorFolderNotFound"]
+    assert response_codes(root) == ["NoError", "ErrorInvalidIdMalformed", "ErrorFolderNotFound"]
 
 
 def test_resolve_names_searches_the_directory(ews: RunningSandbox) -> None:

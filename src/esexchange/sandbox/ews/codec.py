@@ -8,6 +8,7 @@ never heard of round-trips as faithfully as ``Subject``.
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -339,6 +340,8 @@ def _render_property(
         recurrence_xml.render_recurrence(node, rule, zone)
     elif name in item.fields:
         render_value(node, name, item.fields[name])
+    elif name == "TextBody" and isinstance(body := item.fields.get("Body"), Body):
+        render_value(node, name, text_body(body))  # Exchange 2013+ (MS-OXWSCORE R1731)
     elif name == "HasAttachments" or name == "IsAssociated":
         render_value(node, name, False)
     elif name == "DateTimeReceived":  # a calendar item or task is "received" when created
@@ -392,6 +395,20 @@ def _render_calendar_computed(
 
 _SCRIPT = re.compile(r"<script\b.*?</script\s*>|<script\b[^>]*/>", re.IGNORECASE | re.DOTALL)
 _REMOTE_IMAGE = re.compile(r"<img\b[^>]*\bsrc\s*=\s*[\"']?https?:[^>]*>", re.IGNORECASE)
+
+
+_TAG = re.compile(r"<[^>]*>")
+_BLOCK_END = re.compile(r"</(p|div|h[1-6]|li|tr)\s*>|<br\s*/?>", re.IGNORECASE)
+_HEAD = re.compile(r"<(head|style|script)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+
+
+def text_body(body: Body) -> Body:
+    """The body as text (``TextBody``): an HTML body without its markup, lines kept."""
+    if body.body_type != "HTML":
+        return Body("Text", body.text)
+    text = _BLOCK_END.sub("\n", _HEAD.sub("", body.text))
+    lines = (" ".join(line.split()) for line in html.unescape(_TAG.sub("", text)).splitlines())
+    return Body("Text", "\n".join(line for line in lines if line))
 
 
 def filtered_body(body: Body) -> Body:

@@ -9,6 +9,7 @@ compared with (an extended property by its ``PropertyType``), as Exchange compar
 from __future__ import annotations
 
 import operator
+import unicodedata
 from collections.abc import Callable
 from datetime import UTC, datetime, tzinfo
 
@@ -71,11 +72,25 @@ def _compile(node: etree._Element, zone: tzinfo) -> Predicate:
     raise EwsError("ErrorInvalidRestriction", f"The restriction {name} is not supported.")
 
 
+def _folded(text: str, *, case: bool, non_spacing: bool) -> str:
+    """``text`` as a comparison sees it: without case and/or non-spacing marks (accents)."""
+    if non_spacing:
+        decomposed = unicodedata.normalize("NFD", text)
+        text = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return text.casefold() if case else text
+
+
 def _contains(node: etree._Element, path: etree._Element) -> Predicate:
+    """``Contains``: ContainmentMode and ContainmentComparison as documented (Exact, IgnoreCase,
+    IgnoreNonSpacingCharacters, and the Loose forms, which ignore both)."""
     constant = node.find(t("Constant"))
-    wanted = constant.get("Value", "") if constant is not None else ""
     mode = node.get("ContainmentMode", "Substring")
-    ignore_case = "IgnoreCase" in node.get("ContainmentComparison", "Exact")
+    comparison = node.get("ContainmentComparison", "Exact")
+    loose = comparison.startswith("Loose")
+    case = loose or "IgnoreCase" in comparison
+    non_spacing = loose or "NonSpac" in comparison
+    text = constant.get("Value", "") if constant is not None else ""
+    wanted = _folded(text, case=case, non_spacing=non_spacing)
 
     def matches(item: Item) -> bool:
         value = _value(item, path)
@@ -85,8 +100,7 @@ def _contains(node: etree._Element, path: etree._Element) -> Predicate:
                 text = text.text
             if not isinstance(text, str):
                 continue
-            have, want = (text.lower(), wanted.lower()) if ignore_case else (text, wanted)
-            if _contained(have, want, mode):
+            if _contained(_folded(text, case=case, non_spacing=non_spacing), wanted, mode):
                 return True
         return False
 
@@ -143,11 +157,11 @@ def _compare(
         elif isinstance(value, datetime):
             constant = codec.parse_datetime(text, zone)
         elif isinstance(value, Body):
-            value, constant = value.text, text
+            value, constant = value.text.casefold(), text.casefold()
         elif isinstance(value, tuple):
             return any(_compare(v, text, compare, zone) for v in value)
-        else:
-            value, constant = str(value), text
+        else:  # Exchange's string comparisons ignore case (subjects, categories alike)
+            value, constant = str(value).casefold(), text.casefold()
         return compare(value, constant)
     except (ValueError, TypeError):
         return False

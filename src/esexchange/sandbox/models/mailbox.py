@@ -69,7 +69,7 @@ class Mailbox(SeriesMailbox, ConfigurationsMailbox):
         if kind == "Task":
             item.fields.setdefault("Status", "NotStarted")
             item.fields.setdefault("PercentComplete", 0.0)
-            item.fields["ChangeCount"] = 0
+            item.fields["ChangeCount"] = 1  # a new task has changed once (MS-OXWSTASK R45)
             for name, value in fields.items():  # in request order: the last one set wins
                 item.fields[name] = value
                 rules.task_rule(item.fields, name, now)

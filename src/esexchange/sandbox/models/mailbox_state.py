@@ -10,12 +10,13 @@ spread over small classes: series (``occurrences.py``), user configurations
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from esexchange.sandbox.models import sync
+from esexchange.sandbox.models import recurrence, sync
 from esexchange.sandbox.models.errors import StoreError
 from esexchange.sandbox.models.folders import DISTINGUISHED_FOLDERS, Folder
 from esexchange.sandbox.models.items import Item, Tombstone
@@ -28,6 +29,28 @@ IdSource = Callable[[], bytes]  # 16 fresh bytes per call
 def system_clock() -> datetime:
     """The wall clock in UTC."""
     return datetime.now(UTC)
+
+
+_ID_PREFIX = b"\x00\x00\x00\x00"
+_ID_LENGTH = 4 + 8 + 1 + 16  # prefix, mailbox tag, kind, 16 bytes of the id source
+
+
+def check_id(item_id: str) -> None:
+    """ErrorInvalidIdMalformed unless ``item_id`` has the form of this store's ids.
+
+    Exchange tells an id it cannot parse (ErrorInvalidIdMalformed) from a well-formed id
+    of nothing it holds (ErrorItemNotFound / ErrorFolderNotFound).
+    """
+    try:
+        raw = base64.b64decode(item_id, validate=True)
+    except (binascii.Error, ValueError):
+        raw = b""
+    occurrence = recurrence.parse_occurrence_id(item_id)
+    if occurrence is not None:
+        check_id(occurrence[0])
+        return
+    if len(raw) != _ID_LENGTH or not raw.startswith(_ID_PREFIX):
+        raise StoreError("ErrorInvalidIdMalformed", f"Id is malformed: {item_id!r}.")
 
 
 class MailboxState:
@@ -82,7 +105,10 @@ class MailboxState:
     # folders -----------------------------------------------------------------------------
 
     def folder(self, folder_id: str | None = None, *, distinguished: str | None = None) -> Folder:
-        """A folder by id or by distinguished name; ErrorFolderNotFound otherwise."""
+        """A folder by id or by distinguished name; ErrorFolderNotFound otherwise
+        (ErrorInvalidIdMalformed for an id that cannot be one)."""
+        if distinguished is None and folder_id is not None:
+            check_id(folder_id)
         for folder in self.folders.values():
             if (distinguished and folder.distinguished == distinguished) or folder.id == folder_id:
                 return folder

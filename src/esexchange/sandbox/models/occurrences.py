@@ -8,7 +8,7 @@ from datetime import datetime
 from esexchange.sandbox.models import recurrence, rules, series
 from esexchange.sandbox.models.errors import StoreError
 from esexchange.sandbox.models.items import Item
-from esexchange.sandbox.models.mailbox_state import MailboxState
+from esexchange.sandbox.models.mailbox_state import MailboxState, check_id
 from esexchange.sandbox.models.values import ExtendedKey, ExtendedValue, Value
 
 
@@ -20,6 +20,7 @@ class SeriesMailbox(MailboxState):
         found = self.items.get(item_id) or self.exceptions.get(item_id)
         if found is not None:
             return found
+        check_id(item_id)
         occurrence = recurrence.parse_occurrence_id(item_id)
         if occurrence is not None:
             master = self.items.get(occurrence[0])

@@ -28,6 +28,7 @@ READ_ONLY = frozenset(
     }
 )  # fmt: skip
 
+MAX_SUBJECT = 255
 MAX_DURATION = timedelta(days=5 * 365 + 1)  # "exceeds five years" (MS-OXWSMTGS R1203)
 
 APPENDABLE = frozenset({"Body", "RequiredAttendees", "OptionalAttendees", "Resources",
@@ -47,6 +48,9 @@ def check_extended(key: ExtendedKey, value: ExtendedValue) -> None:
 def derive(kind: str, fields: dict[str, Value], now: datetime) -> None:
     """Properties Exchange derives on every write, and the checks it makes on the result."""
     fields["LastModifiedTime"] = now
+    subject = fields.get("Subject")
+    if isinstance(subject, str) and len(subject) > MAX_SUBJECT:
+        fields["Subject"] = subject[:MAX_SUBJECT]  # Exchange truncates (MS-OXWSCORE R74)
     if kind == "CalendarItem":
         start, end = fields.get("Start"), fields.get("End")
         if isinstance(start, datetime) and isinstance(end, datetime) and end < start:

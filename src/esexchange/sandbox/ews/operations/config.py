@@ -30,10 +30,24 @@ def _parse(element: etree._Element, name: str) -> UserConfiguration:
     return UserConfiguration(
         name=name,
         item_id="",
-        dictionary=XmlValue(etree.tostring(dictionary)) if dictionary is not None else None,
+        dictionary=_canonical(dictionary) if dictionary is not None else None,
         xml_data=base64.b64decode(xml_data) if xml_data is not None else None,
         binary_data=base64.b64decode(binary_data) if binary_data is not None else None,
     )
+
+
+_CANONICAL_BOOLEANS = {"1": "true", "0": "false", "true": "true", "false": "false"}
+
+
+def _canonical(dictionary: etree._Element) -> XmlValue:
+    """A Dictionary as Exchange keeps it: Boolean keys and values as ``true``/``false``."""
+    for entry in dictionary.iter(t("DictionaryKey"), t("DictionaryValue")):
+        if entry.findtext(t("Type")) != "Boolean":
+            continue
+        for value in entry.iter(t("Value")):
+            text = (value.text or "").strip().lower()
+            value.text = _CANONICAL_BOOLEANS.get(text, value.text)
+    return XmlValue(etree.tostring(dictionary))
 
 
 def get_user_configuration(ctx: Context, op: etree._Element) -> etree._Element:

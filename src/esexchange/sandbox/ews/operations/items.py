@@ -224,13 +224,22 @@ def _sort_key(sort: etree._Element | None) -> Callable[[list[Item]], list[Item]]
             target = codec.field_name(children(order)[0])
             present = [i for i in result if _property(i, target) is not None]
             missing = [i for i in result if _property(i, target) is None]
-            present.sort(
-                key=lambda i: _property(i, target), reverse=order.get("Order") == "Descending"
-            )  # type: ignore[arg-type,return-value]
-            result = present + missing
+            descending = order.get("Order") == "Descending"
+            present.sort(key=lambda i: _sortable(_property(i, target)), reverse=descending)
+            # An empty value sorts lowest: first ascending, last descending, as in Exchange.
+            result = present + missing if descending else missing + present
         return result
 
     return apply
+
+
+def _sortable(value: object) -> object:
+    """A sort key: text without case, as Exchange's collation orders it."""
+    if isinstance(value, str):
+        return value.casefold()
+    if isinstance(value, tuple):
+        return tuple(v.casefold() for v in value)
+    return value
 
 
 def _property(item: Item, target: object) -> object:
