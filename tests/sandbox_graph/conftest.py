@@ -7,18 +7,16 @@ body against Graph's description; a test fails if one did not follow it.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 import httpx
 import pytest
 
 from esexchange.inprocess import BackgroundServer
 from esexchange.sandbox.directory import AppEntry, Directory, MailboxEntry
-from esexchange.sandbox.graph import schema
 from esexchange.sandbox.graph.app import GraphSandbox, create_graph_sandbox
-from esexchange.sandbox.graph.routes import GraphResponse
 from esexchange.sandbox.oauth import GRAPH_RESOURCE, TokenIssuer
+from tests.support.graph_sandbox import Checked
 
 ANNA = "anna.berger@example.test"
 BEN = "ben.kraus@example.test"
@@ -37,23 +35,6 @@ DIRECTORY = Directory(
         AppEntry(TENANT, NARROW_APP_ID, SECRET, (BEN,)),
     ),
 )
-
-
-@dataclass
-class Checked:
-    """Collects what the sandbox's schema check found."""
-
-    violations: list[str] = field(default_factory=list)
-    checked: int = 0
-    allow_invalid_requests: bool = False  # for tests that send bad input on purpose
-
-    def __call__(self, method: str, path: str, body: Any, response: GraphResponse) -> None:
-        self.checked += 1
-        try:
-            schema.validate_exchange(method, path, body, response)
-        except schema.SchemaViolation as violation:
-            if not (self.allow_invalid_requests and " request" in str(violation)):
-                self.violations.append(str(violation))
 
 
 @dataclass

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from starlette.applications import Starlette
 from starlette.types import Message, Receive, Scope, Send
@@ -162,11 +162,10 @@ class GraphSandbox:
         for item in items:
             split = urlsplit(item["url"])
             sub_headers = {k.lower(): str(v) for k, v in (item.get("headers") or {}).items()}
-            sub_headers.setdefault("prefer", headers.get("prefer", ""))
             sub_headers["x-esx-request-id"] = headers["x-esx-request-id"]
             requests[item["id"]] = GraphRequest(
                 item["method"].upper(),
-                split.path.removeprefix("/").removeprefix("v1.0/"),
+                unquote(split.path).removeprefix("/").removeprefix("v1.0/"),
                 dict(parse_qsl(split.query, keep_blank_values=True)),
                 sub_headers,
                 item.get("body"),

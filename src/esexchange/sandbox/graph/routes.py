@@ -24,6 +24,7 @@ from esexchange.sandbox.graph.models import (
     GraphBackend,
     Resource,
     extended_key,
+    immutable_id,
     in_window,
     window_of,
 )
@@ -296,6 +297,10 @@ def _delta(
         if "Location" in error.headers:  # 410 Gone: where a new round starts
             error.headers["Location"] = f"{r.base_url}/{path}{error.headers['Location']}"
         raise
+    if prefs.immutable_ids and folder == CALENDAR:  # removed events too are named by it
+        for entry in page.entries:
+            if "@removed" in entry:
+                entry["id"] = immutable_id(entry["id"])
     return _delta_response(r, page, path, prefs)
 
 

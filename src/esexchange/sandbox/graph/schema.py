@@ -80,18 +80,34 @@ def template_of(path: str) -> str | None:
 
 def check(schema: dict[str, Any], value: Any, what: str) -> None:
     """Raise ``SchemaViolation`` unless `value` follows `schema` (refs into the spec)."""
-    from openapi_schema_validator import OAS30Validator
-
-    document = {**schema, "components": _spec()["components"]}
-    errors = sorted(OAS30Validator(document).iter_errors(value), key=lambda e: list(e.path))
+    errors = sorted(_validator(schema).iter_errors(value), key=lambda e: list(e.path))
     if errors:
         first = errors[0]
         where = "/".join(str(p) for p in first.absolute_path) or "(root)"
         raise SchemaViolation(f"{what}: at {where}: {first.message}")
 
 
-def component(name: str) -> dict[str, Any]:
+_VALIDATORS: dict[int, Any] = {}
+
+
+def _validator(schema: dict[str, Any]) -> Any:
+    """One validator per schema object of the (cached) description."""
+    from openapi_schema_validator import OAS30Validator
+
+    key = id(schema)
+    if key not in _VALIDATORS:
+        _VALIDATORS[key] = (schema, OAS30Validator({**schema, "components": _spec()["components"]}))
+    return _VALIDATORS[key][1]
+
+
+@functools.cache
+def _component(name: str) -> dict[str, Any]:
     return {"$ref": f"#/components/schemas/{name}"}
+
+
+def component(name: str) -> dict[str, Any]:
+    """A schema that refers to the description's component ``name``."""
+    return _component(name)
 
 
 def validate_exchange(method: str, path: str, body: Any, response: GraphResponse) -> None:

@@ -1,0 +1,422 @@
+"""One Exchange Online mailbox through Graph: the ``exchange.port.Mailbox`` of Graph.
+
+Appointments are read through ``calendarView/delta`` over a window (``window_past_days``
+back, ``window_future_days`` ahead); the window is baked into Graph's delta token, so a
+round whose window has fallen more than a day behind starts again from a fresh window
+(a complete listing of it). Tasks come from the mailbox's default To Do list and its
+``delta``. Delta pages carry neither extended properties nor linked resources, so the
+items of each page are read again, batched, with the ERP id expanded; an event that a
+delta reports ``@removed`` but that still exists has only left the window and is
+reported as it is (leaving the window is no deletion).
+
+The sync state is JSON: the next or delta link, whether the round lists the window
+completely, and the window.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import quote
+
+from esexchange.domain.mapping import keep_user_categories
+from esexchange.domain.model import Category, ExchangeItem, ItemRef, Kind, RemoteItem
+from esexchange.domain.state import WHOLE_FOLDER, Capabilities, CompleteWindow, MailboxChange
+from esexchange.exchange.errors import (
+    AccessDenied,
+    InvalidSyncState,
+    ItemFailed,
+    MailboxError,
+    MailboxNotFound,
+    MailboxUnreachable,
+)
+from esexchange.exchange.graph import items as wire
+from esexchange.exchange.graph.client import Answer, GraphClient, SubRequest
+from esexchange.exchange.graph.settings import NEEDED_ROLES, GraphSettings
+from esexchange.exchange.port import BatchResult, ChangePage, ExchangeUpdate, OwnWrites
+
+log = logging.getLogger(__name__)
+
+_EXPAND_ERP_ID = f"singleValueExtendedProperties($filter=id eq '{wire.ERP_ID_PROPERTY}')"
+_STALE_WINDOW = timedelta(days=1)
+_NO_MAILBOX = ("ErrorInvalidUser", "MailboxNotEnabledForRESTAPI", "ResourceNotFound")
+
+
+@dataclass(frozen=True)
+class _State:
+    url: str
+    complete: bool
+    start: datetime | None = None
+    end: datetime | None = None
+
+    def encode(self) -> str:
+        return json.dumps(
+            {
+                "url": self.url,
+                "complete": self.complete,
+                "start": self.start.isoformat() if self.start else None,
+                "end": self.end.isoformat() if self.end else None,
+            }
+        )
+
+    @classmethod
+    def decode(cls, text: str) -> _State:
+        try:
+            data = json.loads(text)
+            return cls(
+                str(data["url"]),
+                bool(data["complete"]),
+                datetime.fromisoformat(data["start"]) if data.get("start") else None,
+                datetime.fromisoformat(data["end"]) if data.get("end") else None,
+            )
+        except (ValueError, KeyError, TypeError):
+            raise InvalidSyncState(
+                "the stored Graph sync state is not one esExchange wrote"
+            ) from None
+
+
+class GraphMailbox:
+    """One mailbox of a Graph connection."""
+
+    def __init__(
+        self,
+        client: GraphClient,
+        address: str,
+        settings: GraphSettings,
+        *,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.client = client
+        self._address = address
+        self.settings = settings
+        self.clock = clock
+        self._user = f"/users/{quote(address, safe='@')}"
+        self._task_list: str | None = None
+        self._kinds: dict[str, Kind] = {}  # ids seen, to address deletes to the right path
+
+    @property
+    def address(self) -> str:
+        return self._address
+
+    def capabilities(self, kind: Kind) -> Capabilities:
+        return Capabilities(wire.TASK_CANNOT_HOLD) if kind is Kind.TASK else Capabilities()
+
+    # --- reading ------------------------------------------------------------------------
+
+    def check(self) -> None:
+        probes = [
+            SubRequest("GET", f"{self._user}/calendar"),
+            SubRequest("GET", f"{self._user}/todo/lists"),
+            SubRequest("GET", f"{self._user}/outlook/masterCategories"),
+        ]
+        for answer in self._batch(probes):
+            if not answer.ok:
+                raise self._failure(answer, "check")
+
+    def changes(self, kind: Kind, state: str | None) -> ChangePage:
+        current = _State.decode(state) if state else None
+        now = self.clock()
+        horizon = now + timedelta(days=self.settings.window_future_days) - _STALE_WINDOW
+        if (
+            current is not None
+            and not current.complete
+            and (current.end is not None and current.end < horizon)
+        ):
+            log.info("%s: the calendar window moved on; reading it afresh", self.address)
+            current = None
+        if current is None:
+            current = self._first_round(kind, now)
+        answer = self._send(
+            SubRequest(
+                "GET",
+                current.url,
+                headers={"Prefer": f"odata.maxpagesize={self.settings.page_size}"},
+            )
+        )
+        if not answer.ok:
+            if state is not None and (answer.status == 410 or "syncstate" in answer.code.lower()):
+                raise InvalidSyncState(
+                    f"{self.address}: Graph no longer knows the {kind.value} sync state "
+                    f"({answer.status} {answer.code}); reading everything again"
+                )
+            raise self._failure(answer, f"read the {kind.value} changes")
+        body = answer.body or {}
+        next_link, delta_link = body.get("@odata.nextLink"), body.get("@odata.deltaLink")
+        if not (next_link or delta_link):
+            raise MailboxError(f"{self.address}: Graph's delta page has no next or delta link")
+        changes = self._read_items(kind, [str(e["id"]) for e in body.get("value", [])])
+        window = None
+        if current.complete:
+            window = (
+                CompleteWindow(current.start, current.end)
+                if kind is Kind.APPOINTMENT
+                else WHOLE_FOLDER
+            )
+        following = _State(
+            str(next_link or delta_link),
+            current.complete and bool(next_link),
+            current.start,
+            current.end,
+        )
+        return ChangePage(tuple(changes), following.encode(), bool(next_link), window)
+
+    def _first_round(self, kind: Kind, now: datetime) -> _State:
+        if kind is Kind.TASK:
+            return _State(f"{self._user}/todo/lists/{self._list()}/tasks/delta", True)
+        day = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        start = day - timedelta(days=self.settings.window_past_days)
+        end = day + timedelta(days=self.settings.window_future_days + 1)
+        url = f"{self._user}/calendarView/delta?startDateTime={_iso(start)}&endDateTime={_iso(end)}"
+        return _State(url, True, start, end)
+
+    def state_after_writes(self, kind: Kind, state: str, writes: OwnWrites) -> str | None:
+        # A Graph delta token from before the pass's writes reports them (and any later
+        # deletion of them) in the next round; content hashes recognise them there.
+        return state
+
+    def _read_items(self, kind: Kind, ids: Sequence[str]) -> list[MailboxChange]:
+        """The current content of `ids` (a change each), a deletion for those gone."""
+        answers = self._batch([self._get_item(kind, item_id) for item_id in ids])
+        changes = []
+        for item_id, answer in zip(ids, answers, strict=True):
+            if answer.status == 404:
+                changes.append(MailboxChange(item_id, kind, None))
+            elif answer.ok:
+                remote = self._remote(kind, answer.body)
+                changes.append(MailboxChange(remote.ref.id, kind, remote))
+            else:
+                raise self._failure(answer, f"read the {kind.value} {item_id}")
+        return changes
+
+    def _get_item(self, kind: Kind, item_id: str) -> SubRequest:
+        if kind is Kind.APPOINTMENT:
+            return SubRequest(
+                "GET", f"{self._user}/events/{item_id}?$expand={quote(_EXPAND_ERP_ID)}"
+            )
+        return SubRequest(
+            "GET", f"{self._user}/todo/lists/{self._list()}/tasks/{item_id}?$expand=linkedResources"
+        )
+
+    def _remote(self, kind: Kind, body: Any) -> RemoteItem:
+        remote = wire.remote_event(body) if kind is Kind.APPOINTMENT else wire.remote_task(body)
+        self._kinds[remote.ref.id] = kind
+        return remote
+
+    def find_by_erp_id(self, kind: Kind, erp_ids: Sequence[int]) -> dict[int, RemoteItem]:
+        if not erp_ids:
+            return {}
+        wanted = set(erp_ids)
+        found: dict[int, RemoteItem] = {}
+        if kind is Kind.APPOINTMENT:
+            requests = [SubRequest("GET", self._stamped_url(erp_id)) for erp_id in erp_ids]
+            pages = [
+                a.body.get("value", []) if a.ok else self._raise(a, "find")
+                for a in self._batch(requests)
+            ]
+        else:
+            pages = [self._all_tasks()]
+        for page in pages:
+            for data in page:
+                remote = self._remote(kind, data)
+                if remote.item.erp_id in wanted and remote.item.erp_id not in found:
+                    found[remote.item.erp_id] = remote
+        return found
+
+    def _stamped_url(self, erp_id: int) -> str:
+        stamped = (
+            f"singleValueExtendedProperties/Any(ep: ep/id eq '{wire.ERP_ID_PROPERTY}'"
+            f" and ep/value eq '{erp_id}')"
+        )
+        return f"{self._user}/events?$filter={quote(stamped)}&$expand={quote(_EXPAND_ERP_ID)}"
+
+    def _all_tasks(self) -> list[Any]:
+        url = f"{self._user}/todo/lists/{self._list()}/tasks?$expand=linkedResources&$top=100"
+        out: list[Any] = []
+        while url:
+            answer = self._send(SubRequest("GET", url))
+            if not answer.ok:
+                raise self._failure(answer, "list the tasks")
+            out += answer.body.get("value", [])
+            url = answer.body.get("@odata.nextLink") or ""
+        return out
+
+    def _list(self) -> str:
+        """The id of the mailbox's default To Do list (looked up once)."""
+        if self._task_list is None:
+            answer = self._send(SubRequest("GET", f"{self._user}/todo/lists"))
+            if not answer.ok:
+                raise self._failure(answer, "find the To Do list")
+            lists = answer.body.get("value", [])
+            default = next(
+                (t for t in lists if t.get("wellknownListName") == "defaultList"),
+                lists[0] if lists else None,
+            )
+            if default is None:
+                raise MailboxError(f"{self.address}: the mailbox has no To Do list")
+            self._task_list = str(default["id"])
+        return self._task_list
+
+    # --- writing ------------------------------------------------------------------------
+
+    def create(self, items: Sequence[ExchangeItem]) -> list[BatchResult[ItemRef]]:
+        requests = []
+        for item in items:
+            if item.kind is Kind.APPOINTMENT:
+                body = wire.new_event(item, self.settings.time_zone, str(uuid.uuid4()))
+                requests.append(SubRequest("POST", f"{self._user}/events", body))
+            else:
+                url = f"{self._user}/todo/lists/{self._list()}/tasks"
+                requests.append(SubRequest("POST", url, wire.new_task(item)))
+        return [
+            self._written(item, answer, "create")
+            for item, answer in zip(items, self._batch(requests), strict=True)
+        ]
+
+    def update(self, updates: Sequence[ExchangeUpdate]) -> list[BatchResult[ItemRef]]:
+        updates = self._with_user_categories(updates)
+        requests = []
+        for update in updates:
+            item, fields = update.item, update.fields
+            if item.kind is Kind.APPOINTMENT:
+                body = wire.event_body(item, self.settings.time_zone, fields)
+                if "erp_id" in fields and item.erp_id is not None:
+                    body["singleValueExtendedProperties"] = [
+                        {"id": wire.ERP_ID_PROPERTY, "value": str(item.erp_id)}
+                    ]
+                url = f"{self._user}/events/{update.ref.id}"
+            else:
+                body = wire.task_body(item, fields)
+                url = f"{self._user}/todo/lists/{self._list()}/tasks/{update.ref.id}"
+            requests.append(SubRequest("PATCH", url, body, {"If-Match": update.ref.version}))
+        answers = self._batch(requests)
+        return [self._written(u.item, a, "update") for u, a in zip(updates, answers, strict=True)]
+
+    def _with_user_categories(self, updates: Sequence[ExchangeUpdate]) -> list[ExchangeUpdate]:
+        """Writing categories keeps the user's own ones as the item has them now."""
+        touched = [u for u in updates if "categories" in u.fields]
+        if not touched:
+            return list(updates)
+        answers = self._batch([self._get_item(u.item.kind, u.ref.id) for u in touched])
+        now = {
+            u.ref.id: tuple(a.body.get("categories") or ())
+            for u, a in zip(touched, answers, strict=True)
+            if a.ok
+        }
+        out = []
+        for update in updates:
+            if "categories" in update.fields and update.ref.id in now:
+                kept = keep_user_categories(now[update.ref.id], update.item.categories)
+                update = replace(update, item=replace(update.item, categories=kept))
+            out.append(update)
+        return out
+
+    def _written(self, item: ExchangeItem, answer: Answer, verb: str) -> BatchResult[ItemRef]:
+        if answer.ok:
+            remote = self._remote(item.kind, answer.body)
+            return BatchResult(value=remote.ref)
+        label = f"{item.kind.value} {item.subject!r}" + (
+            f" (ERP {item.erp_id})" if item.erp_id is not None else ""
+        )
+        if answer.status == 412:
+            reason = "it changed in Exchange meanwhile; the next pass merges it"
+        else:
+            reason = f"{answer.status} {answer.code}: {answer.message}"
+        return BatchResult(error=ItemFailed(f"{self.address}: cannot {verb} {label}: {reason}"))
+
+    def delete(self, refs: Sequence[ItemRef]) -> list[BatchResult[None]]:
+        """Events go to Deleted Items (Graph's DELETE); a task is removed from its list."""
+        results: list[BatchResult[None] | None] = [None] * len(refs)
+        pending = list(range(len(refs)))
+        for kind in sorted(Kind, key=lambda k: 0 if k is Kind.APPOINTMENT else 1):
+            # ids whose kind is known are sent to their path only; unknown ones to both
+            mine = [i for i in pending if self._kinds.get(refs[i].id, kind) is kind]
+            if not mine:
+                continue
+            base = (
+                f"{self._user}/events"
+                if kind is Kind.APPOINTMENT
+                else f"{self._user}/todo/lists/{self._list()}/tasks"
+            )
+            answers = self._batch([SubRequest("DELETE", f"{base}/{refs[i].id}") for i in mine])
+            for index, answer in zip(mine, answers, strict=True):
+                if answer.ok:
+                    results[index] = BatchResult()
+                elif answer.status != 404:
+                    results[index] = BatchResult(
+                        error=ItemFailed(
+                            f"{self.address}: cannot delete {refs[index].id}: "
+                            f"{answer.status} {answer.code}: {answer.message}"
+                        )
+                    )
+            pending = [i for i in pending if results[i] is None]
+        # not found under either path: already gone, which counts as deleted
+        return [r if r is not None else BatchResult() for r in results]
+
+    def ensure_categories(self, categories: Sequence[Category]) -> None:
+        url = f"{self._user}/outlook/masterCategories"
+        answer = self._send(SubRequest("GET", url))
+        if not answer.ok:
+            raise self._failure(answer, "read the category list")
+        existing = {str(c["displayName"]).casefold(): c for c in answer.body.get("value", [])}
+        requests = []
+        for category in categories:
+            color = f"preset{category.color}" if 0 <= category.color <= 24 else "none"
+            present = existing.get(category.name.casefold())
+            if present is None:
+                requests.append(
+                    SubRequest("POST", url, {"displayName": category.name, "color": color})
+                )
+            elif present.get("color") != color:
+                requests.append(SubRequest("PATCH", f"{url}/{present['id']}", {"color": color}))
+        for answer in self._batch(requests):
+            if not answer.ok and answer.status != 409:  # 409: someone added it meanwhile
+                raise self._failure(answer, "write the category list")
+
+    # --- the wire -----------------------------------------------------------------------
+
+    def _send(self, request: SubRequest) -> Answer:
+        return self.client.send(request, mailbox=self.address)
+
+    def _batch(self, requests: Sequence[SubRequest]) -> list[Answer]:
+        return self.client.batch(requests, mailbox=self.address) if requests else []
+
+    def _raise(self, answer: Answer, what: str) -> Any:
+        raise self._failure(answer, what)
+
+    def _failure(self, answer: Answer, what: str) -> MailboxError:
+        """A Graph error answer as the port's error, in words that say what to change."""
+        settings = self.settings
+        if answer.status == 403:
+            return AccessDenied(
+                f"{self.address}: the app {settings.client_id} may not {what} in this mailbox "
+                f"(Graph: {answer.code}: {answer.message}). It needs the application "
+                f"permissions {', '.join(NEEDED_ROLES)} with admin consent in Entra, and, "
+                "where RBAC for Applications limits it, the mailbox must be inside the "
+                "management scope of its role assignment (New-ManagementScope, "
+                f"New-ManagementRoleAssignment -App {settings.client_id}); "
+                f"Test-ServicePrincipalAuthorization -Identity {settings.client_id} "
+                f"-Resource {self.address} shows what it may do"
+            )
+        if answer.status == 404 and answer.code in _NO_MAILBOX:
+            return MailboxNotFound(
+                f"{self.address}: Exchange Online has no such mailbox "
+                f"({answer.code}: {answer.message})"
+            )
+        if answer.status in (0, 429, 502, 503, 504):
+            return MailboxUnreachable(
+                f"{self.address}: Graph is busy or unavailable "
+                f"({answer.status} {answer.code}); the next pass "
+                "tries again"
+            )
+        return MailboxError(
+            f"{self.address}: cannot {what}: {answer.status} {answer.code}: {answer.message}"
+        )
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

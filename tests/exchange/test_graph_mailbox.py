@@ -1,0 +1,199 @@
+"""The Graph adapter against the Graph sandbox: reading, writing, adopting, categories."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from esexchange.domain.model import (
+    Category,
+    ExchangeItem,
+    Importance,
+    ItemRef,
+    Kind,
+    Sensitivity,
+    TaskStatus,
+)
+from esexchange.domain.state import WHOLE_FOLDER
+from esexchange.exchange.errors import InvalidSyncState, ItemFailed
+from esexchange.exchange.graph import GraphConnection
+from esexchange.exchange.graph.mailbox import GraphMailbox
+from esexchange.exchange.port import ChangePage, ExchangeUpdate
+from tests.support.graph_sandbox import ANNA, GraphHarness
+
+SOON = datetime.now(UTC).replace(microsecond=0, second=0) + timedelta(days=2)
+
+
+def appointment(subject: str, erp_id: int | None = None, **values: object) -> ExchangeItem:
+    base = {"start": SOON, "end": SOON + timedelta(hours=1)}
+    return ExchangeItem(Kind.APPOINTMENT, subject, erp_id=erp_id, **{**base, **values})  # type: ignore[arg-type]
+
+
+def task(subject: str, erp_id: int | None = None, **values: object) -> ExchangeItem:
+    return ExchangeItem(Kind.TASK, subject, erp_id=erp_id, **values)  # type: ignore[arg-type]
+
+
+def read_all(mailbox: GraphMailbox, kind: Kind, state: str | None = None
+             ) -> tuple[list[ChangePage], str]:  # fmt: skip
+    pages = []
+    while True:
+        page = mailbox.changes(kind, state)
+        pages.append(page)
+        state = page.state
+        if not page.more:
+            return pages, state
+
+
+def test_events_round_trip_with_their_erp_id_and_all_fields(online: GraphConnection) -> None:
+    mailbox = online.mailbox(ANNA)
+    sent = appointment(
+        "Visit", 42, body="first line\nsecond line", location="Room 1",
+        sensitivity=Sensitivity.PRIVATE, importance=Importance.HIGH,
+        categories=("ES_3_Visit", "Mine"), reminder_minutes=30,
+    )  # fmt: skip
+    all_day = ExchangeItem(Kind.APPOINTMENT, "Holiday", start=SOON.date(),
+                           end=SOON.date() + timedelta(days=1), erp_id=43)  # fmt: skip
+    results = mailbox.create([sent, all_day])
+    assert [r.error for r in results] == [None, None]
+    pages, _ = read_all(mailbox, Kind.APPOINTMENT)
+    read = {c.remote.item.erp_id: c.remote.item for p in pages for c in p.changes if c.remote}
+    assert read[42] == sent
+    assert read[43] == all_day
+    assert pages[0].complete is not None and pages[0].complete.contains(sent)
+
+
+def test_tasks_round_trip_with_a_linked_resource(online: GraphConnection) -> None:
+    mailbox = online.mailbox(ANNA)
+    sent = task("Call back", 7, body="about the offer", due=SOON.date(),
+                start=SOON.date() - timedelta(days=1), status=TaskStatus.WAITING,
+                importance=Importance.LOW, categories=("ES_2_Call",))  # fmt: skip
+    assert mailbox.create([sent])[0].ok
+    pages, _ = read_all(mailbox, Kind.TASK)
+    assert pages[0].complete == WHOLE_FOLDER
+    [change] = [c for p in pages for c in p.changes]
+    assert change.remote is not None and change.remote.item == sent
+    assert mailbox.capabilities(Kind.TASK).cannot_hold >= {"percent_complete", "private"}
+
+
+def test_delta_pages_through_many_changes_and_then_reports_only_new_ones(
+    graph: GraphHarness,
+) -> None:
+    connection = graph.connect(page_size=3)
+    mailbox = connection.mailbox(ANNA)
+    refs = [r.value for r in mailbox.create([appointment(f"E{n}", n) for n in range(8)])]
+    pages, state = read_all(mailbox, Kind.APPOINTMENT)
+    assert len(pages) == 3
+    assert all(p.complete == pages[0].complete for p in pages)
+    assert sorted(c.remote.item.subject for p in pages for c in p.changes if c.remote) == [
+        f"E{n}" for n in range(8)]  # fmt: skip
+    assert refs[0] is not None and refs[1] is not None
+    mailbox.update([ExchangeUpdate(refs[0], appointment("E0 new", 0), frozenset({"subject"}))])
+    assert mailbox.delete([refs[1]])[0].ok
+    pages, _ = read_all(mailbox, Kind.APPOINTMENT, state)
+    changes = {c.exchange_id: c.remote for p in pages for c in p.changes}
+    assert pages[0].complete is None
+    assert changes[refs[1].id] is None
+    assert changes[refs[0].id] is not None and changes[refs[0].id].item.subject == "E0 new"
+    connection.close()
+
+
+def test_an_event_moved_out_of_the_window_is_reported_as_it_is_not_deleted(
+    online: GraphConnection,
+) -> None:
+    mailbox = online.mailbox(ANNA)
+    [created] = mailbox.create([appointment("Moves", 5)])
+    assert created.value is not None
+    _, state = read_all(mailbox, Kind.APPOINTMENT)
+    far = SOON + timedelta(days=800)
+    moved = appointment("Moves", 5, start=far, end=far + timedelta(hours=1))
+    [result] = mailbox.update([ExchangeUpdate(created.value, moved, frozenset({"start", "end"}))])
+    assert result.ok
+    pages, _ = read_all(mailbox, Kind.APPOINTMENT, state)
+    [change] = [c for p in pages for c in p.changes]
+    assert change.remote is not None and change.remote.item.start == far
+
+
+def test_a_stale_delta_token_asks_for_a_full_read(graph: GraphHarness, online: GraphConnection
+                                                  ) -> None:  # fmt: skip
+    mailbox = online.mailbox(ANNA)
+    _, state = read_all(mailbox, Kind.APPOINTMENT)
+    graph.sandbox.backend.reset_sync_states(ANNA)
+    with pytest.raises(InvalidSyncState):
+        mailbox.changes(Kind.APPOINTMENT, state)
+
+
+def test_a_stale_version_fails_only_its_own_update(online: GraphConnection) -> None:
+    mailbox = online.mailbox(ANNA)
+    first, second = (r.value for r in mailbox.create([appointment("A", 1), appointment("B", 2)]))
+    assert first is not None and second is not None
+    mailbox.update([ExchangeUpdate(first, appointment("A by user", 1), frozenset({"subject"}))])
+    results = mailbox.update([
+        ExchangeUpdate(first, appointment("A by sync", 1), frozenset({"subject"})),
+        ExchangeUpdate(second, appointment("B by sync", 2), frozenset({"subject"})),
+    ])  # fmt: skip
+    assert isinstance(results[0].error, ItemFailed) and "changed in Exchange" in str(
+        results[0].error)  # fmt: skip
+    assert results[1].ok
+
+
+def test_writing_categories_keeps_the_users_own(graph: GraphHarness, online: GraphConnection
+                                                ) -> None:  # fmt: skip
+    mailbox = online.mailbox(ANNA)
+    [created] = mailbox.create([appointment("Typed", 9, categories=("ES_1_Old",))])
+    assert created.value is not None
+    stored = graph.sandbox.backend.events(ANNA)[0]
+    stored.data["categories"] = ["ES_1_Old", "Private stuff"]  # the user added one
+    stale = ItemRef(created.value.id, "")
+    [result] = mailbox.update([ExchangeUpdate(stale, appointment("Typed", 9, categories=(
+        "ES_2_New",)), frozenset({"categories"}))])  # fmt: skip
+    assert result.ok
+    assert graph.sandbox.backend.events(ANNA)[0].data["categories"] == ["Private stuff",
+                                                                        "ES_2_New"]  # fmt: skip
+
+
+def test_deleting_events_and_tasks_and_what_is_already_gone(
+    graph: GraphHarness, online: GraphConnection
+) -> None:
+    mailbox = online.mailbox(ANNA)
+    [event] = mailbox.create([appointment("E", 1)])
+    [todo] = mailbox.create([task("T", 2)])
+    assert event.value is not None and todo.value is not None
+    fresh = online.mailbox(ANNA)  # knows neither id: tries both paths
+    results = fresh.delete([event.value, todo.value, ItemRef("AAkALgnothere", "")])
+    assert all(r.ok for r in results)
+    assert graph.sandbox.backend.events(ANNA) == []
+    box = graph.sandbox.backend.mailbox(ANNA)
+    assert all(not t.folder.items for t in box.task_lists.values())
+
+
+def test_items_stamped_before_a_crash_are_found_by_their_erp_id(online: GraphConnection) -> None:
+    mailbox = online.mailbox(ANNA)
+    mailbox.create([appointment("E", 11), appointment("F", 12), appointment("G")])
+    mailbox.create([task("T", 21), task("U")])
+    events = online.mailbox(ANNA).find_by_erp_id(Kind.APPOINTMENT, [11, 12, 13])
+    assert {k: v.item.subject for k, v in events.items()} == {11: "E", 12: "F"}
+    tasks = online.mailbox(ANNA).find_by_erp_id(Kind.TASK, [21, 22])
+    assert {k: v.item.subject for k, v in tasks.items()} == {21: "T"}
+
+
+def test_categories_get_preset_colours_and_the_users_list_is_kept(
+    graph: GraphHarness, online: GraphConnection
+) -> None:
+    mailbox = online.mailbox(ANNA)
+    mailbox.ensure_categories([Category("ES_1_Visit", 4), Category("ES_2_Call", -1)])
+    mailbox.ensure_categories([Category("ES_1_Visit", 9)])
+    colours = {
+        c.data["displayName"]: c.data["color"] for c in graph.sandbox.backend.categories(ANNA)
+    }
+    assert colours["ES_1_Visit"] == "preset9" and colours["ES_2_Call"] == "none"
+    assert colours["Red category"] == "preset0"
+
+
+def test_no_invitation_is_ever_sent(graph: GraphHarness, online: GraphConnection) -> None:
+    mailbox = online.mailbox(ANNA)
+    [created] = mailbox.create([appointment("Meeting", 1)])
+    assert created.value is not None
+    mailbox.update([ExchangeUpdate(created.value, appointment("Moved", 1), frozenset({"subject"}))])
+    mailbox.delete([created.value])
+    assert graph.sandbox.backend.mailbox(ANNA).sent == []
