@@ -34,7 +34,10 @@ app = typer.Typer(no_args_is_help=True, help="Connections to Exchange organisati
 @reports_errors
 def add(
     name: Annotated[str, typer.Argument(help="A name for the connection, e.g. contoso.")],
-    auth: Annotated[Auth, typer.Option(help="user: UPN and password; app: OAuth 2.0 app.")],
+    auth: Annotated[
+        Auth | None,
+        typer.Option(help="user: UPN and password; app: OAuth 2.0 app (graph: always app)."),
+    ] = None,
     db: DbOption = None,
     backend: Annotated[Backend, typer.Option(help="ews (Exchange 2016/2019/SE) or graph.")] = (
         Backend.EWS
@@ -70,6 +73,10 @@ def add(
     ] = None,
 ) -> None:
     """Add a connection; the secret comes from stdin or a hidden prompt."""
+    if auth is None:
+        if backend is not Backend.GRAPH:
+            raise fail("--auth user|app is needed for an EWS connection")
+        auth = Auth.APP  # Microsoft Graph signs in as an app registration only
     if auth is Auth.USER and client_secret_stdin:
         raise fail("--auth user signs in with a password: use --password-stdin")
     if auth is Auth.APP and password_stdin:

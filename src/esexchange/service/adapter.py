@@ -21,6 +21,8 @@ from esexchange.domain.errors import EsExchangeError
 from esexchange.exchange.errors import MailboxError
 from esexchange.exchange.ews.connection import EwsConnection, discover_ews_url
 from esexchange.exchange.ews.settings import AppAuth, EwsSettings, UserAuth
+from esexchange.exchange.graph import GraphConnection, GraphSettings
+from esexchange.exchange.graph.settings import graph_root_for
 from esexchange.exchange.port import Exchange
 
 log = logging.getLogger(__name__)
@@ -87,5 +89,16 @@ def _discover(engine: Engine, conn: ConnectionConfig, settings: EwsSettings) -> 
     return url
 
 
-OPENERS: dict[Backend, Opener] = {Backend.EWS: _open_ews}
+def _open_graph(engine: Engine, conn: ConnectionConfig, time_zone: str) -> GraphConnection:
+    """The Graph adapter of ``conn`` (an app registration; the secret decrypted here)."""
+    assert conn.tenant_id and conn.client_id, "a Graph connection has tenant and client ids"
+    return GraphConnection(GraphSettings(
+        conn.tenant_id, conn.client_id, config.connection_secret(engine, conn.name),
+        name=conn.name, token_url=conn.token_url, graph_url=graph_root_for(conn.token_url),
+        ca_bundle=conn.ca_bundle, accept_untrusted=conn.accept_untrusted,
+        time_zone=time_zone, window_future_days=conn.options.window_future_days,
+    ))  # fmt: skip
+
+
+OPENERS: dict[Backend, Opener] = {Backend.EWS: _open_ews, Backend.GRAPH: _open_graph}
 """The adapter for each backend esExchange can drive."""

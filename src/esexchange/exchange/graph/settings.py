@@ -8,12 +8,33 @@ credentials: tenant id, client id, client secret) with the application permissio
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 GRAPH_URL = "https://graph.microsoft.com/v1.0"
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
 DEFAULT_AUTHORITY = "https://login.microsoftonline.com/{tenant}"
 NEEDED_ROLES = ("Calendars.ReadWrite", "Tasks.ReadWrite.All", "MailboxSettings.ReadWrite")
 """The application permissions (with admin consent) a Graph connection needs."""
+
+
+# Microsoft's national clouds: the authority host and the Graph root that go together.
+_CLOUDS = {
+    "login.microsoftonline.com": GRAPH_URL,
+    "login.microsoftonline.us": "https://graph.microsoft.us/v1.0",
+    "login.chinacloudapi.cn": "https://microsoftgraph.chinacloudapi.cn/v1.0",
+}
+
+
+def graph_root_for(token_url: str | None) -> str:
+    """The Graph root that belongs to a connection's token endpoint.
+
+    Microsoft's clouds pair an authority with a Graph host; any other token endpoint (the
+    Graph sandbox, a test proxy) serves Graph at its own origin, below ``/v1.0``.
+    """
+    if not token_url:
+        return GRAPH_URL
+    parts = urlsplit(token_url)
+    return _CLOUDS.get(parts.netloc.lower(), f"{parts.scheme}://{parts.netloc}/v1.0")
 
 
 @dataclass(frozen=True)
