@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from esexchange.domain.model import Kind
+from esexchange.domain.recurrence.series import ErpSeries
 from esexchange.erp.db import open_engine
 from esexchange.erp.errors import ErpNotEmpty
 from esexchange.erp.sample import fill_sample
@@ -67,14 +68,38 @@ def test_the_sample_is_varied_and_syncable(engine: Engine) -> None:
     appointments = {c.erp_id: c.activity for c in seen if c.activity}
     assert len(appointments) == report.appointments
     assert len(seen) == sum(len(a.participant_ids) for a in appointments.values())
-    # Appointments fall in the four weeks from the start day (series start that Monday).
-    days = sorted(a.start_at.date() for a in appointments.values() if a.start_at)
-    assert START - timedelta(days=7) <= days[0] and days[-1] <= START + timedelta(days=31)
+    # Appointments fall in the four weeks from the start day; a series starts on its
+    # rule's first day from then (the first Wednesday of a month may be a month later).
+    days = sorted(a.start_at.date() for a in appointments.values()
+                  if a.start_at and not a.recurring)
+    assert days[0] >= START and days[-1] <= START + timedelta(days=31)
+    firsts = sorted(a.start_at.date() for a in appointments.values()
+                    if a.start_at and a.recurring)
+    assert firsts[0] >= START and firsts[-1] <= START + timedelta(days=62)
     # All-day items run from midnight to a later midnight (exclusive end).
     all_day = [a for a in appointments.values() if a.all_day]
     assert len(all_day) == report.all_day
     assert all(a.start_at and a.end_at and a.start_at.time() == a.end_at.time() == time()
                and a.end_at > a.start_at for a in all_day)
+
+
+def test_the_sample_has_series_with_moved_and_deleted_occurrences(engine: Engine) -> None:
+    report = fill_sample(engine, employees=10, activities=300, seed=5, start=START)
+
+    assert report.modified_occurrences > 0 and report.deleted_occurrences > 0
+    masters = [i for (i,) in rows(engine, "SELECT id FROM activity WHERE recurrence IS NOT NULL")]
+    assert len(masters) == report.recurring
+    found = SqlErpStore(engine).series(masters, time_zone="Europe/Berlin")
+    assert all(isinstance(s, ErpSeries) for s in found.values()), [
+        str(s) for s in found.values() if not isinstance(s, ErpSeries)]
+    series = [s for s in found.values() if isinstance(s, ErpSeries)]
+    assert sum(len(s.exceptions) for s in series) == report.modified_occurrences
+    assert sum(len(s.recurrence.deleted) for s in series) == report.deleted_occurrences
+    assert {s.master.kind for s in series} == {Kind.APPOINTMENT, Kind.TASK}
+    assert any(s.recurrence.regenerating for s in series)
+    # An exception has no participants of its own: the series' are the master's.
+    assert rows(engine, "SELECT count(*) FROM activity a JOIN activity_participant p "
+                        "ON p.activity_id = a.id WHERE a.series_id IS NOT NULL") == [(0,)]
 
 
 def test_a_filled_erp_is_refused_unless_forced(engine: Engine) -> None:

@@ -78,8 +78,9 @@ def sample(
                                          seed=seed, force=force)
     out().print(
         f"added {report.employees} employees, {report.appointments} appointments "
-        f"({report.all_day} all-day, {report.conference} conference, {report.recurring} "
-        f"recurring) and {report.tasks} tasks; {report.private} private, "
+        f"({report.all_day} all-day, {report.conference} conference) and {report.tasks} "
+        f"tasks; {report.recurring} recurring series ({report.modified_occurrences} moved "
+        f"and {report.deleted_occurrences} deleted occurrences); {report.private} private, "
         f"{report.with_equipment} with equipment"
     )
 

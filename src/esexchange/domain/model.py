@@ -170,7 +170,10 @@ class ErpActivity:
     """One ``activity`` row with its participants and equipment, as the ERP stores it.
 
     Times are naive, in the connection's ERP time zone. ``id`` is ``None`` for an
-    activity that is about to be created.
+    activity that is about to be created. A series master has ``recurrence`` (RRULE
+    text) and ``exdates`` (original starts of deleted occurrences); a modified occurrence
+    has ``series_id`` and ``original_start`` (see ``domain/recurrence/series.py``).
+    ``recurring`` marks both, which the sync skips until the planner handles series.
     """
 
     id: int | None
@@ -192,6 +195,10 @@ class ErpActivity:
     participant_ids: tuple[int, ...] = ()
     equipment: tuple[str, ...] = ()
     recurring: bool = False
+    recurrence: str | None = None
+    series_id: int | None = None
+    original_start: datetime | None = None
+    exdates: tuple[datetime, ...] = ()
 
     @property
     def conference(self) -> bool:

@@ -2,7 +2,9 @@
 
 German and English names and subjects, all-day items, private items, conference
 appointments with two or three participants, equipment, reminders, a few recurring
-series (which the sync skips), and tasks in every status. The same seed and start day
+series (weekly, fortnightly, monthly, every workday; some with a moved and a deleted
+occurrence), tasks in every status and a few regenerating tasks. The sync skips series
+for now. The same seed and start day
 give the same data.
 
 Everything is written with ordinary inserts, so the journal triggers record it like any
@@ -14,17 +16,20 @@ from __future__ import annotations
 import random
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from itertools import islice
 from typing import Any
 
 from sqlalchemy import Connection, Engine, func, inspect, select
 
+from esexchange.domain.recurrence import generated, parse_rrule
 from esexchange.erp.db import write_connection
 from esexchange.erp.errors import ErpNotEmpty
 from esexchange.erp.schema import (
     activity,
     activity_equipment,
+    activity_exdate,
     activity_participant,
     activity_type,
     employee,
@@ -76,7 +81,12 @@ _PRIVATE = (("Zahnarzttermin", None), ("Arzttermin", None), ("Dentist", None),
 _ALL_DAY = (("Messe {city}", VISIT), ("Trade fair in {city}", VISIT),
             ("Betriebsausflug", MEETING), ("Offsite workshop", TRAINING),
             ("Inventur", None))
-_RECURRING = (("Jour fixe", MEETING), ("Monday stand-up", MEETING))
+_RECURRING = (("Jour fixe", MEETING), ("Monday stand-up", MEETING), ("Team-Runde", MEETING),
+              ("Monthly review", MEETING))
+_SERIES_RULES = ("FREQ=WEEKLY;BYDAY=MO", "FREQ=WEEKLY;INTERVAL=2;BYDAY=TU,TH;COUNT=12",
+                 "FREQ=MONTHLY;BYDAY=1WE", "FREQ=DAILY;BYDAY=MO,TU,WE,TH,FR;COUNT=20",
+                 "FREQ=MONTHLY;BYMONTHDAY=-1;COUNT=6")
+_REGENERATING = ("FREQ=WEEKLY;INTERVAL=2;X-REGENERATE=1", "FREQ=MONTHLY;X-REGENERATE=1")
 _TASKS = (
     "Angebot für {company} erstellen", "Reisekostenabrechnung einreichen",
     "Prepare slides for {project}", "Follow up with {company}", "Vertrag prüfen",
@@ -109,6 +119,8 @@ class SampleReport:
     conference: int
     with_equipment: int
     recurring: int
+    modified_occurrences: int
+    deleted_occurrences: int
 
 
 def fill_sample(
@@ -137,8 +149,10 @@ def fill_sample(
         priority_ids = {name: id_ for name, id_ in
                         conn.execute(select(priority.c.name, priority.c.id))}
         equipment_ids = list(conn.scalars(select(equipment.c.id).order_by(equipment.c.id)))
-        has_recurrence = "recurrence" in {c["name"] for c in inspect(conn).get_columns("activity")}
-        maker = _Maker(rng, first_day, staff, priority_ids, equipment_ids, has_recurrence)
+        has_series = ({"recurrence", "series_id", "original_start"}
+                      <= {c["name"] for c in inspect(conn).get_columns("activity")}
+                      and inspect(conn).has_table(activity_exdate.name))
+        maker = _Maker(rng, first_day, staff, priority_ids, equipment_ids, has_series)
         planned = [maker.activity() for _ in range(activities)]
         return _insert(conn, planned, len(staff))
 
@@ -215,6 +229,8 @@ class _Planned:
     row: dict[str, Any]
     participants: list[int]
     equipment: list[int]
+    exceptions: list[dict[str, Any]] = field(default_factory=list)  # rows without series_id
+    exdates: list[datetime] = field(default_factory=list)
 
 
 class _Maker:
@@ -222,17 +238,34 @@ class _Maker:
 
     def __init__(self, rng: random.Random, first_day: date, staff: Sequence[int],
                  priority_ids: dict[str, int], equipment_ids: Sequence[int],
-                 has_recurrence: bool) -> None:
+                 has_series: bool) -> None:
         self.rng, self.first_day, self.staff = rng, first_day, list(staff)
         self.priority_ids, self.equipment_ids = priority_ids, list(equipment_ids)
-        self.has_recurrence = has_recurrence
+        self.has_series = has_series
 
     def activity(self) -> _Planned:
         planned = self.task() if self.rng.random() < 0.3 else self.appointment()
         planned.row.setdefault("recurrence", None)
-        if not self.has_recurrence:
+        if not self.has_series:
             del planned.row["recurrence"]
         return planned
+
+    def _series(self, planned: _Planned, rule: str) -> None:
+        """Start ``planned`` on its rule's first occurrence; maybe move or delete one."""
+        row, rng = planned.row, self.rng
+        duration = row["end_at"] - row["start_at"]
+        first, second, third = islice(generated(parse_rrule(
+            rule, start=row["start_at"], time_zone="UTC")), 3)
+        row.update(recurrence=rule, start_at=first, end_at=first + duration)
+        if rng.random() < 0.5:
+            start = second + timedelta(hours=rng.choice((1, 2, 24)))
+            planned.exceptions.append({
+                **row, "subject": f"{row['subject']} ({rng.choice(('verschoben', 'moved'))})",
+                "start_at": start, "end_at": start + duration, "recurrence": None,
+                "original_start": second,
+            })
+        if rng.random() < 0.5:
+            planned.exdates.append(third)
 
     def _fill(self, template: str) -> str:
         rng = self.rng
@@ -254,7 +287,7 @@ class _Maker:
         owner = rng.choice(self.staff)
         day = self._workday(rng.randrange(28))
         roll = rng.random()
-        recurrence = None
+        rule = None
         if roll < 0.12:
             template, type_no = rng.choice(_ALL_DAY)
             start = datetime.combine(day, time())
@@ -264,10 +297,9 @@ class _Maker:
             if roll < 0.22:
                 template, type_no = rng.choice(_PRIVATE)
                 private = True
-            elif roll < 0.25 and self.has_recurrence:
+            elif roll < 0.25 and self.has_series:
                 template, type_no = rng.choice(_RECURRING)
-                recurrence, private = "FREQ=WEEKLY;BYDAY=MO", False
-                day -= timedelta(days=day.weekday())
+                rule, private = rng.choice(_SERIES_RULES), False
             else:
                 template, type_no = rng.choice(_APPOINTMENTS)
                 private = False
@@ -288,9 +320,12 @@ class _Maker:
             "percent_complete": 0, "completed_at": None, "private": private,
             "priority_id": self._priority(), "activity_type_no": type_no,
             "reminder_minutes": None if all_day else rng.choice(_REMINDERS),
-            "recurrence": recurrence,
+            "recurrence": None,
         }
-        return _Planned(row, participants, things)
+        planned = _Planned(row, participants, things)
+        if rule is not None:
+            self._series(planned, rule)
+        return planned
 
     def task(self) -> _Planned:
         rng = self.rng
@@ -312,6 +347,8 @@ class _Maker:
             "private": rng.random() < 0.05, "priority_id": self._priority(),
             "activity_type_no": TASK, "reminder_minutes": None,
         }
+        if self.has_series and due is not None and rng.random() < 0.06:
+            row["recurrence"] = rng.choice(_REGENERATING)
         return _Planned(row, [rng.choice(self.staff)], [])
 
 
@@ -331,6 +368,15 @@ def _insert(conn: Connection, planned: list[_Planned], employees: int) -> Sample
         conn.execute(activity_participant.insert(), participant_rows)
     if equipment_rows:
         conn.execute(activity_equipment.insert(), equipment_rows)
+    # Participants of a series are the master's: an exception has none of its own.
+    exception_rows = [{**e, "series_id": i}
+                      for i, p in zip(ids, planned, strict=True) for e in p.exceptions]
+    exdate_rows = [{"activity_id": i, "original_start": d}
+                   for i, p in zip(ids, planned, strict=True) for d in p.exdates]
+    if exception_rows:
+        conn.execute(activity.insert(), exception_rows)
+    if exdate_rows:
+        conn.execute(activity_exdate.insert(), exdate_rows)
     rows = [p.row for p in planned]
     return SampleReport(
         employees=employees,
@@ -341,4 +387,6 @@ def _insert(conn: Connection, planned: list[_Planned], employees: int) -> Sample
         conference=sum(len(p.participants) >= 2 for p in planned),
         with_equipment=sum(bool(p.equipment) for p in planned),
         recurring=sum(r.get("recurrence") is not None for r in rows),
+        modified_occurrences=len(exception_rows),
+        deleted_occurrences=len(exdate_rows),
     )

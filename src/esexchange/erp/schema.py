@@ -15,9 +15,13 @@ Time conventions:
 - Every ``esx_*`` timestamp is UTC (``UtcDateTime``): ``timestamptz`` on PostgreSQL,
   naive UTC text on SQLite; either way Python sees an aware UTC ``datetime``.
 
-Optional extension column: ``activity.recurrence`` is not part of the reference schema
-an ERP must have. Where it exists, a non-NULL value marks a recurring series, which the
-sync skips and counts as skipped. ``erp/store.py`` copes with ERPs that lack it.
+Series (script version 5): ``activity.recurrence`` holds RFC 5545 RRULE text and marks a
+series master; a modified occurrence is an ``activity`` row with ``series_id`` (the
+master) and ``original_start``; a deleted occurrence is a row of ``activity_exdate``.
+Step 5 of the database script adds the columns to an existing ``activity`` table where
+they are missing. ``series_id`` has no foreign key: an ERP that deletes a master first
+must not be stopped by its exceptions (the sync reads an occurrence without its master
+as recurring and leaves it alone).
 """
 
 from __future__ import annotations
@@ -144,8 +148,11 @@ activity = Table(
     Column("reminder_minutes", Integer, nullable=True),
     Column("created_at", DateTime, nullable=False, server_default=_now),
     Column("modified_at", DateTime, nullable=False, server_default=_now),
-    # Optional extension column (see the module docstring).
     Column("recurrence", Text, nullable=True),
+    # Added by step 5 where missing (see the module docstring); ``system=True`` keeps them
+    # out of step 1's CREATE TABLE, so a fresh install walks the same steps as an upgrade.
+    Column("series_id", Integer, nullable=True, system=True),
+    Column("original_start", DateTime, nullable=True, system=True),
     _one_of("activity", "kind", ACTIVITY_KINDS),
     _one_of("activity", "status", TASK_STATUSES, nullable=True),
     CheckConstraint(
@@ -181,9 +188,19 @@ activity_equipment = Table(
     PrimaryKeyConstraint("activity_id", "equipment_id"),
 )
 
+activity_exdate = Table(
+    "activity_exdate",
+    metadata,
+    Column("activity_id", Integer, ForeignKey("activity.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("original_start", DateTime, nullable=False),
+    PrimaryKeyConstraint("activity_id", "original_start"),
+)
+"""A deleted occurrence of a series: the master's id and the start the rule gave it."""
+
 REFERENCE_TABLES: tuple[Table, ...] = (
     employee, activity_type, priority, activity, activity_participant, equipment,
-    activity_equipment,
+    activity_equipment, activity_exdate,
 )
 """Created by ``db install`` only where missing: an existing ERP already has them."""
 

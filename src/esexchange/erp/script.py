@@ -6,7 +6,8 @@ steps it has not run yet, all in one transaction, and records the version in
 are serialised (a PostgreSQL advisory lock; SQLite's write lock).
 
 The reference ERP tables are created only where missing: an existing ERP has them and
-they are never altered. The esx_* tables and the journal triggers are always ours.
+they are never altered, except that step 5 adds the series columns to ``activity``
+where they are missing. The esx_* tables and the journal triggers are always ours.
 
 A released step never changes: a later change to the schema is a new step with its own
 DDL, so every database walks the same path whatever version it starts from. A column a
@@ -24,7 +25,7 @@ from sqlalchemy import Connection, Engine, func, inspect, select, text
 from esexchange.erp import schema
 from esexchange.erp.db import write_connection
 from esexchange.erp.errors import ScriptNotInstalled, ScriptTooNew
-from esexchange.erp.triggers import create_journal_triggers
+from esexchange.erp.triggers import create_journal_triggers, create_series_triggers
 
 VERSION_KEY = "script_version"
 
@@ -39,7 +40,8 @@ class Step:
 
 
 def _create_base(conn: Connection) -> None:
-    for table in schema.REFERENCE_TABLES:
+    for table in (schema.employee, schema.activity_type, schema.priority, schema.activity,
+                  schema.activity_participant, schema.equipment, schema.activity_equipment):
         table.create(conn, checkfirst=True)
     for table in (
         schema.esx_meta, schema.esx_connection, schema.esx_personnel,
@@ -68,6 +70,18 @@ def _rename_change_key_to_version(conn: Connection) -> None:
         conn.execute(text("ALTER TABLE esx_link RENAME COLUMN change_key TO version"))
 
 
+def _add_series(conn: Connection) -> None:
+    present = {c["name"] for c in inspect(conn).get_columns(schema.activity.name)}
+    for column in (schema.activity.c.recurrence, schema.activity.c.series_id,
+                   schema.activity.c.original_start):
+        if column.name not in present:
+            conn.execute(text(f"ALTER TABLE activity ADD COLUMN {column.name} "
+                              f"{column.type.compile(conn.dialect)}"))
+    conn.execute(text("CREATE INDEX IF NOT EXISTS ix_activity_series_id ON activity (series_id)"))
+    schema.activity_exdate.create(conn, checkfirst=True)
+    create_series_triggers(conn)
+
+
 STEPS: tuple[Step, ...] = (
     Step(1, "reference ERP tables where missing; sync tables; change journal and triggers",
          _create_base),
@@ -77,6 +91,9 @@ STEPS: tuple[Step, ...] = (
             "not at the address's domain", _add_autodiscover_url),
     Step(4, "esx_link.change_key renamed to version: the backend's version token (an EWS "
             "change key, a Graph etag)", _rename_change_key_to_version),
+    Step(5, "series: activity.series_id and original_start (recurrence where missing), "
+            "activity_exdate, and journal rows that show a changed exception or deleted "
+            "occurrence as a change of its series", _add_series),
 )
 SCRIPT_VERSION = STEPS[-1].version
 

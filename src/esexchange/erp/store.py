@@ -35,8 +35,6 @@ from sqlalchemy import (
     Select,
     case,
     func,
-    inspect,
-    literal,
     select,
     type_coerce,
     union,
@@ -57,6 +55,7 @@ from esexchange.domain.model import (
     item_from_json,
     item_to_json,
 )
+from esexchange.domain.recurrence.series import ErpSeries, erp_series
 from esexchange.domain.state import ErpChange, Link
 from esexchange.erp.db import write_connection
 from esexchange.erp.errors import ActivityNotFound, ErpError
@@ -65,6 +64,7 @@ from esexchange.erp.schema import (
     UtcDateTime,
     activity,
     activity_equipment,
+    activity_exdate,
     activity_participant,
     activity_type,
     employee,
@@ -110,7 +110,6 @@ class SqlErpStore:
     def __init__(self, engine: Engine, *, gap_grace: timedelta = GAP_GRACE) -> None:
         self.engine = engine
         self._gap_grace = gap_grace
-        self._recurrence: bool | None = None
 
     # --- reading ---------------------------------------------------------------------
 
@@ -148,6 +147,35 @@ class SqlErpStore:
         """The current rows of these activities; absent ids are deleted."""
         with self._reading() as conn:
             return self._load(conn, erp_ids)
+
+    def series(self, master_ids: Sequence[int], *, time_zone: str
+               ) -> dict[int, ErpSeries | ItemRejected]:
+        """Series masters with their exceptions and deleted occurrences, by master id.
+
+        ``time_zone`` is the connection's ERP zone. A series whose rows do not fit
+        together (or whose rule Outlook cannot show) is an ``ItemRejected`` naming the row
+        and field; ids that are not series masters are left out.
+        """
+        with self._reading() as conn:
+            masters = self._load(conn, master_ids)
+            wanted = sorted(i for i, m in masters.items() if m.recurrence is not None)
+            exception_ids = [
+                erp_id for chunk in _chunks(wanted) for erp_id in conn.scalars(
+                    select(activity.c.id).where(activity.c.series_id.in_(chunk)))
+            ]
+            exceptions = self._load(conn, exception_ids)
+        by_master: dict[int, list[ErpActivity]] = defaultdict(list)
+        for exception in exceptions.values():
+            assert exception.series_id is not None
+            by_master[exception.series_id].append(exception)
+        found: dict[int, ErpSeries | ItemRejected] = {}
+        for erp_id in wanted:
+            try:
+                found[erp_id] = erp_series(masters[erp_id], by_master[erp_id],
+                                           time_zone=time_zone)
+            except ItemRejected as rejected:
+                found[erp_id] = rejected
+        return found
 
     def links(self, scope: Scope, kind: Kind) -> list[Link]:
         """Every link and detached tombstone of the scope for ``kind``."""
@@ -257,7 +285,7 @@ class SqlErpStore:
             values = {
                 name: _from_jsonable(activity.c[name].type.python_type, value)
                 for name, value in saved["activity"].items()
-                if name in activity.c and (name != "recurrence" or self._has_recurrence(conn))
+                if name in activity.c
             }
             conn.execute(activity.insert().values(**values))
             erp_id = int(values["id"])
@@ -271,6 +299,9 @@ class SqlErpStore:
             for equipment_id in sorted(kept):
                 conn.execute(activity_equipment.insert().values(
                     activity_id=erp_id, equipment_id=equipment_id))
+            for original in saved.get("exdates", []):
+                conn.execute(activity_exdate.insert().values(
+                    activity_id=erp_id, original_start=datetime.fromisoformat(original)))
             conn.execute(esx_archive.delete().where(esx_archive.c.id == archive_id))
         return erp_id
 
@@ -284,13 +315,6 @@ class SqlErpStore:
                 conn.execution_options(isolation_level="REPEATABLE READ")
             with conn.begin():
                 yield conn
-
-    def _has_recurrence(self, conn: Connection) -> bool:
-        """Whether the ERP has the optional ``activity.recurrence`` column."""
-        if self._recurrence is None:
-            columns = {c["name"] for c in inspect(conn).get_columns(activity.name)}
-            self._recurrence = "recurrence" in columns
-        return self._recurrence
 
     def _safe_horizon(self, conn: Connection, after_seq: int) -> int:
         """The newest sequence number the cursor may advance to (see the module doc)."""
@@ -343,10 +367,8 @@ class SqlErpStore:
         ]
 
     def _load(self, conn: Connection, erp_ids: Sequence[int]) -> dict[int, ErpActivity]:
-        """Activities with participants and equipment, three queries per chunk of ids."""
-        recurrence = (activity.c.recurrence if self._has_recurrence(conn)
-                      else literal(None).label("recurrence"))
-        columns = [c for c in activity.c if c.name != "recurrence"]
+        """Activities with participants, equipment and deleted occurrences, four queries
+        per chunk of ids."""
         loaded: dict[int, ErpActivity] = {}
         for chunk in _chunks(sorted(set(erp_ids))):
             people: dict[int, list[int]] = defaultdict(list)
@@ -364,8 +386,15 @@ class SqlErpStore:
                 .order_by(equipment.c.name)
             ):
                 things[activity_id].append(name)
-            for row in conn.execute(select(*columns, recurrence).where(activity.c.id.in_(chunk))):
-                loaded[row.id] = _activity(row, people[row.id], things[row.id])
+            deleted: dict[int, list[datetime]] = defaultdict(list)
+            for activity_id, original in conn.execute(
+                select(activity_exdate.c.activity_id, activity_exdate.c.original_start)
+                .where(activity_exdate.c.activity_id.in_(chunk))
+                .order_by(activity_exdate.c.original_start)
+            ):
+                deleted[activity_id].append(original)
+            for row in conn.execute(select(activity).where(activity.c.id.in_(chunk))):
+                loaded[row.id] = _activity(row, people[row.id], things[row.id], deleted[row.id])
         return loaded
 
 
@@ -429,10 +458,15 @@ class SqlErpTransaction:
                 .where(activity_equipment.c.activity_id == erp_id)
                 .order_by(equipment.c.id))
         ]
+        exdates = [_jsonable(original) for original in conn.scalars(
+            select(activity_exdate.c.original_start)
+            .where(activity_exdate.c.activity_id == erp_id)
+            .order_by(activity_exdate.c.original_start))]
         archived = {
             "activity": {name: _jsonable(value) for name, value in row._mapping.items()},
             "participants": participants,
             "equipment": things,
+            "exdates": exdates,
             "deleted_for_employee_id": employee_id,
         }
         conn.execute(esx_archive.insert().values(
@@ -440,6 +474,7 @@ class SqlErpTransaction:
             row_json=json.dumps(archived, sort_keys=True, ensure_ascii=False)))
         # Explicit deletes: an existing ERP's tables may lack ON DELETE CASCADE.
         conn.execute(activity_equipment.delete().where(activity_equipment.c.activity_id == erp_id))
+        conn.execute(activity_exdate.delete().where(activity_exdate.c.activity_id == erp_id))
         conn.execute(
             activity_participant.delete().where(activity_participant.c.activity_id == erp_id))
         conn.execute(activity.delete().where(activity.c.id == erp_id))
@@ -523,7 +558,8 @@ def _touched(employee_id: int, kind: Kind, after_seq: int) -> Select[Any]:
     )
 
 
-def _activity(row: Any, participants: list[int], things: list[str]) -> ErpActivity:
+def _activity(row: Any, participants: list[int], things: list[str],
+              exdates: list[datetime]) -> ErpActivity:
     return ErpActivity(
         id=row.id,
         kind=Kind(row.kind),
@@ -543,7 +579,11 @@ def _activity(row: Any, participants: list[int], things: list[str]) -> ErpActivi
         reminder_minutes=row.reminder_minutes,
         participant_ids=tuple(participants),
         equipment=tuple(things),
-        recurring=bool(row.recurrence),
+        recurring=bool(row.recurrence) or row.series_id is not None,
+        recurrence=row.recurrence or None,
+        series_id=row.series_id,
+        original_start=row.original_start,
+        exdates=tuple(exdates),
     )
 
 

@@ -12,6 +12,14 @@ transaction, so the sync sees every change, deletes included, whoever made it:
 - ``activity_equipment``: a change of the activity (I/D; an update as D plus I).
 - ``employee``: one row per change, ``activity_id`` NULL.
 
+Series (``create_series_triggers``, script step 5) are journaled as one thing:
+
+- ``activity_exdate``: a change of the master (I/D; an update as D plus I), like
+  equipment.
+- ``activity`` rows with a ``series_id`` (modified occurrences): besides their own row,
+  a ``U`` row for the master (the old and the new one when ``series_id`` changes), so a
+  series is seen changed whichever of its rows changed.
+
 ``changed_at`` is set by the database in UTC. On PostgreSQL it is ``clock_timestamp()``
 (the moment of the change, not the start of a long transaction).
 """
@@ -134,6 +142,81 @@ def _pg_triggers() -> list[str]:
         *trigger("activity_equipment", "esx_journal_member"),
         *trigger("employee", "esx_journal_employee"),
     ]
+
+
+def _sqlite_series_triggers() -> list[str]:
+    def master_row(ref: str, condition: str) -> str:
+        return (
+            f"INSERT INTO esx_change {_COLUMNS} SELECT 'activity', {ref}.series_id, NULL, "
+            f"(SELECT kind FROM activity WHERE id = {ref}.series_id), 'U', {_SQLITE_NOW} "
+            f"WHERE {condition};"
+        )
+
+    def trigger(name: str, event: str, body: list[str]) -> str:
+        return (f"CREATE TRIGGER {name} AFTER {event} ON activity FOR EACH ROW BEGIN "
+                + " ".join(body) + " END")
+
+    exdate = "activity_exdate"
+    removed = _sqlite_row(exdate, "OLD.activity_id", "NULL", _sqlite_kind_of("OLD"), "D")
+    added = _sqlite_row(exdate, "NEW.activity_id", "NULL", _sqlite_kind_of("NEW"), "I")
+    return [
+        f"CREATE TRIGGER esx_journal_{exdate}_insert AFTER INSERT ON {exdate} "
+        f"FOR EACH ROW BEGIN {added} END",
+        f"CREATE TRIGGER esx_journal_{exdate}_delete AFTER DELETE ON {exdate} "
+        f"FOR EACH ROW BEGIN {removed} END",
+        f"CREATE TRIGGER esx_journal_{exdate}_update AFTER UPDATE ON {exdate} "
+        f"FOR EACH ROW BEGIN {removed} {added} END",
+        trigger("esx_journal_activity_series_insert", "INSERT",
+                [master_row("NEW", "NEW.series_id IS NOT NULL")]),
+        trigger("esx_journal_activity_series_delete", "DELETE",
+                [master_row("OLD", "OLD.series_id IS NOT NULL")]),
+        trigger("esx_journal_activity_series_update", "UPDATE", [
+            master_row("OLD", "OLD.series_id IS NOT NULL"),
+            master_row("NEW", "NEW.series_id IS NOT NULL "
+                              "AND NEW.series_id IS NOT OLD.series_id"),
+        ]),
+    ]
+
+
+_PG_SERIES = """
+CREATE OR REPLACE FUNCTION esx_journal_series() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        IF OLD.series_id IS NOT NULL THEN
+            INSERT INTO esx_change (table_name, activity_id, kind, op, changed_at)
+            VALUES ('activity', OLD.series_id,
+                    (SELECT kind FROM activity WHERE id = OLD.series_id), 'U', clock_timestamp());
+        END IF;
+    END IF;
+    IF TG_OP IN ('UPDATE', 'INSERT') THEN
+        IF NEW.series_id IS NOT NULL AND (TG_OP = 'INSERT' OR
+                                          NEW.series_id IS DISTINCT FROM OLD.series_id) THEN
+            INSERT INTO esx_change (table_name, activity_id, kind, op, changed_at)
+            VALUES ('activity', NEW.series_id,
+                    (SELECT kind FROM activity WHERE id = NEW.series_id), 'U', clock_timestamp());
+        END IF;
+    END IF;
+    RETURN NULL;
+END $$
+"""
+
+
+def create_series_triggers(conn: Connection) -> None:
+    """Journal exceptions and deleted occurrences as changes of their series (step 5)."""
+    if conn.dialect.name == "sqlite":
+        statements = _sqlite_series_triggers()
+    else:
+        statements = [
+            _PG_SERIES,
+            "DROP TRIGGER IF EXISTS esx_journal_activity_series ON activity",
+            "CREATE TRIGGER esx_journal_activity_series AFTER INSERT OR UPDATE OR DELETE "
+            "ON activity FOR EACH ROW EXECUTE FUNCTION esx_journal_series()",
+            "DROP TRIGGER IF EXISTS esx_journal_activity_exdate ON activity_exdate",
+            "CREATE TRIGGER esx_journal_activity_exdate AFTER INSERT OR UPDATE OR DELETE "
+            "ON activity_exdate FOR EACH ROW EXECUTE FUNCTION esx_journal_member()",
+        ]
+    for statement in statements:
+        conn.exec_driver_sql(statement)
 
 
 def create_journal_triggers(conn: Connection) -> None:
