@@ -1,4 +1,5 @@
-"""How many EWS requests a pass needs for N changes, next to the minimum.
+"""How many EWS requests a pass needs for N changes, next to the minimum (and then the
+same for Graph: ``graph_requests_per_pass``).
 
 Run with ``make bench`` (``python -m benchmarks.requests_per_pass``). Everything runs in
 this process: a SQLite ERP in a temporary folder and the EWS sandbox on a loopback port.
@@ -120,6 +121,9 @@ def main() -> None:
     console.print("All requests of each pass, by SOAP operation:")
     for line in _BREAKDOWNS:
         console.print(f"  {line}", soft_wrap=True)
+    from benchmarks import graph_requests_per_pass  # the same passes on a Graph connection
+
+    graph_requests_per_pass.run(console)
 
 
 def _configure(engine: Engine, url: str, emails: list[str]) -> None:

@@ -54,3 +54,23 @@ def test_demo_on_a_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
 
     assert code == 2
     assert f"port {port}" in output and "already in use" in output
+
+
+def test_the_graph_demo_moves_items_both_ways_and_a_rerun_duplicates_nothing(
+    tmp_path: Path,
+) -> None:
+    command = ["demo", "--backend", "graph", "--once", "--dir", str(tmp_path), "--port", "0"]
+    first = runner.invoke(app, command)
+
+    assert first.exit_code == 0, first.output
+    rows = [line.split("│") for line in first.output.splitlines() if "@example.test>" in line]
+    assert any("created" in row[2] for row in rows)  # ERP -> Exchange Online
+    assert any("created" in row[3] for row in rows)  # Exchange Online -> ERP
+    assert "esexchange token demo-graph" in first.output
+    links = _count(tmp_path, "SELECT count(*) FROM esx_link")
+
+    again = runner.invoke(app, command)  # another free port: stored delta links still work
+
+    assert again.exit_code == 0, again.output
+    assert "created" not in again.output and "did not answer" not in again.output
+    assert _count(tmp_path, "SELECT count(*) FROM esx_link") == links

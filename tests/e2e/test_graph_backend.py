@@ -58,9 +58,9 @@ class GraphWorld:
             f"{self.base_url}/{TENANT}/oauth2/v2.0/token", verify=self.trust(),
             data={"grant_type": "client_credentials", "client_id": APP_ID,
                   "client_secret": SECRET, "scope": f"{GRAPH_RESOURCE}/.default"},
-        ).json()["access_token"]  # fmt: skip
+        ).json()["access_token"]
         return httpx.Client(base_url=f"{self.base_url}/v1.0", verify=self.trust(),
-                            headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+                            headers={"Authorization": f"Bearer {token}"})
 
 
 @pytest.fixture(scope="module")
@@ -69,12 +69,12 @@ def online(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GraphWorld]:
         mailboxes=tuple(MailboxEntry(f"online{n:03d}@example.test", f"User {n}",
                                      "Europe/Berlin") for n in range(MAILBOXES)),
         apps=(AppEntry(TENANT, APP_ID, SECRET, ("*",)),),
-    )  # fmt: skip
+    )
     checked = Checked()
     sandbox = create_graph_sandbox(directory, validator=checked)
     files = ensure_tls_files(tmp_path_factory.mktemp("graph-e2e"))
     with BackgroundServer(sandbox, ssl_certfile=str(files.certfile),
-                          ssl_keyfile=str(files.keyfile)) as server:  # fmt: skip
+                          ssl_keyfile=str(files.keyfile)) as server:
         yield GraphWorld(sandbox, server.base_url, files.ca_file, iter(range(MAILBOXES)))
     assert checked.violations == [], checked.violations[:3]
 
@@ -85,7 +85,7 @@ def graph_world(erp: Engine, online: GraphWorld) -> Iterator[tuple[World, GraphW
     config.add_connection(erp, ConnectionConfig(
         name=name, backend=Backend.GRAPH, auth=Auth.APP, tenant_id=TENANT, client_id=APP_ID,
         token_url=f"{online.base_url}/{{tenant}}/oauth2/v2.0/token",
-        ca_bundle=str(online.ca_file)), SECRET)  # fmt: skip
+        ca_bundle=str(online.ca_file)), SECRET)
     config.set_option(erp, name, "erp_time_zone", "Europe/Berlin")
     world = World(erp, online, name)  # type: ignore[arg-type]
     yield world, online
@@ -98,7 +98,7 @@ def _events(online: GraphWorld, email: str) -> list[dict[str, Any]]:
 def _tasks(online: GraphWorld, email: str) -> list[dict[str, Any]]:
     box = online.sandbox.backend.mailbox(email)
     return [{"id": t.id, **t.data} for lst in box.task_lists.values()
-            for t in lst.folder.items.values()]  # fmt: skip
+            for t in lst.folder.items.values()]
 
 
 def test_erp_items_reach_the_mailbox_and_edits_come_back(
@@ -117,20 +117,20 @@ def test_erp_items_reach_the_mailbox_and_edits_come_back(
     [task] = _tasks(online, anna.email)
     assert task["title"] == "Send the offer" and task["importance"] == "high"
     colours = {c.data["displayName"]: c.data["color"]
-               for c in online.sandbox.backend.categories(anna.email)}  # fmt: skip
+               for c in online.sandbox.backend.categories(anna.email)}
     assert colours["ES_10_Besuch"] == "preset4"
     assert "Red category" in colours  # the user's own list is kept
     with online.user() as user:
         user.patch(f"/users/{anna.email}/events/{event['id']}", json={"subject": "Kick-off v2"})
         lists = user.get(f"/users/{anna.email}/todo/lists").json()["value"]
         user.patch(f"/users/{anna.email}/todo/lists/{lists[0]['id']}/tasks/{task['id']}",
-                   json={"status": "completed"})  # fmt: skip
+                   json={"status": "completed"})
         start = soon()
         user.post(f"/users/{anna.email}/events", json={
             "subject": "From Outlook", "start": {"dateTime": start.strftime("%Y-%m-%dT%H:%M:%S"),
                                                  "timeZone": "UTC"},
             "end": {"dateTime": (start + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S"),
-                    "timeZone": "UTC"}})  # fmt: skip
+                    "timeZone": "UTC"}})
     world.sync_ok()
     assert world.activity(meeting)["subject"] == "Kick-off v2"  # type: ignore[index]
     assert world.activity(todo)["status"] == "completed"  # type: ignore[index]
@@ -145,7 +145,7 @@ def test_deletions_travel_both_ways(graph_world: tuple[World, GraphWorld]) -> No
     ben = world.employee()
     gone_in_erp = world.add_appointment("Cancelled in the ERP", ben)
     gone_in_exchange = world.add_appointment("Deleted in Outlook", ben,
-                                             start_at=tomorrow_at(14))  # fmt: skip
+                                             start_at=tomorrow_at(14))
     world.sync_ok()
     world.delete_activity(gone_in_erp)
     deleted = next(e for e in _events(online, ben.email) if e["subject"] == "Deleted in Outlook")

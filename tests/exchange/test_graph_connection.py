@@ -50,7 +50,7 @@ def test_unavailable_answers_and_dropped_connections_are_retried(
 
 
 def test_a_token_that_expires_mid_pass_is_renewed(graph: GraphHarness,
-                                                  online: GraphConnection) -> None:  # fmt: skip
+                                                  online: GraphConnection) -> None:
     mailbox = online.mailbox(ANNA)
     mailbox.create([appointment("before", 1)])
     issuer = graph.sandbox.issuer

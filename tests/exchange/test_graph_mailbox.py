@@ -35,7 +35,7 @@ def task(subject: str, erp_id: int | None = None, **values: object) -> ExchangeI
 
 
 def read_all(mailbox: GraphMailbox, kind: Kind, state: str | None = None
-             ) -> tuple[list[ChangePage], str]:  # fmt: skip
+             ) -> tuple[list[ChangePage], str]:
     pages = []
     while True:
         page = mailbox.changes(kind, state)
@@ -51,9 +51,9 @@ def test_events_round_trip_with_their_erp_id_and_all_fields(online: GraphConnect
         "Visit", 42, body="first line\nsecond line", location="Room 1",
         sensitivity=Sensitivity.PRIVATE, importance=Importance.HIGH,
         categories=("ES_3_Visit", "Mine"), reminder_minutes=30,
-    )  # fmt: skip
+    )
     all_day = ExchangeItem(Kind.APPOINTMENT, "Holiday", start=SOON.date(),
-                           end=SOON.date() + timedelta(days=1), erp_id=43)  # fmt: skip
+                           end=SOON.date() + timedelta(days=1), erp_id=43)
     results = mailbox.create([sent, all_day])
     assert [r.error for r in results] == [None, None]
     pages, _ = read_all(mailbox, Kind.APPOINTMENT)
@@ -67,7 +67,7 @@ def test_tasks_round_trip_with_a_linked_resource(online: GraphConnection) -> Non
     mailbox = online.mailbox(ANNA)
     sent = task("Call back", 7, body="about the offer", due=SOON.date(),
                 start=SOON.date() - timedelta(days=1), status=TaskStatus.WAITING,
-                importance=Importance.LOW, categories=("ES_2_Call",))  # fmt: skip
+                importance=Importance.LOW, categories=("ES_2_Call",))
     assert mailbox.create([sent])[0].ok
     pages, _ = read_all(mailbox, Kind.TASK)
     assert pages[0].complete == WHOLE_FOLDER
@@ -86,7 +86,7 @@ def test_delta_pages_through_many_changes_and_then_reports_only_new_ones(
     assert len(pages) == 3
     assert all(p.complete == pages[0].complete for p in pages)
     assert sorted(c.remote.item.subject for p in pages for c in p.changes if c.remote) == [
-        f"E{n}" for n in range(8)]  # fmt: skip
+        f"E{n}" for n in range(8)]
     assert refs[0] is not None and refs[1] is not None
     mailbox.update([ExchangeUpdate(refs[0], appointment("E0 new", 0), frozenset({"subject"}))])
     assert mailbox.delete([refs[1]])[0].ok
@@ -115,7 +115,7 @@ def test_an_event_moved_out_of_the_window_is_reported_as_it_is_not_deleted(
 
 
 def test_a_stale_delta_token_asks_for_a_full_read(graph: GraphHarness, online: GraphConnection
-                                                  ) -> None:  # fmt: skip
+                                                  ) -> None:
     mailbox = online.mailbox(ANNA)
     _, state = read_all(mailbox, Kind.APPOINTMENT)
     graph.sandbox.backend.reset_sync_states(ANNA)
@@ -131,14 +131,14 @@ def test_a_stale_version_fails_only_its_own_update(online: GraphConnection) -> N
     results = mailbox.update([
         ExchangeUpdate(first, appointment("A by sync", 1), frozenset({"subject"})),
         ExchangeUpdate(second, appointment("B by sync", 2), frozenset({"subject"})),
-    ])  # fmt: skip
+    ])
     assert isinstance(results[0].error, ItemFailed) and "changed in Exchange" in str(
-        results[0].error)  # fmt: skip
+        results[0].error)
     assert results[1].ok
 
 
 def test_writing_categories_keeps_the_users_own(graph: GraphHarness, online: GraphConnection
-                                                ) -> None:  # fmt: skip
+                                                ) -> None:
     mailbox = online.mailbox(ANNA)
     [created] = mailbox.create([appointment("Typed", 9, categories=("ES_1_Old",))])
     assert created.value is not None
@@ -146,10 +146,10 @@ def test_writing_categories_keeps_the_users_own(graph: GraphHarness, online: Gra
     stored.data["categories"] = ["ES_1_Old", "Private stuff"]  # the user added one
     stale = ItemRef(created.value.id, "")
     [result] = mailbox.update([ExchangeUpdate(stale, appointment("Typed", 9, categories=(
-        "ES_2_New",)), frozenset({"categories"}))])  # fmt: skip
+        "ES_2_New",)), frozenset({"categories"}))])
     assert result.ok
     assert graph.sandbox.backend.events(ANNA)[0].data["categories"] == ["Private stuff",
-                                                                        "ES_2_New"]  # fmt: skip
+                                                                        "ES_2_New"]
 
 
 def test_deleting_events_and_tasks_and_what_is_already_gone(

@@ -35,7 +35,7 @@ DIRECTORY = Directory(
                MailboxEntry(BEN, "Ben Kraus", "Europe/Berlin")),
     apps=(AppEntry(TENANT, APP_ID, SECRET, ("*",)),
           AppEntry(TENANT, BEN_ONLY_APP_ID, SECRET, (BEN,))),
-)  # fmt: skip
+)
 
 
 @dataclass
@@ -85,13 +85,13 @@ def graph(graph_issuer: TokenIssuer, graph_tls: Path) -> Iterator[GraphHarness]:
     checked = Checked()
     sandbox = create_graph_sandbox(DIRECTORY, issuer=graph_issuer, validator=checked)
     with BackgroundServer(sandbox, ssl_certfile=str(files.certfile),
-                          ssl_keyfile=str(files.keyfile)) as server:  # fmt: skip
+                          ssl_keyfile=str(files.keyfile)) as server:
         settings = GraphSettings(
             TENANT, APP_ID, SECRET, name="online",
             token_url=f"{server.base_url}/{{tenant}}/oauth2/v2.0/token",
             graph_url=f"{server.base_url}/v1.0", ca_bundle=str(files.ca_file),
             time_zone="Europe/Berlin", max_wait_seconds=5,
-        )  # fmt: skip
+        )
         harness = GraphHarness(sandbox, settings, checked)
         yield harness
         for connection in harness.opened:  # open keep-alive connections delay the shutdown

@@ -9,8 +9,9 @@ items of each page are read again, batched, with the ERP id expanded; an event t
 delta reports ``@removed`` but that still exists has only left the window and is
 reported as it is (leaving the window is no deletion).
 
-The sync state is JSON: the next or delta link, whether the round lists the window
-completely, and the window.
+The sync state is JSON: the next or delta link (below the Graph root, so a moved
+endpoint keeps its states), whether the round lists the window completely, and the
+window.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from esexchange.domain.mapping import keep_user_categories
 from esexchange.domain.model import Category, ExchangeItem, ItemRef, Kind, RemoteItem
@@ -134,7 +135,7 @@ class GraphMailbox:
         answer = self._send(
             SubRequest(
                 "GET",
-                current.url,
+                _below_root(current.url),
                 headers={"Prefer": f"odata.maxpagesize={self.settings.page_size}"},
             )
         )
@@ -158,7 +159,7 @@ class GraphMailbox:
                 else WHOLE_FOLDER
             )
         following = _State(
-            str(next_link or delta_link),
+            _below_root(str(next_link or delta_link)),
             current.complete and bool(next_link),
             current.start,
             current.end,
@@ -416,6 +417,14 @@ class GraphMailbox:
         return MailboxError(
             f"{self.address}: cannot {what}: {answer.status} {answer.code}: {answer.message}"
         )
+
+
+def _below_root(link: str) -> str:
+    """A next or delta link without Graph's origin and version (``/users/...``), so a
+    stored state follows the connection's Graph root, not the host that wrote it."""
+    path = urlsplit(link)
+    relative = path.path.split("/v1.0", 1)[-1] if "/v1.0/" in path.path else path.path
+    return relative + (f"?{path.query}" if path.query else "")
 
 
 def _iso(moment: datetime) -> str:
