@@ -55,26 +55,37 @@ class GraphWorld:
     def user(self) -> httpx.Client:
         """What the mailbox's user (any Graph client) sends: app token, REST ids."""
         token = httpx.post(
-            f"{self.base_url}/{TENANT}/oauth2/v2.0/token", verify=self.trust(),
-            data={"grant_type": "client_credentials", "client_id": APP_ID,
-                  "client_secret": SECRET, "scope": f"{GRAPH_RESOURCE}/.default"},
+            f"{self.base_url}/{TENANT}/oauth2/v2.0/token",
+            verify=self.trust(),
+            data={
+                "grant_type": "client_credentials",
+                "client_id": APP_ID,
+                "client_secret": SECRET,
+                "scope": f"{GRAPH_RESOURCE}/.default",
+            },
         ).json()["access_token"]
-        return httpx.Client(base_url=f"{self.base_url}/v1.0", verify=self.trust(),
-                            headers={"Authorization": f"Bearer {token}"})
+        return httpx.Client(
+            base_url=f"{self.base_url}/v1.0",
+            verify=self.trust(),
+            headers={"Authorization": f"Bearer {token}"},
+        )
 
 
 @pytest.fixture(scope="module")
 def online(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GraphWorld]:
     directory = Directory(
-        mailboxes=tuple(MailboxEntry(f"online{n:03d}@example.test", f"User {n}",
-                                     "Europe/Berlin") for n in range(MAILBOXES)),
+        mailboxes=tuple(
+            MailboxEntry(f"online{n:03d}@example.test", f"User {n}", "Europe/Berlin")
+            for n in range(MAILBOXES)
+        ),
         apps=(AppEntry(TENANT, APP_ID, SECRET, ("*",)),),
     )
     checked = Checked()
     sandbox = create_graph_sandbox(directory, validator=checked)
     files = ensure_tls_files(tmp_path_factory.mktemp("graph-e2e"))
-    with BackgroundServer(sandbox, ssl_certfile=str(files.certfile),
-                          ssl_keyfile=str(files.keyfile)) as server:
+    with BackgroundServer(
+        sandbox, ssl_certfile=str(files.certfile), ssl_keyfile=str(files.keyfile)
+    ) as server:
         yield GraphWorld(sandbox, server.base_url, files.ca_file, iter(range(MAILBOXES)))
     assert checked.violations == [], checked.violations[:3]
 
@@ -82,10 +93,19 @@ def online(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GraphWorld]:
 @pytest.fixture
 def graph_world(erp: Engine, online: GraphWorld) -> Iterator[tuple[World, GraphWorld]]:
     name = f"g{next(_serial)}"
-    config.add_connection(erp, ConnectionConfig(
-        name=name, backend=Backend.GRAPH, auth=Auth.APP, tenant_id=TENANT, client_id=APP_ID,
-        token_url=f"{online.base_url}/{{tenant}}/oauth2/v2.0/token",
-        ca_bundle=str(online.ca_file)), SECRET)
+    config.add_connection(
+        erp,
+        ConnectionConfig(
+            name=name,
+            backend=Backend.GRAPH,
+            auth=Auth.APP,
+            tenant_id=TENANT,
+            client_id=APP_ID,
+            token_url=f"{online.base_url}/{{tenant}}/oauth2/v2.0/token",
+            ca_bundle=str(online.ca_file),
+        ),
+        SECRET,
+    )
     config.set_option(erp, name, "erp_time_zone", "Europe/Berlin")
     world = World(erp, online, name)  # type: ignore[arg-type]
     yield world, online
@@ -97,8 +117,9 @@ def _events(online: GraphWorld, email: str) -> list[dict[str, Any]]:
 
 def _tasks(online: GraphWorld, email: str) -> list[dict[str, Any]]:
     box = online.sandbox.backend.mailbox(email)
-    return [{"id": t.id, **t.data} for lst in box.task_lists.values()
-            for t in lst.folder.items.values()]
+    return [
+        {"id": t.id, **t.data} for lst in box.task_lists.values() for t in lst.folder.items.values()
+    ]
 
 
 def test_erp_items_reach_the_mailbox_and_edits_come_back(
@@ -116,21 +137,31 @@ def test_erp_items_reach_the_mailbox_and_edits_come_back(
     assert event.get("attendees") in (None, [])
     [task] = _tasks(online, anna.email)
     assert task["title"] == "Send the offer" and task["importance"] == "high"
-    colours = {c.data["displayName"]: c.data["color"]
-               for c in online.sandbox.backend.categories(anna.email)}
+    colours = {
+        c.data["displayName"]: c.data["color"]
+        for c in online.sandbox.backend.categories(anna.email)
+    }
     assert colours["ES_10_Besuch"] == "preset4"
     assert "Red category" in colours  # the user's own list is kept
     with online.user() as user:
         user.patch(f"/users/{anna.email}/events/{event['id']}", json={"subject": "Kick-off v2"})
         lists = user.get(f"/users/{anna.email}/todo/lists").json()["value"]
-        user.patch(f"/users/{anna.email}/todo/lists/{lists[0]['id']}/tasks/{task['id']}",
-                   json={"status": "completed"})
+        user.patch(
+            f"/users/{anna.email}/todo/lists/{lists[0]['id']}/tasks/{task['id']}",
+            json={"status": "completed"},
+        )
         start = soon()
-        user.post(f"/users/{anna.email}/events", json={
-            "subject": "From Outlook", "start": {"dateTime": start.strftime("%Y-%m-%dT%H:%M:%S"),
-                                                 "timeZone": "UTC"},
-            "end": {"dateTime": (start + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S"),
-                    "timeZone": "UTC"}})
+        user.post(
+            f"/users/{anna.email}/events",
+            json={
+                "subject": "From Outlook",
+                "start": {"dateTime": start.strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": "UTC"},
+                "end": {
+                    "dateTime": (start + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S"),
+                    "timeZone": "UTC",
+                },
+            },
+        )
     world.sync_ok()
     assert world.activity(meeting)["subject"] == "Kick-off v2"  # type: ignore[index]
     assert world.activity(todo)["status"] == "completed"  # type: ignore[index]
@@ -144,8 +175,7 @@ def test_deletions_travel_both_ways(graph_world: tuple[World, GraphWorld]) -> No
     world, online = graph_world
     ben = world.employee()
     gone_in_erp = world.add_appointment("Cancelled in the ERP", ben)
-    gone_in_exchange = world.add_appointment("Deleted in Outlook", ben,
-                                             start_at=tomorrow_at(14))
+    gone_in_exchange = world.add_appointment("Deleted in Outlook", ben, start_at=tomorrow_at(14))
     world.sync_ok()
     world.delete_activity(gone_in_erp)
     deleted = next(e for e in _events(online, ben.email) if e["subject"] == "Deleted in Outlook")
@@ -184,3 +214,41 @@ def test_check_and_token_work_on_a_graph_connection(
     assert all(r.ok for r in assignment), assignment
     token = request_token(world.engine, world.connection)
     assert token.missing_roles == ()
+
+
+def test_a_stale_delta_token_is_answered_by_a_full_read_without_duplicates(
+    graph_world: tuple[World, GraphWorld],
+) -> None:
+    world, online = graph_world
+    dora = world.employee()
+    kept = world.add_appointment("Kept", dora)
+    world.sync_ok()
+    online.sandbox.backend.reset_sync_states(dora.email)  # Exchange dropped its sync state
+    [event] = _events(online, dora.email)
+    with online.user() as user:
+        user.patch(f"/users/{dora.email}/events/{event['id']}", json={"subject": "Kept, renamed"})
+    world.sync_ok()
+    assert world.activity(kept)["subject"] == "Kept, renamed"  # type: ignore[index]
+    assert world.subjects(dora, "appointment") == ["Kept, renamed"]
+    assert [e["subject"] for e in _events(online, dora.email)] == ["Kept, renamed"]
+
+
+def test_throttled_batches_still_write_everything_exactly_once(
+    graph_world: tuple[World, GraphWorld],
+) -> None:
+    from esexchange.sandbox.graph.knobs import GraphKnobs
+
+    world, online = graph_world
+    emil = world.employee()
+    for number in range(30):
+        world.add_appointment(
+            f"Busy {number}", emil, start_at=tomorrow_at(8) + timedelta(minutes=10 * number)
+        )
+    online.sandbox.injector.knobs = GraphKnobs(throttle_rate=0.3, retry_after_s=0, seed=7)
+    try:
+        world.sync_ok()
+    finally:
+        online.sandbox.injector.knobs = GraphKnobs()
+    assert online.sandbox.injector.counters.throttled > 0
+    subjects = sorted(e["subject"] for e in _events(online, emil.email))
+    assert subjects == sorted(f"Busy {n}" for n in range(30))
