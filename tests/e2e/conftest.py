@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import itertools
 import os
+import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import Engine, text
@@ -25,10 +28,16 @@ from esexchange import config
 from esexchange.config import Auth, Backend, ConnectionConfig
 from esexchange.erp.db import open_engine
 from esexchange.erp.script import install
+from esexchange.inprocess import BackgroundServer
+from esexchange.sandbox.directory import AppEntry, Directory, MailboxEntry
+from esexchange.sandbox.graph.app import GraphSandbox, create_graph_sandbox
+from esexchange.sandbox.oauth import GRAPH_RESOURCE
+from esexchange.sandbox.tls import ensure_tls_files
 from esexchange.secrets import KEY_ENV
 from esexchange.service.runner import MailboxOutcome, sync_connection
 from tests.e2e.outlook import Outlook
 from tests.e2e.sandbox import SERVICE_PASSWORD, SERVICE_UPN, RunningSandbox, start_sandbox
+from tests.support.graph_sandbox import Checked
 
 ERP_ZONE = ZoneInfo("Europe/Berlin")
 ACTIVITY_TYPES = ((10, "Besuch"), (20, "Telefonat"), (30, "Schulung"))
@@ -71,14 +80,19 @@ def erp(
     install(engine)
     with engine.begin() as db:
         for no, description in ACTIVITY_TYPES:
-            db.execute(text("INSERT INTO activity_type (no, description) VALUES (:no, :d)"),
-                       {"no": no, "d": description})
+            db.execute(
+                text("INSERT INTO activity_type (no, description) VALUES (:no, :d)"),
+                {"no": no, "d": description},
+            )
         for id_, name, rank in PRIORITIES:
-            db.execute(text("INSERT INTO priority (id, name, rank) VALUES (:i, :n, :r)"),
-                       {"i": id_, "n": name, "r": rank})
+            db.execute(
+                text("INSERT INTO priority (id, name, rank) VALUES (:i, :n, :r)"),
+                {"i": id_, "n": name, "r": rank},
+            )
         for id_, name in EQUIPMENT:
-            db.execute(text("INSERT INTO equipment (id, name) VALUES (:i, :n)"),
-                       {"i": id_, "n": name})
+            db.execute(
+                text("INSERT INTO equipment (id, name) VALUES (:i, :n)"), {"i": id_, "n": name}
+            )
     for no, color in TYPE_COLORS.items():
         config.set_activity_type_color(engine, no, color)
     yield engine
@@ -130,13 +144,21 @@ class World:
         """A new ERP employee with a mailbox of their own, on the connection's list."""
         serial = next(_serial)
         email = self.sandbox.take_mailbox() if mailbox else f"ghost{serial}@example.test"
-        values = {"number": f"E{serial:05d}", "name": f"Employee {serial}", "email": email,
-                  "employment_status": "active", "may_create_appointments": True, **columns}
+        values = {
+            "number": f"E{serial:05d}",
+            "name": f"Employee {serial}",
+            "email": email,
+            "employment_status": "active",
+            "may_create_appointments": True,
+            **columns,
+        }
         with self.engine.begin() as db:
             person_id = db.execute(
-                text("INSERT INTO employee (number, name, email, employment_status, "
-                     "may_create_appointments) VALUES (:number, :name, :email, "
-                     ":employment_status, :may_create_appointments) RETURNING id"),
+                text(
+                    "INSERT INTO employee (number, name, email, employment_status, "
+                    "may_create_appointments) VALUES (:number, :name, :email, "
+                    ":employment_status, :may_create_appointments) RETURNING id"
+                ),
                 values,
             ).scalar_one()
         if listed:
@@ -154,20 +176,32 @@ class World:
                 text(f"INSERT INTO activity ({names}) VALUES ({marks}) RETURNING id"), values
             ).scalar_one()
             for owner in owners:
-                db.execute(text("INSERT INTO activity_participant (activity_id, employee_id) "
-                                "VALUES (:a, :e)"), {"a": activity_id, "e": owner.id})
+                db.execute(
+                    text(
+                        "INSERT INTO activity_participant (activity_id, employee_id) "
+                        "VALUES (:a, :e)"
+                    ),
+                    {"a": activity_id, "e": owner.id},
+                )
         return int(activity_id)
 
     def add_appointment(self, subject: str, *owners: Person, **columns: Any) -> int:
         start = columns.pop("start_at", tomorrow_at(10))
         end = columns.pop("end_at", start + timedelta(hours=1))
-        return self.add_activity("appointment", subject, *owners, start_at=start, end_at=end,
-                                 **columns)
+        return self.add_activity(
+            "appointment", subject, *owners, start_at=start, end_at=end, **columns
+        )
 
     def add_task(self, subject: str, *owners: Person, **columns: Any) -> int:
         due = columns.pop("due_at", tomorrow_at(0) + timedelta(days=3))
-        return self.add_activity("task", subject, *owners, due_at=due,
-                                 status=columns.pop("status", "not_started"), **columns)
+        return self.add_activity(
+            "task",
+            subject,
+            *owners,
+            due_at=due,
+            status=columns.pop("status", "not_started"),
+            **columns,
+        )
 
     def add(self, kind: str, subject: str, *owners: Person, **columns: Any) -> int:
         """An ERP activity of ``kind`` (``"appointment"`` or ``"task"``)."""
@@ -178,36 +212,52 @@ class World:
     def add_equipment(self, activity_id: int, *equipment_ids: int) -> None:
         with self.engine.begin() as db:
             for equipment_id in equipment_ids:
-                db.execute(text("INSERT INTO activity_equipment (activity_id, equipment_id) "
-                                "VALUES (:a, :e)"), {"a": activity_id, "e": equipment_id})
+                db.execute(
+                    text(
+                        "INSERT INTO activity_equipment (activity_id, equipment_id) VALUES (:a, :e)"
+                    ),
+                    {"a": activity_id, "e": equipment_id},
+                )
 
     def update_activity(self, activity_id: int, **columns: Any) -> None:
         sets = ", ".join(f"{name} = :{name}" for name in columns)
         with self.engine.begin() as db:
-            db.execute(text(f"UPDATE activity SET {sets} WHERE id = :id"),
-                       {**columns, "id": activity_id})
+            db.execute(
+                text(f"UPDATE activity SET {sets} WHERE id = :id"), {**columns, "id": activity_id}
+            )
 
     def delete_activity(self, activity_id: int) -> None:
         with self.engine.begin() as db:
-            db.execute(text("DELETE FROM activity_participant WHERE activity_id = :id"),
-                       {"id": activity_id})
+            db.execute(
+                text("DELETE FROM activity_participant WHERE activity_id = :id"),
+                {"id": activity_id},
+            )
             db.execute(text("DELETE FROM activity WHERE id = :id"), {"id": activity_id})
 
     def activity(self, activity_id: int) -> dict[str, Any] | None:
         with self.engine.connect() as db:
-            row = db.execute(text("SELECT * FROM activity WHERE id = :id"),
-                             {"id": activity_id}).mappings().first()
+            row = (
+                db.execute(text("SELECT * FROM activity WHERE id = :id"), {"id": activity_id})
+                .mappings()
+                .first()
+            )
         return dict(row) if row else None
 
     def activities(self, person: Person, kind: str) -> list[dict[str, Any]]:
         """The person's activities of ``kind``, by id."""
         with self.engine.connect() as db:
-            rows = db.execute(
-                text("SELECT a.* FROM activity a JOIN activity_participant p "
-                     "ON p.activity_id = a.id WHERE p.employee_id = :e AND a.kind = :k "
-                     "ORDER BY a.id"),
-                {"e": person.id, "k": kind},
-            ).mappings().all()
+            rows = (
+                db.execute(
+                    text(
+                        "SELECT a.* FROM activity a JOIN activity_participant p "
+                        "ON p.activity_id = a.id WHERE p.employee_id = :e AND a.kind = :k "
+                        "ORDER BY a.id"
+                    ),
+                    {"e": person.id, "k": kind},
+                )
+                .mappings()
+                .all()
+            )
         return [dict(row) for row in rows]
 
     def activity_named(self, person: Person, kind: str, subject: str) -> dict[str, Any]:
@@ -229,10 +279,13 @@ def new_world(
     """A new connection to ``sandbox`` (ERP zone Europe/Berlin) with no personnel yet;
     ``fields`` override the service-account sign-in of ``ConnectionConfig``."""
     name = f"t{next(_serial)}"
-    settings: dict[str, Any] = {"auth": Auth.USER, "ews_url": sandbox.ews_url,
-                                "upn": SERVICE_UPN, **fields}
-    config.add_connection(erp, ConnectionConfig(name=name, backend=Backend.EWS, **settings),
-                          secret)
+    settings: dict[str, Any] = {
+        "auth": Auth.USER,
+        "ews_url": sandbox.ews_url,
+        "upn": SERVICE_UPN,
+        **fields,
+    }
+    config.add_connection(erp, ConnectionConfig(name=name, backend=Backend.EWS, **settings), secret)
     config.set_option(erp, name, "erp_time_zone", "Europe/Berlin")
     return World(erp, sandbox, name)
 
@@ -258,3 +311,102 @@ def soon(days: int = 2, hour: int = 9) -> datetime:
     """An aware UTC instant a few days ahead, for items made in Outlook."""
     day = date.today() + timedelta(days=days)
     return datetime(day.year, day.month, day.day, hour, tzinfo=UTC)
+
+
+# --- the Graph world: a Graph sandbox over HTTPS and a Graph connection ------------------
+
+GRAPH_TENANT = "7e1c0a42-0000-4000-8000-0000000000c1"
+GRAPH_APP_ID = "5a0c7d1e-0000-4000-8000-0000000000c2"
+GRAPH_SECRET = "graph-e2e-secret"
+GRAPH_MAILBOXES = 80
+
+
+@dataclass
+class GraphWorld:
+    """A Graph sandbox serving on loopback (HTTPS), and the user's side of its mailboxes."""
+
+    sandbox: GraphSandbox
+    base_url: str
+    ca_file: Path
+    numbers: Iterator[int]
+
+    def take_mailbox(self) -> str:
+        return f"online{next(self.numbers):03d}@example.test"
+
+    def outlook(self, email: str) -> None:
+        """World.employee asks for an EWS Outlook; Graph tests use ``user()`` instead."""
+        return None
+
+    def trust(self) -> ssl.SSLContext:
+        return ssl.create_default_context(cafile=str(self.ca_file))
+
+    def user(self) -> httpx.Client:
+        """What the mailbox's user (any Graph client) sends: app token, REST ids."""
+        token = httpx.post(
+            f"{self.base_url}/{GRAPH_TENANT}/oauth2/v2.0/token",
+            timeout=30,
+            verify=self.trust(),
+            data={
+                "grant_type": "client_credentials",
+                "client_id": GRAPH_APP_ID,
+                "client_secret": GRAPH_SECRET,
+                "scope": f"{GRAPH_RESOURCE}/.default",
+            },
+        ).json()["access_token"]
+        return httpx.Client(
+            base_url=f"{self.base_url}/v1.0",
+            verify=self.trust(),
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=30,
+        )
+
+
+@pytest.fixture(scope="module")
+def online(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GraphWorld]:
+    directory = Directory(
+        mailboxes=tuple(
+            MailboxEntry(f"online{n:03d}@example.test", f"User {n}", "Europe/Berlin")
+            for n in range(GRAPH_MAILBOXES)
+        ),
+        apps=(AppEntry(GRAPH_TENANT, GRAPH_APP_ID, GRAPH_SECRET, ("*",)),),
+    )
+    checked = Checked()
+    sandbox = create_graph_sandbox(directory, validator=checked)
+    files = ensure_tls_files(tmp_path_factory.mktemp("graph-e2e"))
+    with BackgroundServer(
+        sandbox, ssl_certfile=str(files.certfile), ssl_keyfile=str(files.keyfile)
+    ) as server:
+        yield GraphWorld(sandbox, server.base_url, files.ca_file, iter(range(GRAPH_MAILBOXES)))
+    assert checked.violations == [], checked.violations[:3]
+
+
+@pytest.fixture
+def graph_world(erp: Engine, online: GraphWorld) -> Iterator[tuple[World, GraphWorld]]:
+    name = f"g{next(_serial)}"
+    config.add_connection(
+        erp,
+        ConnectionConfig(
+            name=name,
+            backend=Backend.GRAPH,
+            auth=Auth.APP,
+            tenant_id=GRAPH_TENANT,
+            client_id=GRAPH_APP_ID,
+            token_url=f"{online.base_url}/{{tenant}}/oauth2/v2.0/token",
+            ca_bundle=str(online.ca_file),
+        ),
+        GRAPH_SECRET,
+    )
+    config.set_option(erp, name, "erp_time_zone", "Europe/Berlin")
+    world = World(erp, online, name)  # type: ignore[arg-type]
+    yield world, online
+
+
+def graph_events(online: GraphWorld, email: str) -> list[dict[str, Any]]:
+    return [{"id": e.id, **e.data} for e in online.sandbox.backend.events(email)]
+
+
+def graph_tasks(online: GraphWorld, email: str) -> list[dict[str, Any]]:
+    box = online.sandbox.backend.mailbox(email)
+    return [
+        {"id": t.id, **t.data} for lst in box.task_lists.values() for t in lst.folder.items.values()
+    ]

@@ -5,121 +5,12 @@ with an app token (what any Graph client would send), not the adapter.
 
 from __future__ import annotations
 
-import ssl
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
-from typing import Any
 
-import httpx
-import pytest
-from sqlalchemy import Engine
-
-from esexchange import config
-from esexchange.config import Auth, Backend, ConnectionConfig
-from esexchange.inprocess import BackgroundServer
-from esexchange.sandbox.directory import AppEntry, Directory, MailboxEntry
-from esexchange.sandbox.graph.app import GraphSandbox, create_graph_sandbox
-from esexchange.sandbox.oauth import GRAPH_RESOURCE
-from esexchange.sandbox.tls import ensure_tls_files
 from esexchange.service.checks import check_assignment, check_connection
 from esexchange.service.token import request_token
-from tests.e2e.conftest import World, _serial, soon, tomorrow_at
+from tests.e2e.conftest import GraphWorld, World, graph_events, graph_tasks, soon, tomorrow_at
 from tests.e2e.test_guarantees import CRASH, erp_refuses_links
-from tests.support.graph_sandbox import Checked
-
-TENANT = "7e1c0a42-0000-4000-8000-0000000000c1"
-APP_ID = "5a0c7d1e-0000-4000-8000-0000000000c2"
-SECRET = "graph-e2e-secret"
-MAILBOXES = 60
-
-
-@dataclass
-class GraphWorld:
-    sandbox: GraphSandbox
-    base_url: str
-    ca_file: Path
-    numbers: Iterator[int]
-
-    def take_mailbox(self) -> str:
-        return f"online{next(self.numbers):03d}@example.test"
-
-    def outlook(self, email: str) -> None:
-        """World.employee asks for an EWS Outlook; Graph tests use ``user()`` instead."""
-        return None
-
-    def trust(self) -> ssl.SSLContext:
-        return ssl.create_default_context(cafile=str(self.ca_file))
-
-    def user(self) -> httpx.Client:
-        """What the mailbox's user (any Graph client) sends: app token, REST ids."""
-        token = httpx.post(
-            f"{self.base_url}/{TENANT}/oauth2/v2.0/token",
-            verify=self.trust(),
-            data={
-                "grant_type": "client_credentials",
-                "client_id": APP_ID,
-                "client_secret": SECRET,
-                "scope": f"{GRAPH_RESOURCE}/.default",
-            },
-        ).json()["access_token"]
-        return httpx.Client(
-            base_url=f"{self.base_url}/v1.0",
-            verify=self.trust(),
-            headers={"Authorization": f"Bearer {token}"},
-        )
-
-
-@pytest.fixture(scope="module")
-def online(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GraphWorld]:
-    directory = Directory(
-        mailboxes=tuple(
-            MailboxEntry(f"online{n:03d}@example.test", f"User {n}", "Europe/Berlin")
-            for n in range(MAILBOXES)
-        ),
-        apps=(AppEntry(TENANT, APP_ID, SECRET, ("*",)),),
-    )
-    checked = Checked()
-    sandbox = create_graph_sandbox(directory, validator=checked)
-    files = ensure_tls_files(tmp_path_factory.mktemp("graph-e2e"))
-    with BackgroundServer(
-        sandbox, ssl_certfile=str(files.certfile), ssl_keyfile=str(files.keyfile)
-    ) as server:
-        yield GraphWorld(sandbox, server.base_url, files.ca_file, iter(range(MAILBOXES)))
-    assert checked.violations == [], checked.violations[:3]
-
-
-@pytest.fixture
-def graph_world(erp: Engine, online: GraphWorld) -> Iterator[tuple[World, GraphWorld]]:
-    name = f"g{next(_serial)}"
-    config.add_connection(
-        erp,
-        ConnectionConfig(
-            name=name,
-            backend=Backend.GRAPH,
-            auth=Auth.APP,
-            tenant_id=TENANT,
-            client_id=APP_ID,
-            token_url=f"{online.base_url}/{{tenant}}/oauth2/v2.0/token",
-            ca_bundle=str(online.ca_file),
-        ),
-        SECRET,
-    )
-    config.set_option(erp, name, "erp_time_zone", "Europe/Berlin")
-    world = World(erp, online, name)  # type: ignore[arg-type]
-    yield world, online
-
-
-def _events(online: GraphWorld, email: str) -> list[dict[str, Any]]:
-    return [{"id": e.id, **e.data} for e in online.sandbox.backend.events(email)]
-
-
-def _tasks(online: GraphWorld, email: str) -> list[dict[str, Any]]:
-    box = online.sandbox.backend.mailbox(email)
-    return [
-        {"id": t.id, **t.data} for lst in box.task_lists.values() for t in lst.folder.items.values()
-    ]
 
 
 def test_erp_items_reach_the_mailbox_and_edits_come_back(
@@ -131,11 +22,11 @@ def test_erp_items_reach_the_mailbox_and_edits_come_back(
     world.option("priority_high", "3")
     todo = world.add_task("Send the offer", anna, priority_id=3)
     world.sync_ok()
-    [event] = _events(online, anna.email)
+    [event] = graph_events(online, anna.email)
     assert event["subject"] == "Kick-off" and event["location"]["displayName"] == "Room 4"
     assert "ES_10_Besuch" in event["categories"]
     assert event.get("attendees") in (None, [])
-    [task] = _tasks(online, anna.email)
+    [task] = graph_tasks(online, anna.email)
     assert task["title"] == "Send the offer" and task["importance"] == "high"
     colours = {
         c.data["displayName"]: c.data["color"]
@@ -167,7 +58,7 @@ def test_erp_items_reach_the_mailbox_and_edits_come_back(
     assert world.activity(todo)["status"] == "completed"  # type: ignore[index]
     assert "From Outlook" in world.subjects(anna, "appointment")
     world.sync_ok()  # nothing ping-pongs
-    assert len(_events(online, anna.email)) == 2
+    assert len(graph_events(online, anna.email)) == 2
     assert online.sandbox.backend.mailbox(anna.email).sent == []
 
 
@@ -178,11 +69,13 @@ def test_deletions_travel_both_ways(graph_world: tuple[World, GraphWorld]) -> No
     gone_in_exchange = world.add_appointment("Deleted in Outlook", ben, start_at=tomorrow_at(14))
     world.sync_ok()
     world.delete_activity(gone_in_erp)
-    deleted = next(e for e in _events(online, ben.email) if e["subject"] == "Deleted in Outlook")
+    deleted = next(
+        e for e in graph_events(online, ben.email) if e["subject"] == "Deleted in Outlook"
+    )
     with online.user() as user:
         assert user.delete(f"/users/{ben.email}/events/{deleted['id']}").status_code == 204
     world.sync_ok()
-    assert _events(online, ben.email) == []
+    assert graph_events(online, ben.email) == []
     assert world.activity(gone_in_exchange) is None
 
 
@@ -198,8 +91,8 @@ def test_a_crash_between_create_and_link_is_adopted_not_duplicated(
     assert CRASH in crashed.problem
     world.sync_ok()
     world.sync_ok()
-    assert [e["subject"] for e in _events(online, carl.email)] == ["Stamped"]
-    assert [t["title"] for t in _tasks(online, carl.email)] == ["Linked"]
+    assert [e["subject"] for e in graph_events(online, carl.email)] == ["Stamped"]
+    assert [t["title"] for t in graph_tasks(online, carl.email)] == ["Linked"]
     assert world.subjects(carl, "appointment") == ["Stamped"]
     assert world.subjects(carl, "task") == ["Linked"]
 
@@ -224,13 +117,13 @@ def test_a_stale_delta_token_is_answered_by_a_full_read_without_duplicates(
     kept = world.add_appointment("Kept", dora)
     world.sync_ok()
     online.sandbox.backend.reset_sync_states(dora.email)  # Exchange dropped its sync state
-    [event] = _events(online, dora.email)
+    [event] = graph_events(online, dora.email)
     with online.user() as user:
         user.patch(f"/users/{dora.email}/events/{event['id']}", json={"subject": "Kept, renamed"})
     world.sync_ok()
     assert world.activity(kept)["subject"] == "Kept, renamed"  # type: ignore[index]
     assert world.subjects(dora, "appointment") == ["Kept, renamed"]
-    assert [e["subject"] for e in _events(online, dora.email)] == ["Kept, renamed"]
+    assert [e["subject"] for e in graph_events(online, dora.email)] == ["Kept, renamed"]
 
 
 def test_throttled_batches_still_write_everything_exactly_once(
@@ -250,5 +143,5 @@ def test_throttled_batches_still_write_everything_exactly_once(
     finally:
         online.sandbox.injector.knobs = GraphKnobs()
     assert online.sandbox.injector.counters.throttled > 0
-    subjects = sorted(e["subject"] for e in _events(online, emil.email))
+    subjects = sorted(e["subject"] for e in graph_events(online, emil.email))
     assert subjects == sorted(f"Busy {n}" for n in range(30))
