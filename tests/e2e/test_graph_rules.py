@@ -163,3 +163,88 @@ def test_a_deletion_the_setting_does_not_propagate_detaches_the_pair(
     world.sync_ok()
     assert world.activity(erp_id) is not None
     assert graph_events(online, anna.email) == []  # the detached copy never comes back
+
+
+def _conflicts(world: World, erp_id: int) -> list[tuple[str, str]]:
+    rows = world.query("SELECT field, winner FROM esx_conflict WHERE erp_id = :i", i=erp_id)
+    return [(r["field"], r["winner"]) for r in rows]
+
+
+def test_changes_to_different_fields_merge_and_one_field_on_both_sides_is_a_conflict(
+    graph_world: tuple[World, GraphWorld],
+) -> None:
+    world, online = graph_world
+    world.option("conflict_policy", "erp_wins")
+    anna = world.employee()
+    erp_id = world.add_appointment("Planning", anna, location="Room 1")
+    world.sync_ok()
+    [event] = graph_events(online, anna.email)
+    world.update_activity(erp_id, location="Room 2")
+    with online.user() as user:
+        user.patch(
+            f"/users/{anna.email}/events/{event['id']}", json={"subject": "Planning (Outlook)"}
+        )
+    world.sync_ok()
+    row = world.activity(erp_id)
+    assert row is not None and (row["subject"], row["location"]) == ("Planning (Outlook)", "Room 2")
+    assert _conflicts(world, erp_id) == []
+    world.update_activity(erp_id, subject="Title from the ERP")
+    with online.user() as user:
+        user.patch(
+            f"/users/{anna.email}/events/{event['id']}", json={"subject": "Title from Outlook"}
+        )
+    world.sync_ok()
+    assert world.activity(erp_id)["subject"] == "Title from the ERP"  # type: ignore[index]
+    assert _subjects(online, anna.email) == ["Title from the ERP"]
+    assert _conflicts(world, erp_id) == [("subject", "erp")]
+
+
+def test_a_mass_deletion_is_held_for_approval(graph_world: tuple[World, GraphWorld]) -> None:
+    world, online = graph_world
+    anna = world.employee()
+    ids = [world.add_task(f"Task {n:02d}", anna) for n in range(14)]
+    world.sync_ok()
+    for erp_id in ids[:12]:
+        world.delete_activity(erp_id)
+    (held,) = world.sync()
+    assert held.report is not None and not held.ok
+    assert any("held" in failure for failure in held.report.failures)
+    assert len(graph_tasks(online, anna.email)) == 14
+    world.sync(approve_deletions=True)
+    assert sorted(t["title"] for t in graph_tasks(online, anna.email)) == ["Task 12", "Task 13"]
+
+
+def test_the_appointments_setting_off_moves_nothing_until_switched_on(
+    graph_world: tuple[World, GraphWorld],
+) -> None:
+    world, online = graph_world
+    anna = world.employee()
+    world.setting(anna, "appointments", False)
+    world.add_appointment("ERP only", anna)
+    _user_event(online, anna.email, "Outlook only")
+    world.sync_ok()
+    assert _subjects(online, anna.email) == ["Outlook only"]
+    assert world.subjects(anna, "appointment") == ["ERP only"]
+    world.setting(anna, "appointments", True)
+    world.sync_ok()
+    assert _subjects(online, anna.email) == ["ERP only", "Outlook only"]
+    assert world.subjects(anna, "appointment") == ["ERP only", "Outlook only"]
+
+
+def test_the_priority_map_meets_to_do_importance(graph_world: tuple[World, GraphWorld]) -> None:
+    world, online = graph_world
+    for key, priority in (("priority_low", "1"), ("priority_normal", "2"), ("priority_high", "3")):
+        world.option(key, priority)
+    anna = world.employee()
+    world.add_task("ERP high", anna, priority_id=3)
+    world.add_task("ERP unmapped", anna, priority_id=4)
+    with online.user() as user:
+        lists = user.get(f"/users/{anna.email}/todo/lists").json()["value"]
+        user.post(
+            f"/users/{anna.email}/todo/lists/{lists[0]['id']}/tasks",
+            json={"title": "To Do low", "importance": "low"},
+        )
+    world.sync_ok()
+    importance = {t["title"]: t.get("importance") for t in graph_tasks(online, anna.email)}
+    assert importance["ERP high"] == "high" and importance["ERP unmapped"] == "normal"
+    assert world.activity_named(anna, "task", "To Do low")["priority_id"] == 1
