@@ -23,6 +23,7 @@ from esexchange.sandbox.ews.app import create_sandbox
 from esexchange.sandbox.models import FieldChange
 from esexchange.sandbox.models.persistence import open_backend
 from esexchange.sandbox.models.values import (
+    ExtendedKey,
     Pattern,
     PatternKind,
     RangeKind,
@@ -145,3 +146,25 @@ def test_series_exceptions_and_deleted_occurrences_are_kept(tmp_path: Path) -> N
         start, end = datetime(2026, 11, 30, tzinfo=UTC), datetime(2026, 12, 5, tzinfo=UTC)
         view = mailbox.calendar_view(calendar, start, end)
         assert [o.fields["Subject"] for o in view] == ["series", "x"]
+
+
+def test_created_folders_and_their_properties_survive_a_restart(tmp_path: Path) -> None:
+    """A folder a client created (name, class, extended properties, a deletion's
+    tombstone) is in the state file; distinguished folders a file lacks are added."""
+    size_key = ExtendedKey("Integer", property_tag=0x3001)
+    backend, store = open_backend(SANDBOX_DIRECTORY, tmp_path / "state.db")
+    assert store is not None
+    with backend.locked(ANNA) as mailbox:
+        inbox = mailbox.folder(distinguished="inbox").id
+        kept = mailbox.create_folder(inbox, "Folder", "Projekt", "IPF.Note", {size_key: "7"})
+        gone = mailbox.create_folder(inbox, "Folder", "weg")
+        mailbox.delete_folder(gone.id, "HardDelete")
+        del mailbox.folders[mailbox.folder(distinguished="outbox").id]  # an older file
+        store.save(mailbox)
+    again, _ = open_backend(SANDBOX_DIRECTORY, tmp_path / "state.db")
+    with again.locked(ANNA) as restored:
+        folder = restored.folder(kept.id)
+        assert (folder.display_name, folder.folder_class) == ("Projekt", "IPF.Note")
+        assert folder.extended == {size_key: "7"}
+        assert [s.folder_id for s in restored.folder_tombstones] == [gone.id]
+        assert restored.folder(distinguished="outbox").display_name == "Outbox"

@@ -288,9 +288,9 @@ def test_folder_properties(ews: RunningSandbox) -> None:
     assert found == {
         "Calendar": ("CalendarFolder", "IPF.Appointment", "0", "0", None, "true", True),
         "Tasks": ("TasksFolder", "IPF.Task", "0", "0", "0", "true", True),
-        "Contacts": ("ContactsFolder", "IPF.Contact", "0", "0", None, "true", True),
+        "Contacts": ("ContactsFolder", "IPF.Contact", "0", "3", None, "true", True),
         "Inbox": ("Folder", "IPF.Note", "2", "0", "1", "true", True),
-        "Top of Information Store": ("Folder", "IPF.Note", "0", "7", "0", "true", True),
+        "Top of Information Store": ("Folder", None, "0", "13", "0", "true", True),
     }
 
 

@@ -347,14 +347,14 @@ def _render_property(
     elif name == "DateTimeReceived":  # a calendar item or task is "received" when created
         render_value(node, name, item.fields["DateTimeCreated"])
     elif name == "Size":
-        render_value(node, name, _size(item))
+        render_value(node, name, item_size(item))
     elif name == "LastModifiedName":  # requests act as the mailbox's owner (impersonation)
         render_value(node, name, owner[1])
     elif item.kind == "CalendarItem":
         _render_calendar_computed(node, name, item, owner)
 
 
-def _size(item: Item) -> int:
+def item_size(item: Item) -> int:
     """A plausible size in bytes: what the item's property values take up."""
     total = 0
     for value in (*item.fields.values(), *item.extended.values()):

@@ -25,7 +25,8 @@ log = logging.getLogger(__name__)
 
 # Operations after which a mailbox is written to the state file.
 WRITES = frozenset({"CreateItem", "UpdateItem", "DeleteItem", "CreateUserConfiguration",
-                    "UpdateUserConfiguration", "DeleteUserConfiguration"})  # fmt: skip
+                    "UpdateUserConfiguration", "DeleteUserConfiguration", "CreateFolder",
+                    "UpdateFolder", "DeleteFolder", "MoveFolder", "EmptyFolder"})  # fmt: skip
 
 
 @dataclass

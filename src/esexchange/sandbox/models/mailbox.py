@@ -9,6 +9,7 @@ from datetime import datetime
 from esexchange.sandbox.models import recurrence, rules, values
 from esexchange.sandbox.models.configurations import ConfigurationsMailbox
 from esexchange.sandbox.models.errors import StoreError
+from esexchange.sandbox.models.folder_tree import FolderTreeMailbox
 from esexchange.sandbox.models.items import ITEM_CLASSES, FieldChange, Item, Tombstone
 from esexchange.sandbox.models.mailbox_state import Clock, IdSource, system_clock
 from esexchange.sandbox.models.meetings import MEETING_MESSAGES, SENDING, SentMessage
@@ -18,7 +19,7 @@ from esexchange.sandbox.models.values import ExtendedKey, ExtendedValue, Value
 __all__ = ["Clock", "IdSource", "Mailbox", "system_clock"]
 
 
-class Mailbox(SeriesMailbox, ConfigurationsMailbox):
+class Mailbox(SeriesMailbox, ConfigurationsMailbox, FolderTreeMailbox):
     """One mailbox: folders, items, series, sync states, configurations, meeting messages.
 
     Not thread-safe by itself: callers hold :attr:`lock` for a whole request.

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 
 from esexchange.sandbox.models import recurrence, sync
 from esexchange.sandbox.models.errors import StoreError
-from esexchange.sandbox.models.folders import DISTINGUISHED_FOLDERS, Folder
+from esexchange.sandbox.models.folders import DISTINGUISHED_FOLDERS, Folder, FolderTombstone
 from esexchange.sandbox.models.items import Item, Tombstone
 from esexchange.sandbox.models.meetings import SentMessage
 
@@ -72,8 +72,16 @@ class MailboxState:
         self.exceptions: dict[str, Item] = {}  # changed occurrences, by occurrence id
         self.tombstones: list[Tombstone] = []
         self.sent: list[SentMessage] = []
-        by_name: dict[str, Folder] = {}
+        self.folder_tombstones: list[FolderTombstone] = []
+        self.add_missing_folders()
+
+    def add_missing_folders(self) -> None:
+        """Give the mailbox every distinguished folder it lacks (a state file of an
+        earlier version has fewer)."""
+        by_name = {f.distinguished: f for f in self.folders.values() if f.distinguished}
         for name_, parent, folder_class, folder_type, display in DISTINGUISHED_FOLDERS:
+            if name_ in by_name:
+                continue
             folder = Folder(
                 # Stable per mailbox and name, as Exchange's folder ids are for a mailbox's life.
                 id=self._folder_id(name_),
@@ -84,6 +92,7 @@ class MailboxState:
                 parent_id=by_name[parent].id if parent else None,
                 distinguished=name_,
             )
+            folder.created_seq = folder.changed_seq = self.seq
             by_name[name_] = folder
             self.folders[folder.id] = folder
 
@@ -160,11 +169,23 @@ class MailboxState:
         )
         return sync.SyncPage(tuple(changes), sync.encode_state(folder.id, reached), last)
 
-    def sync_hierarchy(self, top_id: str, state: str | None) -> tuple[list[Folder], str]:
-        """Folders below ``top_id`` that a client with ``state`` has not seen, and the new state.
-
-        Folders never change in the sandbox, so only a first sync (no state) reports any.
-        """
-        since = sync.decode_state(state, top_id, self.seq) if state else None
-        folders = self.child_folders(top_id, deep=True) if since is None else []
-        return folders, sync.encode_state(top_id, self.seq)
+    def sync_hierarchy(
+        self, top_id: str, state: str | None
+    ) -> tuple[list[tuple[str, Folder | str]], str]:
+        """Changes below ``top_id`` since ``state`` and the new state: (``Create`` or
+        ``Update``, folder) and (``Delete``, folder id), oldest first; a first sync (no
+        state) reports every folder as created."""
+        since = sync.decode_state(state, top_id, self.seq) if state else -1
+        below = self.child_folders(top_id, deep=True)
+        known = {top_id} | {f.id for f in below} | {s.folder_id for s in self.folder_tombstones}
+        changes: list[tuple[int, str, Folder | str]] = []
+        for folder in below:
+            if folder.created_seq > since:
+                changes.append((folder.created_seq, "Create", folder))
+            elif folder.changed_seq > since:
+                changes.append((folder.changed_seq, "Update", folder))
+        for stone in self.folder_tombstones:  # folders the client could have seen
+            if stone.deleted_seq > since >= stone.created_seq and stone.parent_id in known:
+                changes.append((stone.deleted_seq, "Delete", stone.folder_id))
+        changes.sort(key=lambda change: change[0])
+        return [(kind, target) for _, kind, target in changes], sync.encode_state(top_id, self.seq)

@@ -18,7 +18,7 @@ from typing import Any
 
 from esexchange.sandbox.directory import Directory
 from esexchange.sandbox.models.backend import Backend
-from esexchange.sandbox.models.folders import Folder, UserConfiguration
+from esexchange.sandbox.models.folders import Folder, FolderTombstone, UserConfiguration
 from esexchange.sandbox.models.items import Item, Tombstone
 from esexchange.sandbox.models.mailbox import Mailbox
 from esexchange.sandbox.models.meetings import SentMessage
@@ -26,6 +26,7 @@ from esexchange.sandbox.models.values import (
     Body,
     DeletedStarts,
     ExtendedKey,
+    ExtendedValue,
     OccurrenceRef,
     OccurrenceRefs,
     Pattern,
@@ -95,6 +96,10 @@ def _dump(mailbox: Mailbox) -> dict[str, Any]:
             [s.item_id, s.folder_id, s.created_seq, s.deleted_seq] for s in mailbox.tombstones
         ],
         "sent": [[s.kind, s.item_id, s.subject, list(s.recipients)] for s in mailbox.sent],
+        "folder_tombstones": [
+            [s.folder_id, s.parent_id, s.created_seq, s.deleted_seq]
+            for s in mailbox.folder_tombstones
+        ],
     }
 
 
@@ -105,6 +110,8 @@ def _load(mailbox: Mailbox, data: dict[str, Any]) -> None:
     mailbox.exceptions = {e["id"]: _load_item(e) for e in data.get("exceptions", [])}
     mailbox.tombstones = [Tombstone(*entry) for entry in data["tombstones"]]
     mailbox.sent = [SentMessage(k, i, s, tuple(r)) for k, i, s, r in data["sent"]]
+    mailbox.folder_tombstones = [FolderTombstone(*s) for s in data.get("folder_tombstones", [])]
+    mailbox.add_missing_folders()  # a file of an earlier version has fewer
 
 
 def _bytes(value: bytes | None) -> str | None:
@@ -130,7 +137,9 @@ def _dump_folder(folder: Folder) -> dict[str, Any]:
         "id": folder.id, "change_key": folder.change_key, "folder_type": folder.folder_type,
         "folder_class": folder.folder_class, "display_name": folder.display_name,
         "parent_id": folder.parent_id, "distinguished": folder.distinguished,
-        "configurations": configurations,
+        "configurations": configurations, "created_seq": folder.created_seq,
+        "changed_seq": folder.changed_seq, "extended": _dump_extended(folder.extended),
+        "properties": {name: xml.xml.decode() for name, xml in folder.properties.items()},
     }  # fmt: skip
 
 
@@ -145,7 +154,9 @@ def _load_folder(data: dict[str, Any]) -> Folder:
         )
         for c in data.pop("configurations")
     }
-    return Folder(**data, configurations=configurations)
+    extended = _load_extended(data.pop("extended", []))
+    properties = {n: XmlValue(x.encode()) for n, x in data.pop("properties", {}).items()}
+    return Folder(**data, configurations=configurations, extended=extended, properties=properties)
 
 
 def _dump_item(item: Item) -> dict[str, Any]:
@@ -154,11 +165,19 @@ def _dump_item(item: Item) -> dict[str, Any]:
         "folder_id": item.folder_id, "created_seq": item.created_seq,
         "changed_seq": item.changed_seq, "read_seq": item.read_seq, "master_id": item.master_id,
         "fields": {name: _dump_value(value) for name, value in item.fields.items()},
-        "extended": [
-            [list(key.__dict__.values()), list(v) if isinstance(v, tuple) else v]
-            for key, v in item.extended.items()
-        ],
+        "extended": _dump_extended(item.extended),
     }  # fmt: skip
+
+
+def _dump_extended(extended: dict[ExtendedKey, ExtendedValue]) -> list[Any]:
+    return [
+        [list(key.__dict__.values()), list(v) if isinstance(v, tuple) else v]
+        for key, v in extended.items()
+    ]
+
+
+def _load_extended(data: list[Any]) -> dict[ExtendedKey, ExtendedValue]:
+    return {ExtendedKey(*key): tuple(v) if isinstance(v, list) else v for key, v in data}
 
 
 def _load_item(data: dict[str, Any]) -> Item:
@@ -168,9 +187,7 @@ def _load_item(data: dict[str, Any]) -> Item:
         kind=data["kind"],
         folder_id=data["folder_id"],
         fields={name: _load_value(value) for name, value in data["fields"].items()},
-        extended={
-            ExtendedKey(*key): tuple(v) if isinstance(v, list) else v for key, v in data["extended"]
-        },
+        extended=_load_extended(data["extended"]),
         created_seq=data["created_seq"],
         changed_seq=data["changed_seq"],
         read_seq=data.get("read_seq", 0),

@@ -100,10 +100,17 @@ def children(node: etree._Element | None) -> list[etree._Element]:
 
 def operations() -> dict[str, Handler]:
     """Every supported operation by name."""
-    from esexchange.sandbox.ews.operations import config, folders, items, misc, sync
+    from esexchange.sandbox.ews.operations import (
+        config,
+        folder_changes,
+        folders,
+        items,
+        misc,
+        sync,
+    )
 
     table: dict[str, Handler] = {}
-    for module in (config, folders, items, misc, sync):
+    for module in (config, folder_changes, folders, items, misc, sync):
         table.update(module.HANDLERS)
     return table
 

@@ -49,11 +49,8 @@ def sync_folder_items(ctx: Context, op: etree._Element) -> etree._Element:
 
 
 def sync_folder_hierarchy(ctx: Context, op: etree._Element) -> etree._Element:
-    """Report the folders below SyncFolderId (msgfolderroot by default) since SyncState.
-
-    The sandbox's folder tree is fixed (the distinguished folders), so a first sync
-    reports every folder as created and later syncs report nothing.
-    """
+    """Report the folders below SyncFolderId (msgfolderroot by default) created, changed
+    (renamed, moved, extended properties) or deleted since SyncState."""
     wanted = folder_shape(op.find(m("FolderShape")))
     folder_id = op.find(f"{m('SyncFolderId')}/*")
     state = (op.findtext(m("SyncState")) or "").strip() or None
@@ -67,8 +64,12 @@ def sync_folder_hierarchy(ctx: Context, op: etree._Element) -> etree._Element:
         etree.SubElement(message, m("SyncState")).text = new_state
         etree.SubElement(message, m("IncludesLastFolderInRange")).text = "true"
         changes = etree.SubElement(message, m("Changes"))
-        for folder in folders:
-            render_folder(ctx, etree.SubElement(changes, t("Create")), folder, wanted)
+        for kind, folder in folders:
+            node = etree.SubElement(changes, t(kind))
+            if isinstance(folder, str):
+                etree.SubElement(node, t("FolderId"), Id=folder)
+            else:
+                render_folder(ctx, node, folder, wanted)
 
     return respond("SyncFolderHierarchy", [None], handle)
 
