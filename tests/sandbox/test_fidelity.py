@@ -161,3 +161,123 @@ def test_text_body_is_returned_when_asked_for(ews: RunningSandbox) -> None:
     )
     _, refused = post(ews.url, create, impersonate=ANNA)
     assert response_codes(refused) == ["ErrorInvalidPropertySet"]
+
+
+def test_an_operation_the_sandbox_lacks_fails_alone(ews: RunningSandbox) -> None:
+    """Issue 11 item 1: an operation of the schema the sandbox does not serve answers its
+    own response with ErrorInvalidOperation, never ErrorInvalidRequest (which exchangelib
+    takes for a version mismatch and then stays on Exchange2007); later requests work."""
+    move = (
+        '<m:MoveItem><m:ToFolderId><t:DistinguishedFolderId Id="inbox"/></m:ToFolderId>'
+        f'<m:ItemIds><t:ItemId Id="{WELL_FORMED_UNKNOWN}"/></m:ItemIds></m:MoveItem>'
+    )
+    status, root = post(ews.url, move, impersonate=ANNA)
+    assert status == 200
+    assert response_codes(root) == ["ErrorInvalidOperation"]
+    account = ews.account(ANNA)
+    _appointment(account, "afterwards")
+    assert account.version.build.major_version == 15
+    assert [i.subject for i in account.calendar.all()] == ["afterwards"]
+
+
+def test_calendar_view_boundaries_and_restrictions(ews: RunningSandbox) -> None:
+    """Issue 11 item 2: a view starting exactly where an item ends still lists it, one
+    ending where an item starts does not (exchangelib's test_view, run against Exchange);
+    a restriction with a CalendarView is ErrorInvalidOperation."""
+    account = ews.account(ANNA)
+    first = _appointment(account, "first", day=1)
+    second = _appointment(account, "second", day=2)
+    assert [i.subject for i in account.calendar.view(start=first.end, end=second.start)] == [
+        "first"
+    ]
+    assert [i.subject for i in account.calendar.view(start=first.start, end=second.start)] == [
+        "first"
+    ]
+    view = (
+        '<m:FindItem Traversal="Shallow"><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape>'
+        '</m:ItemShape><m:CalendarView StartDate="2026-12-01T00:00:00Z" '
+        'EndDate="2026-12-03T00:00:00Z"/><m:Restriction><t:Exists>'
+        '<t:FieldURI FieldURI="item:Subject"/></t:Exists></m:Restriction><m:ParentFolderIds>'
+        '<t:DistinguishedFolderId Id="calendar"/></m:ParentFolderIds></m:FindItem>'
+    )
+    _, root = post(ews.url, view, impersonate=ANNA)
+    assert response_codes(root) == ["ErrorInvalidOperation"]
+
+
+def test_meeting_responses_are_exchanges(ews: RunningSandbox) -> None:
+    """Issue 11 item 3 ("CancelCalendarItem", "AcceptItem" on learn.microsoft.com): a
+    response without ReferenceItemId is ErrorMissingInformationReferenceItemId; the
+    organizer cannot accept their own meeting; a cancelled meeting leaves the calendar
+    (cancellation recorded, a copy in Sent Items) and a second cancel is ErrorItemNotFound.
+    Nothing without an ItemId is ever stored."""
+    account = ews.account(ANNA)
+    meeting = _appointment(account, "Runde", required_attendees=["ben@example.test"])
+    for kind, code in (("AcceptItem", "ErrorCalendarIsOrganizerForAccept"),
+                       ("DeclineItem", "ErrorCalendarIsOrganizerForDecline")):  # fmt: skip
+        _, root = post(ews.url, _response(kind, meeting.id), impersonate=ANNA)
+        assert response_codes(root) == [code]
+    _, missing = post(ews.url, _response("AcceptItem", None), impersonate=ANNA)
+    assert response_codes(missing) == ["ErrorMissingInformationReferenceItemId"]
+    _, cancelled = post(ews.url, _response("CancelCalendarItem", meeting.id), impersonate=ANNA)
+    assert response_codes(cancelled) == ["NoError"]
+    assert account.calendar.all().count() == 0
+    mailbox = ews.mailbox(ANNA)
+    assert [(s.kind, s.recipients) for s in mailbox.sent] == [
+        ("cancellation", ("ben@example.test",))
+    ]
+    _, again = post(ews.url, _response("CancelCalendarItem", meeting.id), impersonate=ANNA)
+    assert response_codes(again) == ["ErrorItemNotFound"]
+    sent = account.sent.all()
+    assert [i.subject for i in sent] == ["Runde"] and all(i.id for i in sent)
+
+
+def _response(kind: str, item_id: str | None) -> str:
+    reference = f'<t:ReferenceItemId Id="{item_id}"/>' if item_id else ""
+    return (
+        f'<m:CreateItem MessageDisposition="SendAndSaveCopy"><m:Items><t:{kind}>{reference}'
+        f"</t:{kind}></m:Items></m:CreateItem>"
+    )
+
+
+def test_all_day_events_lie_on_local_midnights(ews: RunningSandbox) -> None:
+    """Issue 11 item 4: Exchange moves an all-day event's start down and end up to midnight
+    in the item's time zone, so the end date does not come back a day early
+    (exchangelib's test_all_day_datetimes)."""
+    account = ews.account(ANNA)
+    item = CalendarItem(
+        account=account, folder=account.calendar, subject="ganztags", is_all_day=True,
+        start=EWSDateTime(2026, 12, 3, 9, 30, tzinfo=BERLIN),
+        end=EWSDateTime(2026, 12, 4, 14, 15, tzinfo=BERLIN),
+    )  # fmt: skip
+    item.save(send_meeting_invitations=SEND_TO_NONE)
+    got = account.calendar.all().only("is_all_day", "start", "end").get(id=item.id)
+    assert (got.is_all_day, str(got.start), str(got.end)) == (True, "2026-12-03", "2026-12-04")
+    stored = ews.mailbox(ANNA).item(item.id).fields
+    assert stored["Start"].astimezone(BERLIN).isoformat() == "2026-12-03T00:00:00+01:00"
+    assert stored["End"].astimezone(BERLIN).isoformat() == "2026-12-05T00:00:00+01:00"
+
+
+def test_query_string_is_searched_not_ignored(ews: RunningSandbox) -> None:
+    """Issue 11 item 9: FindItem's QueryString (AQS) restricts the items: words and phrases
+    without case, property keywords, OR and NOT ("QueryString", learn.microsoft.com)."""
+    account = ews.account(ANNA)
+    _appointment(account, "Quartalsbericht Vertrieb", location="Raum 4")
+    _appointment(account, "Mittagessen", day=2, location="Kantine")
+    _appointment(account, "Bericht Einkauf", day=3)
+    template = (
+        '<m:FindItem Traversal="Shallow"><m:ItemShape><t:BaseShape>Default</t:BaseShape>'
+        '</m:ItemShape><m:IndexedPageItemView BasePoint="Beginning" Offset="0"/>'
+        '<m:ParentFolderIds><t:DistinguishedFolderId Id="calendar"/></m:ParentFolderIds>'
+        "<m:QueryString>{query}</m:QueryString></m:FindItem>"
+    )
+    for query, expected in (
+        ("bericht", {"Quartalsbericht Vertrieb", "Bericht Einkauf"}),
+        ("bericht vertrieb", {"Quartalsbericht Vertrieb"}),
+        ('subject:"bericht einkauf"', {"Bericht Einkauf"}),
+        ("location:kantine OR einkauf", {"Mittagessen", "Bericht Einkauf"}),
+        ("bericht NOT einkauf", {"Quartalsbericht Vertrieb"}),
+        ("-bericht", {"Mittagessen"}),
+    ):
+        _, root = post(ews.url, template.format(query=query), impersonate=ANNA)
+        found = {s.text for s in root.iterfind(".//t:CalendarItem/t:Subject", NS)}
+        assert found == expected, query

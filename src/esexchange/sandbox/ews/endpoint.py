@@ -39,6 +39,26 @@ class ValidationStats:
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
 
+def not_implemented(operation: str) -> etree._Element:
+    """The answer to an operation of the schema the sandbox does not serve: its own response
+    with one error message, ErrorInvalidOperation, so the request fails alone and later
+    ones are unaffected. Not ErrorInvalidRequest, which clients read as a version mismatch
+    (exchangelib then stays on Exchange2007 for the rest of its session)."""
+    error = EwsError("ErrorInvalidOperation", f"The EWS sandbox does not implement {operation}.")
+    for tail in ((), ("Items",), ("Folders",), ("Attachments",)):  # what a message requires
+        response = etree.Element(soap.m(f"{operation}Response"), nsmap=soap.NSMAP)
+        messages = etree.SubElement(response, soap.m("ResponseMessages"))
+        message = soap.error_message(messages, f"{operation}ResponseMessage", error)
+        for name in tail:
+            etree.SubElement(message, soap.m(name))
+        try:
+            schema.validate(response)
+        except EwsError:
+            continue
+        return response
+    raise error  # a response of another shape: the whole request fails instead
+
+
 class EwsEndpoint:
     """Answers SOAP requests for the mailboxes of a :class:`Backend`."""
 
@@ -78,9 +98,7 @@ class EwsEndpoint:
     def _dispatch(self, request: soap.Request, principal: Principal) -> etree._Element:
         handler = self._operations.get(request.name)
         if handler is None:
-            raise EwsError(
-                "ErrorInvalidRequest", f"The EWS sandbox does not implement {request.name}."
-            )
+            return not_implemented(request.name)
         zone = zone_named(request.time_zone.get("Id") if request.time_zone is not None else None)
         try:
             address = resolve_target(

@@ -85,11 +85,7 @@ def occurrences(
         occ_start = occ_start.astimezone(master_start.tzinfo)
         if (end is not None and occ_start >= end) or (until_index and index > until_index):
             break
-        if (
-            start is None
-            or occ_start + duration > start
-            or (duration == timedelta() and occ_start >= start)
-        ):
+        if start is None or occ_start + duration >= start:  # as series.overlaps
             found.append((index, (occ_start, occ_start + duration)))
     return found
 

@@ -8,10 +8,11 @@ type, task completion) live here, apart from the bookkeeping of the mailbox.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 from esexchange.sandbox.models import values
 from esexchange.sandbox.models.errors import StoreError
+from esexchange.sandbox.models.recurrence import zone_of
 from esexchange.sandbox.models.values import Body, ExtendedKey, ExtendedValue, Value, XmlValue
 
 # Properties only the server sets; a client trying to set or delete one gets an error.
@@ -62,6 +63,8 @@ def derive(kind: str, fields: dict[str, Value], now: datetime) -> None:
             raise StoreError(
                 "ErrorCalendarDurationIsTooLong", "A calendar item may last five years at most."
             )
+        if fields.get("IsAllDayEvent") is True:
+            _on_midnights(fields)
         if fields.get("CalendarItemType") not in ("Occurrence", "Exception"):
             fields["CalendarItemType"] = "RecurringMaster" if "Recurrence" in fields else "Single"
         fields["MyResponseType"] = "Organizer"
@@ -74,6 +77,21 @@ def derive(kind: str, fields: dict[str, Value], now: datetime) -> None:
             )
         fields["IsComplete"] = fields.get("Status") == "Completed"
         fields["IsRecurring"] = "Recurrence" in fields
+
+
+def _on_midnights(fields: dict[str, Value]) -> None:
+    """An all-day event starts and ends on midnights of its time zone: Exchange moves the
+    start down and the end up to one (an end on the start's midnight is the next one)."""
+    start, end = fields.get("Start"), fields.get("End")
+    if not isinstance(start, datetime) or not isinstance(end, datetime):
+        return
+    zone = zone_of(fields.get("StartTimeZone"))
+    local_start, local_end = start.astimezone(zone), end.astimezone(zone)
+    first = datetime.combine(local_start.date(), time(), zone)
+    last = datetime.combine(local_end.date(), time(), zone)
+    if last < local_end or last <= first:
+        last = datetime.combine(last.date() + timedelta(days=1), time(), zone)
+    fields["Start"], fields["End"] = first.astimezone(start.tzinfo), last.astimezone(end.tzinfo)
 
 
 def task_rule(fields: dict[str, Value], name: str, now: datetime) -> None:

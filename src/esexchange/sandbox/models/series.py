@@ -78,9 +78,11 @@ def first_and_last(master: Item, exceptions: Mapping[str, Item]) -> tuple[Item |
 
 
 def overlaps(item: Item, start: datetime, end: datetime) -> bool:
-    """Whether an item's [Start, End) overlaps [start, end); a zero-length item at
-    ``start`` counts."""
+    """Whether an item belongs in the view [start, end), as Exchange decides: it starts
+    before the view ends and ends at or after the view starts, so an item ending exactly
+    at the view's start is in it, one starting exactly at its end is not (exchangelib's
+    test_view finds this on Exchange)."""
     item_start, item_end = item.fields.get("Start"), item.fields.get("End")
     if not isinstance(item_start, datetime) or not isinstance(item_end, datetime):
         return False
-    return item_start < end and (item_end > start or (item_end == item_start == start))
+    return item_start < end and item_end >= start

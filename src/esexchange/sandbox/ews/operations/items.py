@@ -10,6 +10,7 @@ from lxml import etree
 from esexchange.sandbox.ews import codec
 from esexchange.sandbox.ews.errors import EwsError
 from esexchange.sandbox.ews.operations import Context, children, resolve_folder, respond
+from esexchange.sandbox.ews.query_string import query_string
 from esexchange.sandbox.ews.restriction import compile_restriction
 from esexchange.sandbox.ews.soap import m, t
 from esexchange.sandbox.models import FieldChange, Item, recurrence
@@ -49,6 +50,9 @@ def create_item(ctx: Context, op: etree._Element) -> etree._Element:
     target = op.find(f"{m('SavedItemFolderId')}/*")
 
     def handle(element: etree._Element, message: etree._Element) -> None:
+        if etree.QName(element).localname in MEETING_RESPONSES:
+            _meeting_response(ctx, element, disposition, message)
+            return
         parsed = codec.parse_item(element, ctx.zone)
         if parsed.kind == "CalendarItem" and invitations is None:
             raise EwsError(
@@ -75,6 +79,54 @@ def create_item(ctx: Context, op: etree._Element) -> etree._Element:
         render(ctx, etree.SubElement(message, m("Items")), item, codec.Shape())
 
     return respond("CreateItem", children(op.find(m("Items"))), handle)
+
+
+# Response objects a CreateItem may carry about a meeting, and what each one of them
+# answers on the organizer's own meeting (all meetings of the sandbox are the owner's).
+MEETING_RESPONSES = {
+    "AcceptItem": "ErrorCalendarIsOrganizerForAccept",
+    "TentativelyAcceptItem": "ErrorCalendarIsOrganizerForTentative",
+    "DeclineItem": "ErrorCalendarIsOrganizerForDecline",
+    "RemoveItem": "ErrorCalendarIsOrganizerForRemove",
+    "CancelCalendarItem": "",
+}
+
+
+def _meeting_response(
+    ctx: Context, element: etree._Element, disposition: str | None, message: etree._Element
+) -> None:
+    """Accept, decline, remove or cancel a meeting by its ReferenceItemId.
+
+    Without a reference: ErrorMissingInformationReferenceItemId. The organizer (whom every
+    sandbox meeting belongs to) cannot accept, decline or remove it (ErrorCalendarIsOrganizerFor
+    ...); cancelling sends the cancellation and moves the meeting to Deleted Items, so a
+    second cancel is ErrorItemNotFound ("CancelCalendarItem", learn.microsoft.com).
+    """
+    kind = etree.QName(element).localname
+    reference = element.find(t("ReferenceItemId"))
+    if reference is None:
+        raise EwsError(
+            "ErrorMissingInformationReferenceItemId", "The reference item id is missing."
+        )
+    item = ctx.mailbox.item(reference.get("Id", ""))
+    if item.kind != "CalendarItem":
+        cancel = not MEETING_RESPONSES[kind]
+        code = "ErrorInvalidItemForOperationCancelItem" if cancel else "ErrorInvalidReferenceItem"
+        raise EwsError(code, f"{kind} needs a calendar item as its reference.")
+    if MEETING_RESPONSES[kind]:
+        raise EwsError(MEETING_RESPONSES[kind], "The organizer cannot answer their own meeting.")
+    if disposition is None:
+        raise EwsError("ErrorMessageDispositionRequired", "MessageDisposition is required.")
+    send = {"SaveOnly": "SendToNone", "SendOnly": "SendOnlyToAll"}.get(
+        disposition, "SendToAllAndSaveCopy"
+    )
+    before = {i.id for i in ctx.mailbox.items.values()}
+    ctx.mailbox.delete_item(item.id, "MoveToDeletedItems", send_cancellations=send)
+    items = etree.SubElement(message, m("Items"))
+    sent_items = ctx.mailbox.folder(distinguished="sentitems").id
+    for saved in ctx.mailbox.items.values():
+        if saved.id not in before and saved.folder_id == sent_items:
+            render(ctx, items, saved, codec.Shape())
 
 
 def get_item(ctx: Context, op: etree._Element) -> etree._Element:
@@ -166,7 +218,16 @@ def find_item(ctx: Context, op: etree._Element) -> etree._Element:
 
     def handle(folder_id: etree._Element, message: etree._Element) -> None:
         shape = codec.parse_shape(op.find(m("ItemShape")))  # its errors are per folder
+        restricted = op.find(m("Restriction")) is not None or op.find(m("SortOrder")) is not None
+        if calendar_view is not None and restricted:
+            raise EwsError(  # "Restrictions and sort order may not be specified for a CalendarView"
+                "ErrorInvalidOperation",
+                "Restrictions and sort order may not be specified for a CalendarView.",
+            )
         matches = compile_restriction(op.find(m("Restriction")), ctx.zone)
+        if op.find(m("QueryString")) is not None:
+            restriction, words = matches, query_string(op.findtext(m("QueryString")) or "")
+            matches = lambda item: restriction(item) and words(item)  # noqa: E731
         folder = resolve_folder(ctx.mailbox, folder_id)
         root = etree.SubElement(message, m("RootFolder"))
         if calendar_view is not None:
