@@ -255,3 +255,34 @@ def test_deleting_one_occurrence_of_a_recurring_task(ews: RunningSandbox) -> Non
     task.delete(affected_task_occurrences=SPECIFIED_OCCURRENCE_ONLY)
     expected = datetime.now(UTC).date() + timedelta(days=3)  # three days after "done"
     assert account.tasks.get(id=task_id).due_date == expected
+
+
+def test_completing_a_recurring_task_leaves_a_one_off_and_advances_the_series(
+    ews: RunningSandbox,
+) -> None:
+    """Issue 11 item 6 (MS-OXWSTASK_R5666 MS-OXWSTASK_R5667; [MS-OXOTASK] on completing an
+    occurrence of a recurring task): the completed occurrence stays as a one-off task (IsRecurring
+    false, Completed); the series moves to its next date, not started, with one occurrence
+    fewer; completing the last occurrence completes the series itself."""
+    account = ews.account(ANNA)
+    weekly = TaskRecurrence(
+        pattern=WeeklyPattern(interval=1, weekdays=[2], first_day_of_week=1),
+        boundary=NumberedPattern(start=EWSDate(2026, 12, 1), number=2),
+    )
+    task = _task(account, subject="Bericht", start_date=EWSDate(2026, 12, 1),
+                 due_date=EWSDate(2026, 12, 1), recurrence=weekly)  # fmt: skip
+    task.status = "Completed"
+    task.save(update_fields=["status"])
+    by_id = {t.id: t for t in account.tasks.all()}
+    series = by_id.pop(task.id)
+    (one_off,) = by_id.values()
+    assert (one_off.subject, one_off.status) == ("Bericht", "Completed")
+    assert one_off.is_recurring is False
+    assert one_off.due_date == EWSDate(2026, 12, 1) and one_off.recurrence is None
+    assert (series.status, series.percent_complete, series.is_recurring) == ("NotStarted", 0, True)
+    assert (series.start_date, series.due_date) == (EWSDate(2026, 12, 8), EWSDate(2026, 12, 8))
+    assert series.recurrence.boundary == NumberedPattern(start=EWSDate(2026, 12, 8), number=1)
+    series.status = "Completed"
+    series.save(update_fields=["status"])  # the last occurrence: the series itself is done
+    statuses = sorted((t.subject, t.status, t.is_recurring) for t in account.tasks.all())
+    assert statuses == [("Bericht", "Completed", False), ("Bericht", "Completed", True)]

@@ -115,6 +115,8 @@ class Mailbox(SeriesMailbox, ConfigurationsMailbox, FolderTreeMailbox):
         if item.kind == "Task":
             fields["ChangeCount"] = int(fields.get("ChangeCount", 0)) + 1  # type: ignore[arg-type]
         rules.derive(item.kind, fields, now)  # may refuse the result; the item stays untouched
+        if _completes_recurring_task(item, fields):
+            return self._complete_occurrence(item, fields, extended, now)
         before = values.recipient_addresses(item.fields)
         if item.master_id is not None:
             return self._change_occurrence(item, fields, extended)
@@ -147,10 +149,10 @@ class Mailbox(SeriesMailbox, ConfigurationsMailbox, FolderTreeMailbox):
         """
         item = self.item(item_id)
         if item.kind == "Task" and task_occurrences == "SpecifiedOccurrenceOnly":
-            following = recurrence.next_task_dates(item.fields, self._clock())
+            following = recurrence.advanced_task(item.fields, self._clock())
             if following is not None:
-                changes = [FieldChange("set", name, value) for name, value in following.items()]
-                self.update_item(item.id, None, "AlwaysOverwrite", changes)
+                following["ChangeCount"] = int(item.fields.get("ChangeCount", 1)) + 1  # type: ignore[arg-type]
+                self._rewrite(item, following, dict(item.extended))
                 return
         if item.master_id is not None:
             self._delete_occurrence(item, send_cancellations)
@@ -201,6 +203,42 @@ class Mailbox(SeriesMailbox, ConfigurationsMailbox, FolderTreeMailbox):
         deleted = recurrence.deleted_occurrences(starts)
         master.fields = {**master.fields, "DeletedOccurrences": deleted}
         self._touch_series(master)
+
+    def _complete_occurrence(
+        self,
+        master: Item,
+        completed: dict[str, Value],
+        extended: dict[ExtendedKey, ExtendedValue],
+        now: datetime,
+    ) -> Item:
+        """Complete the current occurrence of a recurring task, as Exchange does: a one-off
+        copy of it stays, completed, and the series moves on to its next occurrence (its
+        dates advanced, a numbered range one shorter). The last occurrence completes the
+        series itself."""
+        following = recurrence.advanced_task(master.fields, now)
+        if following is None:
+            return self._rewrite(master, completed, extended)
+        one_off = {k: v for k, v in completed.items() if k != "Recurrence"}
+        one_off.update(ChangeCount=1, IsRecurring=False)
+        copy_ = Item(
+            id=self._new_id(b"\x02"), change_key=self._new_change_key(), kind="Task",
+            folder_id=master.folder_id, fields=one_off, extended=dict(extended),
+            created_seq=self.seq, changed_seq=self.seq,
+        )  # fmt: skip
+        copy_.fields["DateTimeCreated"] = now
+        self.items[copy_.id] = copy_
+        following["ChangeCount"] = int(master.fields.get("ChangeCount", 1)) + 1  # type: ignore[arg-type]
+        return self._rewrite(master, following, dict(master.extended))
+
+    def _rewrite(
+        self, item: Item, fields: dict[str, Value], extended: dict[ExtendedKey, ExtendedValue]
+    ) -> Item:
+        """Give an item new properties and a new version."""
+        rules.derive(item.kind, fields, self._clock())
+        item.fields, item.extended = fields, extended
+        item.change_key = self._new_change_key()
+        item.changed_seq = self.seq
+        return item
 
     def send_message(
         self, fields: dict[str, Value], extended: dict[ExtendedKey, ExtendedValue], save_copy: bool
@@ -266,3 +304,13 @@ class Mailbox(SeriesMailbox, ConfigurationsMailbox, FolderTreeMailbox):
                 "ToRecipients": values.recipients_xml("ToRecipients", recipients),
             }
             self.create_item(self.folder(distinguished="sentitems").id, item_kind, copy_fields, {})
+
+
+def _completes_recurring_task(item: Item, fields: dict[str, Value]) -> bool:
+    """Whether an update completes the current occurrence of a recurring task."""
+    return (
+        item.kind == "Task"
+        and "Recurrence" in item.fields
+        and item.fields.get("Status") != "Completed"
+        and fields.get("Status") == "Completed"
+    )

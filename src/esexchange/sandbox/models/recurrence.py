@@ -12,6 +12,7 @@ import base64
 import binascii
 import calendar
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -130,6 +131,29 @@ def next_task_dates(fields: dict[str, Value], now: datetime) -> dict[str, dateti
         for name in ("StartDate", "DueDate")
         if isinstance(value := fields.get(name), datetime)
     }
+
+
+def advanced_task(fields: dict[str, Value], now: datetime) -> dict[str, Value] | None:
+    """A recurring task's properties for its next occurrence: dates moved on, not started,
+    the range of a numbered series one shorter and starting at the new date; None when the
+    series has no further occurrence."""
+    rule = fields.get("Recurrence")
+    following = next_task_dates(fields, now)
+    if not isinstance(rule, Recurrence) or following is None:
+        return None
+    span = rule.range
+    if span.kind is RangeKind.NUMBERED and (span.count or 0) <= 1:
+        return None
+    moved = fields.get("StartDate") or fields.get("DueDate")
+    anchor = following.get("StartDate") or following.get("DueDate")
+    start = anchor.date() if isinstance(anchor, datetime) else span.start
+    count = (span.count or 0) - 1 if span.kind is RangeKind.NUMBERED else span.count
+    advanced = {k: v for k, v in fields.items() if k != "CompleteDate"}
+    advanced.update(following)
+    advanced.update(Status="NotStarted", PercentComplete=0.0)
+    if moved is not None:
+        advanced["Recurrence"] = Recurrence(rule.pattern, replace(span, start=start, count=count))
+    return advanced
 
 
 def deleted_starts(fields: dict[str, Value]) -> set[datetime]:
