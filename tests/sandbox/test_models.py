@@ -156,3 +156,23 @@ def test_the_emulator_imports_neither_the_client_it_serves_nor_the_product() -> 
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True
     ).stdout.strip()
     assert loaded == "[]"
+
+
+def test_a_pull_subscription_lapses_when_not_polled_within_its_timeout(
+    mailbox: Mailbox, clock: Clock
+) -> None:
+    """A pull subscription lives Timeout minutes after the last GetEvents, then it is
+    ErrorExpiredSubscription ("Subscribe", PullSubscriptionRequest Timeout)."""
+    calendar = mailbox.folder(distinguished="calendar").id
+    subscription = mailbox.subscribe(
+        frozenset({calendar}), frozenset({"CreatedEvent"}), streaming=False, timeout_minutes=5
+    )
+    clock.now += timedelta(minutes=4)
+    assert mailbox.events(subscription.id, None, streaming=False).events == []
+    clock.now += timedelta(minutes=6)
+    with pytest.raises(StoreError) as raised:
+        mailbox.events(subscription.id, None, streaming=False)
+    assert raised.value.code == "ErrorExpiredSubscription"
+    with pytest.raises(StoreError) as again:
+        mailbox.unsubscribe(subscription.id)
+    assert again.value.code == "ErrorSubscriptionNotFound"

@@ -14,12 +14,13 @@ from esexchange.sandbox.models.items import ITEM_CLASSES, FieldChange, Item, Tom
 from esexchange.sandbox.models.mailbox_state import Clock, IdSource, system_clock
 from esexchange.sandbox.models.meetings import MEETING_MESSAGES, SENDING, SentMessage
 from esexchange.sandbox.models.occurrences import SeriesMailbox
+from esexchange.sandbox.models.subscriptions import SubscriptionsMailbox
 from esexchange.sandbox.models.values import ExtendedKey, ExtendedValue, Value
 
 __all__ = ["Clock", "IdSource", "Mailbox", "system_clock"]
 
 
-class Mailbox(SeriesMailbox, ConfigurationsMailbox, FolderTreeMailbox):
+class Mailbox(SeriesMailbox, ConfigurationsMailbox, FolderTreeMailbox, SubscriptionsMailbox):
     """One mailbox: folders, items, series, sync states, configurations, meeting messages.
 
     Not thread-safe by itself: callers hold :attr:`lock` for a whole request.

@@ -15,12 +15,16 @@ import hashlib
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from esexchange.sandbox.models import recurrence, sync
 from esexchange.sandbox.models.errors import StoreError
 from esexchange.sandbox.models.folders import DISTINGUISHED_FOLDERS, Folder, FolderTombstone
 from esexchange.sandbox.models.items import Item, Tombstone
 from esexchange.sandbox.models.meetings import SentMessage
+
+if TYPE_CHECKING:
+    from esexchange.sandbox.models.subscriptions import Subscription
 
 Clock = Callable[[], datetime]
 IdSource = Callable[[], bytes]  # 16 fresh bytes per call
@@ -73,6 +77,7 @@ class MailboxState:
         self.tombstones: list[Tombstone] = []
         self.sent: list[SentMessage] = []
         self.folder_tombstones: list[FolderTombstone] = []
+        self.subscriptions: dict[str, Subscription] = {}  # in memory only: they lapse
         self.add_missing_folders()
 
     def add_missing_folders(self) -> None:

@@ -106,11 +106,12 @@ def operations() -> dict[str, Handler]:
         folders,
         items,
         misc,
+        notifications,
         sync,
     )
 
     table: dict[str, Handler] = {}
-    for module in (config, folder_changes, folders, items, misc, sync):
+    for module in (config, folder_changes, folders, items, misc, notifications, sync):
         table.update(module.HANDLERS)
     return table
 
