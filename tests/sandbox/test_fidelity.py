@@ -167,11 +167,11 @@ def test_an_operation_the_sandbox_lacks_fails_alone(ews: RunningSandbox) -> None
     """Issue 11 item 1: an operation of the schema the sandbox does not serve answers its
     own response with ErrorInvalidOperation, never ErrorInvalidRequest (which exchangelib
     takes for a version mismatch and then stays on Exchange2007); later requests work."""
-    move = (
-        '<m:MoveItem><m:ToFolderId><t:DistinguishedFolderId Id="inbox"/></m:ToFolderId>'
-        f'<m:ItemIds><t:ItemId Id="{WELL_FORMED_UNKNOWN}"/></m:ItemIds></m:MoveItem>'
+    send = (
+        '<m:SendItem SaveItemToFolder="false"><m:ItemIds>'
+        f'<t:ItemId Id="{WELL_FORMED_UNKNOWN}"/></m:ItemIds></m:SendItem>'
     )
-    status, root = post(ews.url, move, impersonate=ANNA)
+    status, root = post(ews.url, send, impersonate=ANNA)
     assert status == 200
     assert response_codes(root) == ["ErrorInvalidOperation"]
     account = ews.account(ANNA)
@@ -281,3 +281,31 @@ def test_query_string_is_searched_not_ignored(ews: RunningSandbox) -> None:
         _, root = post(ews.url, template.format(query=query), impersonate=ANNA)
         found = {s.text for s in root.iterfind(".//t:CalendarItem/t:Subject", NS)}
         assert found == expected, query
+
+
+def test_move_and_copy_items(ews: RunningSandbox) -> None:
+    """MS-OXWSCORE_R45 MS-OXWSCORE_R46 MS-OXWSCORE_R47 MS-OXWSCORE_R1600 MS-OXWSCORE_R1601:
+    MoveItem puts an item into ToFolderId under a new id (returned with ReturnNewItemIds),
+    CopyItem leaves the original; a single occurrence is
+    ErrorCalendarCannotMoveOrCopyOccurrence."""
+    account = ews.account(ANNA)
+    from exchangelib import Folder
+
+    archive = Folder(parent=account.inbox, name="Ablage").save()
+    kept = _appointment(account, "kopiert")
+    moved = _appointment(account, "verschoben", day=2)
+    copy_id, _ = kept.copy(to_folder=archive)
+    old_id = moved.id
+    moved.move(to_folder=archive)
+    assert moved.id != old_id  # a moved item has a new id
+    assert sorted(i.subject for i in account.calendar.all()) == ["kopiert"]
+    assert sorted(i.subject for i in archive.all()) == ["kopiert", "verschoben"]
+    mailbox = ews.mailbox(ANNA)
+    assert mailbox.item(copy_id).folder_id == archive.id != mailbox.item(kept.id).folder_id
+    move = (
+        '<m:MoveItem><m:ToFolderId><t:DistinguishedFolderId Id="inbox"/></m:ToFolderId>'
+        f'<m:ItemIds><t:ItemId Id="{kept.id}"/></m:ItemIds>'
+        "<m:ReturnNewItemIds>false</m:ReturnNewItemIds></m:MoveItem>"
+    )
+    _, root = post(ews.url, move, impersonate=ANNA)
+    assert response_codes(root) == ["NoError"] and root.find(".//t:ItemId", NS) is None

@@ -26,7 +26,8 @@ log = logging.getLogger(__name__)
 # Operations after which a mailbox is written to the state file.
 WRITES = frozenset({"CreateItem", "UpdateItem", "DeleteItem", "CreateUserConfiguration",
                     "UpdateUserConfiguration", "DeleteUserConfiguration", "CreateFolder",
-                    "UpdateFolder", "DeleteFolder", "MoveFolder", "EmptyFolder"})  # fmt: skip
+                    "UpdateFolder", "DeleteFolder", "MoveFolder", "EmptyFolder", "MoveItem",
+                    "CopyItem"})  # fmt: skip
 
 
 @dataclass

@@ -205,6 +205,35 @@ class Mailbox(SeriesMailbox, ConfigurationsMailbox, FolderTreeMailbox, Subscript
         master.fields = {**master.fields, "DeletedOccurrences": deleted}
         self._touch_series(master)
 
+    def move_item(self, item_id: str, folder_id: str, *, keep: bool = False) -> Item:
+        """Move (or, with ``keep``, copy) an item to a folder: the result has a new id
+        there, as in Exchange; an occurrence cannot be moved or copied on its own."""
+        item = self.item(item_id)
+        target = self.folder(folder_id)
+        if item.master_id is not None:
+            raise StoreError(
+                "ErrorCalendarCannotMoveOrCopyOccurrence", "Occurrences move with their series."
+            )
+        moved = copy.deepcopy(item)
+        moved.id = self._new_id(b"\x02")
+        moved.folder_id = target.id
+        moved.change_key = self._new_change_key()
+        moved.created_seq = moved.changed_seq = self.seq
+        self.items[moved.id] = moved
+        for key, exception in list(self.exceptions.items()):  # the series' changed occurrences
+            if exception.master_id != item.id:
+                continue
+            index = recurrence.parse_occurrence_id(key)
+            if index is None:
+                continue
+            twin = copy.deepcopy(exception)
+            twin.id, twin.master_id = recurrence.occurrence_id(moved.id, index[1]), moved.id
+            self.exceptions[twin.id] = twin
+        if not keep:
+            self.delete_item(item.id, "HardDelete", send_cancellations=None,
+                             task_occurrences="AllOccurrences")  # fmt: skip
+        return moved
+
     def _complete_occurrence(
         self,
         master: Item,

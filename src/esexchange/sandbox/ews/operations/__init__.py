@@ -106,12 +106,13 @@ def operations() -> dict[str, Handler]:
         folders,
         items,
         misc,
+        move_copy,
         notifications,
         sync,
     )
 
     table: dict[str, Handler] = {}
-    for module in (config, folder_changes, folders, items, misc, notifications, sync):
+    for module in (config, folder_changes, folders, items, misc, move_copy, notifications, sync):
         table.update(module.HANDLERS)
     return table
 
