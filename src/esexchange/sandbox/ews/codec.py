@@ -48,7 +48,8 @@ DEFAULT_PROPERTIES = frozenset(
 # Properties the server computes when rendering rather than storing.
 COMPUTED = frozenset({"ItemId", "ParentFolderId", "Duration", "HasAttachments", "IsRecurring",
                       "Organizer", "IsAssociated", "IsMeeting", "AppointmentState", "IsCancelled",
-                      "DateTimeReceived", "Size", "LastModifiedName"})  # fmt: skip
+                      "DateTimeReceived", "Size", "LastModifiedName", "EffectiveRights",
+                      "DisplayTo", "DisplayCc", "IsDraft"})  # fmt: skip
 
 
 _TYPE_NAMES = {
@@ -350,8 +351,34 @@ def _render_property(
         render_value(node, name, item_size(item))
     elif name == "LastModifiedName":  # requests act as the mailbox's owner (impersonation)
         render_value(node, name, owner[1])
+    elif name in _DISPLAY_LISTS and (names := _display_names(item, _DISPLAY_LISTS[name])):
+        render_value(node, name, names)  # "the concatenated string of ... display names"
+    elif name == "EffectiveRights":  # the owner's rights on their own item
+        rights = etree.SubElement(node, t(name))
+        for right, value in ITEM_RIGHTS:
+            render_value(rights, right, value)
+    elif name == "IsDraft" and item.kind == "Message":
+        render_value(node, name, folder.distinguished != "sentitems")
     elif item.kind == "CalendarItem":
         _render_calendar_computed(node, name, item, owner)
+
+
+_DISPLAY_LISTS = {"DisplayTo": "ToRecipients", "DisplayCc": "CcRecipients",
+                  "DisplayBcc": "BccRecipients"}  # fmt: skip
+ITEM_RIGHTS = (("CreateAssociated", False), ("CreateContents", False),
+               ("CreateHierarchy", False), ("Delete", True), ("Modify", True), ("Read", True),
+               ("ViewPrivateItems", True))  # fmt: skip
+
+
+def _display_names(item: Item, field: str) -> str:
+    """The names (else addresses) of a recipient list, joined by "; " as Outlook shows them."""
+    value = item.fields.get(field)
+    if not isinstance(value, XmlValue):
+        return ""
+    names = []
+    for mailbox in etree.fromstring(value.xml).iter(t("Mailbox")):
+        names.append(mailbox.findtext(t("Name")) or mailbox.findtext(t("EmailAddress")) or "")
+    return "; ".join(name for name in names if name)
 
 
 def item_size(item: Item) -> int:

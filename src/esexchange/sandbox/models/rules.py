@@ -24,7 +24,8 @@ READ_ONLY = frozenset(
         "DisplayTo", "DisplayCc", "DisplayBcc", "LastModifiedName", "BlockStatus", "TextBody",
         "IconIndex", "Preview", "NormalizedBody", "InstanceKey", "RightsManagementLicenseData",
         "IsMeeting", "AppointmentState", "FirstOccurrence", "LastOccurrence", "IsCancelled",
-        "MeetingRequestWasSent",
+        "MeetingRequestWasSent", "EffectiveRights", "WebClientReadFormQueryString",
+        "WebClientEditFormQueryString", "UniqueBody", "IsDraft",
         "ModifiedOccurrences", "DeletedOccurrences", "OriginalStart",
     }
 )  # fmt: skip
