@@ -188,3 +188,177 @@ def etree_name(element) -> str:  # type: ignore[no-untyped-def]
     from lxml import etree
 
     return str(etree.QName(element).localname)
+
+
+def _soap(ews: RunningSandbox, body: str):  # type: ignore[no-untyped-def]
+    return post(ews.url, body, impersonate=ANNA)[1]
+
+
+def _classes(root) -> list[str]:  # type: ignore[no-untyped-def]
+    return [m.get("ResponseClass", "") for m in root.iterfind(".//m:ResponseMessages/*", NS)]
+
+
+def _create_folders(ews: RunningSandbox, folders: str, parent: str = "inbox"):  # type: ignore[no-untyped-def]
+    return _soap(
+        ews,
+        f'<m:CreateFolder><m:ParentFolderId><t:DistinguishedFolderId Id="{parent}"/>'
+        f"</m:ParentFolderId><m:Folders>{folders}</m:Folders></m:CreateFolder>",
+    )
+
+
+def test_folder_operations_on_the_wire(ews: RunningSandbox) -> None:
+    """Each folder type can be created (MS-OXWSFOLD_R2802 MS-OXWSFOLD_R2901 MS-OXWSFOLD_R3301
+    MS-OXWSFOLD_R3501 MS-OXWSFOLD_R28 MS-OXWSFOLD_R29 MS-OXWSFOLD_R31 MS-OXWSFOLD_R35
+    MS-OXWSFOLD_R560 MS-OXWSFOLD_R252 MS-OXWSFOLD_R2531 MS-OXWSFOLD_R22202 MS-OXWSFOLD_R96
+    MS-OXWSFOLD_R9602), with a custom class or none (MS-OXWSFOLD_R5890 MS-OXWSFOLD_R589202),
+    extended properties and a permission set or without (MS-OXWSFOLD_R77 MS-OXWSFOLD_R7701
+    MS-OXWSFOLD_R78 MS-OXWSFOLD_R7801 MS-OXWSFOLD_R7802 MS-OXWSFOLD_R98 MS-OXWSFOLD_R9802
+    MS-OXWSFOLD_R9803 MS-OXWSFOLD_R980301 MS-OXWSFOLD_R980302); one failing element is an
+    Error message while the others succeed (MS-OXWSFOLD_R22203)."""
+    root = _create_folders(
+        ews,
+        "<t:Folder><t:FolderClass>IPF.Note.Custom</t:FolderClass><t:DisplayName>eigen</t:DisplayName>"
+        '<t:ExtendedProperty><t:ExtendedFieldURI PropertyTag="0x3001" PropertyType="String"/>'
+        "<t:Value>x</t:Value></t:ExtendedProperty><t:PermissionSet><t:Permissions/>"
+        "</t:PermissionSet></t:Folder>"
+        "<t:CalendarFolder><t:DisplayName>Kalender 2</t:DisplayName></t:CalendarFolder>"
+        "<t:ContactsFolder><t:DisplayName>Kontakte 2</t:DisplayName></t:ContactsFolder>"
+        "<t:TasksFolder><t:DisplayName>Aufgaben 2</t:DisplayName></t:TasksFolder>"
+        "<t:Folder><t:DisplayName>ohne Klasse</t:DisplayName></t:Folder>"
+        "<t:Folder><t:DisplayName>EIGEN</t:DisplayName></t:Folder>",
+    )
+    assert response_codes(root) == ["NoError"] * 5 + ["ErrorFolderExists"]
+    assert _classes(root) == ["Success"] * 5 + ["Error"]
+    created = [f.tag.split("}")[1] for f in root.iterfind(".//m:Folders/*", NS)]
+    assert created == ["Folder", "CalendarFolder", "ContactsFolder", "TasksFolder", "Folder"]
+    mailbox = ews.mailbox(ANNA)
+    by_name = {f.display_name: f for f in mailbox.folders.values()}
+    assert by_name["eigen"].folder_class == "IPF.Note.Custom"
+    assert by_name["ohne Klasse"].folder_class == ""
+    assert (by_name["Kalender 2"].folder_class, by_name["Aufgaben 2"].folder_class) == (
+        "IPF.Appointment", "IPF.Task",
+    )  # fmt: skip
+    assert "PermissionSet" in by_name["eigen"].properties
+    assert "PermissionSet" not in by_name["ohne Klasse"].properties
+
+
+def test_what_a_folder_creation_may_not_set(ews: RunningSandbox) -> None:
+    """FolderId and ParentFolderId cannot be set at creation (MS-OXWSFOLD_R67
+    MS-OXWSFOLD_R6802), nor TotalCount, ChildFolderCount, ManagedFolderInformation or
+    EffectiveRights (MS-OXWSFOLD_R73 MS-OXWSFOLD_R76 MS-OXWSFOLD_R80 MS-OXWSFOLD_R83);
+    a DisplayName is required (MS-OXWSFOLD_R71021)."""
+    mailbox = ews.mailbox(ANNA)
+    inbox = mailbox.folder(distinguished="inbox")
+    rights = "".join(f"<t:{r}>true</t:{r}>" for r in ("CreateAssociated", "CreateContents",
+                     "CreateHierarchy", "Delete", "Modify", "Read"))  # fmt: skip
+    refused = [
+        f'<t:Folder><t:FolderId Id="{inbox.id}"/><t:DisplayName>a</t:DisplayName></t:Folder>',
+        f'<t:Folder><t:ParentFolderId Id="{inbox.id}"/><t:DisplayName>b</t:DisplayName></t:Folder>',
+        "<t:Folder><t:DisplayName>c</t:DisplayName><t:TotalCount>3</t:TotalCount></t:Folder>",
+        "<t:Folder><t:DisplayName>d</t:DisplayName><t:ChildFolderCount>1</t:ChildFolderCount>"
+        "</t:Folder>",
+        f"<t:Folder><t:DisplayName>e</t:DisplayName><t:EffectiveRights>{rights}"
+        "</t:EffectiveRights></t:Folder>",
+        "<t:Folder><t:DisplayName>f</t:DisplayName><t:ManagedFolderInformation/></t:Folder>",
+    ]
+    nameless = "<t:Folder><t:FolderClass>IPF.Note</t:FolderClass></t:Folder>"
+    root = _create_folders(ews, "".join(refused) + nameless)
+    codes = ["ErrorInvalidPropertySet"] * 6 + ["ErrorRequiredPropertyMissing"]
+    assert response_codes(root) == codes
+
+
+def test_update_move_empty_and_delete_on_the_wire(ews: RunningSandbox) -> None:
+    """UpdateFolder by FolderId and by DistinguishedFolderId (MS-OXWSFOLD_R546
+    MS-OXWSFOLD_R8902 MS-OXWSFOLD_R9101 MS-OXWSFOLD_R9301 MS-OXWSFOLD_R582 MS-OXWSFOLD_R5051
+    MS-OXWSFOLD_R4644 MS-OXWSFOLD_R4645 MS-OXWSFOLD_R534 MS-OXWSFOLD_R536 MS-OXWSFOLD_R542);
+    MoveFolder (MS-OXWSFOLD_R461 MS-OXWSFOLD_R4314 MS-OXWSFOLD_R4315); EmptyFolder with
+    each DeleteType (MS-OXWSFOLD_R571 MS-OXWSFOLD_R3474 MS-OXWSFOLD_R34744 MS-OXWSFOLD_R34745
+    MS-OXWSFOLD_R37801 MS-OXWSFOLD_R37802 MS-OXWSFOLD_R37803 MS-OXWSFOLD_R3791); DeleteFolder
+    (MS-OXWSFOLD_R306 MS-OXWSFOLD_R568 MS-OXWSFOLD_R341 MS-OXWSFOLD_R31044 MS-OXWSFOLD_R31045)."""
+    root = _create_folders(
+        ews,
+        "<t:Folder><t:DisplayName>A</t:DisplayName></t:Folder>"
+        "<t:CalendarFolder><t:DisplayName>K</t:DisplayName></t:CalendarFolder>"
+        "<t:TasksFolder><t:DisplayName>T</t:DisplayName></t:TasksFolder>",
+    )
+    a_id, k_id, t_id = (f.get("Id") for f in root.iterfind(".//t:FolderId", NS))
+    rename = (
+        "<t:FolderChange><t:FolderId Id=\"{id}\"/><t:Updates><t:SetFolderField>"
+        '<t:FieldURI FieldURI="folder:DisplayName"/><t:{kind}><t:DisplayName>{name}'
+        "</t:DisplayName></t:{kind}></t:SetFolderField></t:Updates></t:FolderChange>"
+    )
+    journal = (
+        '<t:FolderChange><t:DistinguishedFolderId Id="journal"/><t:Updates><t:SetFolderField>'
+        '<t:FieldURI FieldURI="folder:DisplayName"/><t:Folder><t:DisplayName>Tagebuch'
+        "</t:DisplayName></t:Folder></t:SetFolderField></t:Updates></t:FolderChange>"
+    )
+    root = _soap(ews, "<m:UpdateFolder><m:FolderChanges>"
+                 + rename.format(id=a_id, kind="Folder", name="A2")
+                 + rename.format(id=k_id, kind="CalendarFolder", name="K2")
+                 + rename.format(id=t_id, kind="TasksFolder", name="a2")  # a sibling's name
+                 + journal + rename.format(id="AAAA", kind="Folder", name="x")
+                 + "</m:FolderChanges></m:UpdateFolder>")  # fmt: skip
+    assert response_codes(root) == [
+        "NoError", "NoError", "ErrorFolderExists", "NoError", "ErrorInvalidIdMalformed",
+    ]  # fmt: skip
+    assert _classes(root)[-1] == "Error"
+    mailbox = ews.mailbox(ANNA)
+    assert mailbox.folder(distinguished="journal").display_name == "Tagebuch"
+    move = (
+        '<m:MoveFolder><m:ToFolderId><t:FolderId Id="{to}"/></m:ToFolderId><m:FolderIds>'
+        '<t:FolderId Id="{id}"/><t:DistinguishedFolderId Id="inbox"/></m:FolderIds>'
+        "</m:MoveFolder>"
+    )
+    root = _soap(ews, move.format(to=a_id, id=k_id))
+    assert response_codes(root) == ["NoError", "ErrorMoveDistinguishedFolder"]
+    assert mailbox.folder(k_id).parent_id == a_id
+    for delete_type, where in (("HardDelete", None), ("MoveToDeletedItems", "deleteditems"),
+                               ("SoftDelete", "recoverableitemsdeletions")):  # fmt: skip
+        item = mailbox.create_item(a_id, "Message", {"Subject": delete_type}, {})
+        root = _soap(
+            ews,
+            f'<m:EmptyFolder DeleteType="{delete_type}" DeleteSubFolders="false">'
+            f'<m:FolderIds><t:FolderId Id="{a_id}"/></m:FolderIds></m:EmptyFolder>',
+        )
+        assert response_codes(root) == ["NoError"]
+        left = [i for i in mailbox.items.values() if i.fields.get("Subject") == delete_type]
+        if where is None:
+            assert left == []
+        else:
+            assert [i.folder_id for i in left] == [mailbox.folder(distinguished=where).id]
+        assert item.id not in mailbox.items
+    assert mailbox.folder(k_id).parent_id == a_id  # subfolders stayed
+    root = _soap(ews, '<m:EmptyFolder DeleteType="HardDelete" DeleteSubFolders="true">'
+                      f'<m:FolderIds><t:FolderId Id="{a_id}"/><t:DistinguishedFolderId Id="root"/>'
+                      "</m:FolderIds></m:EmptyFolder>")  # fmt: skip
+    assert response_codes(root) == ["NoError", "ErrorCannotEmptyFolder"]
+    assert k_id not in mailbox.folders
+    root = _soap(ews, '<m:DeleteFolder DeleteType="HardDelete"><m:FolderIds>'
+                      f'<t:FolderId Id="{a_id}"/><t:DistinguishedFolderId Id="calendar"/>'
+                      "</m:FolderIds></m:DeleteFolder>")  # fmt: skip
+    assert response_codes(root) == ["NoError", "ErrorDeleteDistinguishedFolder"]
+    assert _classes(root) == ["Success", "Error"]
+    assert a_id not in mailbox.folders
+
+
+def test_folder_shapes_and_classes_of_journal_and_notes(ews: RunningSandbox) -> None:
+    """IdOnly, Default and AllProperties shapes (MS-OXWSFOLD_R42101 MS-OXWSFOLD_R42102
+    MS-OXWSFOLD_R42103); the journal is IPF.Journal, notes IPF.StickyNote
+    (MS-OXWSFOLD_R586 MS-OXWSFOLD_R588)."""
+    found = {}
+    for shape in ("IdOnly", "Default", "AllProperties"):
+        root = _soap(
+            ews,
+            f"<m:GetFolder><m:FolderShape><t:BaseShape>{shape}</t:BaseShape></m:FolderShape>"
+            '<m:FolderIds><t:DistinguishedFolderId Id="journal"/>'
+            '<t:DistinguishedFolderId Id="notes"/></m:FolderIds></m:GetFolder>',
+        )
+        folders = list(root.iterfind(".//m:Folders/*", NS))
+        found[shape] = [[c.tag.split("}")[1] for c in f] for f in folders]
+        if shape == "AllProperties":
+            classes = [f.findtext("t:FolderClass", namespaces=NS) for f in folders]
+            assert classes == ["IPF.Journal", "IPF.StickyNote"]
+    assert found["IdOnly"][0] == ["FolderId"]
+    default = ["FolderId", "DisplayName", "TotalCount", "ChildFolderCount", "UnreadCount"]
+    assert found["Default"][0] == default
+    assert {"ParentFolderId", "FolderClass", "EffectiveRights"} <= set(found["AllProperties"][0])

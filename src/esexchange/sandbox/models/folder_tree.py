@@ -17,6 +17,12 @@ from esexchange.sandbox.models.values import ExtendedKey, ExtendedValue, XmlValu
 class FolderTreeMailbox(MailboxState):
     """The folder operations of a mailbox (the items they touch are removed with them)."""
 
+    def delete_item(  # implemented by Mailbox
+        self, item_id: str, delete_type: str, *, send_cancellations: str | None,
+        task_occurrences: str | None = None,
+    ) -> None:
+        raise NotImplementedError  # fmt: skip
+
     def create_folder(
         self,
         parent_id: str,
@@ -122,18 +128,26 @@ class FolderTreeMailbox(MailboxState):
                 FolderTombstone(gone.id, gone.parent_id, gone.created_seq, self.seq)
             )
 
-    def empty_folder(self, folder_id: str, *, delete_sub_folders: bool) -> None:
-        """Delete every item of a folder and, when asked, its subfolders."""
+    def empty_folder(
+        self, folder_id: str, *, delete_sub_folders: bool, delete_type: str = "HardDelete"
+    ) -> None:
+        """Delete every item of a folder (HardDelete), or move them to Deleted Items or the
+        dumpster (MS-OXWSFOLD R37801-R37803), and, when asked, its subfolders likewise."""
         folder = self.folder(folder_id)
         if folder.distinguished in ("root", "msgfolderroot"):
             raise StoreError(
                 "ErrorCannotEmptyFolder", f"The folder {folder.display_name!r} cannot be emptied."
             )
-        self._remove_items(folder.id)
+        if delete_type == "HardDelete":
+            self._remove_items(folder.id)
+        else:
+            for item in [i for i in self.items.values() if i.folder_id == folder.id]:
+                self.delete_item(item.id, delete_type, send_cancellations=None,
+                                 task_occurrences="AllOccurrences")  # fmt: skip
         if delete_sub_folders:
             for child in self.child_folders(folder.id, deep=False):
                 if child.distinguished is None:
-                    self.delete_folder(child.id, "HardDelete")
+                    self.delete_folder(child.id, delete_type)
 
     def _remove_items(self, folder_id: str) -> None:
         for item in [i for i in self.items.values() if i.folder_id == folder_id]:

@@ -54,7 +54,7 @@ def create_folder(ctx: Context, op: etree._Element) -> etree._Element:
         parent = resolve_folder(ctx.mailbox, parent_id)
         name = element.findtext(t("DisplayName"))
         if not name:
-            raise EwsError("ErrorObjectValidationFailed", "A new folder needs a DisplayName.")
+            raise EwsError("ErrorRequiredPropertyMissing", "A new folder needs a DisplayName.")
         folder = ctx.mailbox.create_folder(
             parent.id,
             etree.QName(element).localname,
@@ -139,10 +139,13 @@ def move_folder(ctx: Context, op: etree._Element) -> etree._Element:
 def empty_folder(ctx: Context, op: etree._Element) -> etree._Element:
     """EmptyFolder: its items and, with DeleteSubFolders, its subfolders (MS-OXWSFOLD 3.1.4.5)."""
     subfolders = op.get("DeleteSubFolders") in ("true", "1")
+    delete_type = op.get("DeleteType", "HardDelete")
 
     def handle(folder_id: etree._Element, message: etree._Element) -> None:
         folder = resolve_folder(ctx.mailbox, folder_id)
-        ctx.mailbox.empty_folder(folder.id, delete_sub_folders=subfolders)
+        ctx.mailbox.empty_folder(
+            folder.id, delete_sub_folders=subfolders, delete_type=delete_type
+        )
 
     return respond("EmptyFolder", children(op.find(m("FolderIds"))), handle)
 
