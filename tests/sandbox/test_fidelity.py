@@ -309,3 +309,62 @@ def test_move_and_copy_items(ews: RunningSandbox) -> None:
     )
     _, root = post(ews.url, move, impersonate=ANNA)
     assert response_codes(root) == ["NoError"] and root.find(".//t:ItemId", NS) is None
+
+
+def test_calendar_items_on_the_wire_as_mtgs_says(ews: RunningSandbox) -> None:
+    """MS-OXWSMTGS: MoveItem and CopyItem of calendar items (MS-OXWSMTGS_R602
+    MS-OXWSMTGS_R640 MS-OXWSMTGS_R1188 MS-OXWSMTGS_R1189 MS-OXWSMTGS_R1190
+    MS-OXWSMTGS_R1226 MS-OXWSMTGS_R1227 MS-OXWSMTGS_R1228), never of one occurrence
+    (MS-OXWSMTGS_R1193 MS-OXWSMTGS_R1231); a RecurringMasterItemId whose OccurrenceId is
+    no occurrence (MS-OXWSMTGS_R1232); CreateItem cancels a meeting, removing it and
+    keeping the cancellation message (MS-OXWSMTGS_R490 MS-OXWSMTGS_R491 MS-OXWSMTGS_R492
+    MS-OXWSMTGS_R1200); a response object needs MessageDisposition (MS-OXWSMTGS_R1240
+    MS-OXWSMTGS_R1241 MS-OXWSMTGS_R1342); over five years is ErrorCalendarDurationIsTooLong
+    (MS-OXWSMTGS_R1244)."""
+    from exchangelib.recurrence import DailyPattern, Recurrence
+
+    account = ews.account(ANNA)
+    single = _appointment(account, "einzeln")
+    daily = Recurrence(
+        pattern=DailyPattern(interval=1), start=EWSDateTime(2026, 12, 2).date(), number=3
+    )
+    series = _appointment(account, "Serie", day=2, recurrence=daily)
+    window = (EWSDateTime(2026, 12, 3, tzinfo=BERLIN), EWSDateTime(2026, 12, 4, tzinfo=BERLIN))
+    occurrence = next(iter(account.calendar.view(start=window[0], end=window[1])))
+    ids = "".join(f'<t:ItemId Id="{i}"/>' for i in (single.id, occurrence.id, "AAAA"))
+    for operation in ("CopyItem", "MoveItem"):
+        body = (
+            f'<m:{operation}><m:ToFolderId><t:DistinguishedFolderId Id="calendar"/>'
+            f"</m:ToFolderId><m:ItemIds>{ids}</m:ItemIds></m:{operation}>"
+        )
+        _, root = post(ews.url, body, impersonate=ANNA)
+        assert response_codes(root) == [
+            "NoError", "ErrorCalendarCannotMoveOrCopyOccurrence", "ErrorInvalidIdMalformed",
+        ], operation  # fmt: skip
+        messages = root.findall(".//m:ResponseMessages/*", NS)
+        assert [m.get("ResponseClass") for m in messages] == ["Success", "Error", "Error"]
+        if operation == "MoveItem":
+            ids = ids.replace(single.id, root.find(".//t:ItemId", NS).get("Id"))
+    master = (
+        "<m:GetItem><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape></m:ItemShape><m:ItemIds>"
+        f'<t:RecurringMasterItemId OccurrenceId="{series.id}"/></m:ItemIds></m:GetItem>'
+    )
+    _, root = post(ews.url, master, impersonate=ANNA)
+    assert response_codes(root) == ["ErrorCalendarCannotUseIdForOccurrenceId"]
+    without = (
+        f'<m:CreateItem><m:Items><t:CancelCalendarItem><t:ReferenceItemId Id="{series.id}"/>'
+        "</t:CancelCalendarItem></m:Items></m:CreateItem>"
+    )
+    _, root = post(ews.url, without, impersonate=ANNA)
+    assert response_codes(root) == ["ErrorMessageDispositionRequired"]
+    _, root = post(ews.url, _response("CancelCalendarItem", series.id), impersonate=ANNA)
+    assert response_codes(root) == ["NoError"]
+    assert series.id not in ews.mailbox(ANNA).items
+    too_long = (
+        '<m:CreateItem SendMeetingInvitations="SendToNone"><m:Items><t:CalendarItem>'
+        "<t:Start>2026-01-01T00:00:00Z</t:Start><t:End>2031-06-01T00:00:00Z</t:End>"
+        "</t:CalendarItem></m:Items></m:CreateItem>"
+    )
+    _, root = post(ews.url, too_long, impersonate=ANNA)
+    assert response_codes(root) == ["ErrorCalendarDurationIsTooLong"]
+    assert root.find(".//m:ResponseMessages/*", NS).get("ResponseClass") == "Error"

@@ -58,6 +58,8 @@ _ERROR_TAIL: dict[str, tuple[tuple[str, str | None], ...]] = {
     "CreateItem": (("Items", None),),
     "GetItem": (("Items", None),),
     "UpdateItem": (("Items", None),),
+    "MoveItem": (("Items", None),),
+    "CopyItem": (("Items", None),),
     "SyncFolderItems": (("SyncState", None), ("IncludesLastItemInRange", "true")),
     "SyncFolderHierarchy": (("SyncState", None), ("IncludesLastFolderInRange", "true")),
 }

@@ -103,6 +103,8 @@ def _meeting_response(
     second cancel is ErrorItemNotFound ("CancelCalendarItem", learn.microsoft.com).
     """
     kind = etree.QName(element).localname
+    if disposition is None:  # required for every response object (MS-OXWSMTGS R1241)
+        raise EwsError("ErrorMessageDispositionRequired", "MessageDisposition is required.")
     reference = element.find(t("ReferenceItemId"))
     if reference is None:
         raise EwsError(
@@ -115,8 +117,6 @@ def _meeting_response(
         raise EwsError(code, f"{kind} needs a calendar item as its reference.")
     if MEETING_RESPONSES[kind]:
         raise EwsError(MEETING_RESPONSES[kind], "The organizer cannot answer their own meeting.")
-    if disposition is None:
-        raise EwsError("ErrorMessageDispositionRequired", "MessageDisposition is required.")
     send = {"SaveOnly": "SendToNone", "SendOnly": "SendOnlyToAll"}.get(
         disposition, "SendToAllAndSaveCopy"
     )
