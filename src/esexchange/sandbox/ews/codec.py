@@ -300,18 +300,21 @@ def render_item(
     node = etree.SubElement(parent, t(item.kind))
     for name, _ in schema.elements(type_name(item.kind)):
         if name == "ExtendedProperty":
-            _render_extended(node, item, shape.extended)
+            render_extended(node, item.extended, shape.extended)
         elif shape.wants(name, item):
             _render_property(node, name, item, folder, owner, shape.filter_html)
 
 
-def _render_extended(node: etree._Element, item: Item, keys: Iterable[ExtendedKey]) -> None:
+def render_extended(
+    node: etree._Element, extended: dict[ExtendedKey, ExtendedValue], keys: Iterable[ExtendedKey]
+) -> None:
+    """Append the ``ExtendedProperty`` of each of ``keys`` that ``extended`` holds."""
     for key in keys:
-        if key not in item.extended:
+        if key not in extended:
             continue
         prop = etree.SubElement(node, t("ExtendedProperty"))
         render_extended_key(prop, key)
-        value = item.extended[key]
+        value = extended[key]
         if isinstance(value, tuple):
             values = etree.SubElement(prop, t("Values"))
             for entry in value:

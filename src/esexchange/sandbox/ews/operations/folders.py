@@ -79,20 +79,11 @@ def _render_extended(
     node: etree._Element, folder: Folder, mailbox: Mailbox, keys: list[ExtendedKey]
 ) -> None:
     """The requested extended properties a folder has; its size (0x0E08) is computed."""
+    extended = dict(folder.extended)
     for key in keys:
-        value = folder.extended.get(key)
-        if key.property_tag == FOLDER_SIZE_TAG and value is None:
-            value = str(sum(codec.item_size(i) for i in mailbox.items_in(folder.id)))
-        if value is None:
-            continue
-        prop = etree.SubElement(node, t("ExtendedProperty"))
-        codec.render_extended_key(prop, key)
-        if isinstance(value, tuple):
-            values = etree.SubElement(prop, t("Values"))
-            for entry in value:
-                etree.SubElement(values, t("Value")).text = entry
-        else:
-            etree.SubElement(prop, t("Value")).text = value
+        if key.property_tag == FOLDER_SIZE_TAG and key not in extended:
+            extended[key] = str(sum(codec.item_size(i) for i in mailbox.items_in(folder.id)))
+    codec.render_extended(node, extended, keys)
 
 
 def _as_item(ctx: Context, folder: Folder) -> Item:
