@@ -271,10 +271,12 @@ def test_completing_a_recurring_task_leaves_a_one_off_and_advances_the_series(
     )
     task = _task(account, subject="Bericht", start_date=EWSDate(2026, 12, 1),
                  due_date=EWSDate(2026, 12, 1), recurrence=weekly)  # fmt: skip
+    series_id = task.id
     task.status = "Completed"
     task.save(update_fields=["status"])
+    assert task.id != series_id  # UpdateItem answers the one-off, as Exchange does
     by_id = {t.id: t for t in account.tasks.all()}
-    series = by_id.pop(task.id)
+    series = by_id.pop(series_id)
     (one_off,) = by_id.values()
     assert (one_off.subject, one_off.status) == ("Bericht", "Completed")
     assert one_off.is_recurring is False
@@ -286,3 +288,33 @@ def test_completing_a_recurring_task_leaves_a_one_off_and_advances_the_series(
     series.save(update_fields=["status"])  # the last occurrence: the series itself is done
     statuses = sorted((t.subject, t.status, t.is_recurring) for t in account.tasks.all())
     assert statuses == [("Bericht", "Completed", False), ("Bericht", "Completed", True)]
+
+
+def test_moving_a_non_regenerating_occurrence_splits_it_off(ews: RunningSandbox) -> None:
+    """Issue 11 item 6, as exchangelib's test_recurring_item finds on Exchange: changing the
+    range start of a non-regenerating recurring task leaves a one-off task (the answer of
+    the UpdateItem) and moves the series to its next occurrence, one fewer, ChangeCount 2;
+    a regenerating task just takes the change (MS-OXWSTASK_R45 MS-OXWSTASK_R5666)."""
+    account = ews.account(ANNA)
+    daily = TaskRecurrence(pattern=DailyPattern(interval=1), start=EWSDate(2026, 1, 1), number=4)
+    task = _task(account, subject="täglich", recurrence=daily)
+    series_id = task.id
+    master = account.tasks.get(id=series_id)
+    assert (master.is_recurring, master.change_count) == (True, 1)
+    master.recurrence.boundary.start = EWSDate(2026, 2, 1)
+    one_off = master.save()
+    assert one_off.id != series_id
+    assert account.tasks.get(id=one_off.id).is_recurring is False
+    master = account.tasks.get(id=series_id)
+    assert (master.change_count, master.due_date) == (2, EWSDate(2026, 1, 2))
+    assert master.recurrence.boundary.number == 3
+    assert account.tasks.all().count() == 2
+    regenerating = TaskRecurrence(
+        pattern=DailyRegeneration(interval=1), start=EWSDate(2026, 1, 1), number=4
+    )
+    other = _task(account, subject="nach Erledigung", recurrence=regenerating)
+    other_id = other.id
+    fetched = account.tasks.get(id=other_id)
+    fetched.recurrence.boundary.start = EWSDate(2026, 1, 2)
+    assert fetched.save().id == other_id  # no one-off for a regenerating task
+    assert account.tasks.all().count() == 3

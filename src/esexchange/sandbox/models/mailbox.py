@@ -15,7 +15,7 @@ from esexchange.sandbox.models.mailbox_state import Clock, IdSource, system_cloc
 from esexchange.sandbox.models.meetings import MEETING_MESSAGES, SENDING, SentMessage
 from esexchange.sandbox.models.occurrences import SeriesMailbox
 from esexchange.sandbox.models.subscriptions import SubscriptionsMailbox
-from esexchange.sandbox.models.values import ExtendedKey, ExtendedValue, Value
+from esexchange.sandbox.models.values import ExtendedKey, ExtendedValue, Recurrence, Value
 
 __all__ = ["Clock", "IdSource", "Mailbox", "system_clock"]
 
@@ -116,8 +116,13 @@ class Mailbox(SeriesMailbox, ConfigurationsMailbox, FolderTreeMailbox, Subscript
         if item.kind == "Task":
             fields["ChangeCount"] = int(fields.get("ChangeCount", 0)) + 1  # type: ignore[arg-type]
         rules.derive(item.kind, fields, now)  # may refuse the result; the item stays untouched
-        if _completes_recurring_task(item, fields):
-            return self._complete_occurrence(item, fields, extended, now)
+        split = _splits_recurring_task(item, fields)
+        if split is not None:
+            kept = ("StartDate", "DueDate", "Recurrence")  # a moved one: the series' own dates
+            base = fields if split == "completed" else {
+                **fields, **{k: v for k, v in item.fields.items() if k in kept}
+            }
+            return self._split_occurrence(item, fields, base, extended, now)
         before = values.recipient_addresses(item.fields)
         if item.master_id is not None:
             return self._change_occurrence(item, fields, extended)
@@ -234,21 +239,24 @@ class Mailbox(SeriesMailbox, ConfigurationsMailbox, FolderTreeMailbox, Subscript
                              task_occurrences="AllOccurrences")  # fmt: skip
         return moved
 
-    def _complete_occurrence(
+    def _split_occurrence(
         self,
         master: Item,
-        completed: dict[str, Value],
+        changed: dict[str, Value],
+        base: dict[str, Value],
         extended: dict[ExtendedKey, ExtendedValue],
         now: datetime,
     ) -> Item:
-        """Complete the current occurrence of a recurring task, as Exchange does: a one-off
-        copy of it stays, completed, and the series moves on to its next occurrence (its
-        dates advanced, a numbered range one shorter). The last occurrence completes the
+        """Split the current occurrence off a recurring task, as Exchange does when it is
+        completed or (a non-regenerating one) has its dates changed: the occurrence stays
+        as a one-off task with the changes, the series moves on from ``base`` to its next
+        occurrence (dates advanced, a numbered range one shorter) under its own id.
+        UpdateItem answers the one-off. Completing the last occurrence completes the
         series itself."""
-        following = recurrence.advanced_task(master.fields, now)
+        following = recurrence.advanced_task(base, now)
         if following is None:
-            return self._rewrite(master, completed, extended)
-        one_off = {k: v for k, v in completed.items() if k != "Recurrence"}
+            return self._rewrite(master, changed, extended)
+        one_off = {k: v for k, v in changed.items() if k != "Recurrence"}
         one_off.update(ChangeCount=1, IsRecurring=False)
         copy_ = Item(
             id=self._new_id(b"\x02"), change_key=self._new_change_key(), kind="Task",
@@ -258,7 +266,8 @@ class Mailbox(SeriesMailbox, ConfigurationsMailbox, FolderTreeMailbox, Subscript
         copy_.fields["DateTimeCreated"] = now
         self.items[copy_.id] = copy_
         following["ChangeCount"] = int(master.fields.get("ChangeCount", 1)) + 1  # type: ignore[arg-type]
-        return self._rewrite(master, following, dict(master.extended))
+        self._rewrite(master, following, dict(master.extended))
+        return copy_
 
     def _rewrite(
         self, item: Item, fields: dict[str, Value], extended: dict[ExtendedKey, ExtendedValue]
@@ -336,11 +345,17 @@ class Mailbox(SeriesMailbox, ConfigurationsMailbox, FolderTreeMailbox, Subscript
             self.create_item(self.folder(distinguished="sentitems").id, item_kind, copy_fields, {})
 
 
-def _completes_recurring_task(item: Item, fields: dict[str, Value]) -> bool:
-    """Whether an update completes the current occurrence of a recurring task."""
-    return (
-        item.kind == "Task"
-        and "Recurrence" in item.fields
-        and item.fields.get("Status") != "Completed"
-        and fields.get("Status") == "Completed"
-    )
+def _splits_recurring_task(item: Item, fields: dict[str, Value]) -> str | None:
+    """Why an update splits the current occurrence off a recurring task, if it does:
+    ``completed``, or ``moved`` (the dates or the range start of a non-regenerating one
+    changed; a regenerating task just takes the new dates)."""
+    rule = item.fields.get("Recurrence")
+    if item.kind != "Task" or not isinstance(rule, Recurrence):
+        return None
+    if item.fields.get("Status") != "Completed" and fields.get("Status") == "Completed":
+        return "completed"
+    new_rule = fields.get("Recurrence")
+    moved = any(item.fields.get(name) != fields.get(name) for name in ("StartDate", "DueDate"))
+    if isinstance(new_rule, Recurrence) and new_rule.range.start != rule.range.start:
+        moved = True
+    return "moved" if moved and not rule.pattern.kind.regenerates else None

@@ -8,12 +8,19 @@ type, task completion) live here, apart from the bookkeeping of the mailbox.
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from esexchange.sandbox.models import values
 from esexchange.sandbox.models.errors import StoreError
 from esexchange.sandbox.models.recurrence import zone_of
-from esexchange.sandbox.models.values import Body, ExtendedKey, ExtendedValue, Value, XmlValue
+from esexchange.sandbox.models.values import (
+    Body,
+    ExtendedKey,
+    ExtendedValue,
+    Recurrence,
+    Value,
+    XmlValue,
+)
 
 # Properties only the server sets; a client trying to set or delete one gets an error.
 READ_ONLY = frozenset(
@@ -78,6 +85,11 @@ def derive(kind: str, fields: dict[str, Value], now: datetime) -> None:
             )
         fields["IsComplete"] = fields.get("Status") == "Completed"
         fields["IsRecurring"] = "Recurrence" in fields
+        rule = fields.get("Recurrence")
+        if isinstance(rule, Recurrence) and "StartDate" not in fields and "DueDate" not in fields:
+            # A recurring task is due on its current occurrence, the first one at first.
+            first = datetime.combine(rule.range.start, time(), UTC)
+            fields["StartDate"] = fields["DueDate"] = first
 
 
 def _on_midnights(fields: dict[str, Value]) -> None:
