@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 
 from esexchange.domain.model import ErpActivity, Kind, Reference, Side
 from esexchange.domain.state import ErpChange, Link
+from esexchange.erp.errors import PairWriteFailed
 from esexchange.erp.port import Cursor, Scope
 
 
@@ -72,6 +73,8 @@ class FakeErp:
         self._clock = clock or (lambda: datetime.now(UTC))
         self.state = _State()
         self.crash_on_commit: BaseException | None = None
+        self.failing_links: set[int] = set()
+        """ERP ids whose link writes the database refuses (an injected error per pair)."""
         self.writes = 0
         """Activities created, updated or deleted by the sync (committed)."""
 
@@ -164,6 +167,8 @@ class FakeTransaction:
         _write_delete(self._state, erp_id)
 
     def save_link(self, scope: Scope, link: Link) -> None:
+        if link.erp_id in self._store.failing_links:
+            raise PairWriteFailed(f"injected: the database refused the link of {link.erp_id}")
         self._state.links[(scope, link.kind, link.erp_id)] = link
 
     def drop_link(self, scope: Scope, kind: Kind, erp_id: int) -> None:
@@ -183,6 +188,15 @@ class FakeTransaction:
     def audit(self, scope: Scope, action: str, erp_id: int | None, exchange_id: str | None,
               detail: str) -> None:
         self._state.audit.append(f"{action} erp={erp_id} exchange={exchange_id}: {detail}")
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        before, writes = self._state.copy(), self._writes
+        try:
+            yield
+        except BaseException:
+            self._state, self._writes = before, writes
+            raise
 
     def commit(self) -> None:
         if self._store.crash_on_commit is not None:

@@ -249,6 +249,22 @@ def test_a_dry_run_counts_the_conflicts_a_pass_would_record(
     assert sum(real.count(Kind.APPOINTMENT, side, Outcome.CONFLICTS) for side in Side) == 1
 
 
+def test_a_dry_run_reports_the_plan_the_pass_then_applies(
+    erp: FakeErp, mailbox: CountingMailbox
+) -> None:
+    erp_id = erp.user_create(meeting(1))
+    erp.user_create(meeting(2, "Neu"))
+    sync(erp, mailbox)
+    erp.user_update(erp_id, subject="Planung (verschoben)")
+    mailbox.user_create(outlook_item())
+    dry = sync(erp, mailbox, dry_run=True)
+    real = sync(erp, mailbox)
+    planned, applied = dry.kinds[Kind.APPOINTMENT].plan, real.kinds[Kind.APPOINTMENT].plan
+    assert planned is not None and len(planned.steps) == 2
+    assert planned == applied
+    assert dry.kinds[Kind.APPOINTMENT].counts == real.kinds[Kind.APPOINTMENT].counts
+
+
 def test_held_deletions_wait_for_approval(erp: FakeErp, mailbox: CountingMailbox) -> None:
     ids = [erp.user_create(meeting(day, f"Termin {day}")) for day in range(12)]
     sync(erp, mailbox)

@@ -5,6 +5,7 @@ appointments, tasks, private items, conference appointments), a no-op write that
 moves a version token, a conflicting edit of one pair on both sides, toggling the
 employee's settings, a failed listing, a refused sync state, a crash after the k-th
 Exchange write or at the ERP commit (then a normal pass), one failing Exchange write,
+one pair whose link write the database refuses (rolled back in its savepoint),
 bulk creates and deletes (for the circuit breaker), and a pass (with or without
 approving deletions).
 
@@ -33,8 +34,8 @@ Invariants checked after every pass (``_check_pass``), by name:
   an ERP id or an Exchange id (links stay one-to-one).
 - CONFERENCES_PROTECTED: the sync never changes or deletes a conference appointment in
   the ERP.
-- FAILURE_ISOLATED: one failing Exchange write fails only its own item; every other
-  planned write of the pass happens.
+- FAILURE_ISOLATED: one failing Exchange write, or one pair whose link the database
+  refuses, fails only its own item; every other planned write of the pass happens.
 - NO_INVITATIONS: no invitation or cancellation is ever sent.
 """
 
@@ -55,7 +56,7 @@ from hypothesis.stateful import (
     rule,
 )
 
-from esexchange.domain.actions import Conflict
+from esexchange.domain.actions import Conflict, CreateInExchange, Detach, SaveLink
 from esexchange.domain.mapping import (
     MappingContext,
     erp_to_item,
@@ -77,7 +78,7 @@ from esexchange.domain.model import (
 from esexchange.domain.options import ConflictPolicy, ConnectionOptions, EmployeeSettings
 from esexchange.domain.planner import exchange_view, kind_rules
 from esexchange.domain.state import Link
-from esexchange.engine import Outcome, PassReport, restart_cursors, run_pass
+from esexchange.engine import KindReport, Outcome, PassReport, restart_cursors, run_pass
 from esexchange.erp.port import Scope
 from esexchange.exchange.memory import MemoryMailbox
 from tests.fake_erp import FakeErp
@@ -441,6 +442,42 @@ class SyncMachine(RuleBasedStateMachine):
             assert failed == 1, report.failures
             assert done == exchange_writes - 1
             event("FAILURE_ISOLATED checked")
+        self.last_pass_clean = False
+
+    @rule(data=st.data())
+    def pass_with_one_refused_link(self, data: st.DataObject) -> None:
+        planned = self.run(dry_run=True)
+        candidates = [
+            (kind, step) for kind, kind_report in planned.kinds.items()
+            if kind_report.plan is not None
+            for step in kind_report.plan.steps
+            if step.erp_id is not None and (
+                isinstance(step.exchange, CreateInExchange)
+                or isinstance(step.record, SaveLink | Detach)
+            )
+        ]
+        if planned.error is not None or not candidates:
+            event("pass_with_one_refused_link: no pair writes a link")
+            return
+        kind, refused = data.draw(st.sampled_from(candidates))
+        assert refused.erp_id is not None
+        self.erp.failing_links = {refused.erp_id}
+        report = self.checked_pass(expect_clean=False)
+        self.erp.failing_links = set()
+        if report.error is None:
+            # FAILURE_ISOLATED (database): only the refused pair failed, and every other
+            # step of the pass was applied.
+            assert len(report.failures) == len(planned.failures) + 1, report.failures
+            assert report.count(kind, Side.ERP, Outcome.FAILED) == planned.count(
+                kind, Side.ERP, Outcome.FAILED) + 1
+            alone = KindReport(kind)
+            alone.count_step(refused)
+            for side in Side:
+                for outcome in (Outcome.CREATED, Outcome.UPDATED, Outcome.DELETED,
+                                Outcome.DETACHED):
+                    assert report.count(kind, side, outcome) == planned.count(
+                        kind, side, outcome) - alone.count(side, outcome)
+            event("FAILURE_ISOLATED (database) checked")
         self.last_pass_clean = False
 
     # -- the checks ----------------------------------------------------------------------

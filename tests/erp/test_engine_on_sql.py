@@ -139,3 +139,51 @@ def test_a_crash_at_the_commit_loses_nothing_and_duplicates_nothing(
     assert world.activity_subjects() == ["Neu aus Outlook", "Schon da"]
     assert len(world.store.links(world.scope, Kind.APPOINTMENT)) == 2
     assert len(world.mailbox.items(Kind.APPOINTMENT)) == 2
+
+
+def _refuse_links_of(world: World, erp_id: int) -> None:
+    """A database trigger that refuses the link of one activity (a real DB error)."""
+    if world.erp.engine.dialect.name == "sqlite":
+        world.erp.sql(
+            "CREATE TRIGGER refuse_link BEFORE INSERT ON esx_link "
+            f"WHEN NEW.erp_id = {erp_id} BEGIN SELECT RAISE(ABORT, 'link refused'); END")
+    else:
+        world.erp.sql(
+            "CREATE FUNCTION refuse_link() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            f"IF NEW.erp_id = {erp_id} THEN RAISE EXCEPTION 'link refused'; END IF; "
+            "RETURN NEW; END $$")
+        world.erp.sql("CREATE TRIGGER refuse_link BEFORE INSERT ON esx_link "
+                      "FOR EACH ROW EXECUTE FUNCTION refuse_link()")
+
+
+def test_a_pair_the_database_refuses_rolls_back_only_itself(world: World) -> None:
+    ids = [
+        world.erp.appointment(f"Termin {n}", world.anna_id,
+                              start_at=datetime(2026, 12, 2 + n, 9),
+                              end_at=datetime(2026, 12, 2 + n, 10))
+        for n in range(3)
+    ]
+    world.mailbox.user_create(ExchangeItem(
+        Kind.APPOINTMENT, "Aus Outlook", start=NOW + timedelta(days=1),
+        end=NOW + timedelta(days=1, hours=1)))
+    _refuse_links_of(world, ids[1])
+
+    report = world.run()
+
+    assert not report.ok
+    [failure] = report.failures
+    assert f"ERP activity {ids[1]} (Termin 1)" in failure and "link refused" in failure
+    # The other pairs of the pass are applied: their links and the import are there.
+    linked = {link.erp_id for link in world.store.links(world.scope, Kind.APPOINTMENT)}
+    assert ids[0] in linked and ids[2] in linked and ids[1] not in linked
+    assert "Aus Outlook" in world.activity_subjects()
+
+    world.erp.sql("DROP TRIGGER refuse_link" + (
+        "" if world.erp.engine.dialect.name == "sqlite" else " ON esx_link"))
+    again = world.run()
+
+    assert again.ok, again.failures
+    # The refused pair's Exchange copy (made before the refusal) is adopted by its stamp.
+    assert sorted(i.subject for i in world.mailbox.items(Kind.APPOINTMENT).values()) == [
+        "Aus Outlook", "Termin 0", "Termin 1", "Termin 2"]
+    assert len(world.store.links(world.scope, Kind.APPOINTMENT)) == 4

@@ -1,16 +1,21 @@
-"""The planner's output: frozen actions holding ids and payloads, and the plan around them.
+"""The planner's output: a plan of per-pair steps, each of frozen actions.
 
 An action says what to write on which side; it performs nothing itself (the engine
-applies it). The actions of one pair share its ERP id; the pair's ``SaveLink`` comes
-after its writes and is stored only when they all succeeded (with the version an
-Exchange update returned). Links in actions that create an item carry no id for the
-side being created: the engine fills it in from the write's result
-(``Link.exchange_id``/``version`` after an Exchange create, ``Link.erp_id`` after an
-ERP create). Deletions forget their link themselves.
+applies it). A ``PairStep`` holds everything one pair needs this pass: at most one
+Exchange write, at most one ERP write, at most one link record, and the pair's
+conflicts. The engine applies a step as a unit: the Exchange write first (batched with
+other steps' writes), then the ERP write, the link and the conflicts in one savepoint,
+so a failing pair rolls back only itself.
+
+Links in actions that create an item carry no id for the side being created: the engine
+fills it in from the write's result (``Link.exchange_id``/``version`` after an Exchange
+create, ``Link.erp_id`` after an ERP create); a ``SaveLink`` after an Exchange update
+records the version the update returned. Deletions forget their link themselves.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -115,6 +120,69 @@ Action = (
 
 DELETIONS = (DeleteInExchange, DeleteInErp)
 
+ExchangeWrite = CreateInExchange | UpdateInExchange | DeleteInExchange
+ErpWrite = CreateInErp | UpdateInErp | DeleteInErp
+LinkRecord = SaveLink | DropLink | Detach
+
+
+@dataclass(frozen=True)
+class PairStep:
+    """One pair's part of a plan: what to write to Exchange, what to write to the ERP,
+    the link to record after both, and the conflicts the merge decided."""
+
+    exchange: ExchangeWrite | None = None
+    erp: ErpWrite | None = None
+    record: LinkRecord | None = None
+    conflicts: tuple[Conflict, ...] = ()
+
+    @classmethod
+    def of(cls, actions: Sequence[Action], conflicts: Sequence[Conflict] = ()) -> PairStep:
+        """The step of one pair's actions (at most one of each part)."""
+        slots: dict[str, Action] = {}
+        for action in actions:
+            slot = ("exchange" if isinstance(action, ExchangeWrite)
+                    else "erp" if isinstance(action, ErpWrite) else "record")
+            assert slot not in slots, f"two {slot} actions for one pair: {actions}"
+            slots[slot] = action
+        return cls(**slots, conflicts=tuple(conflicts))  # type: ignore[arg-type]
+
+    @property
+    def actions(self) -> tuple[Action, ...]:
+        """The step's actions in the order they apply to the ERP side."""
+        return tuple(a for a in (self.erp, self.exchange, self.record) if a is not None)
+
+    @property
+    def erp_id(self) -> int | None:
+        """The pair's ERP id; ``None`` for an import (its ERP id is made by the write)."""
+        for part in (self.exchange, self.erp):
+            if part is not None and not isinstance(part, CreateInErp):
+                return part.erp_id
+        if isinstance(self.record, SaveLink | Detach):
+            return self.record.link.erp_id
+        return None if self.record is None else self.record.erp_id
+
+    @property
+    def exchange_id(self) -> str | None:
+        """The pair's Exchange id, when it has one before the step runs."""
+        if isinstance(self.erp, CreateInErp):
+            return self.erp.exchange_id
+        if isinstance(self.erp, DeleteInErp):
+            return self.erp.exchange_id
+        if isinstance(self.exchange, UpdateInExchange | DeleteInExchange):
+            return self.exchange.ref.id
+        if isinstance(self.record, SaveLink | Detach):
+            return self.record.link.exchange_id or None
+        return None
+
+    @property
+    def deletion(self) -> DeleteInExchange | DeleteInErp | None:
+        """The step's deletion, if it is one (what the circuit breaker may hold)."""
+        if isinstance(self.exchange, DeleteInExchange):
+            return self.exchange
+        if isinstance(self.erp, DeleteInErp):
+            return self.erp
+        return None
+
 
 class SkipReason(StrEnum):
     """Why an item was left alone."""
@@ -160,19 +228,23 @@ class Conflict:
 
 @dataclass(frozen=True)
 class Plan:
-    """What one pass over one kind of one mailbox will do.
+    """What one pass over one kind of one mailbox will do: ``steps``, one per pair.
 
-    ``held`` are the deletions the circuit breaker withheld (they are not in
-    ``actions``); ``deletions_held`` says the breaker tripped.
+    ``held`` are the deletions the circuit breaker withheld (their steps are not in
+    ``steps``). A dry run reports this same object; a pass applies it.
     """
 
     kind: Kind
-    actions: tuple[Action, ...] = ()
-    conflicts: tuple[Conflict, ...] = ()
+    steps: tuple[PairStep, ...] = ()
     skipped: tuple[Skipped, ...] = ()
     held: tuple[DeleteInExchange | DeleteInErp, ...] = ()
     rejected: tuple[Rejected, ...] = ()
 
     @property
-    def deletions_held(self) -> bool:
-        return bool(self.held)
+    def actions(self) -> tuple[Action, ...]:
+        """Every action of every step, in plan order."""
+        return tuple(action for step in self.steps for action in step.actions)
+
+    @property
+    def conflicts(self) -> tuple[Conflict, ...]:
+        return tuple(conflict for step in self.steps for conflict in step.conflicts)

@@ -45,7 +45,6 @@ from typing import Any
 
 from esexchange.domain import mapping
 from esexchange.domain.actions import (
-    DELETIONS,
     Action,
     Conflict,
     CreateInErp,
@@ -54,6 +53,7 @@ from esexchange.domain.actions import (
     DeleteInExchange,
     Detach,
     DropLink,
+    PairStep,
     Plan,
     Rejected,
     SaveLink,
@@ -182,8 +182,10 @@ class _Planner:
         self.erp_only = erp_only_fields(self.ctx, inputs.capabilities)
         self.start = effective_start(self.ctx.options.start_sync_at, inputs.now)
         self.horizon = inputs.now + timedelta(days=self.ctx.options.window_future_days)
+        # The actions and conflicts of the pair being planned (see ``_guarded``).
         self.actions: list[Action] = []
         self.conflicts: list[Conflict] = []
+        self.steps: list[PairStep] = []
         self.skipped: list[Skipped] = []
         self.rejected: list[Rejected] = []
         # One-to-one: every ERP id and Exchange id is paired at most once per plan.
@@ -244,14 +246,18 @@ class _Planner:
         return self._with_breaker(links)
 
     def _guarded(self, side: Side, key: str, step: Callable[..., None], *args: Any) -> None:
-        """Plan one pair; an item that cannot be mapped is reported, and none of its
-        pair's actions stay half-planned. The other pairs go on."""
-        sizes = len(self.actions), len(self.conflicts), len(self.skipped)
+        """Plan one pair into one ``PairStep``; an item that cannot be mapped is
+        reported, and none of its pair's actions stay half-planned. The other pairs go on."""
+        self.actions, self.conflicts = [], []
+        skipped = len(self.skipped)
         try:
             step(*args)
         except ItemRejected as error:
-            del self.actions[sizes[0]:], self.conflicts[sizes[1]:], self.skipped[sizes[2]:]
+            del self.skipped[skipped:]
             self.rejected.append(Rejected(side, key, str(error)))
+            return
+        if self.actions or self.conflicts:
+            self.steps.append(PairStep.of(self.actions, self.conflicts))
 
     # -- linked pairs ------------------------------------------------------------------
 
@@ -599,22 +605,21 @@ class _Planner:
     def _with_breaker(self, links: Sequence[Link]) -> Plan:
         """Hold every deletion when they are more than the guard's share of the linked
         items and more than ``BREAKER_MIN_DELETIONS``, unless approved."""
-        deletions = [a for a in self.actions if isinstance(a, DELETIONS)]
+        deletions = [step.deletion for step in self.steps if step.deletion is not None]
         linked = sum(1 for link in links if link.detached is None)
         limit = linked * self.ctx.options.delete_guard_percent / 100
         held: tuple[DeleteInExchange | DeleteInErp, ...] = ()
-        actions = self.actions
+        steps = self.steps
         if (
             not self.inputs.approve_deletions
             and len(deletions) > BREAKER_MIN_DELETIONS
             and len(deletions) > limit
         ):
-            held = tuple(a for a in self.actions if isinstance(a, DELETIONS))
-            actions = [a for a in actions if not isinstance(a, DELETIONS)]
+            held = tuple(deletions)
+            steps = [step for step in steps if step.deletion is None]
         return Plan(
             self.kind,
-            actions=tuple(actions),
-            conflicts=tuple(self.conflicts),
+            steps=tuple(steps),
             skipped=tuple(self.skipped),
             held=held,
             rejected=tuple(self.rejected),

@@ -7,7 +7,8 @@
         ├── ScriptNotInstalled    the esx_* tables are missing or older than this release
         ├── ScriptTooNew          the database was installed by a newer esExchange
         ├── ErpNotEmpty           sample data refused: the ERP already holds data
-        └── ActivityNotFound      an activity the sync meant to write is gone
+        ├── ActivityNotFound      an activity the sync meant to write is gone
+        └── PairWriteFailed       the database refused one pair's writes (rolled back)
 """
 
 from __future__ import annotations
@@ -37,6 +38,11 @@ class ScriptTooNew(ErpError):
 
 class ErpNotEmpty(ErpError):
     """Sample data is only written into an empty ERP unless forced."""
+
+
+class PairWriteFailed(ErpError):
+    """The database refused a write inside a savepoint; that savepoint was rolled back
+    and the rest of the unit of work goes on."""
 
 
 class ActivityNotFound(ErpError):

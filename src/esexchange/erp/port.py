@@ -81,6 +81,14 @@ class ErpTransaction(Protocol):
         """Append one line to the audit log (what happened to which item and why)."""
         ...
 
+    def savepoint(self) -> AbstractContextManager[None]:
+        """Writes of one pair: when the block raises, they (and only they) are undone.
+
+        A database error inside the block is raised as ``PairWriteFailed``; the
+        transaction goes on and may still commit the other pairs.
+        """
+        ...
+
     def commit(self) -> None:
         """Make everything written so far durable at once."""
         ...

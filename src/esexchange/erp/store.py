@@ -41,6 +41,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import RootTransaction
+from sqlalchemy.exc import SQLAlchemyError
 
 from esexchange.domain.errors import ItemRejected
 from esexchange.domain.model import (
@@ -58,7 +59,7 @@ from esexchange.domain.model import (
 from esexchange.domain.recurrence.series import ErpSeries, erp_series
 from esexchange.domain.state import ErpChange, Link
 from esexchange.erp.db import write_connection
-from esexchange.erp.errors import ActivityNotFound, ErpError
+from esexchange.erp.errors import ActivityNotFound, ErpError, PairWriteFailed
 from esexchange.erp.port import Cursor, Scope
 from esexchange.erp.schema import (
     UtcDateTime,
@@ -412,6 +413,22 @@ class SqlErpTransaction:
         if self.closed:
             raise RuntimeError("this ERP transaction has ended; open a new one")
         return self._conn
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """A SAVEPOINT: a database error inside rolls back only it (``PairWriteFailed``)."""
+        nested = self.connection.begin_nested()
+        try:
+            yield
+        except SQLAlchemyError as error:
+            nested.rollback()
+            raise PairWriteFailed(
+                f"the database refused the write: {getattr(error, 'orig', None) or error}"
+            ) from error
+        except BaseException:
+            nested.rollback()
+            raise
+        nested.commit()
 
     def create_activity(self, activity_: ErpActivity, owner_employee_id: int) -> int:
         """Insert an activity with the owner as its only participant; returns its id."""

@@ -1,0 +1,211 @@
+"""Apply: a plan's steps, each pair as a unit that fails alone.
+
+First the Exchange writes of every step, in batches (creates carry the ERP id stamp).
+An element that fails fails its pair; a batch that fails as a whole (the mailbox
+became unreachable) fails the steps it and the later batches carried, whose writes may
+or may not have happened: their links stay as they were, and the next pass finds out
+(stamps, listings). Then, inside the caller's ERP transaction, each step whose Exchange
+write succeeded (or that has none) records its ERP write, its link (with the id and
+version the Exchange write returned) and its conflicts in a savepoint: a pair the ERP
+refuses rolls back only itself, and the other pairs of the pass are applied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+from esexchange.domain.actions import (
+    CreateInErp,
+    CreateInExchange,
+    DeleteInErp,
+    DeleteInExchange,
+    Detach,
+    DropLink,
+    PairStep,
+    SaveLink,
+    UpdateInErp,
+    UpdateInExchange,
+)
+from esexchange.domain.errors import EsExchangeError
+from esexchange.domain.model import ItemRef, Kind, Side
+from esexchange.engine.fetch import chunks
+from esexchange.engine.report import KindReport
+from esexchange.erp.port import ErpTransaction, Scope
+from esexchange.exchange.errors import MailboxError
+from esexchange.exchange.port import BatchResult, ExchangeUpdate, Mailbox, OwnWrites
+
+
+@dataclass
+class ExchangeOutcomes:
+    """What the Exchange writes of a plan's steps answered, by step index."""
+
+    refs: dict[int, ItemRef] = field(default_factory=dict)
+    """New identity and version of the items created or updated."""
+    errors: dict[int, Exception] = field(default_factory=dict)
+    deleted: set[int] = field(default_factory=set)
+
+    def own_writes(self, steps: Sequence[PairStep]) -> OwnWrites:
+        """What the pass wrote to the folder, for ``Mailbox.state_after_writes``."""
+        created = tuple(ref for i, ref in self.refs.items()
+                        if isinstance(steps[i].exchange, CreateInExchange))
+        updated = tuple(ref for i, ref in self.refs.items()
+                        if isinstance(steps[i].exchange, UpdateInExchange))
+        deleted = []
+        for i in sorted(self.deleted):
+            write = steps[i].exchange
+            assert isinstance(write, DeleteInExchange)
+            deleted.append(write.ref.id)
+        return OwnWrites(created, updated, tuple(deleted))
+
+
+def write_exchange(
+    mailbox: Mailbox, steps: Sequence[PairStep], batch_size: int
+) -> ExchangeOutcomes:
+    """The Exchange writes of ``steps``: creates, updates, deletes, each in batches."""
+    outcomes = ExchangeOutcomes()
+    creates = [(i, s.exchange) for i, s in enumerate(steps)
+               if isinstance(s.exchange, CreateInExchange)]
+    updates = [(i, s.exchange) for i, s in enumerate(steps)
+               if isinstance(s.exchange, UpdateInExchange)]
+    deletes = [(i, s.exchange) for i, s in enumerate(steps)
+               if isinstance(s.exchange, DeleteInExchange)]
+    try:
+        for create_batch in chunks(creates, batch_size):
+            created = mailbox.create([write.item for _, write in create_batch])
+            _record_refs(outcomes, [i for i, _ in create_batch], created)
+        for update_batch in chunks(updates, batch_size):
+            updated = mailbox.update(
+                [ExchangeUpdate(w.ref, w.item, w.fields) for _, w in update_batch]
+            )
+            _record_refs(outcomes, [i for i, _ in update_batch], updated)
+        for delete_batch in chunks(deletes, batch_size):
+            results = mailbox.delete([write.ref for _, write in delete_batch])
+            for (i, _), result in zip(delete_batch, results, strict=True):
+                if result.ok:
+                    outcomes.deleted.add(i)
+                else:
+                    outcomes.errors[i] = _error(result)
+    except MailboxError as error:
+        answered = outcomes.refs.keys() | outcomes.errors.keys() | outcomes.deleted
+        for i, _ in (*creates, *updates, *deletes):
+            if i not in answered:
+                outcomes.errors[i] = error
+    return outcomes
+
+
+def _record_refs(
+    outcomes: ExchangeOutcomes, indexes: Sequence[int], results: Sequence[BatchResult[ItemRef]]
+) -> None:
+    for i, result in zip(indexes, results, strict=True):
+        if result.ok and result.value is not None:
+            outcomes.refs[i] = result.value
+        else:
+            outcomes.errors[i] = _error(result)
+
+
+def _error(result: BatchResult[ItemRef] | BatchResult[None]) -> Exception:
+    return result.error or MailboxError("the server answered without a result")
+
+
+@dataclass(frozen=True)
+class PairFailure:
+    """A pair whose step failed this pass, in words."""
+
+    step: PairStep
+    side: Side
+    message: str
+
+
+class PairRecorder:
+    """Records applied steps in one ERP transaction, each in its own savepoint."""
+
+    def __init__(
+        self, tx: ErpTransaction, scope: Scope, kind: Kind, employee_id: int, mailbox: str,
+        report: KindReport,
+    ) -> None:
+        self.tx, self.scope, self.kind = tx, scope, kind
+        self.employee_id, self.mailbox, self.report = employee_id, mailbox, report
+        self.failures: list[PairFailure] = []
+
+    def apply(self, steps: Sequence[PairStep], outcomes: ExchangeOutcomes) -> None:
+        for i, step in enumerate(steps):
+            error = outcomes.errors.get(i)
+            if error is not None:
+                self._fail(step, Side.EXCHANGE, error)
+                continue
+            try:
+                with self.tx.savepoint():
+                    self._record(step, outcomes.refs.get(i))
+            except EsExchangeError as refused:
+                self._fail(step, Side.ERP, refused)
+            else:
+                self.report.count_step(step)
+
+    def _record(self, step: PairStep, ref: ItemRef | None) -> None:
+        tx, scope, kind = self.tx, self.scope, self.kind
+        write = step.exchange
+        if isinstance(write, CreateInExchange):
+            assert ref is not None
+            tx.save_link(scope, replace(write.link, exchange_id=ref.id, version=ref.version))
+            self._audit(write, write.erp_id, ref.id)
+        elif isinstance(write, UpdateInExchange):
+            self._audit(write, write.erp_id, write.ref.id)
+        elif isinstance(write, DeleteInExchange):
+            tx.drop_link(scope, kind, write.erp_id)
+            self._audit(write, write.erp_id, write.ref.id)
+
+        erp = step.erp
+        if isinstance(erp, CreateInErp):
+            erp_id = tx.create_activity(erp.activity, self.employee_id)
+            if erp.replaces is not None:
+                tx.drop_link(scope, kind, erp.replaces)
+            tx.save_link(scope, replace(erp.link, erp_id=erp_id))
+            self._audit(erp, erp_id, erp.exchange_id)
+        elif isinstance(erp, UpdateInErp):
+            tx.update_activity(erp.erp_id, erp.activity, erp.fields)
+            self._audit(erp, erp.erp_id, None)
+        elif isinstance(erp, DeleteInErp):
+            tx.delete_activity(erp.erp_id, employee_id=self.employee_id)
+            tx.drop_link(scope, kind, erp.erp_id)
+            self._audit(erp, erp.erp_id, erp.exchange_id)
+
+        record = step.record
+        if isinstance(record, SaveLink):
+            link = record.link
+            if ref is not None and ref.id == link.exchange_id:
+                link = replace(link, version=ref.version)  # the version our update made
+            tx.save_link(scope, link)
+        elif isinstance(record, DropLink):
+            tx.drop_link(scope, kind, record.erp_id)
+        elif isinstance(record, Detach):
+            tx.save_link(scope, record.link)
+            self._audit(record, record.link.erp_id, record.link.exchange_id)
+
+        for conflict in step.conflicts:
+            tx.record_conflict(
+                scope, conflict.erp_id, conflict.field, conflict.erp_value,
+                conflict.exchange_value, conflict.winner,
+            )
+
+    def _audit(self, action: object, erp_id: int | None, exchange_id: str | None) -> None:
+        self.tx.audit(self.scope, type(action).__name__, erp_id, exchange_id, str(self.kind))
+
+    def _fail(self, step: PairStep, side: Side, error: Exception) -> None:
+        message = f"mailbox {self.mailbox}, {self.kind} {describe(step)}: {error}"
+        self.report.fail(side, message)
+        self.failures.append(PairFailure(step, side, str(error)))
+
+
+def describe(step: PairStep) -> str:
+    """The pair in words: its ERP id and subject, or the Exchange item it imports."""
+    if isinstance(step.erp, CreateInErp):
+        return f"{step.erp.activity.subject!r} ({step.erp.exchange_id})"
+    what = ""
+    if isinstance(step.exchange, CreateInExchange | UpdateInExchange):
+        what = step.exchange.item.subject
+    elif isinstance(step.erp, UpdateInErp):
+        what = step.erp.activity.subject
+    elif step.exchange_id:
+        what = step.exchange_id
+    return f"ERP activity {step.erp_id}" + (f" ({what})" if what else "")

@@ -1,0 +1,130 @@
+"""Fetch: everything the planner looks at for one kind of one mailbox.
+
+The ERP's changes after the kind's cursor; the mailbox's changes after its sync state
+(every page; a refused state reads the folder from the start, and the planner adopts by
+links and stamps, so nothing is duplicated); the ERP rows of pairs that only changed in
+Exchange; and the mailbox's items stamped with the ERP ids that may have to be created
+there (one request per batch: crash recovery adopts them instead of creating twins).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+from esexchange.domain.model import ErpActivity, Kind, RemoteItem
+from esexchange.domain.state import CompleteWindow, ErpChange, Link, MailboxChange
+from esexchange.erp.port import Cursor, ErpStore
+from esexchange.exchange.errors import InvalidSyncState
+from esexchange.exchange.port import Mailbox
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """Both sides' changes for one kind, and where the reads ended."""
+
+    erp_changes: list[ErpChange]
+    erp_seq: int
+    mailbox_changes: list[MailboxChange]
+    sync_state: str
+    complete: CompleteWindow | None
+    links: list[Link]
+    erp_current: dict[int, ErpActivity]
+    stamped: dict[int, RemoteItem]
+
+
+def fetch(
+    store: ErpStore, mailbox: Mailbox, kind: Kind, employee_id: int, cursor: Cursor,
+    links: list[Link], *, batch_size: int,
+) -> Fetched:
+    """Read both sides after ``cursor``; raises ``MailboxError`` when the mailbox fails."""
+    erp_changes, erp_seq = store.changes(employee_id, kind, cursor.erp_seq)
+    mailbox_changes, sync_state, complete = read_mailbox(mailbox, kind, cursor.sync_state)
+    return Fetched(
+        erp_changes, erp_seq, mailbox_changes, sync_state, complete, links,
+        erp_current=_erp_rows(store, erp_changes, mailbox_changes, links, complete),
+        stamped=_stamped(mailbox, kind, erp_changes, mailbox_changes, links, complete,
+                         batch_size),
+    )
+
+
+def read_mailbox(
+    mailbox: Mailbox, kind: Kind, state: str | None
+) -> tuple[list[MailboxChange], str, CompleteWindow | None]:
+    """Every change after ``state`` (all pages); a refused state reads everything."""
+    try:
+        return _read_pages(mailbox, kind, state)
+    except InvalidSyncState:
+        return _read_pages(mailbox, kind, None)
+
+
+def _read_pages(
+    mailbox: Mailbox, kind: Kind, state: str | None
+) -> tuple[list[MailboxChange], str, CompleteWindow | None]:
+    page = mailbox.changes(kind, state)
+    changes, complete = list(page.changes), page.complete
+    while page.more:
+        page = mailbox.changes(kind, page.state)
+        changes += page.changes
+    return changes, page.state, complete
+
+
+def _erp_rows(
+    store: ErpStore, erp_changes: Sequence[ErpChange], mailbox_changes: Sequence[MailboxChange],
+    links: Sequence[Link], complete: CompleteWindow | None,
+) -> dict[int, ErpActivity]:
+    """ERP rows the planner needs besides the changes: partners of Exchange-only
+    changes (with a complete listing, of every linked item: a missing one may have been
+    deleted), stamped ids of unlinked Exchange items, and rows said to be gone."""
+    changed = {c.erp_id for c in erp_changes}
+    by_exchange_id = {link.exchange_id: link.erp_id for link in links}
+    wanted = {c.erp_id for c in erp_changes if c.activity is None}
+    if complete is not None:
+        wanted |= {link.erp_id for link in links} - changed
+    for change in mailbox_changes:
+        erp_id = by_exchange_id.get(change.exchange_id)
+        if erp_id is None and change.remote is not None:
+            erp_id = change.remote.item.erp_id
+        if erp_id is not None and erp_id not in changed:
+            wanted.add(erp_id)
+    return dict(store.activities(sorted(wanted))) if wanted else {}
+
+
+def _stamped(
+    mailbox: Mailbox, kind: Kind, erp_changes: Sequence[ErpChange],
+    mailbox_changes: Sequence[MailboxChange], links: Sequence[Link],
+    complete: CompleteWindow | None, batch_size: int,
+) -> dict[int, RemoteItem]:
+    """Exchange items stamped with the ERP ids that may be created in Exchange (one
+    request per batch): activities without a partner there, that is without a link
+    or whose linked item is gone. A twin from a crashed pass can only be one of those;
+    a live pair needs no look-up."""
+    listed = {c.exchange_id for c in mailbox_changes if c.remote is not None}
+    gone = {c.exchange_id for c in mailbox_changes if c.remote is None}
+    partner = {link.erp_id: link for link in links}
+
+    def may_be_created(erp_id: int) -> bool:
+        link = partner.get(erp_id)
+        return (
+            link is None
+            or link.exchange_id in gone
+            or (
+                complete is not None
+                and link.exchange_id not in listed
+                and complete.contains(link.synced)
+            )
+        )
+
+    ids = sorted(c.erp_id for c in erp_changes if c.activity and may_be_created(c.erp_id))
+    found: dict[int, RemoteItem] = {}
+    for batch in chunks(ids, batch_size):
+        found.update(mailbox.find_by_erp_id(kind, batch))
+    return found
+
+
+def chunks(values: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]

@@ -1,0 +1,130 @@
+"""What a pass did, counted per kind and side: the ``PassReport`` the CLI and status show.
+
+The dry run and the real pass count through the same ``count_step``: a dry run counts
+every step of the plan, a pass only the steps it applied.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from esexchange.domain.actions import (
+    Action,
+    Conflict,
+    CreateInErp,
+    CreateInExchange,
+    DeleteInErp,
+    DeleteInExchange,
+    Detach,
+    PairStep,
+    Plan,
+    UpdateInErp,
+    UpdateInExchange,
+)
+from esexchange.domain.model import Kind, Side
+
+
+class Outcome(StrEnum):
+    """What happened to items, counted per kind and side in a ``PassReport``."""
+
+    CREATED = "created"
+    UPDATED = "updated"
+    DELETED = "deleted"
+    DETACHED = "detached"
+    SKIPPED = "skipped"
+    CONFLICTS = "conflicts"
+    HELD = "held"
+    FAILED = "failed"
+
+
+@dataclass
+class KindReport:
+    """What one kind's part of a pass did. Counts are keyed by (side written, outcome);
+    skipped items count on the side they live on; a conflict counts on the side that
+    lost it. ``plan`` is the plan the pass applied (or, in a dry run, would apply)."""
+
+    kind: Kind
+    enabled: bool = True
+    counts: Counter[tuple[Side, Outcome]] = field(default_factory=Counter)
+    failures: list[str] = field(default_factory=list)
+    conflicts: list[Conflict] = field(default_factory=list)
+    cursor_advanced: bool = False
+    plan: Plan | None = None
+
+    def count(self, side: Side, outcome: Outcome) -> int:
+        return self.counts[(side, outcome)]
+
+    def count_step(self, step: PairStep) -> None:
+        """Count one step as done: its writes and its conflicts."""
+        for action in step.actions:
+            self._count_action(action)
+        for conflict in step.conflicts:
+            self.conflicts.append(conflict)
+            self.counts[(conflict.winner.other, Outcome.CONFLICTS)] += 1
+
+    def count_plan(self, the_plan: Plan, mailbox: str) -> None:
+        """What the plan itself reports before anything is applied: skipped items, held
+        deletions and rejected items."""
+        for skipped in the_plan.skipped:
+            self.counts[(skipped.side, Outcome.SKIPPED)] += 1
+        for held in the_plan.held:
+            side = Side.EXCHANGE if isinstance(held, DeleteInExchange) else Side.ERP
+            self.counts[(side, Outcome.HELD)] += 1
+        if the_plan.held:
+            self.failures.append(
+                f"mailbox {mailbox}: {len(the_plan.held)} {self.kind} deletions "
+                "held by the circuit breaker; approve them to let them through"
+            )
+        for rejected in the_plan.rejected:
+            self.counts[(rejected.side, Outcome.FAILED)] += 1
+            self.failures.append(f"mailbox {mailbox}: {rejected.message}")
+
+    def fail(self, side: Side, message: str) -> None:
+        """One pair failed on ``side``; ``message`` names the item, mailbox and why."""
+        self.counts[(side, Outcome.FAILED)] += 1
+        self.failures.append(message)
+
+    def _count_action(self, action: Action) -> None:
+        if isinstance(action, Detach):
+            assert action.link.detached is not None
+            # Counted on the side the deletion did not go to.
+            self.counts[(action.link.detached.other, Outcome.DETACHED)] += 1
+        elif type(action) in _OUTCOMES:
+            self.counts[_OUTCOMES[type(action)]] += 1
+
+
+_OUTCOMES: dict[type, tuple[Side, Outcome]] = {
+    CreateInExchange: (Side.EXCHANGE, Outcome.CREATED),
+    UpdateInExchange: (Side.EXCHANGE, Outcome.UPDATED),
+    DeleteInExchange: (Side.EXCHANGE, Outcome.DELETED),
+    CreateInErp: (Side.ERP, Outcome.CREATED),
+    UpdateInErp: (Side.ERP, Outcome.UPDATED),
+    DeleteInErp: (Side.ERP, Outcome.DELETED),
+}
+
+
+@dataclass
+class PassReport:
+    """What a pass over one mailbox did, for the CLI's "what moved per employee"."""
+
+    mailbox: str
+    employee_id: int
+    dry_run: bool = False
+    kinds: dict[Kind, KindReport] = field(default_factory=dict)
+    not_syncable: str | None = None
+    error: str | None = None
+    """Why the pass stopped early (the mailbox could not be read or written)."""
+
+    def count(self, kind: Kind, side: Side, outcome: Outcome) -> int:
+        report = self.kinds.get(kind)
+        return 0 if report is None else report.count(side, outcome)
+
+    @property
+    def failures(self) -> list[str]:
+        return [f for report in self.kinds.values() for f in report.failures]
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and not self.failures

@@ -1,0 +1,147 @@
+"""One synchronization pass over one mailbox, appointments then tasks.
+
+For each kind: fetch both sides (``fetch``), let the pure planner decide, then apply
+the plan (``apply``): the Exchange writes in batches, then per pair its ERP write, link
+and conflicts in a savepoint, and the cursor, all in ONE ERP transaction. A dry run
+stops after planning and reports the same plan object a pass would apply.
+
+The cursor (ERP sequence and sync state) advances only when every pair of the kind
+succeeded and no deletion is held. Otherwise the next pass reads the same ERP changes
+again and lists the whole folder (the sync state is dropped: reading from the old one
+would miss the deletion of an item created after it); the links written now make the
+repeated work a no-op (idempotence). After a crash nothing was committed: the next pass
+reads from the old cursor, and stamps adopt the Exchange copies whose links were lost.
+
+A ``MailboxError`` while reading ends the pass for this mailbox with a report; the
+caller runs many mailboxes and does not have to catch it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from esexchange.domain import mapping
+from esexchange.domain.mapping import MappingContext
+from esexchange.domain.model import Employee, Kind
+from esexchange.domain.options import EmployeeSettings
+from esexchange.domain.planner import PlanInputs, kind_rules, plan
+from esexchange.engine.apply import PairRecorder, write_exchange
+from esexchange.engine.fetch import fetch
+from esexchange.engine.report import KindReport, PassReport
+from esexchange.erp.port import Cursor, ErpStore, Scope
+from esexchange.exchange.errors import MailboxError
+from esexchange.exchange.port import Mailbox
+
+DEFAULT_BATCH_SIZE = 100
+
+
+def run_pass(
+    store: ErpStore,
+    mailbox: Mailbox,
+    scope: Scope,
+    employee: Employee,
+    settings: EmployeeSettings,
+    ctx: MappingContext,
+    now: datetime,
+    *,
+    dry_run: bool = False,
+    approve_deletions: bool = False,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+) -> PassReport:
+    """Synchronize one employee's mailbox with the ERP, appointments then tasks.
+
+    ``now`` is an aware UTC time. With ``dry_run`` nothing is written and the report
+    counts what a pass would do. ``approve_deletions`` lets deletions through that the
+    circuit breaker would hold.
+    """
+    report = PassReport(mailbox.address, employee.id, dry_run=dry_run)
+    if not employee.syncable:
+        why = "has left" if employee.employment_status == "left" else "may not create appointments"
+        report.not_syncable = f"employee {employee.number} ({employee.name}) {why}: not synced"
+        return report
+    try:
+        if not dry_run:
+            mailbox.ensure_categories(mapping.master_categories(ctx))
+        for kind in Kind:
+            kind_report = report.kinds[kind] = KindReport(kind)
+            if not kind_rules(kind, settings, ctx.options.appointment_sync).enabled:
+                # Neither read nor advanced: switched on again, the kind catches up.
+                kind_report.enabled = False
+                continue
+            _kind_pass(
+                store, mailbox, scope, employee, settings, ctx, now, kind_report,
+                dry_run=dry_run, approve_deletions=approve_deletions, batch_size=batch_size,
+            )
+    except MailboxError as error:
+        report.error = f"mailbox {mailbox.address}: {error}"
+    return report
+
+
+def restart_cursors(store: ErpStore, scope: Scope) -> None:
+    """Read everything again at the next pass (every ERP activity, a full listing).
+
+    Call it after a settings change that widens what is synchronized (a "no private"
+    setting switched off): items skipped before did not change since, so only a full
+    read finds them. Links and stamps make the re-read write nothing for synced pairs.
+    """
+    with store.transaction() as tx:
+        for kind in Kind:
+            tx.save_cursor(scope, kind, Cursor())
+        tx.commit()
+
+
+def _kind_pass(
+    store: ErpStore,
+    mailbox: Mailbox,
+    scope: Scope,
+    employee: Employee,
+    settings: EmployeeSettings,
+    ctx: MappingContext,
+    now: datetime,
+    report: KindReport,
+    *,
+    dry_run: bool,
+    approve_deletions: bool,
+    batch_size: int,
+) -> None:
+    kind = report.kind
+    cursor = store.cursor(scope, kind)
+    fetched = fetch(store, mailbox, kind, employee.id, cursor, store.links(scope, kind),
+                    batch_size=batch_size)
+    the_plan = report.plan = plan(
+        PlanInputs(
+            kind=kind,
+            erp_changes=fetched.erp_changes,
+            mailbox_changes=fetched.mailbox_changes,
+            complete=fetched.complete,
+            links=fetched.links,
+            settings=settings,
+            ctx=ctx,
+            now=now,
+            capabilities=mailbox.capabilities(kind),
+            erp_current=fetched.erp_current,
+            stamped=fetched.stamped,
+            approve_deletions=approve_deletions,
+        )
+    )
+    report.count_plan(the_plan, mailbox.address)
+    if dry_run:
+        for step in the_plan.steps:
+            report.count_step(step)
+        return
+    outcomes = write_exchange(mailbox, the_plan.steps, batch_size)
+    next_state = mailbox.state_after_writes(
+        kind, fetched.sync_state, outcomes.own_writes(the_plan.steps)
+    )
+    with store.transaction() as tx:
+        recorder = PairRecorder(tx, scope, kind, employee.id, mailbox.address, report)
+        recorder.apply(the_plan.steps, outcomes)
+        clean = not report.failures
+        if clean:
+            tx.save_cursor(scope, kind, Cursor(fetched.erp_seq, next_state))
+        else:
+            # Read the same ERP changes again, and the whole folder: an old sync
+            # state would not report the deletion of an item created after it.
+            tx.save_cursor(scope, kind, Cursor(cursor.erp_seq, None))
+        tx.commit()
+    report.cursor_advanced = clean
