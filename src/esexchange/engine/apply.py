@@ -139,6 +139,8 @@ class PairRecorder:
                     self._record(step, outcomes.refs.get(i))
             except EsExchangeError as refused:
                 self._fail(step, Side.ERP, refused)
+                if step.exchange is not None:
+                    self._record_conflicts_alone(step)
             else:
                 self.report.count_step(step)
 
@@ -182,11 +184,27 @@ class PairRecorder:
             tx.save_link(scope, record.link)
             self._audit(record, record.link.erp_id, record.link.exchange_id)
 
+        self._record_conflicts(step)
+
+    def _record_conflicts(self, step: PairStep) -> None:
         for conflict in step.conflicts:
-            tx.record_conflict(
-                scope, conflict.erp_id, conflict.field, conflict.erp_value,
+            self.tx.record_conflict(
+                self.scope, conflict.erp_id, conflict.field, conflict.erp_value,
                 conflict.exchange_value, conflict.winner,
             )
+
+    def _record_conflicts_alone(self, step: PairStep) -> None:
+        """The conflicts of a pair whose ERP side was refused after its Exchange write
+        happened: the winner's value is in Exchange now, so the record must not be lost
+        (the next pass sees both sides equal and finds no conflict any more)."""
+        if not step.conflicts:
+            return
+        try:
+            with self.tx.savepoint():
+                self._record_conflicts(step)
+        except EsExchangeError:
+            return
+        self.report.count_step(PairStep(conflicts=step.conflicts))
 
     def _audit(self, action: object, erp_id: int | None, exchange_id: str | None) -> None:
         self.tx.audit(self.scope, type(action).__name__, erp_id, exchange_id, str(self.kind))
