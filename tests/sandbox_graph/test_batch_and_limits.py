@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import threading
 
 import httpx
 
@@ -76,12 +77,16 @@ def test_a_dropped_connection_gets_no_answer(graph: Graph, client: httpx.Client)
 
 
 def test_a_fifth_concurrent_request_to_one_mailbox_is_throttled(graph: Graph) -> None:
-    graph.sandbox.injector.knobs = GraphKnobs(latency_ms=400)
+    # The latency holds each admitted request long enough that all six overlap even when a
+    # loaded machine starts the threads late; the barrier sends them together.
+    graph.sandbox.injector.knobs = GraphKnobs(latency_ms=1500)
     token = graph.token()
+    start = threading.Barrier(6)
 
     def one(user: str) -> int:
         with httpx.Client(base_url=f"{graph.base_url}/v1.0", timeout=10,
                           headers={"Authorization": f"Bearer {token}"}) as http:  # fmt: skip
+            start.wait()
             return http.get(f"/users/{user}/calendar").status_code
 
     with concurrent.futures.ThreadPoolExecutor(6) as pool:
