@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from esexchange.domain.model import ErpActivity, Kind, Reference, Side
-from esexchange.domain.state import ErpChange, Link
+from esexchange.domain.state import ErpChange, Link, Parked
 from esexchange.erp.errors import PairWriteFailed
 from esexchange.erp.port import Cursor, Scope
 
@@ -46,6 +46,7 @@ class _State:
     archive: dict[int, ErpActivity] = field(default_factory=dict)
     links: dict[tuple[Scope, Kind, int], Link] = field(default_factory=dict)
     cursors: dict[tuple[Scope, Kind], Cursor] = field(default_factory=dict)
+    parked: dict[tuple[Scope, Kind, str], Parked] = field(default_factory=dict)
     conflicts: list[ConflictRecord] = field(default_factory=list)
     audit: list[str] = field(default_factory=list)
     next_id: int = 1
@@ -55,8 +56,8 @@ class _State:
         """A copy to write on: the containers are new, the frozen values shared."""
         return _State(
             dict(self.activities), dict(self.modified), list(self.journal), dict(self.archive),
-            dict(self.links), dict(self.cursors), list(self.conflicts), list(self.audit),
-            self.next_id, self.seq,
+            dict(self.links), dict(self.cursors), dict(self.parked), list(self.conflicts),
+            list(self.audit), self.next_id, self.seq,
         )
 
 
@@ -131,6 +132,10 @@ class FakeErp:
     def cursor(self, scope: Scope, kind: Kind) -> Cursor:
         return self.state.cursors.get((scope, kind), Cursor())
 
+    def parked(self, scope: Scope, kind: Kind) -> list[Parked]:
+        return [p for (s, k, key), p in sorted(self.state.parked.items(), key=lambda i: i[0][2])
+                if s == scope and k is kind]
+
     @contextmanager
     def transaction(self) -> Iterator[FakeTransaction]:
         tx = FakeTransaction(self, self.state.copy())
@@ -176,6 +181,12 @@ class FakeTransaction:
 
     def save_cursor(self, scope: Scope, kind: Kind, cursor: Cursor) -> None:
         self._state.cursors[(scope, kind)] = cursor
+
+    def park(self, scope: Scope, parked: Parked) -> None:
+        self._state.parked[(scope, parked.kind, parked.key)] = parked
+
+    def unpark(self, scope: Scope, kind: Kind, key: str) -> None:
+        self._state.parked.pop((scope, kind, key), None)
 
     def record_conflict(
         self, scope: Scope, erp_id: int, field: str, erp_value: str, exchange_value: str,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 
@@ -22,8 +23,9 @@ from esexchange.domain.model import (
 from esexchange.domain.options import ConnectionOptions, EmployeeSettings
 from esexchange.engine import Outcome, PassReport, restart_cursors, run_pass
 from esexchange.erp.port import Cursor, Scope
-from esexchange.exchange.errors import AccessDenied
+from esexchange.exchange.errors import AccessDenied, ItemFailed
 from esexchange.exchange.memory import MemoryMailbox
+from esexchange.exchange.port import BatchResult
 from tests.fake_erp import FakeErp
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -82,8 +84,9 @@ def outlook_item(subject: str = "Zahnarzt", day: int = 6) -> ExchangeItem:
 
 
 def sync(erp: FakeErp, mailbox: MemoryMailbox, employee: Employee = ANNA,
-         settings: EmployeeSettings = EmployeeSettings(), **options: object) -> PassReport:  # noqa: B008
-    return run_pass(erp, mailbox, SCOPE, employee, settings, CTX, NOW, **options)  # type: ignore[arg-type]
+         settings: EmployeeSettings = EmployeeSettings(), now: datetime = NOW,  # noqa: B008
+         **options: object) -> PassReport:
+    return run_pass(erp, mailbox, SCOPE, employee, settings, CTX, now, **options)  # type: ignore[arg-type]
 
 
 def subjects(mailbox: MemoryMailbox) -> list[str]:
@@ -181,12 +184,22 @@ def test_one_failing_item_keeps_the_others_and_the_next_pass_finishes(
     [failure] = report.failures
     assert ANNA.email in failure and "ERP activity 2" in failure and "Termin 1" in failure
     assert len(erp.links(SCOPE, Kind.APPOINTMENT)) == 3
-    assert not report.kinds[Kind.APPOINTMENT].cursor_advanced
+    # The cursor goes on; the failed pair is parked, to be retried by id.
+    assert report.kinds[Kind.APPOINTMENT].cursor_advanced
+    [parked] = report.parked
+    assert (parked.erp_id, parked.attempts) == (2, 1) and "Termin 1" in parked.label
 
-    report = sync(erp, mailbox)
-    assert report.ok
+    # Not due yet: the next pass right away leaves it waiting and writes nothing.
+    writes = mailbox.writes
+    waiting = sync(erp, mailbox)
+    assert not waiting.ok and waiting.failures == [] and len(waiting.parked) == 1
+    assert mailbox.writes == writes
+
+    report = sync(erp, mailbox, now=parked.next_try_at)
+    assert report.ok and report.parked == []
     assert report.count(Kind.APPOINTMENT, Side.EXCHANGE, Outcome.CREATED) == 1
     assert subjects(mailbox) == ["Termin 0", "Termin 1", "Termin 2", "Termin 3"]
+    assert erp.parked(SCOPE, Kind.APPOINTMENT) == []
 
 
 @pytest.mark.parametrize("k", [0, 1, 2])
@@ -346,3 +359,71 @@ def test_switching_no_private_off_and_restarting_the_cursors_brings_private_item
     restart_cursors(erp, SCOPE)
     report = sync(erp, mailbox, settings=EmployeeSettings(no_private_appointments=False))
     assert report.ok and subjects(mailbox) == ["Arzt"]
+
+
+class RefusingMailbox(CountingMailbox):
+    """Refuses every create of one subject (an Exchange refusal a retry will not fix) and
+    counts every call of the port, by name (each is at least one request)."""
+
+    def __init__(self, refused: str) -> None:
+        super().__init__()
+        self.refused = refused
+        self.calls: Counter[str] = Counter()
+        self.created_subjects: list[str] = []
+        self.full_reads = 0
+
+    def changes(self, kind: Kind, state: str | None):  # type: ignore[no-untyped-def]
+        self.calls["changes"] += 1
+        self.full_reads += state is None
+        return super().changes(kind, state)
+
+    def read(self, kind: Kind, ids: Sequence[str]):  # type: ignore[no-untyped-def]
+        self.calls["read"] += 1
+        return super().read(kind, ids)
+
+    def find_by_erp_id(self, kind: Kind, erp_ids: Sequence[int]) -> dict[int, RemoteItem]:
+        self.calls["find_by_erp_id"] += 1
+        return super().find_by_erp_id(kind, erp_ids)
+
+    def create(self, items: Sequence[ExchangeItem]):  # type: ignore[no-untyped-def]
+        self.calls["create"] += 1
+        self.created_subjects += [item.subject for item in items]
+        results = super().create([i for i in items if i.subject != self.refused])
+        answers = iter(results)
+        return [
+            BatchResult(error=ItemFailed(f"ErrorInvalidPropertyValue: {item.subject!r}"))
+            if item.subject == self.refused else next(answers)
+            for item in items
+        ]
+
+
+def test_one_refused_item_among_200_is_parked_and_retried_alone(erp: FakeErp) -> None:
+    mailbox = RefusingMailbox("Termin 117")
+    for n in range(200):
+        erp.user_create(meeting(n % 20, f"Termin {n}"))
+    first = sync(erp, mailbox)
+    assert first.count(Kind.APPOINTMENT, Side.EXCHANGE, Outcome.CREATED) == 199
+    [failure] = first.failures
+    assert "Termin 117" in failure and "ErrorInvalidPropertyValue" in failure
+    assert first.kinds[Kind.APPOINTMENT].cursor_advanced  # the others are not read again
+    [parked] = erp.parked(SCOPE, Kind.APPOINTMENT)
+    assert "Termin 117" in parked.label and "ErrorInvalidPropertyValue" in parked.last_error
+
+    # One new change on each side, then the next pass once the parked pair is due.
+    erp.user_create(meeting(3, "Neu im ERP"))
+    mailbox.user_create(outlook_item("Neu in Outlook"))
+    mailbox.calls.clear()
+    mailbox.created_subjects.clear()
+    full_reads = mailbox.full_reads
+    second = sync(erp, mailbox, now=parked.next_try_at)
+
+    # It reads only what changed plus the parked pair: one listing per kind (no full
+    # read) and one more past its own creates, one stamp look-up for the two ERP ids that
+    # may be created, one create batch.
+    assert mailbox.full_reads == full_reads
+    assert mailbox.calls == Counter({"changes": 3, "find_by_erp_id": 1, "create": 1})
+    assert sorted(mailbox.created_subjects) == ["Neu im ERP", "Termin 117"]
+    assert second.count(Kind.APPOINTMENT, Side.ERP, Outcome.CREATED) == 1
+    [again] = erp.parked(SCOPE, Kind.APPOINTMENT)
+    assert again.attempts == 2 and again.next_try_at - parked.next_try_at == timedelta(minutes=2)
+    assert len(erp.links(SCOPE, Kind.APPOINTMENT)) == 201

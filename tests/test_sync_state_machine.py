@@ -6,8 +6,8 @@ moves a version token, a conflicting edit of one pair on both sides, toggling th
 employee's settings, a failed listing, a refused sync state, a crash after the k-th
 Exchange write or at the ERP commit (then a normal pass), one failing Exchange write,
 one pair whose link write the database refuses (rolled back in its savepoint),
-bulk creates and deletes (for the circuit breaker), and a pass (with or without
-approving deletions).
+bulk creates and deletes (for the circuit breaker), a pass (with or without
+approving deletions), and a pass half an hour later (parked pairs come due).
 
 Invariants checked after every pass (``_check_pass``), by name:
 
@@ -373,6 +373,12 @@ class SyncMachine(RuleBasedStateMachine):
     @rule(approve=st.booleans())
     def sync(self, approve: bool) -> None:
         self.checked_pass(approve_deletions=approve)
+
+    @rule()
+    def time_passes_then_pass(self) -> None:
+        # Parked pairs wait (1 minute, doubling); half an hour later most are due again.
+        self.now += timedelta(minutes=30)
+        self.checked_pass()
 
     @rule()
     def failed_listing(self) -> None:

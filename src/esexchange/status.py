@@ -1,9 +1,11 @@
-"""Where each mailbox stands: the last pass, what it moved, and the conflicts recorded.
+"""Where each mailbox stands: the last pass, what it moved, the conflicts recorded, and
+the items waiting to be retried.
 
 A read model over ``esx_pass`` (one row per pass over one mailbox, with a JSON summary
-written by ``service.runner``), ``esx_cursor`` (how far the durable work got) and
-``esx_conflict`` (fields changed on both sides and who won). ``esexchange status`` and
-the console show it.
+written by ``service.runner``), ``esx_cursor`` (how far the durable work got),
+``esx_conflict`` (fields changed on both sides and who won) and ``esx_retry`` (parked
+pairs: the item, the last error, the next try). ``esexchange status`` and the console
+show it.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ from datetime import datetime
 from sqlalchemy import Connection, Engine, func, select
 
 from esexchange import config
-from esexchange.domain.model import Employee
-from esexchange.erp.schema import esx_conflict, esx_cursor, esx_pass
+from esexchange.domain.model import Employee, Kind
+from esexchange.domain.state import Parked
+from esexchange.erp.schema import esx_conflict, esx_cursor, esx_pass, esx_retry
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,8 @@ class MailboxStatus:
     synced_up_to: datetime | None
     conflicts: int
     last_conflict_at: datetime | None
+    parked: tuple[Parked, ...] = ()
+    """Items whose synchronization failed, waiting to be retried (oldest key first)."""
 
 
 def mailbox_status(engine: Engine, connection: str | None = None) -> list[MailboxStatus]:
@@ -72,10 +77,18 @@ def mailbox_status(engine: Engine, connection: str | None = None) -> list[Mailbo
                 .where(esx_conflict.c.connection_id == connection_id)
                 .group_by(esx_conflict.c.employee_id)
             )}
+            parked: dict[int, list[Parked]] = {}
+            for row in db.execute(select(esx_retry)
+                                  .where(esx_retry.c.connection_id == connection_id)
+                                  .order_by(esx_retry.c.kind, esx_retry.c.pair_key)):
+                parked.setdefault(row.employee_id, []).append(Parked(
+                    Kind(row.kind), row.erp_id, row.exchange_id, row.label, row.attempts,
+                    row.last_error, row.next_try_at))
         for person, _settings in config.personnel(engine, name):
             count, last = conflicts.get(person.id, (0, None))
             result.append(MailboxStatus(
-                name, person, passes.get(person.id), cursors.get(person.id), count, last
+                name, person, passes.get(person.id), cursors.get(person.id), count, last,
+                tuple(parked.get(person.id, ())),
             ))
     return result
 

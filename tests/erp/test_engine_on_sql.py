@@ -37,9 +37,9 @@ class World:
         options = ConnectionOptions(erp_time_zone="Europe/Berlin")
         self.ctx = make_context(options, store.reference(), "UTC")
 
-    def run(self) -> PassReport:
+    def run(self, now: datetime = NOW) -> PassReport:
         return run_pass(self.store, self.mailbox, self.scope, self.anna, EmployeeSettings(),
-                        self.ctx, NOW)
+                        self.ctx, now)
 
     def journal_length(self) -> int:
         return int(self.erp.sql("SELECT count(*) FROM esx_change"))
@@ -177,10 +177,13 @@ def test_a_pair_the_database_refuses_rolls_back_only_itself(world: World) -> Non
     linked = {link.erp_id for link in world.store.links(world.scope, Kind.APPOINTMENT)}
     assert ids[0] in linked and ids[2] in linked and ids[1] not in linked
     assert "Aus Outlook" in world.activity_subjects()
+    [parked] = world.store.parked(world.scope, Kind.APPOINTMENT)
+    assert parked.erp_id == ids[1] and "link refused" in parked.last_error
+    assert parked.exchange_id in world.mailbox.items(Kind.APPOINTMENT)  # retried by id
 
     world.erp.sql("DROP TRIGGER refuse_link" + (
         "" if world.erp.engine.dialect.name == "sqlite" else " ON esx_link"))
-    again = world.run()
+    again = world.run(now=parked.next_try_at)
 
     assert again.ok, again.failures
     # The refused pair's Exchange copy (made before the refusal) is adopted by its stamp.

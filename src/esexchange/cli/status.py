@@ -1,4 +1,5 @@
-"""`esexchange status`: per connection and employee, the last pass and the conflicts."""
+"""`esexchange status`: per connection and employee, the last pass, the conflicts, and
+the items waiting to be retried (with the error)."""
 
 from __future__ import annotations
 
@@ -33,6 +34,15 @@ def status(
     for row in rows:
         table.add_row(*_cells(row))
     out().print(table)
+    waiting = [(row, parked) for row in rows for parked in row.parked]
+    if waiting:
+        out().print("Waiting to be retried:")
+    for row, parked in waiting:
+        out().print(
+            f"  {escape(row.employee.email)}: {parked.kind} {escape(parked.label)}: "
+            f"{escape(parked.last_error)} (attempt {parked.attempts}, next try "
+            f"{_when(parked.next_try_at)} UTC)", soft_wrap=True,
+        )
 
 
 def _cells(row: MailboxStatus) -> list[str]:

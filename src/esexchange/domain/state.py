@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
 from esexchange.domain.model import (
     SYNC_FIELDS,
@@ -43,6 +43,55 @@ class MailboxChange:
     exchange_id: str
     kind: Kind
     remote: RemoteItem | None
+
+
+RETRY_FIRST = timedelta(minutes=1)
+RETRY_LONGEST = timedelta(hours=6)
+
+
+@dataclass(frozen=True)
+class Parked:
+    """A pair whose step failed: the cursor went on without it, and it is retried by id.
+
+    ``erp_id`` names the pair (``None`` for an Exchange item whose import failed, named
+    by ``exchange_id``). ``label`` says which item it is in words; ``last_error`` why the
+    last attempt failed. It is retried at ``next_try_at`` (the wait doubles with every
+    attempt: ``retry_wait``), or at once when either copy is edited.
+    """
+
+    kind: Kind
+    erp_id: int | None
+    exchange_id: str | None
+    label: str
+    attempts: int
+    last_error: str
+    next_try_at: datetime
+
+    @property
+    def key(self) -> str:
+        """The pair's identity among the parked pairs of one mailbox and kind."""
+        return pair_key(self.erp_id, self.exchange_id)
+
+    def failed_again(self, error: str, now: datetime) -> Parked:
+        attempts = self.attempts + 1
+        return replace(self, attempts=attempts, last_error=error,
+                       next_try_at=now + retry_wait(attempts))
+
+
+def pair_key(erp_id: int | None, exchange_id: str | None) -> str:
+    """``erp:<id>`` for a pair with an ERP activity, else ``exchange:<id>``."""
+    if erp_id is not None:
+        return f"erp:{erp_id}"
+    assert exchange_id, "a pair has an ERP id or an Exchange id"
+    return f"exchange:{exchange_id}"
+
+
+def retry_wait(attempts: int) -> timedelta:
+    """How long a pair waits after its ``attempts``-th failure: 1 minute, doubling, at
+    most 6 hours (a pass runs every few minutes; a permanent refusal costs a request
+    every few hours, not every pass)."""
+    wait: timedelta = RETRY_FIRST * 2 ** min(attempts - 1, 20)
+    return min(wait, RETRY_LONGEST)
 
 
 @dataclass(frozen=True)

@@ -110,11 +110,12 @@ def _error(result: BatchResult[ItemRef] | BatchResult[None]) -> Exception:
 
 @dataclass(frozen=True)
 class PairFailure:
-    """A pair whose step failed this pass, in words."""
+    """A pair whose step failed this pass: who it is, in words, and why."""
 
-    step: PairStep
-    side: Side
-    message: str
+    erp_id: int | None
+    exchange_id: str | None
+    label: str
+    error: str
 
 
 class PairRecorder:
@@ -131,20 +132,22 @@ class PairRecorder:
     def apply(self, steps: Sequence[PairStep], outcomes: ExchangeOutcomes) -> None:
         for i, step in enumerate(steps):
             error = outcomes.errors.get(i)
+            ref = outcomes.refs.get(i)
             if error is not None:
-                self._fail(step, Side.EXCHANGE, error)
+                self._fail(step, ref, Side.EXCHANGE, error)
                 continue
             try:
                 with self.tx.savepoint():
-                    self._record(step, outcomes.refs.get(i))
+                    self._record(step, ref)
             except EsExchangeError as refused:
-                self._fail(step, Side.ERP, refused)
+                self._fail(step, ref, Side.ERP, refused)
                 if step.exchange is not None:
                     self._record_conflicts_alone(step)
             else:
                 self.report.count_step(step)
 
     def _record(self, step: PairStep, ref: ItemRef | None) -> None:
+        """The ERP side of one step: its write, its link, its conflicts, audit lines."""
         tx, scope, kind = self.tx, self.scope, self.kind
         write = step.exchange
         if isinstance(write, CreateInExchange):
@@ -209,10 +212,12 @@ class PairRecorder:
     def _audit(self, action: object, erp_id: int | None, exchange_id: str | None) -> None:
         self.tx.audit(self.scope, type(action).__name__, erp_id, exchange_id, str(self.kind))
 
-    def _fail(self, step: PairStep, side: Side, error: Exception) -> None:
-        message = f"mailbox {self.mailbox}, {self.kind} {describe(step)}: {error}"
-        self.report.fail(side, message)
-        self.failures.append(PairFailure(step, side, str(error)))
+    def _fail(self, step: PairStep, ref: ItemRef | None, side: Side, error: Exception) -> None:
+        label = describe(step)
+        self.report.fail(side, f"mailbox {self.mailbox}, {self.kind} {label}: {error}")
+        # An Exchange copy the step made is known by id from now on (retried by id).
+        exchange_id = ref.id if ref is not None else step.exchange_id
+        self.failures.append(PairFailure(step.erp_id, exchange_id, label, str(error)))
 
 
 def describe(step: PairStep) -> str:

@@ -5,16 +5,21 @@ The ERP's changes after the kind's cursor; the mailbox's changes after its sync 
 links and stamps, so nothing is duplicated); the ERP rows of pairs that only changed in
 Exchange; and the mailbox's items stamped with the ERP ids that may have to be created
 there (one request per batch: crash recovery adopts them instead of creating twins).
+
+Parked pairs (a step that failed in an earlier pass) are retried by id when their next
+try is due: the ERP row is read again, and the Exchange item by id (one request per
+batch); a pair edited on either side is in the changes anyway and is retried at once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TypeVar
 
 from esexchange.domain.model import ErpActivity, Kind, RemoteItem
-from esexchange.domain.state import CompleteWindow, ErpChange, Link, MailboxChange
+from esexchange.domain.state import CompleteWindow, ErpChange, Link, MailboxChange, Parked
 from esexchange.erp.port import Cursor, ErpStore
 from esexchange.exchange.errors import InvalidSyncState
 from esexchange.exchange.port import Mailbox
@@ -34,21 +39,73 @@ class Fetched:
     links: list[Link]
     erp_current: dict[int, ErpActivity]
     stamped: dict[int, RemoteItem]
+    parked: list[Parked]
+    """Every parked pair of the kind before the pass."""
+    attempted: set[str]
+    """Keys of the parked pairs this pass plans again (retried by id, or edited)."""
 
 
 def fetch(
     store: ErpStore, mailbox: Mailbox, kind: Kind, employee_id: int, cursor: Cursor,
-    links: list[Link], *, batch_size: int,
+    links: list[Link], parked: list[Parked], now: datetime, *, batch_size: int,
 ) -> Fetched:
-    """Read both sides after ``cursor``; raises ``MailboxError`` when the mailbox fails."""
+    """Read both sides after ``cursor``, and the parked pairs that are due, by id.
+
+    Raises ``MailboxError`` when the mailbox fails.
+    """
     erp_changes, erp_seq = store.changes(employee_id, kind, cursor.erp_seq)
     mailbox_changes, sync_state, complete = read_mailbox(mailbox, kind, cursor.sync_state)
+    attempted = _retry_parked(
+        store, mailbox, kind, employee_id, links, parked, now, erp_changes, mailbox_changes,
+        batch_size,
+    )
     return Fetched(
         erp_changes, erp_seq, mailbox_changes, sync_state, complete, links,
         erp_current=_erp_rows(store, erp_changes, mailbox_changes, links, complete),
         stamped=_stamped(mailbox, kind, erp_changes, mailbox_changes, links, complete,
                          batch_size),
+        parked=parked, attempted=attempted,
     )
+
+
+def _retry_parked(
+    store: ErpStore, mailbox: Mailbox, kind: Kind, employee_id: int, links: Sequence[Link],
+    parked: Sequence[Parked], now: datetime, erp_changes: list[ErpChange],
+    mailbox_changes: list[MailboxChange], batch_size: int,
+) -> set[str]:
+    """Add the parked pairs that are due or edited to the changes (read by id); their
+    keys."""
+    link_of = {link.erp_id: link for link in links}
+    erp_changed = {c.erp_id for c in erp_changes}
+    exchange_changed = {c.exchange_id for c in mailbox_changes}
+
+    def exchange_id(pair: Parked) -> str | None:
+        link = link_of.get(pair.erp_id) if pair.erp_id is not None else None
+        return link.exchange_id if link is not None and link.exchange_id else pair.exchange_id
+
+    # Edited on either side, or due: planned again, both sides as they are now (the side
+    # that did not change is read by id too: the pair's other copy may be unlinked).
+    due = [p for p in parked if p.next_try_at <= now
+           or p.erp_id in erp_changed or exchange_id(p) in exchange_changed]
+    erp_ids = sorted({p.erp_id for p in due if p.erp_id is not None} - erp_changed)
+    rows = store.activities(erp_ids) if erp_ids else {}
+    for erp_id in erp_ids:
+        row = rows.get(erp_id)
+        if row is not None and (row.kind is not kind or employee_id not in row.participant_ids):
+            row = None  # for this mailbox and kind the activity is gone
+        link = link_of.get(erp_id)
+        erp_changes.append(ErpChange(erp_id, kind, row, link.erp_seq if link else 0))
+    wanted = sorted({i for i in map(exchange_id, due) if i and i not in exchange_changed})
+    found: dict[str, RemoteItem] = {}
+    for batch in chunks(wanted, batch_size):
+        found.update(mailbox.read(kind, batch))
+    linked = {link.exchange_id for link in links}
+    for item_id in wanted:
+        remote = found.get(item_id)
+        if remote is not None or item_id in linked:
+            # Not found by id: the linked item is gone from the folder.
+            mailbox_changes.append(MailboxChange(item_id, kind, remote))
+    return {p.key for p in due}
 
 
 def read_mailbox(

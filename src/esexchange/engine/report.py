@@ -24,6 +24,7 @@ from esexchange.domain.actions import (
     UpdateInExchange,
 )
 from esexchange.domain.model import Kind, Side
+from esexchange.domain.state import Parked
 
 
 class Outcome(StrEnum):
@@ -52,6 +53,8 @@ class KindReport:
     conflicts: list[Conflict] = field(default_factory=list)
     cursor_advanced: bool = False
     plan: Plan | None = None
+    parked: list[Parked] = field(default_factory=list)
+    """Pairs waiting to be retried after the pass (failed now or earlier)."""
 
     def count(self, side: Side, outcome: Outcome) -> int:
         return self.counts[(side, outcome)]
@@ -126,5 +129,11 @@ class PassReport:
         return [f for report in self.kinds.values() for f in report.failures]
 
     @property
+    def parked(self) -> list[Parked]:
+        """Pairs waiting to be retried, of every kind."""
+        return [p for report in self.kinds.values() for p in report.parked]
+
+    @property
     def ok(self) -> bool:
-        return self.error is None and not self.failures
+        """Nothing failed and nothing waits to be retried."""
+        return self.error is None and not self.failures and not self.parked

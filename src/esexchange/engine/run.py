@@ -5,12 +5,15 @@ the plan (``apply``): the Exchange writes in batches, then per pair its ERP writ
 and conflicts in a savepoint, and the cursor, all in ONE ERP transaction. A dry run
 stops after planning and reports the same plan object a pass would apply.
 
-The cursor (ERP sequence and sync state) advances only when every pair of the kind
-succeeded and no deletion is held. Otherwise the next pass reads the same ERP changes
-again and lists the whole folder (the sync state is dropped: reading from the old one
-would miss the deletion of an item created after it); the links written now make the
-repeated work a no-op (idempotence). After a crash nothing was committed: the next pass
-reads from the old cursor, and stamps adopt the Exchange copies whose links were lost.
+The cursor (ERP sequence and sync state) advances past the pass's work unless the
+circuit breaker held deletions (then the same changes are read again until approved).
+A pair that failed, or that the planner rejected, is *parked* in the same transaction
+(``domain.state.Parked``: attempts, the error in words, the next try with a doubling
+wait) and retried by id, not by reading everything again; an edit on either side
+retries it at once. The sync state stored is past the pass's own writes
+(``Mailbox.state_after_writes``), so no deletion a user makes afterwards is missed.
+After a crash nothing was committed: the next pass reads from the old cursor, and
+stamps adopt the Exchange copies whose links were lost.
 
 A ``MailboxError`` while reading ends the pass for this mailbox with a report; the
 caller runs many mailboxes and does not have to catch it.
@@ -21,14 +24,16 @@ from __future__ import annotations
 from datetime import datetime
 
 from esexchange.domain import mapping
+from esexchange.domain.actions import Plan
 from esexchange.domain.mapping import MappingContext
-from esexchange.domain.model import Employee, Kind
+from esexchange.domain.model import Employee, Kind, Side
 from esexchange.domain.options import EmployeeSettings
 from esexchange.domain.planner import PlanInputs, kind_rules, plan
-from esexchange.engine.apply import PairRecorder, write_exchange
-from esexchange.engine.fetch import fetch
+from esexchange.domain.state import Parked, pair_key, retry_wait
+from esexchange.engine.apply import PairFailure, PairRecorder, write_exchange
+from esexchange.engine.fetch import Fetched, fetch
 from esexchange.engine.report import KindReport, PassReport
-from esexchange.erp.port import Cursor, ErpStore, Scope
+from esexchange.erp.port import Cursor, ErpStore, ErpTransaction, Scope
 from esexchange.exchange.errors import MailboxError
 from esexchange.exchange.port import Mailbox
 
@@ -107,7 +112,7 @@ def _kind_pass(
     kind = report.kind
     cursor = store.cursor(scope, kind)
     fetched = fetch(store, mailbox, kind, employee.id, cursor, store.links(scope, kind),
-                    batch_size=batch_size)
+                    store.parked(scope, kind), now, batch_size=batch_size)
     the_plan = report.plan = plan(
         PlanInputs(
             kind=kind,
@@ -128,6 +133,7 @@ def _kind_pass(
     if dry_run:
         for step in the_plan.steps:
             report.count_step(step)
+        report.parked = [p for p in fetched.parked if p.key not in fetched.attempted]
         return
     outcomes = write_exchange(mailbox, the_plan.steps, batch_size)
     next_state = mailbox.state_after_writes(
@@ -136,12 +142,45 @@ def _kind_pass(
     with store.transaction() as tx:
         recorder = PairRecorder(tx, scope, kind, employee.id, mailbox.address, report)
         recorder.apply(the_plan.steps, outcomes)
-        clean = not report.failures
-        if clean:
+        report.parked = _park(tx, scope, fetched, the_plan, recorder.failures, now)
+        advance = not the_plan.held
+        if advance:
             tx.save_cursor(scope, kind, Cursor(fetched.erp_seq, next_state))
         else:
-            # Read the same ERP changes again, and the whole folder: an old sync
-            # state would not report the deletion of an item created after it.
+            # Held deletions are read again until approved; the whole folder, since an
+            # old sync state would not report the deletion of an item created after it.
             tx.save_cursor(scope, kind, Cursor(cursor.erp_seq, None))
         tx.commit()
-    report.cursor_advanced = clean
+    report.cursor_advanced = advance
+
+
+def _park(
+    tx: ErpTransaction, scope: Scope, fetched: Fetched, the_plan: Plan,
+    failures: list[PairFailure], now: datetime,
+) -> list[Parked]:
+    """Park the pairs that failed or were rejected, forget the parked pairs this pass
+    resolved; the pairs that stay parked."""
+    kind = the_plan.kind
+    failed = list(failures)
+    for rejected in the_plan.rejected:
+        erp_id = int(rejected.key) if rejected.side is Side.ERP else None
+        exchange_id = rejected.key if rejected.side is Side.EXCHANGE else None
+        label = f"ERP activity {erp_id}" if erp_id is not None else f"Exchange item {exchange_id}"
+        failed.append(PairFailure(erp_id, exchange_id, label, rejected.message))
+    before = {p.key: p for p in fetched.parked}
+    now_failed: dict[str, Parked] = {}
+    for failure in failed:
+        key = pair_key(failure.erp_id, failure.exchange_id)
+        earlier = before.get(key)
+        if earlier is not None:
+            parked = earlier.failed_again(failure.error, now)
+        else:
+            parked = Parked(kind, failure.erp_id, failure.exchange_id, failure.label, 1,
+                            failure.error, now + retry_wait(1))
+        now_failed[key] = parked
+        tx.park(scope, parked)
+    for key in fetched.attempted - now_failed.keys():
+        tx.unpark(scope, kind, key)
+    waiting = [p for p in fetched.parked
+               if p.key not in fetched.attempted and p.key not in now_failed]
+    return sorted([*waiting, *now_failed.values()], key=lambda p: p.key)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from esexchange.domain.model import ErpActivity, Kind, Reference, Side
-from esexchange.domain.state import ErpChange, Link
+from esexchange.domain.state import ErpChange, Link, Parked
 
 
 @dataclass(frozen=True)
@@ -67,6 +67,14 @@ class ErpTransaction(Protocol):
 
     def save_cursor(self, scope: Scope, kind: Kind, cursor: Cursor) -> None:
         """Store where the pass ended for this kind."""
+        ...
+
+    def park(self, scope: Scope, parked: Parked) -> None:
+        """Insert or replace the retry record of ``parked``'s pair (by ``parked.key``)."""
+        ...
+
+    def unpark(self, scope: Scope, kind: Kind, key: str) -> None:
+        """Forget the retry record of pair ``key``; nothing happens when there is none."""
         ...
 
     def record_conflict(
@@ -120,6 +128,10 @@ class ErpStore(Protocol):
 
     def cursor(self, scope: Scope, kind: Kind) -> Cursor:
         """Where the scope's last durable pass for ``kind`` ended."""
+        ...
+
+    def parked(self, scope: Scope, kind: Kind) -> list[Parked]:
+        """The scope's parked pairs of ``kind`` (failed steps waiting to be retried)."""
         ...
 
     def transaction(self) -> AbstractContextManager[ErpTransaction]:

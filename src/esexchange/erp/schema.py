@@ -314,6 +314,26 @@ esx_link = Table(
     _one_of("esx_link", "detached", ("erp", "exchange"), nullable=True),
 )
 
+esx_retry = Table(
+    "esx_retry",
+    metadata,
+    _connection_fk(),
+    Column("employee_id", Integer, nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("pair_key", String(530), nullable=False),
+    Column("erp_id", Integer, nullable=True),
+    Column("exchange_id", String(512), nullable=True),
+    Column("label", String(600), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("last_error", Text, nullable=False),
+    Column("next_try_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False, server_default=_now),
+    PrimaryKeyConstraint("connection_id", "employee_id", "kind", "pair_key"),
+    _one_of("esx_retry", "kind", ACTIVITY_KINDS),
+)
+"""Parked pairs (added in script version 5): a pair whose step failed, retried by id
+with growing back-off (``domain.state.Parked``); ``esexchange status`` lists them."""
+
 esx_cursor = Table(
     "esx_cursor",
     metadata,

@@ -82,6 +82,10 @@ def _add_series(conn: Connection) -> None:
     create_series_triggers(conn)
 
 
+def _create_retry_table(conn: Connection) -> None:
+    schema.esx_retry.create(conn, checkfirst=True)
+
+
 STEPS: tuple[Step, ...] = (
     Step(1, "reference ERP tables where missing; sync tables; change journal and triggers",
          _create_base),
@@ -94,6 +98,8 @@ STEPS: tuple[Step, ...] = (
     Step(5, "series: activity.series_id and original_start (recurrence where missing), "
             "activity_exdate, and journal rows that show a changed exception or deleted "
             "occurrence as a change of its series", _add_series),
+    Step(6, "esx_retry: pairs whose step failed, retried by id with growing back-off",
+         _create_retry_table),
 )
 SCRIPT_VERSION = STEPS[-1].version
 

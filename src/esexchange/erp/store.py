@@ -57,7 +57,7 @@ from esexchange.domain.model import (
     item_to_json,
 )
 from esexchange.domain.recurrence.series import ErpSeries, erp_series
-from esexchange.domain.state import ErpChange, Link
+from esexchange.domain.state import ErpChange, Link, Parked
 from esexchange.erp.db import write_connection
 from esexchange.erp.errors import ActivityNotFound, ErpError, PairWriteFailed
 from esexchange.erp.port import Cursor, Scope
@@ -78,6 +78,7 @@ from esexchange.erp.schema import (
     esx_cursor,
     esx_link,
     esx_pass,
+    esx_retry,
     priority,
 )
 
@@ -204,6 +205,16 @@ class SqlErpStore:
                 .where(*_scope_is(esx_cursor, scope), esx_cursor.c.kind == kind.value)
             ).first()
         return Cursor(erp_seq=row.erp_seq, sync_state=row.sync_state) if row else Cursor()
+
+    def parked(self, scope: Scope, kind: Kind) -> list[Parked]:
+        """The scope's parked pairs of ``kind``, by key."""
+        r = esx_retry.c
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(esx_retry).where(*_scope_is(esx_retry, scope), r.kind == kind.value)
+                .order_by(r.pair_key))
+            return [Parked(kind, row.erp_id, row.exchange_id, row.label, row.attempts,
+                           row.last_error, row.next_try_at) for row in rows]
 
     def employees(self, ids: Iterable[int] | None = None) -> list[Employee]:
         """Employees by id (all of them when ``ids`` is None), ordered by id."""
@@ -508,6 +519,22 @@ class SqlErpTransaction:
             "detached": link.detached.value if link.detached else None,
             "updated_at": _now(),
         }, keys=("connection_id", "employee_id", "kind", "erp_id"))
+
+    def park(self, scope: Scope, parked: Parked) -> None:
+        """Insert or replace the retry record of ``parked``'s pair."""
+        _upsert(self.connection, esx_retry, {
+            "connection_id": scope.connection_id, "employee_id": scope.employee_id,
+            "kind": parked.kind.value, "pair_key": parked.key, "erp_id": parked.erp_id,
+            "exchange_id": parked.exchange_id, "label": parked.label[:600],
+            "attempts": parked.attempts, "last_error": parked.last_error,
+            "next_try_at": parked.next_try_at, "updated_at": _now(),
+        }, keys=("connection_id", "employee_id", "kind", "pair_key"))
+
+    def unpark(self, scope: Scope, kind: Kind, key: str) -> None:
+        """Forget the retry record of a pair (it succeeded, or it no longer exists)."""
+        self.connection.execute(esx_retry.delete().where(
+            *_scope_is(esx_retry, scope), esx_retry.c.kind == kind.value,
+            esx_retry.c.pair_key == key))
 
     def drop_link(self, scope: Scope, kind: Kind, erp_id: int) -> None:
         """Forget a link (both copies are gone)."""

@@ -142,6 +142,17 @@ class MemoryMailbox:
     def state_after_writes(self, kind: Kind, state: str, writes: OwnWrites) -> str | None:
         return state_past_own_writes(lambda after: self.changes(kind, after), state, writes)
 
+    def read(self, kind: Kind, ids: Sequence[str]) -> dict[str, RemoteItem]:
+        self._reachable()
+        found: dict[str, RemoteItem] = {}
+        for item_id in ids:
+            stored = self._items[kind].get(item_id)
+            if stored is not None:
+                found[item_id] = RemoteItem(
+                    ItemRef(item_id, stored.version), stored.item, stored.modified_at
+                )
+        return found
+
     def find_by_erp_id(self, kind: Kind, erp_ids: Sequence[int]) -> dict[int, RemoteItem]:
         self._reachable()
         wanted = set(erp_ids)

@@ -147,6 +147,11 @@ class Mailbox(Protocol):
         """
         ...
 
+    def read(self, kind: Kind, ids: Sequence[str]) -> dict[str, RemoteItem]:
+        """Current content of the items with these ids in the folder for ``kind`` (a
+        parked pair is retried by id); items that are gone are left out."""
+        ...
+
     def find_by_erp_id(self, kind: Kind, erp_ids: Sequence[int]) -> dict[int, RemoteItem]:
         """Items of the folder stamped with one of ``erp_ids`` (crash recovery: adopt)."""
         ...

@@ -128,6 +128,13 @@ class EwsMailbox:
         """A SyncFolderItems state past the pass's own writes (see ``exchange.ics``)."""
         return state_past_own_writes(partial(self.changes, kind), state, writes)
 
+    def read(self, kind: Kind, ids: Sequence[str]) -> dict[str, RemoteItem]:
+        """Batched GetItem by id; the gone ones left out."""
+        if not ids:
+            return {}
+        with self._call():
+            return self._fetch(kind, list(ids))
+
     def find_by_erp_id(self, kind: Kind, erp_ids: Sequence[int]) -> dict[int, RemoteItem]:
         """One FindItem restricted on the ERP id property, then batched GetItem."""
         wanted = sorted({int(erp_id) for erp_id in erp_ids})

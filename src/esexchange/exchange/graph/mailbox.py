@@ -208,6 +208,13 @@ class GraphMailbox:
         self._kinds[remote.ref.id] = kind
         return remote
 
+    def read(self, kind: Kind, ids: Sequence[str]) -> dict[str, RemoteItem]:
+        """GET by id in $batch requests; the gone ones (404) left out."""
+        if not ids:
+            return {}
+        changes = self._read_items(kind, ids)
+        return {c.exchange_id: c.remote for c in changes if c.remote is not None}
+
     def find_by_erp_id(self, kind: Kind, erp_ids: Sequence[int]) -> dict[int, RemoteItem]:
         if not erp_ids:
             return {}
