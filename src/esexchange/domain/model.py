@@ -23,6 +23,10 @@ import json
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, time
 from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the recurrence package imports this module
+    from esexchange.domain.recurrence.model import Recurrence
 
 When = datetime | date
 """A point in time: aware UTC ``datetime`` for timed items, ``date`` for all-day bounds."""
@@ -212,7 +216,8 @@ class ExchangeItem:
 
     ``erp_id`` is the ERP id stamped in esExchange's extended property (``None`` on
     items the sync did not create). ``recurring`` marks recurring masters and
-    occurrences, which the sync skips.
+    occurrences, which the sync skips; ``recurrence`` is a master's series as read, with
+    its modified and deleted occurrences (None where it could not be read).
     """
 
     kind: Kind
@@ -230,6 +235,7 @@ class ExchangeItem:
     percent_complete: int = 0
     erp_id: int | None = None
     recurring: bool = False
+    recurrence: Recurrence | None = None
 
     @property
     def all_day(self) -> bool:

@@ -31,6 +31,7 @@ from esexchange.domain.model import (
     Sensitivity,
     TaskStatus,
 )
+from esexchange.exchange.ews.recurrence import series_of
 
 ERP_ID_FIELD = "esx_erp_id"
 """The attribute name under which exchangelib carries esExchange's extended property."""
@@ -68,10 +69,11 @@ COMMON_FIELDS = (
 READ_FIELDS: dict[Kind, tuple[str, ...]] = {
     Kind.APPOINTMENT: (
         *COMMON_FIELDS, "start", "end", "is_all_day", "location", "type", "is_recurring",
-        "_start_timezone", "_end_timezone",
+        "_start_timezone", "_end_timezone", "recurrence", "modified_occurrences",
+        "deleted_occurrences",
     ),
     Kind.TASK: (*COMMON_FIELDS, "start_date", "due_date", "status", "percent_complete",
-                "is_recurring"),
+                "is_recurring", "recurrence"),
 }
 """The exchangelib fields read for each kind (GetItem additional properties)."""
 
@@ -184,6 +186,7 @@ def from_exchangelib(item: Any, kind: Kind, *, zone: EWSTimeZone) -> RemoteItem:
         exchange_item = ExchangeItem(
             kind=kind, start=start, end=end, location=item.location or "",
             recurring=bool(item.is_recurring) or (item.type or "Single") != "Single",
+            recurrence=series_of(item, kind, zone=zone),
             **common,
         )
     else:
@@ -192,6 +195,7 @@ def from_exchangelib(item: Any, kind: Kind, *, zone: EWSTimeZone) -> RemoteItem:
             status=_STATUS_FROM_EWS.get(item.status or "NotStarted", TaskStatus.NOT_STARTED),
             percent_complete=round(item.percent_complete or 0),
             recurring=bool(item.is_recurring),
+            recurrence=series_of(item, kind, zone=zone),
             **common,
         )
     modified = _utc(item.last_modified_time) if item.last_modified_time else None

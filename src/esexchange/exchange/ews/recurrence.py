@@ -10,12 +10,15 @@ Yearly patterns have no interval in EWS (``require_ews_expressible``).
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from dataclasses import replace
+from datetime import date, datetime, time
+from typing import Any
 
 from exchangelib import recurrence as ews
-from exchangelib.ewsdatetime import EWSDate
+from exchangelib.ewsdatetime import EWSDate, EWSTimeZone
 
-from esexchange.domain.errors import RecurrenceInvalid
+from esexchange.domain.errors import EsExchangeError, RecurrenceInvalid
+from esexchange.domain.model import Kind
 from esexchange.domain.recurrence import (
     AbsoluteMonthly,
     AbsoluteYearly,
@@ -72,6 +75,47 @@ def from_ews(value: EwsRecurrence, *, start: datetime, time_zone: str) -> Recurr
         domain_pattern = _pattern_from_ews(pattern)
     return Recurrence(start=datetime.combine(first, start.time()), pattern=domain_pattern,
                       range=_range_from_ews(boundary), time_zone=time_zone)
+
+
+def series_of(item: Any, kind: Kind, *, zone: EWSTimeZone) -> Recurrence | None:
+    """The series of a recurring master or task as read, with its modified and deleted
+    occurrences (original starts in the series' wall time); None for other items.
+
+    A recurrence that cannot be read as a ``Recurrence`` also gives None: the item is
+    still marked recurring, so it is skipped like every series today, and costs nothing
+    to the other items of the page.
+    """
+    value = getattr(item, "recurrence", None)
+    if value is None:
+        return None
+    if kind is Kind.APPOINTMENT:
+        if (item.type or "Single") != "RecurringMaster" or item.start is None:
+            return None
+        series_zone = item._start_timezone or zone
+        wall = _wall(item.start, series_zone)
+    else:
+        day = item.start_date or item.due_date
+        if day is None:
+            return None
+        series_zone, wall = zone, datetime.combine(day, time())
+    try:
+        series = from_ews(value, start=wall, time_zone=series_zone.key)
+        return replace(
+            series,
+            modified=frozenset(_wall(o.original_start, series_zone)
+                               for o in getattr(item, "modified_occurrences", None) or ()),
+            deleted=frozenset(_wall(d.start, series_zone)
+                              for d in getattr(item, "deleted_occurrences", None) or ()),
+        )
+    except (EsExchangeError, ValueError):
+        return None
+
+
+def _wall(moment: datetime, zone: EWSTimeZone) -> datetime:
+    """A moment read from EWS as the naive wall time in ``zone``."""
+    local = moment.astimezone(zone)
+    return datetime(local.year, local.month, local.day, local.hour, local.minute,
+                    local.second)
 
 
 def _days_to_ews(days: tuple[Weekday, ...]) -> int:
