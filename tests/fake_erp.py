@@ -182,6 +182,10 @@ class FakeTransaction:
     def save_cursor(self, scope: Scope, kind: Kind, cursor: Cursor) -> None:
         self._state.cursors[(scope, kind)] = cursor
 
+    def reset_cursors(self, scope: Scope) -> None:
+        for key in [k for k in self._state.cursors if k[0] == scope]:
+            del self._state.cursors[key]
+
     def park(self, scope: Scope, parked: Parked) -> None:
         self._state.parked[(scope, parked.kind, parked.key)] = parked
 

@@ -21,7 +21,7 @@ from esexchange.domain.model import (
     Side,
 )
 from esexchange.domain.options import ConnectionOptions, EmployeeSettings
-from esexchange.engine import Outcome, PassReport, restart_cursors, run_pass
+from esexchange.engine import Outcome, PassReport, run_pass
 from esexchange.erp.port import Cursor, Scope
 from esexchange.exchange.errors import AccessDenied, ItemFailed
 from esexchange.exchange.memory import MemoryMailbox
@@ -356,7 +356,9 @@ def test_switching_no_private_off_and_restarting_the_cursors_brings_private_item
     erp.user_create(meeting(1, "Arzt", private=True))
     sync(erp, mailbox)
     assert mailbox.items(Kind.APPOINTMENT) == {}
-    restart_cursors(erp, SCOPE)
+    with erp.transaction() as tx:
+        tx.reset_cursors(SCOPE)
+        tx.commit()
     report = sync(erp, mailbox, settings=EmployeeSettings(no_private_appointments=False))
     assert report.ok and subjects(mailbox) == ["Arzt"]
 

@@ -78,7 +78,7 @@ from esexchange.domain.model import (
 from esexchange.domain.options import ConflictPolicy, ConnectionOptions, EmployeeSettings
 from esexchange.domain.planner import exchange_view, kind_rules
 from esexchange.domain.state import Link
-from esexchange.engine import KindReport, Outcome, PassReport, restart_cursors, run_pass
+from esexchange.engine import KindReport, Outcome, PassReport, run_pass
 from esexchange.erp.port import Scope
 from esexchange.exchange.memory import MemoryMailbox
 from tests.fake_erp import FakeErp
@@ -366,7 +366,9 @@ class SyncMachine(RuleBasedStateMachine):
         self.changed(*list(self.conflicts))
         if key.startswith("no_private") and not on:
             # Items skipped as private did not change since: read everything again.
-            restart_cursors(self.erp, SCOPE)
+            with self.erp.transaction() as tx:
+                tx.reset_cursors(SCOPE)
+                tx.commit()
 
     # -- passes --------------------------------------------------------------------------
 

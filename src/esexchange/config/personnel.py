@@ -19,10 +19,9 @@ from esexchange.config.connections import connection_id
 from esexchange.config.errors import ConfigError, EmployeeNotFound
 from esexchange.domain.model import Employee
 from esexchange.domain.options import EmployeeSettings, widens_sync, with_setting
-from esexchange.engine import restart_cursors
 from esexchange.erp.port import Scope
 from esexchange.erp.schema import employee, esx_personnel
-from esexchange.erp.store import SqlErpStore, employee_from_row
+from esexchange.erp.store import employee_from_row, reset_cursors
 
 
 @dataclass(frozen=True)
@@ -33,7 +32,7 @@ class PersonnelAdded:
     already: tuple[Employee, ...]
 
 
-def findemployee_from_row(db: Connection, email: str) -> Employee:
+def _employee_by_email(db: Connection, email: str) -> Employee:
     """The ERP employee whose email is ``email`` (any case).
 
     Raises ``EmployeeNotFound``, or ``ConfigError`` when several employees share it.
@@ -65,7 +64,7 @@ def add_personnel(engine: Engine, name: str, emails: Sequence[str]) -> Personnel
         connection = connection_id(db, name)
         listed = set(_listed_ids(db, connection))
         for email in emails:
-            person = findemployee_from_row(db, email)
+            person = _employee_by_email(db, email)
             if person.id in listed:
                 already.append(person)
                 continue
@@ -89,7 +88,7 @@ def set_personnel_setting(
     """
     with writing(engine) as db:
         connection = connection_id(db, name)
-        person = findemployee_from_row(db, email)
+        person = _employee_by_email(db, email)
         current = _settings_of(db, connection, person, name)
         changed = with_setting(current, key, on)
         db.execute(
@@ -98,8 +97,9 @@ def set_personnel_setting(
                    esx_personnel.c.employee_id == person.id)
             .values(settings_json=json.dumps(asdict(changed), sort_keys=True))
         )
-    if widens_sync(current, changed):
-        restart_cursors(SqlErpStore(engine), Scope(connection, person.id))
+        if widens_sync(current, changed):
+            # In the same transaction: a crash in between cannot lose the re-read.
+            reset_cursors(db, Scope(connection, person.id))
     return changed
 
 
@@ -109,7 +109,7 @@ def remove_personnel(engine: Engine, name: str, emails: Sequence[str]) -> list[E
     with writing(engine) as db:
         connection = connection_id(db, name)
         for email in emails:
-            person = findemployee_from_row(db, email)
+            person = _employee_by_email(db, email)
             _settings_of(db, connection, person, name)  # raises when not listed
             db.execute(
                 delete(esx_personnel).where(

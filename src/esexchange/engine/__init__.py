@@ -7,8 +7,8 @@ rules themselves live in ``esexchange.domain.planner``; the engine only moves da
 """
 
 from esexchange.engine.report import KindReport, Outcome, PassReport
-from esexchange.engine.run import DEFAULT_BATCH_SIZE, restart_cursors, run_pass
+from esexchange.engine.run import DEFAULT_BATCH_SIZE, run_pass
 
 __all__ = [
-    "DEFAULT_BATCH_SIZE", "KindReport", "Outcome", "PassReport", "restart_cursors", "run_pass",
+    "DEFAULT_BATCH_SIZE", "KindReport", "Outcome", "PassReport", "run_pass",
 ]

@@ -82,19 +82,6 @@ def run_pass(
     return report
 
 
-def restart_cursors(store: ErpStore, scope: Scope) -> None:
-    """Read everything again at the next pass (every ERP activity, a full listing).
-
-    Call it after a settings change that widens what is synchronized (a "no private"
-    setting switched off): items skipped before did not change since, so only a full
-    read finds them. Links and stamps make the re-read write nothing for synced pairs.
-    """
-    with store.transaction() as tx:
-        for kind in Kind:
-            tx.save_cursor(scope, kind, Cursor())
-        tx.commit()
-
-
 def _kind_pass(
     store: ErpStore,
     mailbox: Mailbox,

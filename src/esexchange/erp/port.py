@@ -69,6 +69,11 @@ class ErpTransaction(Protocol):
         """Store where the pass ended for this kind."""
         ...
 
+    def reset_cursors(self, scope: Scope) -> None:
+        """Read everything again at the scope's next pass: every ERP activity and a full
+        listing (after a settings change that widens what is synchronized)."""
+        ...
+
     def park(self, scope: Scope, parked: Parked) -> None:
         """Insert or replace the retry record of ``parked``'s pair (by ``parked.key``)."""
         ...

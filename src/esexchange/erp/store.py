@@ -542,6 +542,10 @@ class SqlErpTransaction:
             *_scope_is(esx_link, scope), esx_link.c.kind == kind.value,
             esx_link.c.erp_id == erp_id))
 
+    def reset_cursors(self, scope: Scope) -> None:
+        """Read everything again at the scope's next pass (see ``reset_cursors``)."""
+        reset_cursors(self.connection, scope)
+
     def save_cursor(self, scope: Scope, kind: Kind, cursor: Cursor) -> None:
         """Store where the pass ended for this kind."""
         _upsert(self.connection, esx_cursor, {
@@ -665,6 +669,17 @@ def _upsert(conn: Connection, table: Any, values: dict[str, Any], *, keys: tuple
         set_={name: statement.excluded[name] for name in values if name not in keys},
     )
     conn.execute(statement)
+
+
+def reset_cursors(conn: Connection, scope: Scope) -> None:
+    """Make the scope's next pass read everything again (every ERP activity, a full
+    listing of each folder), in the caller's transaction.
+
+    For a settings change that widens what is synchronized (a "no private" setting
+    switched off): items skipped before did not change since, so only a full read finds
+    them. Links and stamps make the re-read write nothing for synced pairs.
+    """
+    conn.execute(esx_cursor.delete().where(*_scope_is(esx_cursor, scope)))
 
 
 def _scope_is(table: Any, scope: Scope) -> tuple[Any, Any]:
