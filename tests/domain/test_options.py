@@ -1,6 +1,7 @@
 """Connection options: defaults of DESIGN.md §3, the start-of-synchronization clamp, and
 the errors a user sees for a bad value."""
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -107,3 +108,112 @@ def test_only_switching_a_no_private_setting_off_widens_the_sync() -> None:
     assert not widens_sync(with_setting(on, "no_private_tasks", False), on)
     assert not widens_sync(on, with_setting(on, "delete_tasks_in_erp", False))
     assert not widens_sync(with_setting(on, "tasks", False), on)
+
+
+@pytest.mark.parametrize("text", ["on", "true", "yes", "1", "ON", " Yes "])
+def test_every_spelling_of_on_switches_an_option_on(text: str) -> None:
+    assert parse_option(ConnectionOptions(), "priority_as_text", text).priority_as_text is True
+
+
+@pytest.mark.parametrize("text", ["off", "false", "no", "0", "OFF", " No "])
+def test_every_spelling_of_off_switches_an_option_off(text: str) -> None:
+    assert parse_option(ConnectionOptions(), "appointment_sync", text).appointment_sync is False
+
+
+@pytest.mark.parametrize("text", ["", "default", "none", "Default", " NONE "])
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("priority_high", 3),
+        ("start_sync_at", NOW),
+        ("erp_time_zone", "Europe/Berlin"),
+    ],
+)
+def test_default_clears_an_optional_option(key: str, value: object, text: str) -> None:
+    options = replace(ConnectionOptions(), **{key: value})
+    assert getattr(parse_option(options, key, text), key) is None
+
+
+def test_an_optional_option_takes_its_value_from_the_text() -> None:
+    options = ConnectionOptions()
+    assert parse_option(options, "default_activity_type_task", " 4 ").default_activity_type_task == 4
+    assert parse_option(options, "erp_time_zone", " Europe/Vienna ").erp_time_zone == (
+        "Europe/Vienna"
+    )
+
+
+def test_a_start_time_without_a_zone_is_utc_and_one_with_a_zone_is_converted_to_utc() -> None:
+    options = ConnectionOptions()
+    naive = parse_option(options, "start_sync_at", "2026-11-20T08:00:00").start_sync_at
+    assert naive == datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
+    zoned = parse_option(options, "start_sync_at", "2026-11-20T08:00:00-05:00").start_sync_at
+    assert zoned == datetime(2026, 11, 20, 13, 0, tzinfo=UTC)
+    assert zoned is not None and zoned.utcoffset() == timedelta(0)
+
+
+@pytest.mark.parametrize(
+    ("key", "text", "expected"),
+    [
+        ("delete_guard_percent", "0", 0),
+        ("delete_guard_percent", "100", 100),
+        ("interval_minutes", "1", 1),
+        ("window_future_days", "0", 0),
+        ("window_future_days", "730", 730),
+    ],
+)
+def test_whole_number_options_accept_their_bounds(key: str, text: str, expected: int) -> None:
+    assert getattr(parse_option(ConnectionOptions(), key, text), key) == expected
+
+
+@pytest.mark.parametrize(
+    ("key", "text", "message"),
+    [
+        ("delete_guard_percent", "101",
+         "option 'delete_guard_percent': '101' is not a whole number from 0 to 100"),
+        ("delete_guard_percent", "-1",
+         "option 'delete_guard_percent': '-1' is not a whole number from 0 to 100"),
+        ("interval_minutes", "0", "option 'interval_minutes': '0' is not a positive whole number"),
+        ("window_future_days", "-1",
+         "option 'window_future_days': '-1' is not a whole number, 0 or more"),
+        ("window_future_days", "ten",
+         "option 'window_future_days': 'ten' is not a whole number, 0 or more"),
+        ("priority_low", "low", "option 'priority_low': 'low' is not a whole number (or 'default')"),
+        ("sync_activity_type", "", "option 'sync_activity_type': '' is not on or off"),
+        ("conflict_policy", "newest",
+         "option 'conflict_policy': 'newest' is not one of newer_wins, erp_wins, exchange_wins"),
+        ("start_sync_at", "soon",
+         "option 'start_sync_at': 'soon' is not an ISO time such as "
+         "2026-11-01T08:00:00+01:00 (or 'default')"),
+    ],
+)
+def test_a_rejected_value_is_explained_in_full(key: str, text: str, message: str) -> None:
+    with pytest.raises(InvalidOption) as caught:
+        parse_option(ConnectionOptions(), key, text)
+    assert str(caught.value) == message
+
+
+def test_an_unknown_option_lists_every_known_one() -> None:
+    with pytest.raises(InvalidOption) as caught:
+        parse_option(ConnectionOptions(), "colour", "red")
+    assert str(caught.value) == "unknown option 'colour'; known options: " + ", ".join(OPTION_KEYS)
+
+
+def test_parse_option_changes_only_its_key() -> None:
+    options = ConnectionOptions(interval_minutes=9, erp_time_zone="Europe/Berlin")
+    changed = parse_option(options, "conflict_policy", "exchange_wins")
+    assert changed == replace(options, conflict_policy=ConflictPolicy.EXCHANGE_WINS)
+
+
+def test_a_start_of_synchronization_just_now_is_kept() -> None:
+    assert effective_start(NOW, NOW) == NOW
+    assert effective_start(NOW - timedelta(days=30, seconds=1), NOW) == NOW - timedelta(days=30)
+
+
+def test_a_setting_switches_back_on_and_an_unknown_one_is_named_with_the_known_ones() -> None:
+    off = EmployeeSettings(no_private_tasks=False)
+    assert with_setting(off, "no_private_tasks", True) == EmployeeSettings()
+    with pytest.raises(InvalidOption) as caught:
+        with_setting(off, "holidays", True)
+    assert str(caught.value) == (
+        "unknown employee setting 'holidays'; known: " + ", ".join(EMPLOYEE_SETTING_KEYS)
+    )

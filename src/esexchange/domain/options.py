@@ -127,7 +127,9 @@ def _describe(key: str, kind: str) -> str:
         return "an ISO time such as 2026-11-01T08:00:00+01:00 (or 'default')"
     if key == "delete_guard_percent":
         return "a whole number from 0 to 100"
-    return "a whole number (or 'default')" if "None" in kind else "a positive whole number"
+    if key == "interval_minutes":
+        return "a positive whole number"
+    return "a whole number (or 'default')" if "None" in kind else "a whole number, 0 or more"
 
 
 EMPLOYEE_SETTING_KEYS: tuple[str, ...] = (
