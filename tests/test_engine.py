@@ -429,3 +429,22 @@ def test_one_refused_item_among_200_is_parked_and_retried_alone(erp: FakeErp) ->
     [again] = erp.parked(SCOPE, Kind.APPOINTMENT)
     assert again.attempts == 2 and again.next_try_at - parked.next_try_at == timedelta(minutes=2)
     assert len(erp.links(SCOPE, Kind.APPOINTMENT)) == 201
+
+
+def test_an_exchange_edit_made_while_the_erp_copy_was_private_survives_the_thaw(
+    erp: FakeErp, mailbox: CountingMailbox
+) -> None:
+    erp_id = erp.user_create(meeting(1))
+    assert sync(erp, mailbox).ok
+    [item_id] = mailbox.items(Kind.APPOINTMENT)
+    erp.user_update(erp_id, private=True)  # frozen: no private items with the setting on
+    assert sync(erp, mailbox).ok
+    mailbox.user_update(Kind.APPOINTMENT, item_id, location="Raum 3")
+    assert sync(erp, mailbox).ok
+    assert erp.state.activities[erp_id].location == ""  # still frozen
+    erp.user_update(erp_id, private=False)
+    assert sync(erp, mailbox).ok
+    # The Exchange copy was fetched for the merge, so its edit was merged, not overwritten.
+    assert erp.state.activities[erp_id].location == "Raum 3"
+    assert mailbox.items(Kind.APPOINTMENT)[item_id].location == "Raum 3"
+    assert not erp.state.activities[erp_id].private

@@ -158,6 +158,15 @@ def exchange_view(
     return replace(item, **blank)
 
 
+def exchange_copy_unmerged(
+    link: Link, ctx: MappingContext, capabilities: Capabilities = EVERYTHING
+) -> bool:
+    """Whether the link last saw an Exchange copy that differs from the synced content:
+    edits made while the pair was frozen (or a conference copy's edits, not imported).
+    Merging such a pair needs the copy in hand, or those edits are overwritten."""
+    return link.exchange_hash != exchange_view(link.synced, ctx, capabilities).content_hash()
+
+
 def erp_only_fields(
     ctx: MappingContext, capabilities: Capabilities = EVERYTHING
 ) -> frozenset[str]:

@@ -4,7 +4,8 @@ The ERP's changes after the kind's cursor; the mailbox's changes after its sync 
 (every page; a refused state reads the folder from the start, and the planner adopts by
 links and stamps, so nothing is duplicated); the ERP rows of pairs that only changed in
 Exchange; and the mailbox's items stamped with the ERP ids that may have to be created
-there (one request per batch: crash recovery adopts them instead of creating twins).
+there (one request per batch: crash recovery adopts them instead of creating twins),
+and the stamped copies of pairs whose Exchange side holds edits the merge has not seen.
 
 Parked pairs (a step that failed in an earlier pass) are retried by id when their next
 try is due: the ERP row is read again, and the Exchange item by id (one request per
@@ -18,7 +19,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
+from esexchange.domain.mapping import MappingContext
 from esexchange.domain.model import ErpActivity, Kind, RemoteItem
+from esexchange.domain.planner import exchange_copy_unmerged
 from esexchange.domain.state import CompleteWindow, ErpChange, Link, MailboxChange, Parked
 from esexchange.erp.port import Cursor, ErpStore
 from esexchange.exchange.errors import InvalidSyncState
@@ -47,7 +50,8 @@ class Fetched:
 
 def fetch(
     store: ErpStore, mailbox: Mailbox, kind: Kind, employee_id: int, cursor: Cursor,
-    links: list[Link], parked: list[Parked], now: datetime, *, batch_size: int,
+    links: list[Link], parked: list[Parked], now: datetime, ctx: MappingContext, *,
+    batch_size: int,
 ) -> Fetched:
     """Read both sides after ``cursor``, and the parked pairs that are due, by id.
 
@@ -63,7 +67,7 @@ def fetch(
         erp_changes, erp_seq, mailbox_changes, sync_state, complete, links,
         erp_current=_erp_rows(store, erp_changes, mailbox_changes, links, complete),
         stamped=_stamped(mailbox, kind, erp_changes, mailbox_changes, links, complete,
-                         batch_size),
+                         ctx, batch_size),
         parked=parked, attempted=attempted,
     )
 
@@ -153,29 +157,29 @@ def _erp_rows(
 def _stamped(
     mailbox: Mailbox, kind: Kind, erp_changes: Sequence[ErpChange],
     mailbox_changes: Sequence[MailboxChange], links: Sequence[Link],
-    complete: CompleteWindow | None, batch_size: int,
+    complete: CompleteWindow | None, ctx: MappingContext, batch_size: int,
 ) -> dict[int, RemoteItem]:
     """Exchange items stamped with the ERP ids that may be created in Exchange (one
     request per batch): activities without a partner there, that is without a link
     or whose linked item is gone. A twin from a crashed pass can only be one of those;
-    a live pair needs no look-up."""
+    a live pair needs no look-up, unless its Exchange copy holds edits the merge has
+    not seen (made while the pair was frozen): then the copy itself is fetched."""
     listed = {c.exchange_id for c in mailbox_changes if c.remote is not None}
     gone = {c.exchange_id for c in mailbox_changes if c.remote is None}
     partner = {link.erp_id: link for link in links}
+    capabilities = mailbox.capabilities(kind)
 
-    def may_be_created(erp_id: int) -> bool:
+    def wanted(erp_id: int) -> bool:
         link = partner.get(erp_id)
-        return (
-            link is None
-            or link.exchange_id in gone
-            or (
-                complete is not None
-                and link.exchange_id not in listed
-                and complete.contains(link.synced)
-            )
-        )
+        if link is None or link.exchange_id in gone:
+            return True
+        if link.exchange_id in listed:
+            return False
+        if complete is not None and complete.contains(link.synced):
+            return True  # missing from a complete listing: gone
+        return exchange_copy_unmerged(link, ctx, capabilities)
 
-    ids = sorted(c.erp_id for c in erp_changes if c.activity and may_be_created(c.erp_id))
+    ids = sorted(c.erp_id for c in erp_changes if c.activity and wanted(c.erp_id))
     found: dict[int, RemoteItem] = {}
     for batch in chunks(ids, batch_size):
         found.update(mailbox.find_by_erp_id(kind, batch))

@@ -99,7 +99,7 @@ def _kind_pass(
     kind = report.kind
     cursor = store.cursor(scope, kind)
     fetched = fetch(store, mailbox, kind, employee.id, cursor, store.links(scope, kind),
-                    store.parked(scope, kind), now, batch_size=batch_size)
+                    store.parked(scope, kind), now, ctx, batch_size=batch_size)
     the_plan = report.plan = plan(
         PlanInputs(
             kind=kind,

@@ -1,0 +1,126 @@
+"""Frozen pairs (DESIGN.md §3): a linked pair that becomes recurring on either side, or
+private with the "no private" setting on, is not written or deleted because of the
+other copy; a deletion of one copy detaches it; when the pair thaws, what was edited
+meanwhile is synchronized, not lost."""
+
+from __future__ import annotations
+
+import pytest
+
+from esexchange.domain.actions import SkipReason
+from esexchange.domain.model import Sensitivity, Side
+from esexchange.domain.planner import exchange_copy_unmerged
+from esexchange.domain.state import ErpChange, MailboxChange
+from tests.domain.planner_support import fate
+from tests.domain.test_planner import (
+    CTX,
+    activity,
+    changed_erp,
+    changed_exchange,
+    deleted_erp,
+    deleted_exchange,
+    exchange_copy,
+    link,
+    remote,
+    run,
+)
+
+PAIR = link(activity())
+
+
+@pytest.mark.parametrize("side", list(Side))
+def test_a_linked_pair_that_becomes_recurring_on_one_side_is_frozen(side: Side) -> None:
+    erp: tuple[ErpChange, ...]
+    exchange: tuple[MailboxChange, ...]
+    if side is Side.ERP:
+        erp = (changed_erp(activity(recurring=True, subject="Serie")),)
+        exchange = (changed_exchange(exchange_copy(activity(), location="Raum 9")),)
+    else:
+        erp = (changed_erp(activity(subject="Serie")),)
+        exchange = (changed_exchange(exchange_copy(activity(), recurring=True,
+                                                   location="Raum 9")),)
+    outcome = fate(run(erp=erp, exchange=exchange, links=(PAIR,)))
+    assert outcome.updated == {} and outcome.created == set() and outcome.deleted == set()
+    assert outcome.skipped == {SkipReason.RECURRING}
+    # The link keeps the last synced content.
+    assert outcome.link is None or outcome.link.synced == PAIR.synced
+
+
+@pytest.mark.parametrize("recurring_side", list(Side))
+def test_deleting_one_copy_of_a_recurring_pair_detaches_it(recurring_side: Side) -> None:
+    if recurring_side is Side.ERP:
+        result = run(erp=(changed_erp(activity(recurring=True)),),
+                     exchange=(deleted_exchange(),), links=(PAIR,))
+        expected = Side.EXCHANGE
+    else:
+        series = exchange_copy(activity(), recurring=True)
+        result = run(erp=(deleted_erp(),), exchange=(changed_exchange(series),), links=(PAIR,))
+        expected = Side.ERP
+    outcome = fate(result)
+    assert outcome.deleted == set() and outcome.created == set()
+    assert outcome.detached is expected
+
+
+@pytest.mark.parametrize("deleted_side", list(Side))
+def test_deleting_one_copy_of_a_private_pair_detaches_it(deleted_side: Side) -> None:
+    if deleted_side is Side.ERP:
+        private = exchange_copy(activity(), sensitivity=Sensitivity.PRIVATE)
+        result = run(erp=(deleted_erp(),), exchange=(changed_exchange(private),), links=(PAIR,))
+    else:
+        result = run(erp=(changed_erp(activity(private=True)),), exchange=(deleted_exchange(),),
+                     links=(PAIR,))
+    outcome = fate(result)
+    assert outcome.deleted == set() and outcome.created == set()
+    assert outcome.detached is deleted_side
+
+
+
+def test_an_erp_edit_made_while_frozen_reaches_exchange_when_the_pair_thaws() -> None:
+    frozen = fate(run(erp=(changed_erp(activity(private=True, location="Raum 2")),),
+                      links=(PAIR,)))
+    assert frozen.updated == {} and frozen.link is not None
+    # Made public again; the location edited while private must not be lost.
+    thawed = fate(run(erp=(changed_erp(activity(location="Raum 2"), seq=7),),
+                      links=(frozen.link,)))
+    assert thawed.updated.get(Side.EXCHANGE, set()) >= {"location"}
+    assert thawed.exchange_written is not None and thawed.exchange_written.location == "Raum 2"
+    assert thawed.link is not None and thawed.link.synced.location == "Raum 2"
+
+
+def test_an_exchange_edit_made_while_frozen_reaches_the_erp_when_the_pair_thaws() -> None:
+    private = exchange_copy(activity(), sensitivity=Sensitivity.PRIVATE, location="Raum 3")
+    frozen = fate(run(exchange=(changed_exchange(private),), links=(PAIR,),
+                      erp_current={1: activity()}))
+    assert frozen.updated == {} and frozen.link is not None
+    public = exchange_copy(activity(), location="Raum 3")
+    thawed = fate(run(exchange=(changed_exchange(public, key="ck3"),), links=(frozen.link,),
+                      erp_current={1: activity()}))
+    assert thawed.updated.get(Side.ERP) == {"location"}
+    assert thawed.erp_written is not None and thawed.erp_written.location == "Raum 3"
+
+
+def test_an_edit_made_while_frozen_beats_a_deletion_after_the_thaw() -> None:
+    # Edited while recurring, made single again, then deleted in Exchange: the ERP's
+    # edit is newer than the last synced content, so it comes back.
+    frozen = fate(run(erp=(changed_erp(activity(recurring=True, location="Raum 2")),),
+                      links=(PAIR,)))
+    assert frozen.link is not None
+    later = fate(run(exchange=(deleted_exchange(),), links=(frozen.link,),
+                     erp_current={1: activity(location="Raum 2")}))
+    assert later.created == {Side.EXCHANGE} and later.deleted == set()
+
+
+def test_an_exchange_edit_made_while_frozen_survives_a_thaw_in_the_erp() -> None:
+    frozen = fate(run(erp=(changed_erp(activity(private=True)),), links=(PAIR,)))
+    edited = exchange_copy(activity(), location="Raum 3")
+    meanwhile = fate(run(exchange=(changed_exchange(edited),), links=(frozen.link,),
+                         erp_current={1: activity(private=True)}))
+    assert meanwhile.updated == {} and meanwhile.link is not None
+    assert exchange_copy_unmerged(meanwhile.link, CTX)
+    # Made public in the ERP: the engine hands over the Exchange copy (it holds edits the
+    # merge has not seen), and the edit reaches the ERP instead of being overwritten.
+    thawed = fate(run(erp=(changed_erp(activity(), seq=8),), links=(meanwhile.link,),
+                      stamped={1: remote(edited, key="ck3")}))
+    assert thawed.updated.get(Side.ERP) == {"location"} and Side.EXCHANGE not in thawed.updated
+    assert thawed.erp_written is not None and thawed.erp_written.location == "Raum 3"
+    assert thawed.link is not None and not exchange_copy_unmerged(thawed.link, CTX)
