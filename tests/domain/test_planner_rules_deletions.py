@@ -1,0 +1,101 @@
+"""Deletions and the links they leave (DESIGN.md §3): a pair gone on both sides leaves
+no link; a tombstone goes once its survivor goes; an activity deleted before its first
+pass leaves its unfinished Exchange copy deleted or detached, never linked."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from esexchange.domain.actions import SkipReason
+from esexchange.domain.model import Side
+from esexchange.domain.options import EmployeeSettings
+from tests.domain.planner_support import fate
+from tests.domain.test_planner import (
+    activity,
+    changed_erp,
+    changed_exchange,
+    deleted_erp,
+    deleted_exchange,
+    exchange_copy,
+    link,
+    remote,
+    run,
+)
+
+KEEP_EVERYTHING = EmployeeSettings(
+    delete_appointments_in_exchange=False, delete_appointments_in_erp=False
+)
+
+
+@pytest.mark.parametrize("settings", [EmployeeSettings(), KEEP_EVERYTHING])
+def test_a_pair_deleted_on_both_sides_drops_its_link_and_deletes_nothing(
+    settings: EmployeeSettings,
+) -> None:
+    outcome = fate(run(erp=(deleted_erp(),), exchange=(deleted_exchange(),),
+                       links=(link(activity()),), settings=settings))
+    assert outcome.link_dropped and outcome.deleted == set() and outcome.link is None
+
+
+def test_a_pair_deleted_in_the_erp_and_missing_from_a_complete_listing_drops_its_link() -> None:
+    outcome = fate(run(erp=(deleted_erp(),), links=(link(activity()),), full_listing=True))
+    assert outcome.link_dropped and outcome.deleted == set()
+
+
+def test_a_frozen_pair_deleted_on_both_sides_drops_its_link() -> None:
+    private = replace(link(activity()), synced=replace(link(activity()).synced, private=True))
+    outcome = fate(run(erp=(deleted_erp(),), exchange=(deleted_exchange(),), links=(private,)))
+    assert outcome.link_dropped and outcome.detached is None
+
+
+def test_a_kept_exchange_copy_deleted_later_drops_its_tombstone() -> None:
+    tombstone = replace(link(activity()), detached=Side.ERP)
+    outcome = fate(run(exchange=(deleted_exchange(),), links=(tombstone,)))
+    assert outcome.link_dropped and outcome.deleted == set()
+    listed = fate(run(links=(tombstone,), full_listing=True))
+    assert listed.link_dropped
+
+
+def test_a_kept_erp_activity_deleted_later_drops_its_tombstone() -> None:
+    tombstone = replace(link(activity()), detached=Side.EXCHANGE)
+    outcome = fate(run(erp=(deleted_erp(),), links=(tombstone,)))
+    assert outcome.link_dropped and outcome.deleted == set()
+
+
+def test_a_tombstone_of_a_kept_erp_activity_ignores_a_complete_listing() -> None:
+    # Its Exchange copy is already gone: a listing without it is no news.
+    tombstone = replace(link(activity()), detached=Side.EXCHANGE)
+    outcome = fate(run(erp=(changed_erp(activity(subject="Neu")),), links=(tombstone,),
+                       full_listing=True))
+    assert outcome.untouched and outcome.skipped == {SkipReason.DETACHED}
+
+
+def test_an_activity_deleted_before_its_first_pass_leaves_a_detached_copy_when_kept() -> None:
+    orphan = exchange_copy(activity(), subject="Entwurf")
+    settings = EmployeeSettings(delete_appointments_in_exchange=False)
+    outcome = fate(run(erp=(deleted_erp(),), exchange=(changed_exchange(orphan),),
+                       settings=settings))
+    assert outcome.deleted == set() and outcome.created == set()
+    assert outcome.detached is Side.ERP
+    assert outcome.link is not None and outcome.link.exchange_id == "EX1"
+    # The tombstone keeps the copy out of the ERP, edited or not.
+    edited = exchange_copy(activity(), subject="Entwurf 2")
+    later = fate(run(exchange=(changed_exchange(edited, key="ck3"),), links=(outcome.link,)))
+    assert later.untouched and later.skipped == {SkipReason.DETACHED}
+
+
+def test_an_activity_deleted_before_its_first_pass_has_its_stamped_copy_deleted() -> None:
+    orphan = exchange_copy(activity())
+    outcome = fate(run(erp=(deleted_erp(),), stamped={1: remote(orphan)}))
+    assert outcome.deleted == {Side.EXCHANGE} and outcome.link is None
+    # ... and the copy is not imported as a new activity on the way.
+    both = fate(run(erp=(deleted_erp(),), exchange=(changed_exchange(orphan),),
+                    stamped={1: remote(orphan)}))
+    assert both.deleted == {Side.EXCHANGE} and both.created == set()
+
+
+def test_a_deleted_activity_without_a_stamped_copy_plans_nothing() -> None:
+    other = exchange_copy(activity(2))
+    outcome = fate(run(erp=(deleted_erp(),), stamped={2: remote(other)}))
+    assert outcome.untouched

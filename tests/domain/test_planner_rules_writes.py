@@ -1,0 +1,115 @@
+"""What the sync writes over an existing copy (DESIGN.md §3): every Exchange update
+carries the ERP id stamp; the user's own categories and a Personal sensitivity stay;
+with ``alternative_text_sync`` the ERP's text wins; an Exchange item is paired at most
+once (adoption claims both ids)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from esexchange.domain.model import Sensitivity, Side
+from esexchange.domain.options import ConflictPolicy
+from tests.domain.planner_support import fate
+from tests.domain.test_planner import (
+    NOW,
+    OPTIONS,
+    activity,
+    changed_erp,
+    changed_exchange,
+    exchange_copy,
+    link,
+    remote,
+    run,
+)
+
+
+def test_every_exchange_update_stamps_the_erp_id() -> None:
+    # An imported item has no stamp yet; the first update gives it one, so a crash after
+    # the update finds the copy instead of making another.
+    unstamped = exchange_copy(activity(), erp_id=None)
+    outcome = fate(run(erp=(changed_erp(activity(location="Raum 2")),),
+                       exchange=(changed_exchange(unstamped),), links=(link(activity()),)))
+    assert outcome.updated[Side.EXCHANGE] >= {"erp_id", "location"}
+    assert outcome.exchange_written is not None and outcome.exchange_written.erp_id == 1
+
+
+def test_an_update_keeps_the_users_own_categories() -> None:
+    mine = exchange_copy(activity())
+    mine = replace(mine, categories=("Kunde", *mine.categories, "Privat-Notiz"))
+    outcome = fate(run(erp=(changed_erp(activity(location="Raum 2")),),
+                       exchange=(changed_exchange(mine),), links=(link(activity()),)))
+    written = outcome.exchange_written
+    assert written is not None and written.location == "Raum 2"
+    assert written.categories[:1] == ("Kunde",) and "Privat-Notiz" in written.categories
+
+
+def test_an_update_keeps_a_personal_sensitivity() -> None:
+    personal = exchange_copy(activity(), sensitivity=Sensitivity.PERSONAL)
+    outcome = fate(run(erp=(changed_erp(activity(location="Raum 2")),),
+                       exchange=(changed_exchange(personal),), links=(link(activity()),)))
+    assert outcome.exchange_written is not None
+    assert outcome.exchange_written.sensitivity is Sensitivity.PERSONAL
+
+
+@pytest.mark.parametrize("policy", list(ConflictPolicy))
+def test_with_alternative_text_sync_the_erp_text_wins_when_both_edited(
+    policy: ConflictPolicy,
+) -> None:
+    options = replace(OPTIONS, alternative_text_sync=True, conflict_policy=policy)
+    outcome = fate(run(
+        erp=(changed_erp(activity(text="Agenda aus dem ERP")),),
+        exchange=(changed_exchange(exchange_copy(activity(), body="Notiz aus Outlook"),
+                                   modified=NOW),),
+        links=(link(activity()),), options=options,
+    ))
+    assert "body" not in outcome.conflicts and Side.ERP not in outcome.updated
+    assert outcome.link is not None and outcome.link.synced.body == "Agenda aus dem ERP"
+
+
+def test_without_alternative_text_sync_an_exchange_body_edit_is_imported() -> None:
+    outcome = fate(run(exchange=(changed_exchange(exchange_copy(activity(), body="Notiz")),),
+                       links=(link(activity()),), erp_current={1: activity()}))
+    assert outcome.updated[Side.ERP] == {"text"}
+    assert outcome.erp_written is not None and outcome.erp_written.text == "Notiz"
+
+
+def test_a_stamped_item_found_twice_is_adopted_once_and_never_imported() -> None:
+    copy = exchange_copy(activity())
+    outcome = fate(run(erp=(changed_erp(activity(location="Raum 2")),),
+                       exchange=(changed_exchange(copy, "EX9"),),
+                       stamped={1: remote(copy, "EX9")}))
+    assert outcome.created == set()
+    assert outcome.link is not None and (outcome.link.erp_id, outcome.link.exchange_id) == (
+        1, "EX9"
+    )
+
+
+def test_two_items_stamped_with_one_erp_id_pair_only_one_of_them() -> None:
+    # An Outlook copy keeps the stamp: one item becomes the partner, the other is new.
+    first, second = exchange_copy(activity()), exchange_copy(activity(), subject="Kopie")
+    result = run(exchange=(changed_exchange(first, "EX1"), changed_exchange(second, "EX2")),
+                 erp_current={1: activity()})
+    adopted, imported = fate(result, exchange_id="EX1"), fate(result, exchange_id="EX2")
+    assert adopted.link is not None and adopted.link.erp_id == 1 and adopted.created == set()
+    assert imported.created == {Side.ERP}
+
+
+def test_an_activity_adopting_its_copy_is_not_created_again_by_its_own_change() -> None:
+    copy = exchange_copy(activity())
+    result = run(erp=(changed_erp(activity()),), exchange=(changed_exchange(copy),),
+                 erp_current={1: activity()})
+    outcome = fate(result)
+    assert outcome.created == set() and outcome.link is not None
+    assert outcome.link.exchange_id == "EX1"
+
+
+def test_an_adopted_copy_gets_the_erp_content() -> None:
+    stale = exchange_copy(activity(), subject="Alt", location="Raum 1")
+    outcome = fate(run(erp=(changed_erp(activity(location="Raum 2")),),
+                       stamped={1: remote(stale)}))
+    written = outcome.exchange_written
+    assert written is not None and (written.subject, written.location) == ("Planung", "Raum 2")
+    assert Side.ERP not in outcome.updated
+    assert outcome.link is not None and outcome.link.synced.location == "Raum 2"
