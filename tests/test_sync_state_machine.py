@@ -2,7 +2,9 @@
 
 Operations: create, edit and delete in the ERP and in Exchange (appointments, all-day
 appointments, tasks, private items, conference appointments), a no-op write that only
-moves a version token, a conflicting edit of one pair on both sides, toggling the
+moves a version token, a conflicting edit of one pair on both sides, deleting both
+copies of a pair, freezing a pair (private or recurring on one side), editing it and
+thawing it again (with a pass after each step), toggling the
 employee's settings, a failed listing, a refused sync state, a crash after the k-th
 Exchange write or at the ERP commit (then a normal pass), one failing Exchange write,
 one pair whose link write the database refuses (rolled back in its savepoint),
@@ -14,7 +16,12 @@ Invariants checked after every pass (``_check_pass``), by name:
 - CONVERGENCE: after a clean pass, every linked pair has equal canonical content
   (except frozen pairs: private with the setting on; conference copies edited in
   Exchange, which are not imported), and every syncable item exists on both sides.
-- IDEMPOTENCE: a second pass right after a clean pass writes nothing on either side.
+- IDEMPOTENCE: a second pass right after a clean pass writes nothing on either side
+  and keeps every link's pairing (ids, hashes, synced content) as it is.
+- NO_STALE_LINKS: after a clean pass, a link's copies exist (both for a pair, the
+  survivor for a tombstone): a pair deleted on both sides leaves no link.
+- FROZEN_EDITS_KEPT: an edit made while a pair was frozen reaches both sides once the
+  pair thaws.
 - EDIT_BEATS_DELETE: deleted on one side and edited on the other since the last pass,
   the edited copy survives and is paired again.
 - DELETES_NEED_EVIDENCE: the sync deletes a copy only when its linked partner was gone
@@ -160,6 +167,13 @@ class SyncMachine(RuleBasedStateMachine):
 
     def partner_of_exchange(self, kind: Kind, exchange_id: str) -> int | None:
         return next((lk.erp_id for lk in self.links(kind) if lk.exchange_id == exchange_id), None)
+
+    @staticmethod
+    def clean(report: PassReport) -> bool:
+        """The pass did everything it planned: no failure, no deletion held."""
+        return report.ok and not any(
+            r.count(side, Outcome.HELD) for r in report.kinds.values() for side in Side
+        )
 
     # -- ERP users -----------------------------------------------------------------------
 
@@ -358,6 +372,56 @@ class SyncMachine(RuleBasedStateMachine):
             self.mailbox.user_delete(link.kind, link.exchange_id)
         self.changed(link.erp_id)
 
+    @precondition(lambda self: self._conflict_candidates())
+    @rule(data=st.data())
+    def delete_on_both_sides(self, data: st.DataObject) -> None:
+        link = data.draw(st.sampled_from(self._conflict_candidates()))
+        self.tick()
+        self.erp.user_delete(link.erp_id)
+        self.mailbox.user_delete(link.kind, link.exchange_id)
+        self.changed(link.erp_id)
+
+    @precondition(lambda self: self._conflict_candidates())
+    @rule(
+        data=st.data(),
+        frozen_in=st.sampled_from(Side),
+        edited_in=st.sampled_from(Side),
+        by=st.sampled_from(["recurring", "private"]),
+    )
+    def freeze_edit_thaw(self, data: st.DataObject, frozen_in: Side, edited_in: Side,
+                         by: str) -> None:
+        """FROZEN_EDITS_KEPT: freeze a pair, pass, edit it, pass, thaw it, pass."""
+        link = data.draw(st.sampled_from(self._conflict_candidates()))
+        kind, erp_id, item_id = link.kind, link.erp_id, link.exchange_id
+
+        def freeze(on: bool) -> None:
+            self.tick()
+            if frozen_in is Side.ERP:
+                self.erp.user_update(erp_id, **{by: on})
+            elif by == "recurring":
+                self.mailbox.user_update(kind, item_id, recurring=on)
+            else:
+                sensitivity = Sensitivity.PRIVATE if on else Sensitivity.NORMAL
+                self.mailbox.user_update(kind, item_id, sensitivity=sensitivity)
+            self.changed(erp_id)
+
+        freeze(True)
+        clean = self.clean(self.checked_pass())
+        self.tick()
+        location = self.unique("Frozen edit")
+        if edited_in is Side.ERP:
+            self.erp.user_update(erp_id, location=location)
+        else:
+            self.mailbox.user_update(kind, item_id, location=location)
+        self.changed(erp_id)
+        clean = self.clean(self.checked_pass()) and clean
+        freeze(False)
+        clean = self.clean(self.checked_pass()) and clean
+        if clean:
+            assert self.erp.state.activities[erp_id].location == location
+            assert self.mailbox.items(kind)[item_id].location == location
+            event(f"FROZEN_EDITS_KEPT checked ({by})")
+
     @rule(key=st.sampled_from(TOGGLES), on=st.booleans())
     def toggle_setting(self, key: str, on: bool) -> None:
         if getattr(self.settings, key) == on:
@@ -521,11 +585,14 @@ class SyncMachine(RuleBasedStateMachine):
             # hide what a user does right after a pass (deleting a just-created item).
             twin_erp, twin_mailbox = copy.deepcopy((self.erp, self.mailbox))
             writes = (twin_mailbox.writes, twin_erp.writes)
+            pairings = {kind: pairing(twin_erp.links(SCOPE, kind)) for kind in Kind}
             again = run_pass(
                 twin_erp, twin_mailbox, SCOPE, EMPLOYEE, self.settings, self.ctx, self.now,
                 batch_size=BATCH,
             )
             assert (twin_mailbox.writes, twin_erp.writes) == writes, again
+            for kind in Kind:
+                assert pairing(twin_erp.links(SCOPE, kind)) == pairings[kind], kind
             event("CONVERGENCE and IDEMPOTENCE checked")
             self.conflicts.clear()
             self.reported.clear()
@@ -628,10 +695,13 @@ class SyncMachine(RuleBasedStateMachine):
             items = self.mailbox.items(kind)
             accounted_erp, accounted_exchange = set(), set()
             for link in self.links(kind):
+                # NO_STALE_LINKS: a tombstone's survivor exists.
                 if link.detached is Side.ERP:
+                    assert link.exchange_id in items, link
                     accounted_exchange.add(link.exchange_id)
                     continue
                 if link.detached is Side.EXCHANGE:
+                    assert link.erp_id in activities, link
                     accounted_erp.add(link.erp_id)
                     continue
                 # CONVERGENCE: both copies exist and agree.
@@ -640,7 +710,9 @@ class SyncMachine(RuleBasedStateMachine):
                 accounted_exchange.add(link.exchange_id)
                 erp_item = erp_to_item(activities[link.erp_id], self.ctx)
                 exchange_item = exchange_to_item(items[link.exchange_id], self.ctx)
-                frozen = rules.no_private and (erp_item.private or exchange_item.private)
+                frozen = (rules.no_private and (erp_item.private or exchange_item.private)) or (
+                    activities[link.erp_id].recurring or items[link.exchange_id].recurring
+                )
                 if frozen or activities[link.erp_id].conference:
                     continue
                 assert exchange_view(erp_item, self.ctx) == exchange_view(exchange_item, self.ctx)
@@ -686,6 +758,14 @@ class Snapshot:
         }
         self.exchange = {kind: machine.mailbox.items(kind) for kind in Kind}
         self.links = {kind: machine.links(kind) for kind in Kind}
+
+
+def pairing(links: list[Link]) -> dict[int, tuple[object, ...]]:
+    """Each link without its version tokens, which move with every write."""
+    return {
+        lk.erp_id: (lk.exchange_id, lk.erp_hash, lk.exchange_hash, lk.synced, lk.detached)
+        for lk in links
+    }
 
 
 def content(
