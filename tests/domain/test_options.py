@@ -136,7 +136,8 @@ def test_default_clears_an_optional_option(key: str, value: object, text: str) -
 
 def test_an_optional_option_takes_its_value_from_the_text() -> None:
     options = ConnectionOptions()
-    assert parse_option(options, "default_activity_type_task", " 4 ").default_activity_type_task == 4
+    task_type = parse_option(options, "default_activity_type_task", " 4 ")
+    assert task_type.default_activity_type_task == 4
     assert parse_option(options, "erp_time_zone", " Europe/Vienna ").erp_time_zone == (
         "Europe/Vienna"
     )
@@ -177,7 +178,8 @@ def test_whole_number_options_accept_their_bounds(key: str, text: str, expected:
          "option 'window_future_days': '-1' is not a whole number, 0 or more"),
         ("window_future_days", "ten",
          "option 'window_future_days': 'ten' is not a whole number, 0 or more"),
-        ("priority_low", "low", "option 'priority_low': 'low' is not a whole number (or 'default')"),
+        ("priority_low", "low",
+         "option 'priority_low': 'low' is not a whole number (or 'default')"),
         ("sync_activity_type", "", "option 'sync_activity_type': '' is not on or off"),
         ("conflict_policy", "newest",
          "option 'conflict_policy': 'newest' is not one of newer_wins, erp_wins, exchange_wins"),
