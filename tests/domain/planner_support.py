@@ -151,7 +151,7 @@ def as_stored(link: Link, *, erp_id: int | None = None, exchange_id: str | None 
         link,
         erp_id=link.erp_id if erp_id is None else erp_id,
         exchange_id=link.exchange_id if exchange_id is None else exchange_id,
-        change_key=link.change_key if version is None else version,
+        version=link.version if version is None else version,
     )
 
 
