@@ -1,0 +1,117 @@
+"""Items the mapping cannot convert are rejected with an error that names the item and
+the field (DESIGN.md §3: bad input costs only itself, and the user can find it)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pytest
+
+from esexchange.domain.errors import ItemRejected
+from esexchange.domain.mapping import erp_to_item, exchange_to_item, item_to_erp, item_to_exchange
+from esexchange.domain.model import ErpActivity, ExchangeItem, Item, Kind, TaskStatus
+from tests.domain.mapping_support import context, local, utc
+
+CTX = context()
+
+
+def rejection(call: object) -> ItemRejected:
+    assert callable(call)
+    with pytest.raises(ItemRejected) as caught:
+        call()
+    return caught.value
+
+
+@pytest.mark.parametrize(
+    ("activity", "message", "item", "field"),
+    [
+        (ErpActivity(3, Kind.APPOINTMENT, "Planung"), "an appointment needs a start",
+         "ERP activity 3 'Planung'", "start_at"),
+        (ErpActivity(None, Kind.APPOINTMENT, "Neu", start_at=local("2026-11-05T10:00"),
+                     end_at=local("2026-11-05T09:00")),
+         "the end 2026-11-05 09:00 is before the start 2026-11-05 10:00",
+         "new ERP activity 'Neu'", "end_at"),
+        (ErpActivity(4, Kind.TASK, "Bericht", percent_complete=101),
+         "percent complete 101 is not within 0..100", "ERP activity 4 'Bericht'",
+         "percent_complete"),
+    ],
+)
+def test_an_erp_activity_that_cannot_be_read_is_rejected_by_item_and_field(
+    activity: ErpActivity, message: str, item: str, field: str
+) -> None:
+    error = rejection(lambda: erp_to_item(activity, CTX))
+    assert (error.args[0], error.item, error.field) == (message, item, field)
+
+
+@pytest.mark.parametrize(
+    ("exchange", "message", "field"),
+    [
+        (ExchangeItem(Kind.APPOINTMENT, "Zahnarzt"), "an appointment needs a start", "start"),
+        (ExchangeItem(Kind.APPOINTMENT, "Zahnarzt", start=datetime(2026, 11, 5, 10)),
+         "the start has no time zone", "start"),
+        (ExchangeItem(Kind.APPOINTMENT, "Zahnarzt", start=utc("2026-11-05T10:00"),
+                      end=date(2026, 11, 6)),
+         "a timed start needs an end with a time zone", "end"),
+        (ExchangeItem(Kind.APPOINTMENT, "Zahnarzt", start=date(2026, 11, 5),
+                      end=utc("2026-11-06T10:00")),
+         "an all-day start needs an all-day end", "end"),
+        (ExchangeItem(Kind.APPOINTMENT, "Zahnarzt", start=utc("2026-11-05T10:00"),
+                      end=utc("2026-11-05T09:00")),
+         "the end 2026-11-05 09:00:00+00:00 is before the start 2026-11-05 10:00:00+00:00",
+         "end"),
+        (ExchangeItem(Kind.TASK, "Aufgabe", due=datetime(2026, 11, 5, 10)),
+         "the due has no time zone", "due"),
+        (ExchangeItem(Kind.TASK, "Aufgabe", percent_complete=-1),
+         "percent complete -1 is not within 0..100", "percent_complete"),
+    ],
+)
+def test_an_exchange_item_that_cannot_be_read_is_rejected_by_item_and_field(
+    exchange: ExchangeItem, message: str, field: str
+) -> None:
+    error = rejection(lambda: exchange_to_item(exchange, CTX))
+    assert (error.args[0], error.field) == (message, field)
+    assert error.item == f"Exchange {exchange.kind} {exchange.subject!r}"
+
+
+def test_a_stamped_exchange_item_is_named_with_its_erp_id() -> None:
+    broken = ExchangeItem(Kind.APPOINTMENT, "Zahnarzt", erp_id=12)
+    error = rejection(lambda: exchange_to_item(broken, CTX))
+    assert error.item == "Exchange appointment 'Zahnarzt' (ERP activity 12)"
+
+
+@pytest.mark.parametrize("write", ["exchange", "erp"])
+def test_an_item_that_cannot_be_written_is_rejected_by_item_and_field(write: str) -> None:
+    broken = Item(Kind.TASK, "Aufgabe", status=TaskStatus.IN_PROGRESS, percent_complete=150)
+    if write == "exchange":
+        error = rejection(lambda: item_to_exchange(broken, CTX))
+    else:
+        error = rejection(lambda: item_to_erp(broken, CTX))
+    assert (error.args[0], error.item, error.field) == (
+        "percent complete 150 is not within 0..100", "task 'Aufgabe'", "percent_complete"
+    )
+    no_start = Item(Kind.APPOINTMENT, "Termin")
+    error = rejection(lambda: item_to_exchange(no_start, CTX))
+    assert (error.item, error.field) == ("appointment 'Termin'", "start")
+
+
+def test_a_long_subject_is_named_by_its_first_60_characters() -> None:
+    subject = "x" * 80
+    error = rejection(lambda: exchange_to_item(ExchangeItem(Kind.APPOINTMENT, subject), CTX))
+    assert error.item == f"Exchange appointment {'x' * 59 + '…'!r}"
+
+
+def test_a_task_written_to_exchange_takes_its_dates_in_the_erp_zone() -> None:
+    # 23:30 UTC on 4 November is already 5 November in Berlin.
+    task = Item(Kind.TASK, "Aufgabe", start=utc("2026-11-04T23:30"), due=utc("2026-11-04T23:30"))
+    written = item_to_exchange(task, CTX)
+    assert (written.start, written.due) == (date(2026, 11, 5), date(2026, 11, 5))
+    assert (written.status, written.percent_complete, written.end) == (
+        TaskStatus.NOT_STARTED, 0, None
+    )
+
+
+def test_an_appointment_written_to_exchange_has_no_task_fields() -> None:
+    meeting = Item(Kind.APPOINTMENT, "Termin", start=utc("2026-11-05T10:00"),
+                   end=utc("2026-11-05T11:00"), status=TaskStatus.COMPLETED, percent_complete=50)
+    written = item_to_exchange(meeting, CTX)
+    assert (written.status, written.percent_complete, written.due) == (None, 0, None)
