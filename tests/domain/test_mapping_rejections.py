@@ -115,3 +115,29 @@ def test_an_appointment_written_to_exchange_has_no_task_fields() -> None:
                    end=utc("2026-11-05T11:00"), status=TaskStatus.COMPLETED, percent_complete=50)
     written = item_to_exchange(meeting, CTX)
     assert (written.status, written.percent_complete, written.due) == (None, 0, None)
+
+
+def test_an_erp_appointment_without_an_end_lasts_no_time() -> None:
+    item = erp_to_item(ErpActivity(3, Kind.APPOINTMENT, "Anruf",
+                                   start_at=local("2026-11-05T10:00")), CTX)
+    assert (item.start, item.end) == (utc("2026-11-05T09:00"), utc("2026-11-05T09:00"))
+
+
+def test_an_erp_appointment_starting_in_the_spring_gap_shrinks_to_its_start() -> None:
+    # 02:30 does not exist on 29 March in Berlin; it reads as 01:30 UTC (03:30 summer time),
+    # after the end 03:10 (01:10 UTC): the appointment shrinks instead of being refused.
+    item = erp_to_item(ErpActivity(3, Kind.APPOINTMENT, "Nacht",
+                                   start_at=local("2026-03-29T02:30"),
+                                   end_at=local("2026-03-29T03:10")), CTX)
+    assert (item.start, item.end) == (utc("2026-03-29T01:30"), utc("2026-03-29T01:30"))
+
+
+def test_an_unreadable_erp_row_is_rewritten_in_full() -> None:
+    unreadable = ErpActivity(3, Kind.APPOINTMENT, "Alt", location="Raum 1",
+                             participant_ids=(7,))
+    item = Item(Kind.APPOINTMENT, "Neu", start=utc("2026-11-05T09:00"),
+                end=utc("2026-11-05T10:00"), location="Raum 1")
+    written = item_to_erp(item, CTX, current=unreadable)
+    assert (written.id, written.subject, written.participant_ids) == (3, "Neu", (7,))
+    assert (written.start_at, written.end_at) == (local("2026-11-05T10:00"),
+                                                  local("2026-11-05T11:00"))
