@@ -99,3 +99,14 @@ def test_a_deleted_activity_without_a_stamped_copy_plans_nothing() -> None:
     other = exchange_copy(activity(2))
     outcome = fate(run(erp=(deleted_erp(),), stamped={2: remote(other)}))
     assert outcome.untouched
+
+
+def test_an_erp_edit_beating_an_exchange_deletion_adopts_the_copy_a_crashed_pass_made() -> None:
+    # The previous pass created the new copy EX2 and crashed before storing its link.
+    edited = activity(subject="Noch gebraucht")
+    twin = exchange_copy(edited)
+    outcome = fate(run(erp=(changed_erp(edited),), exchange=(deleted_exchange(),),
+                       links=(link(activity()),), stamped={1: remote(twin, "EX2")}))
+    assert outcome.created == set() and outcome.deleted == set()
+    assert outcome.link is not None and outcome.link.exchange_id == "EX2"
+    assert outcome.link.synced.subject == "Noch gebraucht"
