@@ -1,6 +1,7 @@
 """Connection options: defaults of DESIGN.md §3, the start-of-synchronization clamp, and
 the errors a user sees for a bad value."""
 
+import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -143,11 +144,20 @@ def test_an_optional_option_takes_its_value_from_the_text() -> None:
     )
 
 
-def test_a_start_time_without_a_zone_is_utc_and_one_with_a_zone_is_converted_to_utc() -> None:
-    options = ConnectionOptions()
-    naive = parse_option(options, "start_sync_at", "2026-11-20T08:00:00").start_sync_at
+def test_a_start_time_without_a_zone_is_utc_and_one_with_a_zone_is_converted_to_utc(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Whatever the host's zone: a host west of UTC must not shift or relabel the start.
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        options = ConnectionOptions()
+        naive = parse_option(options, "start_sync_at", "2026-11-20T08:00:00").start_sync_at
+        zoned = parse_option(options, "start_sync_at", "2026-11-20T08:00:00-05:00").start_sync_at
+    finally:
+        monkeypatch.undo()
+        time.tzset()
     assert naive == datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
-    zoned = parse_option(options, "start_sync_at", "2026-11-20T08:00:00-05:00").start_sync_at
     assert zoned == datetime(2026, 11, 20, 13, 0, tzinfo=UTC)
     assert zoned is not None and zoned.utcoffset() == timedelta(0)
 

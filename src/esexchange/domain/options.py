@@ -83,7 +83,7 @@ def parse_option(options: ConnectionOptions, key: str, text: str) -> ConnectionO
     value: object
     try:
         if kind == "bool":
-            value = _parse_bool(key, raw)
+            value = _parse_bool(raw)
         elif kind == "int":
             value = int(raw)
             if value < 0 or (key == "delete_guard_percent" and value > 100):
@@ -104,13 +104,13 @@ def parse_option(options: ConnectionOptions, key: str, text: str) -> ConnectionO
     return replace(options, **changes)
 
 
-def _parse_bool(key: str, raw: str) -> bool:
+def _parse_bool(raw: str) -> bool:
     lowered = raw.lower()
     if lowered in ("on", "true", "yes", "1"):
         return True
     if lowered in ("off", "false", "no", "0"):
         return False
-    raise ValueError(key)
+    raise ValueError
 
 
 def _parse_time(raw: str) -> datetime:
