@@ -9,10 +9,13 @@ from dataclasses import replace
 import pytest
 
 from esexchange.domain.actions import SkipReason
+from esexchange.domain.mapping import exchange_to_item
 from esexchange.domain.model import Side
 from esexchange.domain.options import EmployeeSettings
+from esexchange.domain.planner import exchange_view
 from tests.domain.planner_support import fate
 from tests.domain.test_planner import (
+    CTX,
     activity,
     changed_erp,
     changed_exchange,
@@ -78,11 +81,18 @@ def test_an_activity_deleted_before_its_first_pass_leaves_a_detached_copy_when_k
                        settings=settings))
     assert outcome.deleted == set() and outcome.created == set()
     assert outcome.detached is Side.ERP
-    assert outcome.link is not None and outcome.link.exchange_id == "EX1"
+    tombstone = outcome.link
+    assert tombstone is not None
+    assert (tombstone.erp_id, tombstone.exchange_id, tombstone.version) == (1, "EX1", "ck2")
+    assert tombstone.synced == exchange_to_item(orphan, CTX)
+    assert tombstone.exchange_hash == exchange_view(tombstone.synced, CTX).content_hash()
     # The tombstone keeps the copy out of the ERP, edited or not.
     edited = exchange_copy(activity(), subject="Entwurf 2")
-    later = fate(run(exchange=(changed_exchange(edited, key="ck3"),), links=(outcome.link,)))
+    later = fate(run(exchange=(changed_exchange(edited, key="ck3"),), links=(tombstone,)))
     assert later.untouched and later.skipped == {SkipReason.DETACHED}
+    # ... until the copy goes too: then the tombstone goes.
+    gone = fate(run(exchange=(deleted_exchange(),), links=(tombstone,)), erp_id=1)
+    assert gone.link_dropped
 
 
 def test_an_activity_deleted_before_its_first_pass_has_its_stamped_copy_deleted() -> None:

@@ -5,12 +5,14 @@ meanwhile is synchronized, not lost."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from esexchange.domain.actions import SkipReason
 from esexchange.domain.model import Sensitivity, Side
-from esexchange.domain.planner import exchange_copy_unmerged
-from esexchange.domain.state import ErpChange, MailboxChange
+from esexchange.domain.planner import exchange_copy_unmerged, exchange_view
+from esexchange.domain.state import Capabilities, ErpChange, MailboxChange
 from tests.domain.planner_support import fate
 from tests.domain.test_planner import (
     CTX,
@@ -124,3 +126,13 @@ def test_an_exchange_edit_made_while_frozen_survives_a_thaw_in_the_erp() -> None
     assert thawed.updated.get(Side.ERP) == {"location"} and Side.EXCHANGE not in thawed.updated
     assert thawed.erp_written is not None and thawed.erp_written.location == "Raum 3"
     assert thawed.link is not None and not exchange_copy_unmerged(thawed.link, CTX)
+
+
+def test_a_field_the_backend_cannot_hold_is_no_unmerged_exchange_edit() -> None:
+    # Graph's To Do has no sensitivity: its copy always reads as not private.
+    private_task = link(activity(private=True))
+    no_sensitivity = Capabilities(cannot_hold=frozenset({"private"}))
+    seen = exchange_view(replace(private_task.synced, private=False), CTX, no_sensitivity)
+    stored = replace(private_task, exchange_hash=seen.content_hash())
+    assert not exchange_copy_unmerged(stored, CTX, no_sensitivity)
+    assert exchange_copy_unmerged(stored, CTX)
