@@ -160,3 +160,8 @@ def same_pairing(a: Link, b: Link) -> bool:
     return (a.erp_id, a.exchange_id, a.erp_hash, a.exchange_hash, a.synced, a.detached) == (
         b.erp_id, b.exchange_id, b.erp_hash, b.exchange_hash, b.synced, b.detached
     )
+
+
+def skips(plan: Plan) -> set[tuple[Side, str, SkipReason]]:
+    """What the plan leaves alone, as the user reads it: side, item id, reason."""
+    return {(s.side, s.key, s.reason) for s in plan.skipped}

@@ -6,12 +6,14 @@ once (adoption claims both ids)."""
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import date, datetime
 
 import pytest
 
-from esexchange.domain.model import Sensitivity, Side
+from esexchange.domain.actions import SkipReason
+from esexchange.domain.model import ExchangeItem, Kind, Sensitivity, Side, TaskStatus
 from esexchange.domain.options import ConflictPolicy
-from tests.domain.planner_support import fate
+from tests.domain.planner_support import fate, skips
 from tests.domain.test_planner import (
     NOW,
     OPTIONS,
@@ -113,3 +115,32 @@ def test_an_adopted_copy_gets_the_erp_content() -> None:
     assert written is not None and (written.subject, written.location) == ("Planung", "Raum 2")
     assert Side.ERP not in outcome.updated
     assert outcome.link is not None and outcome.link.synced.location == "Raum 2"
+
+
+def test_an_adopted_copy_keeps_the_users_categories_and_personal_sensitivity() -> None:
+    copy = exchange_copy(activity(), sensitivity=Sensitivity.PERSONAL, location="Raum 1")
+    copy = replace(copy, categories=("Kunde", *copy.categories))
+    outcome = fate(run(erp=(changed_erp(activity(location="Raum 2")),),
+                       stamped={1: remote(copy)}))
+    written = outcome.exchange_written
+    assert written is not None and written.location == "Raum 2"
+    assert written.sensitivity is Sensitivity.PERSONAL and written.categories[0] == "Kunde"
+
+
+def test_a_completed_exchange_task_is_imported_completed_now() -> None:
+    task = ExchangeItem(Kind.TASK, "Erledigt", due=date(2026, 11, 3),
+                        status=TaskStatus.COMPLETED, percent_complete=100)
+    outcome = fate(run(kind=Kind.TASK, exchange=(changed_exchange(task),)))
+    assert outcome.created == {Side.ERP} and outcome.erp_written is not None
+    # NOW is 09:00 UTC, 10:00 in the ERP's Berlin time.
+    assert outcome.erp_written.completed_at == datetime(2026, 11, 2, 10, 0)
+
+
+def test_a_skipped_item_is_reported_by_its_side_and_id() -> None:
+    private_item = replace(exchange_copy(activity(2)), erp_id=None,
+                           sensitivity=Sensitivity.PRIVATE)
+    result = run(erp=(changed_erp(activity(private=True)),),
+                 exchange=(changed_exchange(private_item, "EX2"),))
+    assert skips(result) == {
+        (Side.ERP, "1", SkipReason.PRIVATE), (Side.EXCHANGE, "EX2", SkipReason.PRIVATE)
+    }
