@@ -144,3 +144,10 @@ def test_a_skipped_item_is_reported_by_its_side_and_id() -> None:
     assert skips(result) == {
         (Side.ERP, "1", SkipReason.PRIVATE), (Side.EXCHANGE, "EX2", SkipReason.PRIVATE)
     }
+
+
+def test_an_imported_item_is_linked_with_its_id_and_version() -> None:
+    item = replace(exchange_copy(activity()), erp_id=None, subject="Zahnarzt")
+    outcome = fate(run(exchange=(changed_exchange(item, "EX4", key="ck7"),)))
+    assert outcome.created == {Side.ERP} and outcome.link is not None
+    assert (outcome.link.exchange_id, outcome.link.version) == ("EX4", "ck7")
