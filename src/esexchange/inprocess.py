@@ -1,4 +1,4 @@
-"""Serve an ASGI app (the EWS sandbox) from a background thread on loopback.
+"""Serve an ASGI app (the EWS sandbox, the console) from a background thread.
 
 The demo, the benchmark and the end-to-end tests run the sandbox inside their own
 process: no second command to start, and it stops with them. The socket is bound here,
@@ -35,10 +35,12 @@ class BackgroundServer:
         app: Any,
         *,
         port: int = 0,
+        host: str = LOOPBACK,
         ssl_certfile: str | None = None,
         ssl_keyfile: str | None = None,
     ) -> None:
         self._app = app
+        self.host = host
         self._requested_port = port
         self._ssl = (ssl_certfile, ssl_keyfile)
         self._server: uvicorn.Server | None = None
@@ -48,10 +50,11 @@ class BackgroundServer:
     @property
     def base_url(self) -> str:
         scheme = "https" if self._ssl[0] else "http"
-        return f"{scheme}://{LOOPBACK}:{self.port}"
+        shown = LOOPBACK if self.host in ("0.0.0.0", "") else self.host
+        return f"{scheme}://{shown}:{self.port}"
 
     def start(self) -> BackgroundServer:
-        sock = _bind(self._requested_port)
+        sock = _bind(self.host, self._requested_port)
         self.port = sock.getsockname()[1]
         self._server = uvicorn_server(self._app, *self._ssl)
         self._thread = threading.Thread(
@@ -62,7 +65,7 @@ class BackgroundServer:
         deadline = time.monotonic() + 10
         while not self._server.started:
             if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise EsExchangeError(f"the sandbox did not start on {self.base_url}")
+                raise EsExchangeError(f"the server did not start on {self.base_url}")
             time.sleep(0.01)
         return self
 
@@ -82,13 +85,13 @@ class BackgroundServer:
         self.stop()
 
 
-def _bind(port: int) -> socket.socket:
+def _bind(host: str, port: int) -> socket.socket:
     try:
-        return listening_socket(LOOPBACK, port)
+        return listening_socket(host, port)
     except OSError as error:
         if error.errno == errno.EADDRINUSE:
             raise PortInUse(
-                f"port {port} on {LOOPBACK} is already in use by another program; "
+                f"port {port} on {host} is already in use by another program; "
                 "choose another with --port (or --port 0 for any free port)"
             ) from None
         raise

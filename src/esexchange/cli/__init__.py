@@ -15,6 +15,7 @@ from esexchange.cli import (
     personnel,
     reference,
     sandbox,
+    service,
     status,
     sync,
 )
@@ -35,3 +36,5 @@ app.add_typer(sync.check_app, name="check")
 app.command("token")(sync.token)
 app.command("status")(status.status)
 app.command("demo")(demo.run)
+app.command("run")(service.run)
+app.add_typer(service.admin_app, name="admin")

@@ -416,3 +416,26 @@ esx_pass = Table(
     sqlite_autoincrement=True,
 )
 """One row per pass over one mailbox (added in script version 2)."""
+
+esx_admin = Table(
+    "esx_admin",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("password_hash", String(200), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False, server_default=_now),
+    Column("failed_sign_ins", Integer, nullable=False, server_default="0"),
+    Column("last_failed_at", UtcDateTime, nullable=True),
+)
+"""Console administrators (added in script version 4); passwords as argon2 hashes."""
+
+esx_worker = Table(
+    "esx_worker",
+    metadata,
+    Column("holder", String(200), primary_key=True),
+    Column("host", String(255), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("address", String(255), nullable=False, server_default=""),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("seen_at", UtcDateTime, nullable=False),
+)
+"""Running ``esexchange run`` processes and when each was last seen (script version 4)."""

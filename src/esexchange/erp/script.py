@@ -86,6 +86,11 @@ def _create_retry_table(conn: Connection) -> None:
     schema.esx_retry.create(conn, checkfirst=True)
 
 
+def _create_service_tables(conn: Connection) -> None:
+    schema.esx_admin.create(conn, checkfirst=True)
+    schema.esx_worker.create(conn, checkfirst=True)
+
+
 STEPS: tuple[Step, ...] = (
     Step(1, "reference ERP tables where missing; sync tables; change journal and triggers",
          _create_base),
@@ -100,6 +105,8 @@ STEPS: tuple[Step, ...] = (
             "occurrence as a change of its series", _add_series),
     Step(6, "esx_retry: pairs whose step failed, retried by id with growing back-off",
          _create_retry_table),
+    Step(7, "esx_admin and esx_worker: console administrators and the running services",
+         _create_service_tables),
 )
 SCRIPT_VERSION = STEPS[-1].version
 

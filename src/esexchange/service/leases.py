@@ -4,21 +4,24 @@ Two passes over the same mailbox at once (the service and an administrator's
 ``esexchange sync``, or two hosts) would both read the same changes and both write them.
 A pass therefore takes the mailbox's lease first; the primary key makes taking it atomic
 on SQLite and PostgreSQL alike. A lease expires, so a crashed holder blocks nobody for
-long, and one left by a dead process of the same host is taken over at once. A pass
-longer than the lease is not expected (the engine works in batches).
+long, and one left by a dead process of the same host is taken over at once. While the
+block runs, a thread renews the lease every third of its duration, so a pass longer than
+the lease keeps it; a holder that dies stops renewing and its lease lapses.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import ColumnElement, Engine, and_, delete, insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import ColumnElement, Engine, and_, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from esexchange.domain.errors import EsExchangeError
 from esexchange.erp.db import write_connection
@@ -26,6 +29,8 @@ from esexchange.erp.port import Scope
 from esexchange.erp.schema import esx_lease
 
 LEASE_DURATION = timedelta(minutes=15)
+
+log = logging.getLogger(__name__)
 
 
 class MailboxBusy(EsExchangeError):
@@ -39,25 +44,46 @@ def new_holder() -> str:
 
 @contextmanager
 def mailbox_lease(
-    engine: Engine, scope: Scope, *, holder: str, now: datetime, mailbox: str
+    engine: Engine, scope: Scope, *, holder: str, now: datetime, mailbox: str,
+    duration: timedelta = LEASE_DURATION,
 ) -> Iterator[None]:
-    """Hold the lease of ``scope`` inside the block; ``MailboxBusy`` when another has it."""
-    _take(engine, scope, holder, now, mailbox)
+    """Hold the lease of ``scope`` inside the block, renewed while it runs;
+    ``MailboxBusy`` when another has it."""
+    _take(engine, scope, holder, now, mailbox, duration)
+    done = threading.Event()
+    renewer = threading.Thread(target=_renew, args=(engine, scope, holder, duration, done),
+                               name=f"esx-lease-{mailbox}", daemon=True)
+    renewer.start()
     try:
         yield
     finally:
+        done.set()
+        renewer.join()
         with write_connection(engine) as db, db.begin():
             db.execute(delete(esx_lease).where(_of(scope), esx_lease.c.holder == holder))
 
 
-def _take(engine: Engine, scope: Scope, holder: str, now: datetime, mailbox: str) -> None:
+def _renew(engine: Engine, scope: Scope, holder: str, duration: timedelta,
+           done: threading.Event) -> None:
+    """Push the lease's expiry out every third of ``duration`` until ``done``."""
+    while not done.wait(duration.total_seconds() / 3):
+        try:
+            with write_connection(engine) as db, db.begin():
+                db.execute(update(esx_lease).where(_of(scope), esx_lease.c.holder == holder)
+                           .values(expires_at=datetime.now(UTC) + duration))
+        except SQLAlchemyError:  # the next renewal tries again; the lease still has time
+            log.warning("could not renew the lease of %s", holder, exc_info=True)
+
+
+def _take(engine: Engine, scope: Scope, holder: str, now: datetime, mailbox: str,
+          duration: timedelta) -> None:
     for _attempt in range(2):
         try:
             with write_connection(engine) as db, db.begin():
                 db.execute(delete(esx_lease).where(_of(scope), esx_lease.c.expires_at <= now))
                 db.execute(insert(esx_lease).values(
                     connection_id=scope.connection_id, employee_id=scope.employee_id,
-                    holder=holder, expires_at=now + LEASE_DURATION,
+                    holder=holder, expires_at=now + duration,
                 ))
             return
         except IntegrityError:

@@ -13,9 +13,10 @@ outcome; the next mailbox still runs.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from contextlib import nullcontext
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from sqlalchemy import Engine
@@ -30,10 +31,10 @@ from esexchange.engine import PassReport, run_pass
 from esexchange.erp.port import Scope
 from esexchange.erp.store import SqlErpStore
 from esexchange.exchange.errors import MailboxError
-from esexchange.exchange.port import Exchange
+from esexchange.exchange.port import Exchange, Mailbox
 from esexchange.service.adapter import open_connection
 from esexchange.service.hostzone import host_time_zone
-from esexchange.service.leases import MailboxBusy, mailbox_lease, new_holder
+from esexchange.service.leases import LEASE_DURATION, MailboxBusy, mailbox_lease, new_holder
 from esexchange.service.summary import movement
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,8 @@ class MailboxOutcome:
     problem: str = ""
     busy: bool = False
     """Another pass held the mailbox; this run left it alone."""
+    requests: Mapping[tuple[str, str], int] = field(default_factory=dict)
+    """Requests the pass sent, by (backend, operation) (for the service's metrics)."""
 
     @property
     def skipped(self) -> bool:
@@ -89,6 +92,8 @@ def sync_connection(
     approve_deletions: bool = False,
     now: datetime | None = None,
     progress: Progress | None = None,
+    holder: str | None = None,
+    lease: timedelta = LEASE_DURATION,
 ) -> list[MailboxOutcome]:
     """Run one pass for every synchronized employee of ``connection_name``.
 
@@ -97,7 +102,9 @@ def sync_connection(
     no pass. ``approve_deletions`` lets through the deletions the circuit breaker held.
     Raises ``EsExchangeError`` only for what stops the whole connection (an unknown
     connection or employee, a bad option, Autodiscover failing); everything that
-    concerns one mailbox is that mailbox's outcome.
+    concerns one mailbox is that mailbox's outcome. ``holder`` names the leases this run
+    takes (the service's worker name; a new one by default); ``lease`` is how long a lease
+    lasts between two renewals.
     """
     now = now or datetime.now(UTC)
     conn = config.get_connection(engine, connection_name)
@@ -106,7 +113,7 @@ def sync_connection(
     store = SqlErpStore(engine)
     ctx = make_context(conn.options, store.reference(), host_time_zone())
     exchange = open_connection(engine, conn, ctx.erp_zone.key)
-    holder = new_holder()
+    holder = holder or new_holder()
 
     if progress:
         progress.begin(len(people))
@@ -120,7 +127,7 @@ def sync_connection(
             try:
                 # A dry run writes nothing, so it needs no lease.
                 with nullcontext() if dry_run else mailbox_lease(
-                    engine, scope, holder=holder, now=started, mailbox=person.email
+                    engine, scope, holder=holder, now=started, mailbox=person.email, duration=lease
                 ):
                     outcome = _one_mailbox(
                         store, exchange, scope, person, settings, ctx, now,
@@ -131,7 +138,7 @@ def sync_connection(
             if not dry_run:
                 store.record_pass(
                     scope, started_at=started, finished_at=datetime.now(UTC),
-                    outcome=_outcome_word(outcome), summary=_summary(outcome),
+                    outcome=outcome_word(outcome), summary=_summary(outcome),
                 )
             outcomes.append(outcome)
             if progress:
@@ -179,14 +186,24 @@ def _one_mailbox(
         # The ERP refused this mailbox's unit of work (it rolled back as a whole; items
         # already created in Exchange carry their stamp and are adopted next time).
         log.exception("mailbox %s: the pass failed", person.email)
-        return MailboxOutcome(person, None, f"mailbox {person.email}: the pass failed: {error}")
+        return MailboxOutcome(person, None, f"mailbox {person.email}: the pass failed: {error}",
+                              requests=_requests(mailbox))
     problem = report.error or report.not_syncable or ""
     if report.error:
         log.warning("%s", report.error)
-    return MailboxOutcome(person, report, problem)
+    return MailboxOutcome(person, report, problem, requests=_requests(mailbox))
 
 
-def _outcome_word(outcome: MailboxOutcome) -> str:
+def _requests(mailbox: Mailbox) -> dict[tuple[str, str], int]:
+    """The requests an adapter counted, by (backend, operation); the backend is the
+    adapter's package (``exchange.ews``, ``exchange.graph``)."""
+    counter = getattr(mailbox, "requests", None)
+    operations: dict[str, int] = dict(getattr(counter, "by_operation", {}))
+    backend = type(mailbox).__module__.split(".")[2]
+    return {(backend, operation): count for operation, count in operations.items()}
+
+
+def outcome_word(outcome: MailboxOutcome) -> str:
     """``esx_pass.outcome``: ok, partial (some items failed), skipped or failed."""
     if outcome.skipped or outcome.busy:
         return "skipped"

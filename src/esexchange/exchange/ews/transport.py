@@ -13,8 +13,10 @@ throttling budget, so one mailbox's wait never eats another's.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -32,14 +34,27 @@ from urllib3.util import parse_url
 
 @dataclass
 class RequestCounter:
-    """EWS requests (HTTP POSTs to the EWS endpoint) sent for one mailbox."""
+    """EWS requests (HTTP POSTs to the EWS endpoint) sent for one mailbox, in all and by
+    EWS operation (``FindItem``, ``CreateItem``, ...; for the service's metrics)."""
 
     count: int = 0
+    by_operation: Counter[str] = field(default_factory=Counter)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def add(self) -> None:
+    def add(self, operation: str = "unknown") -> None:
         with self._lock:
             self.count += 1
+            self.by_operation[operation] += 1
+
+
+_OPERATION = re.compile(rb"<(?:\w+:)?Body[^>]*>\s*<(?:\w+:)?(\w+)")
+
+
+def _operation(body: bytes | str | None) -> str:
+    """The EWS operation a SOAP request asks for: the first element inside its Body."""
+    data = body.encode() if isinstance(body, str) else body or b""
+    found = _OPERATION.search(data)
+    return found.group(1).decode() if found else "unknown"
 
 
 @dataclass
@@ -89,7 +104,7 @@ class TlsAdapter(requests.adapters.HTTPAdapter):
         call = _CURRENT_CALL.get()
         if (call is not None and request.method == "POST"
                 and _normalized(request.url or "") == call.endpoint):
-            call.counter.add()
+            call.counter.add(_operation(request.body))
         return super().send(
             request, stream=stream, timeout=timeout, verify=self._verify, cert=cert,
             proxies=proxies,

@@ -1,0 +1,92 @@
+"""``esexchange run`` (the service) and ``esexchange admin create`` (console accounts)."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from datetime import timedelta
+from types import FrameType
+from typing import Annotated
+
+import typer
+
+from esexchange.cli.common import DbOption, database, fail, out, reports_errors
+from esexchange.inprocess import BackgroundServer
+from esexchange.service.admins import create_admin
+from esexchange.service.daemon import ServiceSettings, SyncService
+from esexchange.service.leases import LEASE_DURATION
+from esexchange.service.metrics import ServiceMetrics
+from esexchange.web.app import create_app
+
+admin_app = typer.Typer(no_args_is_help=True, help="Administrator accounts of the console.")
+
+
+@reports_errors
+def run(
+    db: DbOption = None,
+    host: Annotated[str, typer.Option(help="Address the console listens on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port of the console and /metrics.")] = 8080,
+    workers: Annotated[int, typer.Option(min=1, max=64,
+                                         help="Mailboxes synchronized at once.")] = 4,
+    interval_seconds: Annotated[
+        int | None, typer.Option(min=1, help="Seconds between two passes over a mailbox, "
+                                 "for every connection (default: interval_minutes).")
+    ] = None,
+    lease_seconds: Annotated[
+        int, typer.Option(min=3, help="How long a mailbox's lease lasts between renewals; "
+                          "a dead worker's mailboxes are taken over after it.")
+    ] = int(LEASE_DURATION.total_seconds()),
+) -> None:
+    """Run the service: synchronize every connection at its interval, serve the console.
+
+    Several `esexchange run` on one PostgreSQL database share the mailboxes. SIGTERM or
+    Ctrl-C lets the passes in flight finish, records them, and exits.
+    """
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    with database(db) as engine:
+        metrics = ServiceMetrics(engine)
+        app = create_app(engine, metrics)
+        stop = threading.Event()
+
+        def on_signal(number: int, _frame: FrameType | None) -> None:
+            logging.getLogger(__name__).info("signal %d: stopping after the passes in flight",
+                                             number)
+            stop.set()
+
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
+        with BackgroundServer(app, host=host, port=port) as server:
+            settings = ServiceSettings(
+                workers=workers, lease=timedelta(seconds=lease_seconds),
+                interval=timedelta(seconds=interval_seconds) if interval_seconds else None,
+                address=server.base_url,
+            )
+            service = SyncService(engine, settings, metrics)
+            out().print(f"esExchange service {service.holder}: console at {server.base_url}/ "
+                        f"(metrics at {server.base_url}/metrics)", soft_wrap=True)
+            sys.stdout.flush()
+            service.run(stop)
+        out().print("Stopped; every pass that started was recorded.")
+
+
+@admin_app.command("create")
+@reports_errors
+def create(
+    name: Annotated[str, typer.Argument(help="The account's sign-in name.")],
+    password_stdin: Annotated[bool, typer.Option(
+        "--password-stdin", help="Read the password from standard input.")] = False,
+    db: DbOption = None,
+) -> None:
+    """Make a console administrator account (the password is stored as an argon2 hash)."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    if not password:
+        raise fail(f"admin {name}: no password given on standard input")
+    with database(db) as engine:
+        create_admin(engine, name, password)
+    out().print(f"Admin {name} created; sign in to the console of `esexchange run`.")

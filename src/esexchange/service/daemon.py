@@ -1,0 +1,173 @@
+"""The long-running service: passes for every synchronized mailbox, at each connection's
+interval, several mailboxes at once within a bound, each mailbox never twice at once.
+
+Every tick the scheduler reads, per connection, when each mailbox last had a pass and how
+many failed in a row (``esx_pass``, shared by every worker of the installation), and
+starts the due mailboxes that no lease holds and this worker is not already running.
+A pass takes the mailbox's lease (``leases.py``, renewed while it runs), so two workers on
+one database never work on one mailbox at once; a worker that finds a mailbox due but
+leased leaves it to its holder. A mailbox whose passes fail waits longer and longer
+(``domain.schedule.back_off``) and is tried again, never dropped.
+
+``stop`` (SIGTERM, Ctrl-C) ends the loop: no new pass starts, the passes in flight finish
+and are recorded, then ``run`` returns.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Engine, and_, case, func, select
+from sqlalchemy.exc import SQLAlchemyError
+
+from esexchange import config
+from esexchange.domain.errors import EsExchangeError
+from esexchange.domain.schedule import is_due
+from esexchange.erp.port import Scope
+from esexchange.erp.schema import esx_lease, esx_pass
+from esexchange.erp.store import SqlErpStore
+from esexchange.service import workers
+from esexchange.service.leases import LEASE_DURATION, new_holder
+from esexchange.service.metrics import ServiceMetrics
+from esexchange.service.runner import sync_connection
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    """``workers``: mailboxes at once; ``interval``: overrides every connection's
+    ``interval_minutes`` (demos, tests); ``tick``: seconds between two looks at the plan."""
+
+    workers: int = 4
+    interval: timedelta | None = None
+    lease: timedelta = LEASE_DURATION
+    tick: float = 1.0
+    address: str = ""
+
+
+@dataclass(frozen=True)
+class DueMailbox:
+    connection: str
+    email: str
+    scope: Scope
+
+
+class SyncService:
+    """One worker: ``run(stop)`` until ``stop`` is set."""
+
+    def __init__(self, engine: Engine, settings: ServiceSettings,
+                 metrics: ServiceMetrics | None = None, holder: str | None = None) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.metrics = metrics or ServiceMetrics(engine)
+        self.holder = holder or new_holder()
+        self.store = SqlErpStore(engine)
+        self._running: dict[Scope, Future[None]] = {}
+
+    def run(self, stop: threading.Event) -> None:
+        """Schedule passes until ``stop``; then let the passes in flight finish."""
+        workers.register(self.engine, self.holder, self.settings.address)
+        log.info("worker %s started (%d mailboxes at once)", self.holder, self.settings.workers)
+        pool = ThreadPoolExecutor(self.settings.workers, thread_name_prefix="esx-pass")
+        try:
+            while not stop.is_set():
+                try:
+                    workers.heartbeat(self.engine, self.holder)
+                    self._start_due(pool, datetime.now(UTC))
+                except (SQLAlchemyError, EsExchangeError):
+                    log.exception("the scheduler could not read the plan; trying again")
+                stop.wait(self.settings.tick)
+        finally:
+            log.info("worker %s stopping: finishing %d passes in flight",
+                     self.holder, len(self._running))
+            pool.shutdown(wait=True)
+            workers.unregister(self.engine, self.holder)
+            log.info("worker %s stopped", self.holder)
+
+    @property
+    def in_flight(self) -> int:
+        return sum(1 for f in self._running.values() if not f.done())
+
+    def _start_due(self, pool: ThreadPoolExecutor, now: datetime) -> None:
+        self._running = {s: f for s, f in self._running.items() if not f.done()}
+        for mailbox in self.due(now):
+            if len(self._running) >= self.settings.workers:
+                return
+            if mailbox.scope not in self._running:
+                self._running[mailbox.scope] = pool.submit(self._pass, mailbox)
+
+    def due(self, now: datetime) -> list[DueMailbox]:
+        """The mailboxes whose next pass is due and that no lease holds, oldest first."""
+        due: list[tuple[datetime, DueMailbox]] = []
+        with self.engine.connect() as db:
+            leased = {(row.connection_id, row.employee_id) for row in db.execute(
+                select(esx_lease.c.connection_id, esx_lease.c.employee_id)
+                .where(esx_lease.c.expires_at > now))}
+        for conn in config.list_connections(self.engine):
+            assert conn.id is not None
+            interval = self.settings.interval or timedelta(minutes=conn.options.interval_minutes)
+            history = _pass_history(self.engine, conn.id)
+            for person, _settings in config.personnel(self.engine, conn.name):
+                if (conn.id, person.id) in leased:
+                    continue
+                last, failures = history.get(person.id, (None, 0))
+                if is_due(last, failures, interval, now):
+                    scope = Scope(conn.id, person.id)
+                    oldest = last or datetime.min.replace(tzinfo=UTC)
+                    due.append((oldest, DueMailbox(conn.name, person.email, scope)))
+        return [mailbox for _when, mailbox in sorted(due, key=lambda d: d[0])]
+
+    def _pass(self, mailbox: DueMailbox) -> None:
+        started, clock = datetime.now(UTC), time.monotonic()
+        try:
+            outcomes = sync_connection(self.engine, mailbox.connection, employee=mailbox.email,
+                                       holder=self.holder, lease=self.settings.lease)
+        except Exception as error:
+            if not isinstance(error, EsExchangeError | SQLAlchemyError):
+                log.exception("mailbox %s: the pass failed", mailbox.email)
+            else:
+                log.warning("mailbox %s: %s", mailbox.email, error)
+            self._record_failure(mailbox, started, str(error))
+            return
+        for outcome in outcomes:
+            self.metrics.observe(outcome, time.monotonic() - clock)
+
+    def _record_failure(self, mailbox: DueMailbox, started: datetime, problem: str) -> None:
+        """A pass that could not even start is recorded failed, so it backs off too."""
+        self.metrics.errors.labels("failed_passes").inc()
+        self.metrics.passes.labels("failed").inc()
+        try:
+            self.store.record_pass(
+                mailbox.scope, started_at=started, finished_at=datetime.now(UTC),
+                outcome="failed", summary={"email": mailbox.email, "problem": problem})
+        except SQLAlchemyError:
+            log.exception("mailbox %s: the failed pass could not be recorded", mailbox.email)
+
+
+def _pass_history(engine: Engine, connection_id: int) -> dict[int, tuple[datetime, int]]:
+    """Per employee: when the newest pass started, and how many failed since the last
+    one that did not fail."""
+    p = esx_pass.c
+    last = (
+        select(p.employee_id, func.max(p.id).label("newest"),
+               func.max(case((p.outcome != "failed", p.id), else_=0)).label("good"))
+        .where(p.connection_id == connection_id)
+        .group_by(p.employee_id)
+        .subquery()
+    )
+    newest = (select(last.c.employee_id, p.started_at)
+              .join(esx_pass, p.id == last.c.newest))
+    failures = (select(last.c.employee_id, func.count().label("n"))
+                .join(esx_pass, and_(p.employee_id == last.c.employee_id,
+                                     p.connection_id == connection_id, p.id > last.c.good))
+                .group_by(last.c.employee_id))
+    with engine.connect() as db:
+        failed = {row.employee_id: int(row.n) for row in db.execute(failures)}
+        return {row.employee_id: (row.started_at, failed.get(row.employee_id, 0))
+                for row in db.execute(newest)}

@@ -1,0 +1,1 @@
+"""The service's web side: the admin console, ``/healthz``, ``/readyz`` and ``/metrics``."""

@@ -1,0 +1,100 @@
+"""The service's parts on a real database: admin accounts, renewed leases, the
+installation's identity."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from esexchange import config
+from esexchange.cli import app
+from esexchange.config import Auth, Backend, ConnectionConfig
+from esexchange.erp.db import open_engine
+from esexchange.erp.port import Scope
+from esexchange.erp.schema import esx_admin
+from esexchange.service.admins import AdminError, create_admin, sign_in
+from esexchange.service.installation import installation
+from esexchange.service.leases import MailboxBusy, mailbox_lease
+
+PASSWORD = "correct horse battery"
+
+
+def test_admin_create_reads_the_password_from_stdin_and_stores_only_a_hash(
+    config_db_url: str,
+) -> None:
+    result = CliRunner().invoke(app, ["admin", "create", "erika", "--password-stdin",
+                                      "--db", config_db_url], input=PASSWORD + "\n")
+    assert result.exit_code == 0, result.output
+    engine = open_engine(config_db_url)
+    with engine.connect() as db:
+        stored = db.scalar(select(esx_admin.c.password_hash))
+    assert stored and stored.startswith("$argon2") and PASSWORD not in stored
+    assert sign_in(engine, "erika", PASSWORD).ok
+    again = CliRunner().invoke(app, ["admin", "create", "erika", "--password-stdin",
+                                     "--db", config_db_url], input=PASSWORD + "\n")
+    assert again.exit_code == 2 and "exists already" in again.output
+
+
+def test_a_short_password_is_refused_with_the_reason(config_sqlite_url: str) -> None:
+    with pytest.raises(AdminError, match="at least 10 characters"):
+        create_admin(open_engine(config_sqlite_url), "erika", "short")
+
+
+def test_wrong_passwords_are_refused_and_then_slowed_down(config_sqlite_url: str) -> None:
+    engine = open_engine(config_sqlite_url)
+    create_admin(engine, "erika", PASSWORD)
+    now = datetime(2026, 3, 2, 12, tzinfo=UTC)
+    assert not sign_in(engine, "nobody", PASSWORD, now).ok
+    answers = [sign_in(engine, "erika", "wrong password", now) for _ in range(3)]
+    assert not any(a.ok for a in answers)
+    assert answers[-1].wait_seconds >= 2
+    # While the account waits, even the right password is not checked.
+    assert not sign_in(engine, "erika", PASSWORD, now + timedelta(seconds=1)).ok
+    assert sign_in(engine, "erika", PASSWORD, now + timedelta(seconds=3)).ok
+    # The count starts again after a right password.
+    assert sign_in(engine, "erika", "wrong", now + timedelta(seconds=4)).wait_seconds == 0
+
+
+def test_a_lease_is_renewed_while_its_pass_runs_longer_than_the_lease(
+    config_db_url: str,
+) -> None:
+    engine = open_engine(config_db_url)
+    config.add_connection(engine, ConnectionConfig(
+        name="hq", backend=Backend.EWS, auth=Auth.USER, upn="svc@example.test",
+        ews_url="https://mail.example.test/EWS/Exchange.asmx"), "secret")
+    scope = Scope(config.get_connection(engine, "hq").id or 0, 1)
+    refused: list[str] = []
+    with mailbox_lease(engine, scope, holder="elsewhere:1:a", now=datetime.now(UTC),
+                       mailbox="anna@example.test", duration=timedelta(seconds=1.5)):
+        for _ in range(4):  # 3 s: twice the lease
+            time.sleep(0.75)
+            try:
+                with mailbox_lease(engine, scope, holder="other-host:2:b",
+                                   now=datetime.now(UTC), mailbox="anna@example.test"):
+                    pass
+            except MailboxBusy as busy:
+                refused.append(str(busy))
+    assert len(refused) == 4 and "another pass is running" in refused[0]
+    # Released at the end of the block: the next pass takes it.
+    with mailbox_lease(engine, scope, holder="other-host:2:b", now=datetime.now(UTC),
+                       mailbox="anna@example.test"):
+        pass
+
+
+def test_a_copy_of_the_database_becomes_an_installation_of_its_own(
+    config_sqlite_url: str, tmp_path: Path
+) -> None:
+    engine = open_engine(config_sqlite_url)
+    original = installation(engine)
+    assert installation(engine) == original  # stable
+    copy = tmp_path / "copy.sqlite"
+    shutil.copy(engine.url.database or "", copy)
+    copied = installation(open_engine(f"sqlite:///{copy}"))
+    assert copied.id != original.id
+    assert installation(engine) == original
