@@ -81,6 +81,7 @@ def test_an_older_install_is_upgraded_in_place(bare: Engine) -> None:
     with bare.connect() as conn:
         assert installed_version(conn) == SCRIPT_VERSION
         assert inspect(conn).has_table("esx_pass")
+        assert inspect(conn).has_table("esx_admin") and inspect(conn).has_table("esx_worker")
         require_current(conn)
         assert conn.execute(text("SELECT name, options_json FROM esx_connection")).all() == [
             ("Zentrale", "{}")
