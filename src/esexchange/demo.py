@@ -53,6 +53,7 @@ from esexchange.sandbox.directory import (
     load_directory,
     write_directory,
 )
+from esexchange.service.admins import create_admin
 
 CONNECTION = "demo"
 SERVICE_UPN = "svc-esexchange@example.test"
@@ -190,6 +191,21 @@ def _outlook(ews_url: str, password: str, email: str) -> Account:
         primary_smtp_address=email, config=configuration, autodiscover=False,
         access_type=IMPERSONATION, default_timezone=EWSTimeZone("UTC"),
     )
+
+
+CONSOLE_ADMIN = "admin"
+
+
+def console_admin(engine: Engine, folder: DemoFolder) -> str:
+    """The demo's console sign-in (``admin``): its password, made on the first run and
+    kept in the demo folder (a demo-only password, like the sandbox's)."""
+    stored = folder.root / "console-password.txt"
+    if stored.exists():
+        return stored.read_text().strip()
+    password = f"demo-{secrets.token_urlsafe(9)}"
+    create_admin(engine, CONSOLE_ADMIN, password)
+    stored.write_text(password + "\n")
+    return password
 
 
 def instructions(folder: DemoFolder, ews_url: str, password: str, first_email: str) -> str:

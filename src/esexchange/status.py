@@ -14,12 +14,12 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, and_, case, func, select
 
 from esexchange import config
 from esexchange.domain.model import Employee, Kind
 from esexchange.domain.state import Parked
-from esexchange.erp.schema import esx_conflict, esx_cursor, esx_pass, esx_retry
+from esexchange.erp.schema import employee, esx_conflict, esx_cursor, esx_pass, esx_retry
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,8 @@ class LastPass:
     to_erp: int
     failures: int
     problem: str
+    held: int = 0
+    """Deletions the circuit breaker held for approval."""
 
 
 @dataclass(frozen=True)
@@ -115,6 +117,7 @@ def _last_pass(started_at: datetime, finished_at: datetime | None, outcome: str,
         to_exchange=_moved(summary.get("to_exchange")),
         to_erp=_moved(summary.get("to_erp")),
         failures=len(summary.get("failures") or ()),
+        held=int(summary.get("held") or 0),
         problem=str(summary.get("problem") or ""),
     )
 
@@ -125,3 +128,52 @@ def _moved(counts: object) -> int:
         return sum(int(n) for n in counts.values())
     return int(counts) if isinstance(counts, int) else 0
 
+
+
+@dataclass(frozen=True)
+class ConflictEntry:
+    """A field changed on both sides: both values, and the side whose value was kept."""
+
+    at: datetime
+    email: str
+    erp_id: int
+    field: str
+    erp_value: str
+    exchange_value: str
+    winner: str
+
+
+def conflicts(engine: Engine, connection: str, limit: int = 100) -> list[ConflictEntry]:
+    """The newest conflicts recorded over ``connection``."""
+    connection_id = config.get_connection(engine, connection).id
+    with engine.connect() as db:
+        rows = db.execute(
+            select(esx_conflict, employee.c.email)
+            .outerjoin(employee, employee.c.id == esx_conflict.c.employee_id)
+            .where(esx_conflict.c.connection_id == connection_id)
+            .order_by(esx_conflict.c.id.desc()).limit(limit)).all()
+    return [ConflictEntry(r.at, r.email or "", r.erp_id, r.field, r.erp_value,
+                          r.exchange_value, r.winner) for r in rows]
+
+
+def pass_history(engine: Engine, connection_id: int) -> dict[int, tuple[datetime, int]]:
+    """Per employee: when the newest pass started, and how many passes failed since the
+    last one that did not fail (the service's back-off reads it)."""
+    p = esx_pass.c
+    last = (
+        select(p.employee_id, func.max(p.id).label("newest"),
+               func.max(case((p.outcome != "failed", p.id), else_=0)).label("good"))
+        .where(p.connection_id == connection_id)
+        .group_by(p.employee_id)
+        .subquery()
+    )
+    newest = (select(last.c.employee_id, p.started_at)
+              .join(esx_pass, p.id == last.c.newest))
+    failures = (select(last.c.employee_id, func.count().label("n"))
+                .join(esx_pass, and_(p.employee_id == last.c.employee_id,
+                                     p.connection_id == connection_id, p.id > last.c.good))
+                .group_by(last.c.employee_id))
+    with engine.connect() as db:
+        failed = {row.employee_id: int(row.n) for row in db.execute(failures)}
+        return {row.employee_id: (row.started_at, failed.get(row.employee_id, 0))
+                for row in db.execute(newest)}

@@ -15,7 +15,8 @@ runner = CliRunner()
 
 
 def _demo(folder: Path, port: int = 0) -> tuple[int, str]:
-    result = runner.invoke(app, ["demo", "--once", "--dir", str(folder), "--port", str(port)])
+    result = runner.invoke(app, ["demo", "--once", "--dir", str(folder), "--port", str(port),
+                                 "--console-port", "0"])
     return result.exit_code, result.output
 
 
@@ -33,6 +34,7 @@ def test_demo_moves_items_both_ways_and_a_rerun_duplicates_nothing(tmp_path: Pat
     assert any("created" in row[2] for row in rows)  # ERP -> Exchange
     assert any("created" in row[3] for row in rows)  # Exchange -> ERP (seeded in Outlook)
     assert "esexchange status --db sqlite:///" in first
+    assert "Admin console at http://127.0.0.1:" in first and "sign in as admin" in first
     activities = _count(tmp_path, "SELECT count(*) FROM activity")
     links = _count(tmp_path, "SELECT count(*) FROM esx_link")
 

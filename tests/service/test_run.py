@@ -6,7 +6,7 @@ import signal
 from collections.abc import Callable
 
 from tests.e2e.conftest import World
-from tests.service.conftest import ServiceProcess, wait_for
+from tests.support.service import ServiceProcess, wait_for
 
 
 def _passes(world: World, outcome: str = "ok") -> int:

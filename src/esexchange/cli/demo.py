@@ -18,8 +18,11 @@ from esexchange.inprocess import BackgroundServer
 from esexchange.sandbox.ews.app import create_sandbox
 from esexchange.sandbox.graph.app import create_graph_sandbox
 from esexchange.sandbox.tls import ensure_tls_files
+from esexchange.service.metrics import ServiceMetrics
 from esexchange.service.runner import sync_connection
 from esexchange.service.summary import movement
+from esexchange.web.app import create_app
+from esexchange.web.console import Console
 
 
 @reports_errors
@@ -40,8 +43,12 @@ def run(
         Backend, typer.Option(help="ews: the EWS sandbox (Exchange 2016); graph: the Graph "
                               "sandbox (Exchange Online).")
     ] = Backend.EWS,
+    console_port: Annotated[
+        int, typer.Option(help="Loopback port of the admin console (0: any free port).")
+    ] = 8080,
 ) -> None:
-    """Run esExchange on sample ERP data and a built-in sandbox, both ways.
+    """Run esExchange on sample ERP data and a built-in sandbox, both ways, with the
+    admin console.
 
     Keeps synchronizing at the interval until Ctrl-C; --once stops after one pass.
     """
@@ -49,10 +56,16 @@ def run(
     folder = demo.use_folder(folder_path)
     engine = demo.prepare_erp(folder, console.print)
     try:
-        if backend is Backend.GRAPH:
-            _run_graph(engine, folder, port, once, interval)
-        else:
-            _run_ews(engine, folder, port, once, interval)
+        console_app = create_app(engine, ServiceMetrics(engine), Console(engine).routes())
+        console_password = demo.console_admin(engine, folder)
+        with BackgroundServer(console_app, port=console_port) as console_server:
+            console.print(f"Admin console at {console_server.base_url}/ : sign in as "
+                          f"{demo.CONSOLE_ADMIN}, password {console_password} "
+                          "(a demo-only password)", soft_wrap=True)
+            if backend is Backend.GRAPH:
+                _run_graph(engine, folder, port, once, interval)
+            else:
+                _run_ews(engine, folder, port, once, interval)
     except KeyboardInterrupt:
         console.print("Stopped. Run `esexchange demo` again to continue where it stopped.")
     finally:

@@ -11,7 +11,8 @@ from rich.table import Table
 
 from esexchange import config
 from esexchange.cli.common import ConnectionName, DbOption, database, out, reports_errors
-from esexchange.config import PriorityChoice, color_name, parse_color
+from esexchange.config import color_name, parse_color
+from esexchange.config.labels import priority_label
 from esexchange.domain.mapping import category_name
 from esexchange.domain.model import ActivityType, Importance
 
@@ -82,12 +83,3 @@ def map_(
 
 def _color(t: ActivityType) -> str:
     return f"{color_name(t.color)} ({t.color})"
-
-
-def priority_label(choice: PriorityChoice) -> str:
-    """An ERP priority as shown beside an importance: id and name."""
-    if choice.priority is not None:
-        return f"{choice.priority.id} {choice.priority.name}"
-    if choice.missing_id is not None:
-        return f"{choice.missing_id} (no longer in the ERP: choose another)"
-    return "none (the ERP has no priorities)"

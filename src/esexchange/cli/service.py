@@ -19,6 +19,7 @@ from esexchange.service.daemon import ServiceSettings, SyncService
 from esexchange.service.leases import LEASE_DURATION
 from esexchange.service.metrics import ServiceMetrics
 from esexchange.web.app import create_app
+from esexchange.web.console import Console
 
 admin_app = typer.Typer(no_args_is_help=True, help="Administrator accounts of the console.")
 
@@ -48,7 +49,8 @@ def run(
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     with database(db) as engine:
         metrics = ServiceMetrics(engine)
-        app = create_app(engine, metrics)
+        interval = timedelta(seconds=interval_seconds) if interval_seconds else None
+        app = create_app(engine, metrics, Console(engine, interval=interval).routes())
         stop = threading.Event()
 
         def on_signal(number: int, _frame: FrameType | None) -> None:
@@ -60,8 +62,7 @@ def run(
         signal.signal(signal.SIGINT, on_signal)
         with BackgroundServer(app, host=host, port=port) as server:
             settings = ServiceSettings(
-                workers=workers, lease=timedelta(seconds=lease_seconds),
-                interval=timedelta(seconds=interval_seconds) if interval_seconds else None,
+                workers=workers, lease=timedelta(seconds=lease_seconds), interval=interval,
                 address=server.base_url,
             )
             service = SyncService(engine, settings, metrics)

@@ -22,19 +22,20 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine, and_, case, func, select
+from sqlalchemy import Engine, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from esexchange import config
 from esexchange.domain.errors import EsExchangeError
 from esexchange.domain.schedule import is_due
 from esexchange.erp.port import Scope
-from esexchange.erp.schema import esx_lease, esx_pass
+from esexchange.erp.schema import esx_lease
 from esexchange.erp.store import SqlErpStore
 from esexchange.service import workers
 from esexchange.service.leases import LEASE_DURATION, new_holder
 from esexchange.service.metrics import ServiceMetrics
 from esexchange.service.runner import sync_connection
+from esexchange.status import pass_history
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +113,7 @@ class SyncService:
         for conn in config.list_connections(self.engine):
             assert conn.id is not None
             interval = self.settings.interval or timedelta(minutes=conn.options.interval_minutes)
-            history = _pass_history(self.engine, conn.id)
+            history = pass_history(self.engine, conn.id)
             for person, _settings in config.personnel(self.engine, conn.name):
                 if (conn.id, person.id) in leased:
                     continue
@@ -149,25 +150,3 @@ class SyncService:
         except SQLAlchemyError:
             log.exception("mailbox %s: the failed pass could not be recorded", mailbox.email)
 
-
-def _pass_history(engine: Engine, connection_id: int) -> dict[int, tuple[datetime, int]]:
-    """Per employee: when the newest pass started, and how many failed since the last
-    one that did not fail."""
-    p = esx_pass.c
-    last = (
-        select(p.employee_id, func.max(p.id).label("newest"),
-               func.max(case((p.outcome != "failed", p.id), else_=0)).label("good"))
-        .where(p.connection_id == connection_id)
-        .group_by(p.employee_id)
-        .subquery()
-    )
-    newest = (select(last.c.employee_id, p.started_at)
-              .join(esx_pass, p.id == last.c.newest))
-    failures = (select(last.c.employee_id, func.count().label("n"))
-                .join(esx_pass, and_(p.employee_id == last.c.employee_id,
-                                     p.connection_id == connection_id, p.id > last.c.good))
-                .group_by(last.c.employee_id))
-    with engine.connect() as db:
-        failed = {row.employee_id: int(row.n) for row in db.execute(failures)}
-        return {row.employee_id: (row.started_at, failed.get(row.employee_id, 0))
-                for row in db.execute(newest)}

@@ -220,6 +220,7 @@ def _summary(outcome: MailboxOutcome) -> dict[str, object]:
         moved = movement(outcome.report)
         summary.update(
             to_exchange=moved.to_exchange, to_erp=moved.to_erp, conflicts=moved.conflicts,
+            held=moved.held,
             failures=outcome.report.failures,
         )
     return summary

@@ -19,6 +19,7 @@ class Movement:
     to_erp: dict[str, int]
     conflicts: int
     notes: tuple[str, ...]
+    held: int = 0
 
     @property
     def total(self) -> int:
@@ -45,4 +46,4 @@ def movement(report: PassReport) -> Movement:
     if failed := len(report.failures):
         notes.append(f"{failed} failed: " + "; ".join(report.failures[:3]))
     return Movement(counts(Side.EXCHANGE), counts(Side.ERP), total(Outcome.CONFLICTS),
-                    tuple(notes))
+                    tuple(notes), held=total(Outcome.HELD))
