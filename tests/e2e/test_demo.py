@@ -61,7 +61,8 @@ def test_demo_on_a_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
 def test_the_graph_demo_moves_items_both_ways_and_a_rerun_duplicates_nothing(
     tmp_path: Path,
 ) -> None:
-    command = ["demo", "--backend", "graph", "--once", "--dir", str(tmp_path), "--port", "0"]
+    command = ["demo", "--backend", "graph", "--once", "--dir", str(tmp_path), "--port", "0",
+               "--console-port", "0"]
     first = runner.invoke(app, command)
 
     assert first.exit_code == 0, first.output
