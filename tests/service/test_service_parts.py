@@ -4,12 +4,15 @@ installation's identity."""
 from __future__ import annotations
 
 import shutil
+import socket
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from typer.testing import CliRunner
 
 from esexchange import config
@@ -17,8 +20,9 @@ from esexchange.cli import app
 from esexchange.config import Auth, Backend, ConnectionConfig
 from esexchange.erp.db import open_engine
 from esexchange.erp.port import Scope
-from esexchange.erp.schema import esx_admin
+from esexchange.erp.schema import esx_admin, esx_lease
 from esexchange.service.admins import AdminError, create_admin, sign_in
+from esexchange.service.daemon import ServiceSettings, SyncService
 from esexchange.service.installation import installation
 from esexchange.service.leases import MailboxBusy, mailbox_lease
 
@@ -98,3 +102,31 @@ def test_a_copy_of_the_database_becomes_an_installation_of_its_own(
     copied = installation(open_engine(f"sqlite:///{copy}"))
     assert copied.id != original.id
     assert installation(engine) == original
+
+
+def test_a_lease_left_by_a_dead_process_of_this_host_does_not_keep_its_mailbox_waiting(
+    config_sqlite_url: str,
+) -> None:
+    """A worker killed mid-pass leaves its lease behind; a worker on the same host takes
+    the mailbox over at once instead of waiting for the lease to lapse. A lease held
+    elsewhere (another host, which this one cannot see) still keeps its mailbox."""
+    engine = open_engine(config_sqlite_url)
+    config.add_connection(engine, ConnectionConfig(
+        name="hq", backend=Backend.EWS, auth=Auth.USER, upn="svc@example.test",
+        ews_url="https://mail.example.test/EWS/Exchange.asmx"), "secret")
+    config.add_personnel(engine, "hq", ["anna.berg@example.com", "bernd.lang@example.com"])
+    connection = config.get_connection(engine, "hq").id
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    now = datetime.now(UTC)
+    with engine.begin() as db:
+        later = now + timedelta(minutes=15)
+        db.execute(insert(esx_lease), [
+            {"connection_id": connection, "employee_id": 1,
+             "holder": f"{socket.gethostname()}:{dead.pid}:dead", "expires_at": later},
+            {"connection_id": connection, "employee_id": 2,
+             "holder": "other-host:1:alive", "expires_at": later},
+        ])
+    service = SyncService(engine, ServiceSettings(interval=timedelta(minutes=5)))
+    due = [mailbox.email for mailbox in service.due(now)]
+    assert due == ["anna.berg@example.com"]

@@ -32,7 +32,7 @@ from esexchange.erp.port import Scope
 from esexchange.erp.schema import esx_lease
 from esexchange.erp.store import SqlErpStore
 from esexchange.service import workers
-from esexchange.service.leases import LEASE_DURATION, new_holder
+from esexchange.service.leases import LEASE_DURATION, holder_is_gone, new_holder
 from esexchange.service.metrics import ServiceMetrics
 from esexchange.service.runner import sync_connection
 from esexchange.status import pass_history
@@ -107,9 +107,10 @@ class SyncService:
         """The mailboxes whose next pass is due and that no lease holds, oldest first."""
         due: list[tuple[datetime, DueMailbox]] = []
         with self.engine.connect() as db:
+            # A lease of a dead process of this host is no obstacle: the pass takes it over.
             leased = {(row.connection_id, row.employee_id) for row in db.execute(
-                select(esx_lease.c.connection_id, esx_lease.c.employee_id)
-                .where(esx_lease.c.expires_at > now))}
+                select(esx_lease.c.connection_id, esx_lease.c.employee_id, esx_lease.c.holder)
+                .where(esx_lease.c.expires_at > now)) if not holder_is_gone(row.holder)}
         for conn in config.list_connections(self.engine):
             assert conn.id is not None
             interval = self.settings.interval or timedelta(minutes=conn.options.interval_minutes)

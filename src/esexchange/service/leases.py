@@ -90,7 +90,7 @@ def _take(engine: Engine, scope: Scope, holder: str, now: datetime, mailbox: str
             with engine.connect() as db:
                 row = db.execute(select(esx_lease.c.holder, esx_lease.c.expires_at)
                                  .where(_of(scope))).first()
-            if row is not None and _holder_is_gone(row.holder):
+            if row is not None and holder_is_gone(row.holder):
                 # A process of this host that died (killed mid-pass) left it behind.
                 with write_connection(engine) as db, db.begin():
                     db.execute(delete(esx_lease).where(_of(scope),
@@ -103,7 +103,7 @@ def _take(engine: Engine, scope: Scope, holder: str, now: datetime, mailbox: str
             ) from None
 
 
-def _holder_is_gone(holder: str) -> bool:
+def holder_is_gone(holder: str) -> bool:
     """Whether ``holder`` names a process of this host that no longer runs."""
     host, _, rest = holder.partition(":")
     pid = rest.partition(":")[0]
