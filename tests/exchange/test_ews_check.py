@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import http.server
 import socket
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -75,3 +77,48 @@ def test_one_failing_mailbox_does_not_stop_another(connection: EwsConnection) ->
     with pytest.raises(MailboxNotFound):
         connection.mailbox("nobody@example.test").changes(Kind.APPOINTMENT, None)
     assert connection.mailbox(ANNA).changes(Kind.APPOINTMENT, None).complete == WHOLE_FOLDER
+
+
+
+class _WebPage(http.server.BaseHTTPRequestHandler):
+    """A plain web server (a login page), where an EWS URL was expected."""
+
+    status = 200
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("content-length", 0)))
+        body = b"<html><head><title>Sign in</title></head><body>Sign in</body></html>"
+        self.send_response(self.status)
+        self.send_header("content-type", "text/html; charset=utf-8")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST
+
+    def log_message(self, *_args: object) -> None:
+        pass
+
+
+@pytest.fixture(params=[200, 404])
+def web_page(request: pytest.FixtureRequest) -> Iterator[str]:
+    handler = type("Page", (_WebPage,), {"status": request.param})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/EWS/Exchange.asmx"
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_web_page_is_not_an_ews_endpoint(web_page: str) -> None:
+    with connected(user_settings(web_page)) as connection:
+        with pytest.raises(MailboxUnreachable) as server:
+            connection.check()
+        with pytest.raises(MailboxUnreachable) as mailbox:
+            connection.mailbox(ANNA).changes(Kind.APPOINTMENT, None)
+    for raised in (server, mailbox):
+        assert str(raised.value).startswith(
+            f"this is not an EWS endpoint (got HTML from {web_page}"
+        ), raised.value
+        assert str(raised.value).endswith("check --ews-url")

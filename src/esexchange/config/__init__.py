@@ -43,6 +43,7 @@ from esexchange.config.model import (
 from esexchange.config.personnel import (
     PersonnelAdded,
     add_personnel,
+    missing_email,
     personnel,
     remove_personnel,
     set_personnel_setting,
@@ -74,6 +75,7 @@ __all__ = [
     "connection_secret",
     "get_connection",
     "list_connections",
+    "missing_email",
     "needs_new_secret",
     "option_settings",
     "options",

@@ -51,11 +51,19 @@ def _employee_by_email(db: Connection, email: str) -> Employee:
     return employee_from_row(rows[0])
 
 
+def missing_email(person: Employee) -> str:
+    """What to tell about an employee whose ``employee.email`` is empty."""
+    return (
+        f"employee {person.number} ({person.name}) has no email in the ERP; enter the "
+        "address of the employee's mailbox in employee.email"
+    )
+
+
 def add_personnel(engine: Engine, name: str, emails: Sequence[str]) -> PersonnelAdded:
     """Put employees on the connection's list with every setting on.
 
-    All or nothing: an unknown email raises ``EmployeeNotFound`` naming it, and no one
-    is added.
+    All or nothing: an unknown email raises ``EmployeeNotFound`` naming it, an employee
+    without an email in the ERP ``ConfigError``, and no one is added.
     """
     settings = json.dumps(asdict(EmployeeSettings()), sort_keys=True)
     added: list[Employee] = []
@@ -65,6 +73,8 @@ def add_personnel(engine: Engine, name: str, emails: Sequence[str]) -> Personnel
         listed = set(_listed_ids(db, connection))
         for email in emails:
             person = _employee_by_email(db, email)
+            if not person.email.strip():
+                raise ConfigError(missing_email(person))
             if person.id in listed:
                 already.append(person)
                 continue

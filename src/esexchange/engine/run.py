@@ -34,7 +34,7 @@ from esexchange.engine.apply import PairFailure, PairRecorder, write_exchange
 from esexchange.engine.fetch import Fetched, fetch
 from esexchange.engine.report import KindReport, PassReport
 from esexchange.erp.port import Cursor, ErpStore, ErpTransaction, Scope
-from esexchange.exchange.errors import MailboxError
+from esexchange.exchange.errors import MailboxError, in_mailbox
 from esexchange.exchange.port import Mailbox
 
 DEFAULT_BATCH_SIZE = 100
@@ -78,7 +78,7 @@ def run_pass(
                 dry_run=dry_run, approve_deletions=approve_deletions, batch_size=batch_size,
             )
     except MailboxError as error:
-        report.error = f"mailbox {mailbox.address}: {error}"
+        report.error = in_mailbox(mailbox.address, error)
     return report
 
 

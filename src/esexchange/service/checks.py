@@ -92,7 +92,7 @@ def _setup_step(error: EsExchangeError) -> str:
 
 
 def _erp_checks(name: str, person: Employee) -> list[CheckResult]:
-    who = person.email
+    who = _subject(person)
     if person.employment_status == "left":
         status = CheckResult(who, "employment status", False,
                              f"{person.name} has left: not synchronized; remove with "
@@ -110,8 +110,14 @@ def _erp_checks(name: str, person: Employee) -> list[CheckResult]:
     return [status, permission]
 
 
+def _subject(person: Employee) -> str:
+    return person.email or f"employee {person.number}"
+
+
 def _mailbox_check(exchange: Exchange, person: Employee) -> CheckResult:
     who = person.email
+    if not who.strip():
+        return CheckResult(_subject(person), "email", False, config.missing_email(person))
     try:
         exchange.mailbox(who).check()
     except MailboxNotFound:

@@ -30,7 +30,7 @@ from esexchange.domain.options import EmployeeSettings
 from esexchange.engine import PassReport, run_pass
 from esexchange.erp.port import Scope
 from esexchange.erp.store import SqlErpStore
-from esexchange.exchange.errors import MailboxError
+from esexchange.exchange.errors import MailboxError, in_mailbox
 from esexchange.exchange.port import Exchange, Mailbox
 from esexchange.service.adapter import open_connection
 from esexchange.service.hostzone import host_time_zone
@@ -124,17 +124,14 @@ def sync_connection(
                 progress.mailbox_started(person)
             scope = Scope(conn.id, person.id)
             started = datetime.now(UTC)
-            try:
-                # A dry run writes nothing, so it needs no lease.
-                with nullcontext() if dry_run else mailbox_lease(
-                    engine, scope, holder=holder, now=started, mailbox=person.email, duration=lease
-                ):
-                    outcome = _one_mailbox(
-                        store, exchange, scope, person, settings, ctx, now,
-                        dry_run=dry_run, approve_deletions=approve_deletions,
-                    )
-            except MailboxBusy as busy:
-                outcome = MailboxOutcome(person, None, str(busy), busy=True)
+            if not person.email.strip():
+                outcome = MailboxOutcome(person, None, config.missing_email(person))
+                log.warning("%s", outcome.problem)
+            else:
+                outcome = _leased_mailbox(
+                    engine, store, exchange, scope, person, settings, ctx, now, holder,
+                    started, dry_run=dry_run, approve_deletions=approve_deletions, lease=lease,
+                )
             if not dry_run:
                 store.record_pass(
                     scope, started_at=started, finished_at=datetime.now(UTC),
@@ -146,6 +143,25 @@ def sync_connection(
     finally:
         exchange.close()
     return outcomes
+
+
+def _leased_mailbox(
+    engine: Engine, store: SqlErpStore, exchange: Exchange, scope: Scope,
+    person: Employee, settings: EmployeeSettings, ctx: MappingContext, now: datetime,
+    holder: str, started: datetime, *, dry_run: bool, approve_deletions: bool,
+    lease: timedelta,
+) -> MailboxOutcome:
+    try:
+        # A dry run writes nothing, so it needs no lease.
+        with nullcontext() if dry_run else mailbox_lease(
+            engine, scope, holder=holder, now=started, mailbox=person.email, duration=lease
+        ):
+            return _one_mailbox(
+                store, exchange, scope, person, settings, ctx, now,
+                dry_run=dry_run, approve_deletions=approve_deletions,
+            )
+    except MailboxBusy as busy:
+        return MailboxOutcome(person, None, str(busy), busy=True)
 
 
 def _selected(
@@ -178,7 +194,7 @@ def _one_mailbox(
         mailbox = exchange.mailbox(person.email)
     except MailboxError as error:
         log.warning("mailbox %s: %s", person.email, error)
-        return MailboxOutcome(person, None, f"mailbox {person.email}: {error}")
+        return MailboxOutcome(person, None, in_mailbox(person.email, error))
     try:
         report = run_pass(store, mailbox, scope, person, settings, ctx, now, dry_run=dry_run,
                           approve_deletions=approve_deletions)
@@ -186,8 +202,10 @@ def _one_mailbox(
         # The ERP refused this mailbox's unit of work (it rolled back as a whole; items
         # already created in Exchange carry their stamp and are adopted next time).
         log.exception("mailbox %s: the pass failed", person.email)
-        return MailboxOutcome(person, None, f"mailbox {person.email}: the pass failed: {error}",
-                              requests=_requests(mailbox))
+        return MailboxOutcome(
+            person, None, in_mailbox(person.email, f"the pass failed: {error}"),
+            requests=_requests(mailbox),
+        )
     problem = report.error or report.not_syncable or ""
     if report.error:
         log.warning("%s", report.error)

@@ -99,14 +99,19 @@ class EwsConnection:
 
     def mailbox(self, address: str) -> EwsMailbox:
         """The mailbox ``address``, opened by impersonation (no request is sent yet)."""
-        account = Account(
-            primary_smtp_address=address,
-            access_type=IMPERSONATION,
-            autodiscover=False,
-            config=self._config,
-            default_timezone=self.zone,
-            locale="en_US",
-        )
+        try:
+            account = Account(
+                primary_smtp_address=address,
+                access_type=IMPERSONATION,
+                autodiscover=False,
+                config=self._config,
+                default_timezone=self.zone,
+                locale="en_US",
+            )
+        except ValueError:
+            raise MailboxNotFound(
+                f"{address!r} is not an email address: correct the employee's email in the ERP"
+            ) from None
         # Account() looks its protocol up in exchangelib's process-wide cache; use this
         # connection's own (TLS and pool), see transport.py.
         account.protocol = self.protocol

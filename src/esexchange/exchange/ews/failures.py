@@ -17,7 +17,9 @@ from exchangelib.errors import (
     ErrorNonExistentMailbox,
     ErrorServerBusy,
     EWSError,
+    MalformedResponseError,
     RateLimitError,
+    TransportError,
     UnauthorizedError,
 )
 from oauthlib.oauth2.rfc6749.errors import OAuth2Error
@@ -29,6 +31,7 @@ from esexchange.exchange.errors import (
     MailboxNotFound,
     MailboxUnreachable,
 )
+from esexchange.exchange.ews.transport import last_answer
 
 GRANT_IMPERSONATION = (
     "New-ManagementRoleAssignment -Name 'esExchange impersonation' "
@@ -91,8 +94,10 @@ def translate(error: BaseException, who: Who) -> MailboxError | None:
         )
     if any(isinstance(link, _NETWORK_ERRORS) for link in _chain(error)):
         return MailboxUnreachable(f"cannot reach {who.url}: {_root_cause(error)}")
+    if isinstance(error, MalformedResponseError | TransportError):
+        return MailboxUnreachable(_not_ews(who, error))
     if isinstance(error, EWSError):
-        # TransportError and the rest: the server answered, but not usefully.
+        # The rest: the server answered, but not usefully.
         return MailboxUnreachable(f"{where}: Exchange answered {type(error).__name__}: {error}")
     return None
 
@@ -110,6 +115,19 @@ def translated(who: Who) -> Iterator[None]:
 
 
 _NETWORK_ERRORS = (requests.exceptions.ConnectionError, requests.exceptions.Timeout, OSError)
+
+
+def _not_ews(who: Who, error: EWSError) -> str:
+    """A server that answers, but not as EWS: a web page, a login form, a wrong path."""
+    answer = last_answer()
+    if answer is not None and "xml" not in answer.content_type.lower():
+        got = "HTML" if "html" in answer.content_type.lower() else (
+            answer.content_type.split(";")[0] or "an answer without a content type")
+        where = answer.url or who.url
+        return (f"this is not an EWS endpoint (got {got} from {where}, HTTP {answer.status}); "
+                "check --ews-url")
+    return (f"{who.url} did not answer as an EWS endpoint does ({type(error).__name__}: "
+            f"{error}); check --ews-url")
 
 
 def _impersonation_denied(who: Who) -> str:

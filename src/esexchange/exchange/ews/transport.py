@@ -84,6 +84,23 @@ def _normalized(url: str) -> str:
     return str(parse_url(url).url).lower()
 
 
+@dataclass(frozen=True)
+class Answer:
+    """What the server last answered in this context: told when it is not SOAP."""
+
+    url: str
+    status: int
+    content_type: str
+
+
+_LAST_ANSWER: ContextVar[Answer | None] = ContextVar("esexchange_ews_answer", default=None)
+
+
+def last_answer() -> Answer | None:
+    """The last HTTP answer received in this context (thread), if any."""
+    return _LAST_ANSWER.get()
+
+
 class TlsAdapter(requests.adapters.HTTPAdapter):
     """An HTTP adapter that verifies certificates with the connection's own trust setting.
 
@@ -105,10 +122,14 @@ class TlsAdapter(requests.adapters.HTTPAdapter):
         if (call is not None and request.method == "POST"
                 and _normalized(request.url or "") == call.endpoint):
             call.counter.add(_operation(request.body))
-        return super().send(
+        response = super().send(
             request, stream=stream, timeout=timeout, verify=self._verify, cert=cert,
             proxies=proxies,
         )
+        _LAST_ANSWER.set(Answer(
+            response.url or "", response.status_code, response.headers.get("content-type", "")
+        ))
+        return response
 
 
 class BoundedFaultTolerance(FaultTolerance):
