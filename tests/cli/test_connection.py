@@ -115,7 +115,9 @@ def test_a_removed_connection_is_gone_and_unknown_names_list_the_known(esx: Run)
 
 def test_the_secret_can_be_replaced(esx: Run, config_sqlite_url: str) -> None:
     esx(*ADD_CONTOSO, input=PASSWORD)
-    result = esx("connection", "secret", "contoso", "--stdin", input="new-password\n")
+    wrong = esx("connection", "secret", "contoso", "--client-secret-stdin", input="x\n")
+    assert wrong.exit_code == 2 and "use --password-stdin" in wrong.stderr
+    result = esx("connection", "secret", "contoso", "--password-stdin", input="new-password\n")
     assert result.exit_code == 0
     assert "new-password" not in result.output
     engine = open_engine(config_sqlite_url)

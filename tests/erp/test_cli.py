@@ -3,6 +3,8 @@ and on PostgreSQL."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from sqlalchemy import text
 from typer.testing import CliRunner
@@ -78,6 +80,29 @@ def test_an_unusable_database_says_what_to_fix(
     assert code == 2
     assert hint in error
     assert "s3cret" not in error  # a password in the URL is never shown back
+
+
+@pytest.mark.parametrize("command", [("status",), ("db", "status"), ("options", "list", "hq")])
+def test_a_read_only_command_never_creates_the_file_it_was_pointed_at(
+    command: tuple[str, ...], tmp_path: Path
+) -> None:
+    missing = tmp_path / "does-not-exist.sqlite"
+
+    code, _, error = run(*command, "--db", f"sqlite:///{missing}")
+
+    assert code == 2
+    assert f"no such database file {missing}" in error
+    assert not missing.exists()
+
+
+def test_a_file_that_is_not_sqlite_is_named_so(tmp_path: Path) -> None:
+    garbage = tmp_path / "garbage.sqlite"
+    garbage.write_bytes(bytes(range(256)) * 16)
+
+    code, _, error = run("status", "--db", f"sqlite:///{garbage}")
+
+    assert code == 2
+    assert f"{garbage} is not a SQLite database" in error
 
 
 @pytest.fixture

@@ -29,6 +29,13 @@ from esexchange.domain.options import ConnectionOptions
 
 app = typer.Typer(no_args_is_help=True, help="Connections to Exchange organisations.")
 
+PasswordStdin = Annotated[
+    bool, typer.Option("--password-stdin", help="Read the password from stdin.")
+]
+ClientSecretStdin = Annotated[
+    bool, typer.Option("--client-secret-stdin", help="Read the client secret from stdin.")
+]
+
 
 @app.command("add")
 @reports_errors
@@ -52,14 +59,10 @@ def add(
             "address's domain (with --autodiscover).")
     ] = None,
     upn: Annotated[str | None, typer.Option(help="Service account, user@domain.")] = None,
-    password_stdin: Annotated[
-        bool, typer.Option("--password-stdin", help="Read the password from stdin.")
-    ] = False,
+    password_stdin: PasswordStdin = False,
     tenant_id: Annotated[str | None, typer.Option(help="Entra ID tenant id.")] = None,
     client_id: Annotated[str | None, typer.Option(help="App registration client id.")] = None,
-    client_secret_stdin: Annotated[
-        bool, typer.Option("--client-secret-stdin", help="Read the client secret from stdin.")
-    ] = False,
+    client_secret_stdin: ClientSecretStdin = False,
     token_url: Annotated[str | None, typer.Option(help="OAuth token endpoint override.")] = None,
     ca_bundle: Annotated[
         Path | None, typer.Option(help="PEM file of CA certificates to trust.")
@@ -77,10 +80,7 @@ def add(
         if backend is not Backend.GRAPH:
             raise fail("--auth user|app is needed for an EWS connection")
         auth = Auth.APP  # Microsoft Graph signs in as an app registration only
-    if auth is Auth.USER and client_secret_stdin:
-        raise fail("--auth user signs in with a password: use --password-stdin")
-    if auth is Auth.APP and password_stdin:
-        raise fail("--auth app signs in with a client secret: use --client-secret-stdin")
+    _check_stdin_flag(f"--auth {auth.value}", auth, password_stdin, client_secret_stdin)
     connection = ConnectionConfig(
         name=name,
         backend=backend,
@@ -137,17 +137,13 @@ def set_(
         str | None, typer.Option(help="Another service account, user@domain (needs its "
                                  "password).")
     ] = None,
-    password_stdin: Annotated[
-        bool, typer.Option("--password-stdin", help="Read the password from stdin.")
-    ] = False,
+    password_stdin: PasswordStdin = False,
     tenant_id: Annotated[str | None, typer.Option(help="Entra ID tenant id.")] = None,
     client_id: Annotated[
         str | None, typer.Option(help="Another app registration's client id (needs its "
                                  "secret).")
     ] = None,
-    client_secret_stdin: Annotated[
-        bool, typer.Option("--client-secret-stdin", help="Read the client secret from stdin.")
-    ] = False,
+    client_secret_stdin: ClientSecretStdin = False,
     token_url: Annotated[str | None, typer.Option(help="OAuth token endpoint override.")] = None,
     ca_bundle: Annotated[
         Path | None, typer.Option(help="PEM file of CA certificates to trust.")
@@ -191,11 +187,8 @@ def set_(
         before = config.get_connection(engine, name)
         after = change.applied_to(before)
         validate_connection(after)  # before asking for a secret that would be wasted
-        if after.auth is Auth.USER and client_secret_stdin:
-            raise fail(f"connection {name} signs in with a password: use --password-stdin")
-        if after.auth is Auth.APP and password_stdin:
-            raise fail(f"connection {name} signs in with a client secret: use "
-                       "--client-secret-stdin")
+        _check_stdin_flag(f"connection {name}", after.auth, password_stdin,
+                          client_secret_stdin)
         secret = None
         if from_stdin or config.needs_new_secret(before, after):
             secret = read_secret(after.auth, from_stdin=from_stdin, upn=after.upn)
@@ -232,13 +225,17 @@ def _print_changes(
 def secret(
     name: ConnectionName,
     db: DbOption = None,
-    stdin: Annotated[bool, typer.Option("--stdin", help="Read the secret from stdin.")] = False,
+    password_stdin: PasswordStdin = False,
+    client_secret_stdin: ClientSecretStdin = False,
 ) -> None:
     """Replace the stored password or client secret of a connection."""
     with database(db) as engine:
         current = config.get_connection(engine, name)
+        _check_stdin_flag(f"connection {name}", current.auth, password_stdin,
+                          client_secret_stdin)
+        from_stdin = password_stdin or client_secret_stdin
         config.set_connection_secret(
-            engine, name, read_secret(current.auth, from_stdin=stdin, upn=current.upn)
+            engine, name, read_secret(current.auth, from_stdin=from_stdin, upn=current.upn)
         )
     out().print(f"Stored a new secret for connection {name}.")
 
@@ -295,6 +292,16 @@ def remove(name: ConnectionName, db: DbOption = None) -> None:
     with database(db) as engine:
         config.remove_connection(engine, name)
     out().print(f"Removed connection {name}.")
+
+
+def _check_stdin_flag(
+    who: str, auth: Auth, password_stdin: bool, client_secret_stdin: bool
+) -> None:
+    """The stdin flag must match the sign-in: a password for users, a secret for apps."""
+    if auth is Auth.USER and client_secret_stdin:
+        raise fail(f"{who} signs in with a password: use --password-stdin")
+    if auth is Auth.APP and password_stdin:
+        raise fail(f"{who} signs in with a client secret: use --client-secret-stdin")
 
 
 def read_secret(auth: Auth, *, from_stdin: bool, upn: str | None) -> str:

@@ -25,12 +25,13 @@ app = typer.Typer(
 
 
 @contextmanager
-def _engine(url: str | None) -> Iterator[Engine]:
-    """A reachable engine (no script required). An operational failure on the way (a lost
-    connection, a lock held too long) is reported as the database's own message."""
+def _engine(url: str | None, *, create: bool = False) -> Iterator[Engine]:
+    """A reachable engine (no script required; a new SQLite file only with ``create``).
+    An operational failure on the way (a lost connection, a lock held too long) is
+    reported as the database's own message."""
     engine = open_engine(url)
     try:
-        check_reachable(engine)
+        check_reachable(engine, create=create)
         yield engine
     except OperationalError as exc:
         where = engine.url.render_as_string(hide_password=True)
@@ -48,7 +49,7 @@ def install(db: DbOption = None) -> None:
     The reference ERP tables are created only where missing. Running it again changes
     nothing.
     """
-    with _engine(db) as engine:
+    with _engine(db, create=True) as engine:
         report = script.install(engine)
     console = out()
     for step in report.applied:
@@ -72,7 +73,7 @@ def sample(
         "--force", help="Add the sample even though the ERP already holds data.")] = False,
 ) -> None:
     """Fill an empty ERP with realistic sample data (installs the script first)."""
-    with _engine(db) as engine:
+    with _engine(db, create=True) as engine:
         script.install(engine)
         report = sample_data.fill_sample(engine, employees=employees, activities=activities,
                                          seed=seed, force=force)

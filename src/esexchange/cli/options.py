@@ -29,7 +29,8 @@ def list_(name: ConnectionName, db: DbOption = None) -> None:
     out().print(table)
 
 
-@app.command("set")
+# A negative number is a value, for the option's own check, not an unknown flag.
+@app.command("set", context_settings={"ignore_unknown_options": True})
 @reports_errors
 def set_(
     name: ConnectionName,

@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, make_url
@@ -66,8 +67,18 @@ def open_engine(url: str | URL | None = None, **kwargs: Any) -> Engine:
     return engine
 
 
-def check_reachable(engine: Engine) -> None:
-    """Open one connection, or raise ``DatabaseUnreachable`` saying what to fix."""
+def check_reachable(engine: Engine, *, create: bool = False) -> None:
+    """Open one connection, or raise ``DatabaseUnreachable`` saying what to fix.
+
+    A SQLite file that does not exist is created only with ``create`` (``db install``):
+    every other command refuses it, instead of leaving an empty file behind.
+    """
+    path = _sqlite_file(engine)
+    if path is not None and not create and not path.exists():
+        raise DatabaseUnreachable(
+            f"no such database file {path}; check --db, or create the database there with "
+            "`esexchange db install`"
+        )
     try:
         with engine.connect():
             pass
@@ -80,10 +91,22 @@ def unreachable(engine: Engine, exc: DBAPIError) -> DatabaseUnreachable:
     where = engine.url.render_as_string(hide_password=True)
     reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
     if engine.dialect.name == "sqlite":
+        if "not a database" in reason:
+            return DatabaseUnreachable(f"{_sqlite_file(engine) or where} is not a SQLite database")
         hint = "check that the file's directory exists and is writable"
     else:
         hint = "check that the server runs and the URL's host, port, user, password and database"
     return DatabaseUnreachable(f"cannot open the database {where}: {reason}; {hint}")
+
+
+def _sqlite_file(engine: Engine) -> Path | None:
+    """The file of a SQLite database (``None`` for PostgreSQL, memory and URI databases)."""
+    url = engine.url
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return None
+    if url.query.get("uri") or url.database.startswith("file:"):
+        return None
+    return Path(url.database)
 
 
 @contextmanager
