@@ -14,6 +14,7 @@ nothing.
 from __future__ import annotations
 
 import secrets
+import shutil
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -208,9 +209,22 @@ def console_admin(engine: Engine, folder: DemoFolder) -> str:
     return password
 
 
+def esexchange_command() -> str:
+    """``esexchange`` as the user can type it: the bare name only when ``PATH`` finds this
+    installation (``make demo`` does not activate ``.venv``), else the script's path."""
+    script = Path(sys.executable).with_name("esexchange")
+    found = shutil.which("esexchange")
+    if found and script.exists() and Path(found).resolve() == script.resolve():
+        return "esexchange"
+    if script.exists():
+        return str(script)
+    return f"{sys.executable} -m esexchange"
+
+
 def instructions(folder: DemoFolder, ews_url: str, password: str, first_email: str) -> str:
-    """How to look at both sides while the demo runs."""
+    """How to look at both sides while the demo runs; every command works as printed."""
     port = urlsplit(ews_url).port
+    esx = esexchange_command()
     return f"""\
 Look at the Exchange side (the sandbox at {ews_url}):
   service account {SERVICE_UPN}, password {password} (a demo-only password)
@@ -222,12 +236,12 @@ Look at the Exchange side (the sandbox at {ews_url}):
   for item in a.calendar.all(): print(item.start, item.subject, item.categories)
   for task in a.tasks.all(): print(task.due_date, task.subject, task.status)
   PY
-  (After the demo stops, the same mailboxes are served by:
-   esexchange sandbox ews --directory {folder.directory} --state {folder.state} --port {port})
+After the demo stops, the same mailboxes are served by:
+  {esx} sandbox ews --directory {folder.directory} --state {folder.state} --port {port}
 Look at the ERP side:
   sqlite3 {folder.database} "select id, kind, subject, start_at, due_at from activity order by id"
-  esexchange status --db {folder.db_url}
+  {esx} status --db {folder.db_url}
 And at esExchange itself (while the demo runs):
-  esexchange check assignment {CONNECTION} --db {folder.db_url}
-  esexchange sync --dry-run --db {folder.db_url}
+  {esx} check assignment {CONNECTION} --db {folder.db_url}
+  {esx} sync --dry-run --db {folder.db_url}
 """

@@ -23,6 +23,7 @@ from sqlalchemy import Engine
 
 from esexchange import config
 from esexchange.config import Auth, Backend, ConnectionConfig
+from esexchange.demo import esexchange_command
 from esexchange.domain.errors import EsExchangeError
 from esexchange.domain.model import Employee
 from esexchange.sandbox.directory import (
@@ -163,6 +164,7 @@ def instructions(
 ) -> str:
     """How to look at both sides while the demo runs."""
     port = base_url.rsplit(":", 1)[-1]
+    esx = esexchange_command()
     return f"""\
 Look at the Exchange Online side (the Graph sandbox at {base_url}/v1.0):
   app {app.client_id} in tenant {app.tenant_id} (a demo-only client secret: {app.client_secret})
@@ -176,11 +178,11 @@ Look at the Exchange Online side (the Graph sandbox at {base_url}/v1.0):
   for e in httpx.get("{base_url}/v1.0/users/{first_email}/events", headers=h, verify=v
                      ).json()["value"]: print(e["start"]["dateTime"], e["subject"], e["categories"])
   PY
-  (After the demo stops, the same mailboxes are served by:
-   esexchange sandbox graph --directory {files.directory} --state {files.state} --tls --port {port})
+After the demo stops, the same mailboxes are served by:
+  {esx} sandbox graph --directory {files.directory} --state {files.state} --tls --port {port}
 Look at the ERP side:
-  esexchange status --db {db_url}
+  {esx} status --db {db_url}
 And at esExchange itself (while the demo runs):
-  esexchange check assignment {CONNECTION} --db {db_url}
-  esexchange token {CONNECTION} --db {db_url}
+  {esx} check assignment {CONNECTION} --db {db_url}
+  {esx} token {CONNECTION} --db {db_url}
 """

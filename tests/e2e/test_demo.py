@@ -3,13 +3,17 @@ nothing, and a port in use is a clear error."""
 
 from __future__ import annotations
 
+import os
+import shutil
 import socket
 import sqlite3
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from esexchange.cli import app
+from esexchange.demo import DemoFolder, instructions
 
 runner = CliRunner()
 
@@ -77,3 +81,18 @@ def test_the_graph_demo_moves_items_both_ways_and_a_rerun_duplicates_nothing(
     assert again.exit_code == 0, again.output
     assert "created" not in again.output and "did not answer" not in again.output
     assert _count(tmp_path, "SELECT count(*) FROM esx_link") == links
+
+
+def test_every_hint_is_a_command_that_runs_without_an_activated_venv(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")  # as after `make demo`: .venv not activated
+    folder = DemoFolder(tmp_path)
+
+    hints = instructions(folder, "http://127.0.0.1:8443/EWS/Exchange.asmx", "pw", "a@b.test")
+
+    commands = [line.split()[0] for line in hints.splitlines()
+                if " --db " in line or " sandbox ews " in line]
+    assert len(commands) == 4, hints
+    for command in commands:
+        assert shutil.which(command, path=os.environ["PATH"]), (command, hints)

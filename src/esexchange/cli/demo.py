@@ -67,7 +67,8 @@ def run(
             else:
                 _run_ews(engine, folder, port, once, interval)
     except KeyboardInterrupt:
-        console.print("Stopped. Run `esexchange demo` again to continue where it stopped.")
+        console.print(f"Stopped. Run `{demo.esexchange_command()} demo` again to continue where "
+                      "it stopped.")
     finally:
         engine.dispose()
 

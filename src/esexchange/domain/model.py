@@ -203,6 +203,10 @@ class ErpActivity:
     series_id: int | None = None
     original_start: datetime | None = None
     exdates: tuple[datetime, ...] = ()
+    unreadable: str = ""
+    """Why the ERP row cannot be synchronized as stored (names the column and the value,
+    say a status the ERP does not know); the mapping rejects such an activity, so it
+    fails alone, every pass, until the row is corrected."""
 
     @property
     def conference(self) -> bool:

@@ -42,6 +42,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import RootTransaction
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.types import NullType
 
 from esexchange.domain.errors import ItemRejected
 from esexchange.domain.model import (
@@ -61,6 +62,7 @@ from esexchange.domain.state import ErpChange, Link, Parked
 from esexchange.erp.db import write_connection
 from esexchange.erp.errors import ActivityNotFound, ErpError, PairWriteFailed
 from esexchange.erp.port import Cursor, Scope
+from esexchange.erp.rows import activity_from_row
 from esexchange.erp.schema import (
     UtcDateTime,
     activity,
@@ -172,6 +174,11 @@ class SqlErpStore:
             by_master[exception.series_id].append(exception)
         found: dict[int, ErpSeries | ItemRejected] = {}
         for erp_id in wanted:
+            unreadable = [a for a in (masters[erp_id], *by_master[erp_id]) if a.unreadable]
+            if unreadable:  # a row of the series cannot be read as stored
+                found[erp_id] = ItemRejected(unreadable[0].unreadable,
+                                             item=f"ERP activity {unreadable[0].id}")
+                continue
             try:
                 found[erp_id] = erp_series(masters[erp_id], by_master[erp_id],
                                            time_zone=time_zone)
@@ -381,6 +388,9 @@ class SqlErpStore:
     def _load(self, conn: Connection, erp_ids: Sequence[int]) -> dict[int, ErpActivity]:
         """Activities with participants, equipment and deleted occurrences, four queries
         per chunk of ids."""
+        # Read raw: a value the column type cannot convert (a SQLite TEXT where a time
+        # should be) fails its own activity in ``activity_from_row``, not the query.
+        columns = [type_coerce(c, NullType()).label(c.name) for c in activity.c]
         loaded: dict[int, ErpActivity] = {}
         for chunk in _chunks(sorted(set(erp_ids))):
             people: dict[int, list[int]] = defaultdict(list)
@@ -405,8 +415,10 @@ class SqlErpStore:
                 .order_by(activity_exdate.c.original_start)
             ):
                 deleted[activity_id].append(original)
-            for row in conn.execute(select(activity).where(activity.c.id.in_(chunk))):
-                loaded[row.id] = _activity(row, people[row.id], things[row.id], deleted[row.id])
+            for row in conn.execute(select(*columns).where(activity.c.id.in_(chunk))):
+                read = activity_from_row(row, people[row.id], things[row.id], deleted[row.id])
+                if read is not None:
+                    loaded[read.id or row.id] = read
         return loaded
 
 
@@ -603,35 +615,6 @@ def _touched(employee_id: int, kind: Kind, after_seq: int) -> Select[Any]:
         .where(c.seq > after_seq, c.activity_id.in_(involved))
         .group_by(c.activity_id)
         .order_by(c.activity_id)
-    )
-
-
-def _activity(row: Any, participants: list[int], things: list[str],
-              exdates: list[datetime]) -> ErpActivity:
-    return ErpActivity(
-        id=row.id,
-        kind=Kind(row.kind),
-        subject=row.subject,
-        text=row.text or "",
-        start_at=row.start_at,
-        end_at=row.end_at,
-        all_day=bool(row.all_day),
-        location=row.location or "",
-        due_at=row.due_at,
-        status=TaskStatus(row.status) if row.status else None,
-        percent_complete=row.percent_complete or 0,
-        completed_at=row.completed_at,
-        private=bool(row.private),
-        priority_id=row.priority_id,
-        activity_type_no=row.activity_type_no,
-        reminder_minutes=row.reminder_minutes,
-        participant_ids=tuple(participants),
-        equipment=tuple(things),
-        recurring=bool(row.recurrence) or row.series_id is not None,
-        recurrence=row.recurrence or None,
-        series_id=row.series_id,
-        original_start=row.original_start,
-        exdates=tuple(exdates),
     )
 
 

@@ -41,18 +41,22 @@ from esexchange.domain.mapping.priorities import (
 from esexchange.domain.mapping.text import (
     ERP_LOCATION_MAX,
     ERP_SUBJECT_MAX,
+    ERP_TEXT_MAX,
     add_trailer,
     clean_text,
     fit,
     strip_trailer,
 )
 from esexchange.domain.mapping.times import (
+    EXCHANGE_FIRST_DAY,
+    EXCHANGE_LAST_DAY,
     ONE_DAY,
     all_day_span,
     as_utc,
     erp_to_utc,
     is_aware,
     local_midnight,
+    outside_exchange_range,
     utc_to_erp,
 )
 from esexchange.domain.model import (
@@ -70,9 +74,11 @@ def erp_to_item(activity: ErpActivity, ctx: MappingContext) -> Item:
     """The canonical form of an ERP activity.
 
     Raises ``ItemRejected`` for an appointment without a start or ending before it,
-    or a percent complete outside 0..100.
+    a percent complete outside 0..100, a date Exchange cannot store, a text longer than
+    ``ERP_TEXT_MAX``, or a row the store could not read (``ErpActivity.unreadable``).
     """
     label = _erp_label(activity)
+    _check_erp_values(activity, label)
     start: When | None
     end: When | None = None
     due: date | None = None
@@ -263,6 +269,25 @@ def _new_erp_activity(
     )
 
 
+def _check_erp_values(activity: ErpActivity, label: str) -> None:
+    """Refuse, naming the field, what Exchange would refuse or what could not be read."""
+    if activity.unreadable:
+        raise ItemRejected(activity.unreadable, item=label)
+    for field in ("start_at", "end_at", "due_at", "completed_at"):
+        value = getattr(activity, field)
+        if value is not None and outside_exchange_range(value):
+            raise ItemRejected(
+                f"{field} {value:%Y-%m-%d} is outside the range Exchange accepts "
+                f"({EXCHANGE_FIRST_DAY} to {EXCHANGE_LAST_DAY})", item=label, field=field,
+            )
+    if len(activity.text) > ERP_TEXT_MAX:
+        raise ItemRejected(
+            f"the text is {len(activity.text):,} characters long, more than the "
+            f"{ERP_TEXT_MAX:,} esExchange sends to Exchange; shorten it in the ERP",
+            item=label, field="text",
+        )
+
+
 def _erp_span(activity: ErpActivity, ctx: MappingContext, label: str) -> tuple[When, When]:
     start_at = activity.start_at
     if start_at is None:
@@ -286,6 +311,12 @@ def _bounds(
     item: Item | ExchangeItem, ctx: MappingContext, label: str
 ) -> tuple[When | None, When | None, date | None]:
     """Checked start, end and due: an appointment's span, or a task's start and due dates."""
+    for field, value in (("start", item.start), ("end", item.end), ("due", item.due)):
+        if value is not None and outside_exchange_range(value):
+            raise ItemRejected(
+                f"the {field} {value:%Y-%m-%d} is outside the range Exchange accepts "
+                f"({EXCHANGE_FIRST_DAY} to {EXCHANGE_LAST_DAY})", item=label, field=field,
+            )
     if item.kind is Kind.APPOINTMENT:
         start, end = _span(item.start, item.end, label)
         return start, end, None

@@ -29,6 +29,12 @@ ERP_SUBJECT_MAX = 255
 ERP_LOCATION_MAX = 255
 """``activity.location`` is VARCHAR(255)."""
 
+ERP_TEXT_MAX = 1_048_576
+"""The longest ERP text (in characters) esExchange sends as an Exchange body. Exchange
+documents no body limit of its own, but every request is bounded by the server's
+message-size settings (a few MB to 64 MB, per installation); a text past this is refused
+before sending, naming the field and the limit, instead of failing on the wire."""
+
 ELLIPSIS = "…"
 
 TRAILER_MARKER = "-- esExchange --"

@@ -26,6 +26,17 @@ from zoneinfo import ZoneInfo
 
 ONE_DAY = timedelta(days=1)
 
+EXCHANGE_FIRST_DAY = date(1601, 1, 1)
+EXCHANGE_LAST_DAY = date(4500, 8, 31)
+"""The days Exchange and Outlook can store (a FILETIME from 1601; Outlook's calendar
+ends on 31 August 4500). Dates outside are refused before sending, never on the wire."""
+
+
+def outside_exchange_range(value: date | datetime) -> bool:
+    """Whether Exchange cannot store this day (or this moment, read as its day)."""
+    day = value.date() if isinstance(value, datetime) else value
+    return not EXCHANGE_FIRST_DAY <= day <= EXCHANGE_LAST_DAY
+
 
 def erp_to_utc(local: datetime, zone: ZoneInfo) -> datetime:
     """The UTC moment of an ERP local time (``fold=0`` in gaps and overlaps, see above)."""
