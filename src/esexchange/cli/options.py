@@ -1,4 +1,4 @@
-"""`esexchange options ...`: the options of a connection (DESIGN.md §3)."""
+"""`esexchange options ...`: the options of a connection (docs/design.md §3)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The synchronized personnel of a connection and their per-employee settings.
 
-Employees are found by their main email address, case-insensitively (DESIGN.md §3).
+Employees are found by their main email address, case-insensitively (docs/design.md §3).
 Employees who left or may not create appointments can be added, so an administrator can
 prepare a list; the sync reports them instead of synchronizing them
 (``Employee.syncable``).

@@ -3,7 +3,7 @@
 It is stored as the options ``priority_low``/``priority_normal``/``priority_high``; an
 unset one is derived by rank by the domain's mapping rule
 (``esexchange.domain.mapping.priorities``), which this shows rather than repeats. An
-ERP priority that is not mapped goes out as Normal (DESIGN.md §3).
+ERP priority that is not mapped goes out as Normal (docs/design.md §3).
 """
 
 from __future__ import annotations

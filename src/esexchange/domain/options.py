@@ -1,4 +1,4 @@
-"""Connection options and per-employee settings, with the defaults of DESIGN.md §3.
+"""Connection options and per-employee settings, with the defaults of docs/design.md §3.
 
 The option keys are shared by the CLI, the console and the docs: ``OPTION_KEYS`` lists
 them in display order, and ``parse_option`` turns a user's text into a typed value with
@@ -59,7 +59,7 @@ OPTION_KEYS: tuple[str, ...] = tuple(f.name for f in fields(ConnectionOptions))
 
 
 def effective_start(requested: datetime | None, now: datetime) -> datetime:
-    """The start-of-synchronization clamp of DESIGN.md §3.
+    """The start-of-synchronization clamp of docs/design.md §3.
 
     A value in the future or more than 30 days back becomes now minus 30 days; so does
     an unset one. ``requested`` and ``now`` are aware UTC datetimes.
@@ -147,7 +147,7 @@ EMPLOYEE_SETTING_KEYS: tuple[str, ...] = (
 
 @dataclass(frozen=True)
 class EmployeeSettings:
-    """Per-employee settings; all on when an employee is added (DESIGN.md §3)."""
+    """Per-employee settings; all on when an employee is added (docs/design.md §3)."""
 
     appointments: bool = True
     delete_appointments_in_exchange: bool = True

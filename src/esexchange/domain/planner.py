@@ -2,7 +2,7 @@
 
 ``plan`` is pure: no clock (``now`` is an input), no I/O, no adapters. It looks at each
 pair once (an ERP activity, an Exchange item, the link between them, any of the three
-possibly missing) and walks a short ladder of rules, each rule of DESIGN.md §3 in one
+possibly missing) and walks a short ladder of rules, each rule of docs/design.md §3 in one
 place:
 
 - Linked pairs (``_linked``): tombstones of detached pairs; deleted on both sides;

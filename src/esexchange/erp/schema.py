@@ -1,7 +1,7 @@
 """Table definitions: the reference ERP schema and esExchange's own ``esx_*`` tables.
 
 SQLAlchemy Core, portable between SQLite and PostgreSQL. The reference tables'
-names and columns are a contract (DESIGN.md §2): other tools write them with plain SQL.
+names and columns are a contract (docs/design.md §2): other tools write them with plain SQL.
 ``erp/script.py`` creates these tables; the triggers that fill ``esx_change`` are in
 ``erp/triggers.py``.
 
@@ -96,7 +96,7 @@ EMPLOYMENT_STATUSES = ("active", "inactive", "left")
 ACTIVITY_KINDS = ("appointment", "task")
 TASK_STATUSES = ("not_started", "in_progress", "completed", "waiting", "deferred")
 
-# --- The reference ERP schema (DESIGN.md §2) --------------------------------------------
+# --- The reference ERP schema (docs/design.md §2) --------------------------------------------
 
 employee = Table(
     "employee",
