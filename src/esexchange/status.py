@@ -27,7 +27,8 @@ class LastPass:
     """The newest pass over one mailbox, as ``esx_pass`` recorded it.
 
     ``outcome`` is ok, partial (some items failed), skipped or failed; ``problem`` says
-    why when it was not ok.
+    why when it was not ok: what stopped the pass, or the first item that failed (with
+    the mailbox, the item and the reason) and how many more did.
     """
 
     started_at: datetime
@@ -110,16 +111,25 @@ def _last_passes(db: Connection, connection_id: int) -> dict[int, LastPass]:
 def _last_pass(started_at: datetime, finished_at: datetime | None, outcome: str,
                summary_json: str) -> LastPass:
     summary = json.loads(summary_json or "{}")
+    failures = list(summary.get("failures") or ())
     return LastPass(
         started_at=started_at,
         finished_at=finished_at,
         outcome=outcome,
         to_exchange=_moved(summary.get("to_exchange")),
         to_erp=_moved(summary.get("to_erp")),
-        failures=len(summary.get("failures") or ()),
+        failures=len(failures),
         held=int(summary.get("held") or 0),
-        problem=str(summary.get("problem") or ""),
+        problem=str(summary.get("problem") or "") or _first_of(failures),
     )
+
+
+def _first_of(failures: list[object]) -> str:
+    """A partial pass's note: the first failing item and why, and how many more failed."""
+    if not failures:
+        return ""
+    more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
+    return f"{failures[0]}{more}"
 
 
 def _moved(counts: object) -> int:

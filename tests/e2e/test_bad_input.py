@@ -19,6 +19,7 @@ from esexchange.erp.schema import activity
 from esexchange.erp.script import install
 from esexchange.service.checks import check_assignment
 from esexchange.service.summary import movement
+from esexchange.status import mailbox_status
 from tests.e2e.conftest import Person, World, new_world
 from tests.e2e.sandbox import RunningSandbox
 
@@ -170,3 +171,18 @@ def test_a_null_subject_in_the_erps_own_table_syncs_as_an_empty_subject(
     assert again.ok and again.report is not None
     assert not any(movement(again.report).to_exchange.values()), again.report
     assert [a["subject"] for a in world.activities(anna, "appointment")] == [None]
+
+
+def test_status_keeps_the_failing_item_and_the_reason(world: World) -> None:
+    anna = world.employee()
+    far = world.add_task("Far away", anna, due_at=datetime(9999, 12, 31))
+    world.add_task("Due later", anna, due_at=datetime(9999, 1, 1))
+    world.sync()
+
+    (row,) = [r for r in mailbox_status(world.engine, world.connection)
+              if r.employee.id == anna.id]
+
+    assert row.last_pass is not None and row.last_pass.outcome == "partial"
+    assert f"ERP activity {far}" in row.last_pass.problem
+    assert "due_at 9999-12-31 is outside the range Exchange accepts" in row.last_pass.problem
+    assert row.last_pass.problem.endswith("(and 1 more)")
