@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench mutate clean chromium
+.PHONY: demo test soak lint bench mutate clean chromium
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,12 @@ test: $(STAMP) chromium
 	$(BIN)/ruff check src tests tools
 	$(BIN)/mypy
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
+
+# The kill -9 and fault-injection campaigns at full size (the suite runs them bounded).
+soak: $(STAMP)
+	ESEXCHANGE_KILLS=$${ESEXCHANGE_KILLS:-50} ESEXCHANGE_KILL_ACTIVITIES=$${ESEXCHANGE_KILL_ACTIVITIES:-1000} \
+	ESEXCHANGE_FAULT_SEEDS=$${ESEXCHANGE_FAULT_SEEDS:-30} ESEXCHANGE_FUZZ_EXAMPLES=$${ESEXCHANGE_FUZZ_EXAMPLES:-150} \
+	$(BIN)/pytest -n 0 -s -p no:cacheprovider tests/e2e/test_kill.py tests/e2e/test_faults.py tests/e2e/test_fuzz_exchange.py
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.requests_per_pass
