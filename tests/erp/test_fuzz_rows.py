@@ -47,7 +47,8 @@ anything = st.one_of(
 raw_rows = st.fixed_dictionaries(
     {"kind": st.sampled_from(["appointment", "task", "note", "", None, 7])}
     | {column: anything for column in COLUMNS}
-    | {"recurrence": st.sampled_from([None, "", "FREQ=DAILY"])}
+    | {"recurrence": st.sampled_from([None, "", "FREQ=DAILY"]),
+       "series_id": st.one_of(st.none(), st.none(), anything), "original_start": anything}
 )
 
 CONTEXTS = [context(), context("America/New_York"), context("Pacific/Kiritimati",
@@ -71,7 +72,7 @@ def _through_the_mapping(activity: ErpActivity) -> None:
 def test_any_raw_row_maps_or_is_rejected_by_name(values: dict[str, Any]) -> None:
     row = SimpleNamespace(id=42, **values)
 
-    activity = activity_from_row(row, [1, 2] if values["private"] else [1], ["Beamer"])
+    activity = activity_from_row(row, [1, 2] if values["private"] else [1], ["Beamer"], [])
 
     if activity is None:  # a kind the sync does not know: not synchronized
         assert values["kind"] not in ("appointment", "task")
