@@ -42,7 +42,6 @@ def test_a_set_option_is_listed_as_set(esx: Run, contoso: str) -> None:
         ("appointment_sync", "maybe", "option 'appointment_sync': 'maybe' is not on or off"),
         ("interval_minutes", "five", "option 'interval_minutes': 'five' is not a positive"),
         ("interval_minutes", "-5", "option 'interval_minutes': '-5' is not a positive"),
-        ("window_future_days", "-30", "option 'window_future_days': '-30' is not a positive"),
         ("start_sync_at", "yesterday", "option 'start_sync_at': 'yesterday' is not an ISO time"),
         ("conflict_policy", "latest", "one of newer_wins, erp_wins, exchange_wins"),
         ("priority_high", "Urgent", "no ERP priority has the id or name 'Urgent'; known: 1 Nied"),
