@@ -11,6 +11,7 @@ show it.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -40,6 +41,8 @@ class LastPass:
     problem: str
     held: int = 0
     """Deletions the circuit breaker held for approval."""
+    skipped: tuple[str, ...] = ()
+    """Each item the pass left alone, with the mailbox, the item and why."""
 
 
 @dataclass(frozen=True)
@@ -121,15 +124,21 @@ def _last_pass(started_at: datetime, finished_at: datetime | None, outcome: str,
         failures=len(failures),
         held=int(summary.get("held") or 0),
         problem=str(summary.get("problem") or "") or _first_of(failures),
+        skipped=tuple(str(s) for s in summary.get("skipped") or ()),
     )
 
 
-def _first_of(failures: list[object]) -> str:
-    """A partial pass's note: the first failing item and why, and how many more failed."""
-    if not failures:
+def _first_of(items: Sequence[object]) -> str:
+    """A note on a list: the first failing (or skipped) item and why, and how many more."""
+    if not items:
         return ""
-    more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
-    return f"{failures[0]}{more}"
+    more = f" (and {len(items) - 1} more)" if len(items) > 1 else ""
+    return f"{items[0]}{more}"
+
+
+def skipped_note(last: LastPass) -> str:
+    """What ``status`` says about the items a pass left alone."""
+    return f"skipped {_first_of(last.skipped)}" if last.skipped else ""
 
 
 def _moved(counts: object) -> int:

@@ -25,8 +25,8 @@ def test_every_option_is_listed_with_its_default_marked(esx: Run, contoso: str) 
 
 def test_a_set_option_is_listed_as_set(esx: Run, contoso: str) -> None:
     assert esx("options", "set", contoso, "appointment_sync", "off").exit_code == 0
-    assert esx("options", "set", contoso, "priority_low", "mittel").stdout.strip() == (
-        "contoso: priority_low = 2 Mittel"
+    assert esx("options", "set", contoso, "priority_low", "mittel").stdout.startswith(
+        "contoso: priority_low = 2 Mittel\n"
     )
     listed = esx("options", "list", contoso).stdout
     assert "off" in _row(listed, "appointment_sync")
@@ -61,3 +61,15 @@ def test_options_of_an_unknown_connection(esx: Run, contoso: str) -> None:
     result = esx("options", "list", "northwind")
     assert result.exit_code == 2
     assert "no connection named 'northwind'; known connections: contoso" in result.stderr
+
+
+def test_setting_an_option_that_changes_how_items_map_says_they_are_remapped(
+    esx: Run, contoso: str
+) -> None:
+    first = esx("options", "set", contoso, "priority_as_text", "on")
+    again = esx("options", "set", contoso, "priority_as_text", "on")
+    other = esx("options", "set", contoso, "interval_minutes", "10")
+
+    assert "maps every linked item again" in first.stdout
+    assert "maps every linked item again" not in again.stdout  # nothing changed
+    assert "maps every linked item again" not in other.stdout

@@ -256,6 +256,14 @@ def test_an_exchange_edit_of_a_conference_appointment_is_not_imported() -> None:
     assert reasons(result) == {SkipReason.CONFERENCE}
 
 
+def test_an_outlook_edit_of_a_conference_appointment_is_undone_in_the_mailbox() -> None:
+    edited = exchange_copy(CONFERENCE, subject="Meine Notiz")
+    result = run(exchange=(changed_exchange(edited),), links=(link(CONFERENCE),),
+                 erp_current={1: CONFERENCE})
+    [update] = [a for a in result.actions if isinstance(a, UpdateInExchange)]
+    assert update.item.subject == "Planung" and update.fields == {"subject", "erp_id"}
+
+
 def test_deleting_a_conference_appointment_in_exchange_only_detaches_it() -> None:
     result = run(exchange=(deleted_exchange(),), links=(link(CONFERENCE),),
                  erp_current={1: CONFERENCE})

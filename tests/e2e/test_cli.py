@@ -8,6 +8,7 @@ from typer.testing import CliRunner
 
 from esexchange import config
 from esexchange.cli import app
+from esexchange.status import mailbox_status
 from tests.e2e.conftest import World, new_world
 from tests.e2e.sandbox import RunningSandbox
 from tests.support.ports import free_port
@@ -127,3 +128,21 @@ def test_connection_set_ews_url_repairs_a_wrong_url_and_keeps_the_personnel(
     assert code == 0, output
     assert anna.outlook.subjects("appointment") == ["After the repair"]
     assert [p.email for p, _ in config.personnel(erp, world.connection)] == [anna.email]
+
+
+def test_sync_verbose_lists_each_skipped_item_with_its_reason(world: World) -> None:
+    anna = world.employee()
+    world.add("appointment", "Private one", anna, private=True)
+    world.setting(anna, "no_private_appointments", True)
+
+    code, output = _run(world, "sync", "--connection", world.connection, "-v")
+
+    assert code == 0, output
+    line = next(line for line in output.splitlines() if line.startswith("skipped:"))
+    assert anna.email in line and "Private one" in line
+    assert "private items are not synchronized" in line
+    assert "1 skipped: private" in output  # the table says why, too
+    (row,) = [r for r in mailbox_status(world.engine, world.connection)
+              if r.employee.id == anna.id]
+    assert row.last_pass is not None and len(row.last_pass.skipped) == 1
+    assert "Private one" in row.last_pass.skipped[0]

@@ -46,6 +46,26 @@ def test_exchange_edit_never_changes_a_conference_appointment_in_the_erp(world: 
     assert anna.outlook.appointment("Quarterly review").location == "Room 4"
 
 
+def test_an_outlook_edit_of_a_conference_appointment_is_undone_and_said(world: World) -> None:
+    _anna, ben, erp_id = _conference(world)
+
+    ben.outlook.edit(ben.outlook.appointment("Quarterly review"), subject="Ben's own title")
+    outcomes = {o.employee.id: o for o in world.sync_ok()}
+
+    assert ben.outlook.subjects("appointment") == ["Quarterly review"]  # the ERP's version
+    report = outcomes[ben.id].report
+    assert report is not None
+    [skipped] = report.skipped
+    assert "Ben's own title" in skipped.item and ben.email in skipped.item
+    assert "restored to the ERP's version" in skipped.reason
+    audit = world.query("SELECT detail FROM esx_audit WHERE action = 'Skipped' "
+                        "AND employee_id = :e", e=ben.id)
+    assert [a["detail"] for a in audit] == [f"appointment: {skipped.reason}"]
+    assert world.activity(erp_id)["subject"] == "Quarterly review"  # type: ignore[index]
+    (again,) = [o for o in world.sync_ok() if o.employee.id == ben.id]
+    assert again.report is not None and not again.report.skipped  # converged
+
+
 def test_exchange_deletion_never_deletes_a_conference_appointment_in_the_erp(
     world: World,
 ) -> None:

@@ -11,6 +11,7 @@ from rich.table import Table
 from esexchange import config
 from esexchange.cli.common import ConnectionName, DbOption, database, out, reports_errors
 from esexchange.config.labels import option_labels, show_value
+from esexchange.domain.options import remaps
 
 app = typer.Typer(no_args_is_help=True, help="Options of a connection.")
 
@@ -41,6 +42,10 @@ def set_(
     """Set an option: on/off, a number, an ISO time (without an offset: ERP local time),
     a name; 'default' unsets it."""
     with database(db) as engine:
+        before = config.options(engine, name)
         current = config.set_option(engine, name, key, value)
         shown = option_labels(engine, name).get(key) or show_value(getattr(current, key))
     out().print(f"{name}: {key} = {escape(shown)}")
+    if remaps(before, current):
+        out().print("This changes how items map: the next pass maps every linked item again "
+                    "and writes only what changed.")

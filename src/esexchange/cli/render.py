@@ -66,6 +66,17 @@ def outcome_table(title: str, outcomes: list[MailboxOutcome], *, dry_run: bool =
     return table
 
 
+def item_lines(outcomes: list[MailboxOutcome]) -> list[str]:
+    """``sync -v``: each item that failed or was skipped, with its mailbox and why."""
+    lines: list[str] = []
+    for outcome in outcomes:
+        if outcome.report is None:
+            continue
+        lines += [f"failed: {failure}" for failure in outcome.report.failures]
+        lines += [f"skipped: {skipped}" for skipped in outcome.report.skipped]
+    return lines
+
+
 def _moved_text(counts: dict[str, int]) -> str:
     parts = [f"{n} {what}" for what, n in counts.items() if n]
     return ", ".join(parts) if parts else "0"

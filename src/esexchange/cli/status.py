@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from esexchange.cli.common import DbOption, database, not_synced_reason, out, reports_errors
-from esexchange.status import MailboxStatus, mailbox_status
+from esexchange.status import MailboxStatus, mailbox_status, skipped_note
 
 _OUTCOME_STYLE = {"ok": "green", "partial": "yellow", "skipped": "yellow", "failed": "red"}
 
@@ -63,7 +63,7 @@ def _cells(row: MailboxStatus) -> list[str]:
         str(last.to_erp),
         str(last.failures),
         conflicts,
-        escape(note or last.problem),
+        escape(note or last.problem or skipped_note(last)),
     ]
 
 

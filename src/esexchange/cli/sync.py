@@ -23,7 +23,7 @@ from esexchange.cli.common import (
     out,
     reports_errors,
 )
-from esexchange.cli.render import outcome_table, progress_bar
+from esexchange.cli.render import item_lines, outcome_table, progress_bar
 from esexchange.domain.errors import EsExchangeError
 from esexchange.service.checks import CheckResult, check_assignment, check_connection
 from esexchange.service.runner import UnknownEmployee, sync_connection
@@ -45,6 +45,9 @@ def sync(
     ] = False,
     approve_deletions: Annotated[
         bool, typer.Option(help="Let through deletions the circuit breaker held.")
+    ] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="List each item skipped or failed, and why.")
     ] = False,
     db: DbOption = None,
 ) -> None:
@@ -80,6 +83,9 @@ def sync(
             ran += 1
             title = f"Connection {name}" + (" (dry run: nothing was changed)" if dry_run else "")
             console.print(outcome_table(title, outcomes, dry_run=dry_run))
+            if verbose:
+                for line in item_lines(outcomes):
+                    console.print(escape(line), soft_wrap=True)
             failed = failed or any(not o.ok and not o.skipped for o in outcomes)
     if employee and not ran and not failed:
         raise fail(f"{employee} is not synchronized over any connection; add the employee "

@@ -32,7 +32,8 @@ from esexchange.config.model import (
 )
 from esexchange.config.reference import find_activity_type, find_priority
 from esexchange.domain.errors import InvalidOption
-from esexchange.domain.options import OPTION_KEYS, ConnectionOptions, parse_option
+from esexchange.domain.options import OPTION_KEYS, ConnectionOptions, parse_option, remaps
+from esexchange.erp.port import Scope
 from esexchange.erp.schema import (
     esx_connection,
     esx_cursor,
@@ -40,6 +41,7 @@ from esexchange.erp.schema import (
     esx_link,
     esx_personnel,
 )
+from esexchange.erp.store import reset_cursors
 from esexchange.secrets import SecretBox, secret_box
 from esexchange.service.hostzone import host_time_zone
 
@@ -272,10 +274,17 @@ def set_option(engine: Engine, name: str, key: str, text: str) -> ConnectionOpti
 
 
 def set_options(engine: Engine, name: str, texts: Mapping[str, str]) -> ConnectionOptions:
-    """Set several options at once: all of them, or none when one is refused."""
+    """Set several options at once: all of them, or none when one is refused.
+
+    A change of how items map (``domain.options.remaps``: the ERP time zone, the
+    priority map, activity types, the text trailers) makes the next pass of every
+    employee read everything again, so every linked pair is mapped anew; the links make
+    that write only the fields whose mapped value changed.
+    """
     with writing(engine) as db:
         row = _row(db, name, for_update=True)
         explicit: dict[str, object] = json.loads(row.options_json or "{}")
+        before = _options(name, dict(explicit))
         for key, text in texts.items():
             _apply(db, name, explicit, key, text)
         db.execute(
@@ -283,7 +292,13 @@ def set_options(engine: Engine, name: str, texts: Mapping[str, str]) -> Connecti
             .where(esx_connection.c.id == row.id)
             .values(options_json=json.dumps(explicit, sort_keys=True))
         )
-    return _options(name, explicit)
+        after = _options(name, explicit)
+        if remaps(before, after):
+            employees = db.execute(select(esx_cursor.c.employee_id).distinct()
+                                   .where(esx_cursor.c.connection_id == row.id)).scalars()
+            for employee_id in list(employees):
+                reset_cursors(db, Scope(row.id, employee_id))
+    return after
 
 
 def _apply(db: Connection, name: str, explicit: dict[str, object], key: str, text: str) -> None:

@@ -193,7 +193,10 @@ class SkipReason(StrEnum):
     OUTSIDE_WINDOW = "outside the synchronized time window"
     BEFORE_START = "last modified before the start of synchronization"
     DETACHED = "its partner was deleted and the deletion was not propagated"
-    CONFERENCE = "a conference appointment is not changed from Exchange"
+    CONFERENCE = (
+        "a conference appointment is not changed from Exchange: the Outlook edit is "
+        "undone, the mailbox copy restored to the ERP's version"
+    )
     UNKNOWN_PARTNER = "the linked ERP activity could not be read"
 
 

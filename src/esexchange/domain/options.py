@@ -57,6 +57,19 @@ class ConnectionOptions:
 
 OPTION_KEYS: tuple[str, ...] = tuple(f.name for f in fields(ConnectionOptions))
 
+REMAPPING_KEYS: frozenset[str] = frozenset({
+    "erp_time_zone", "priority_low", "priority_normal", "priority_high",
+    "sync_activity_type", "priority_as_text", "equipment_as_text", "alternative_text_sync",
+    "default_activity_type_appointment", "default_activity_type_task",
+})
+"""Options that change how items map: after a change every linked pair is re-mapped on
+the next pass (which then writes only the fields whose mapped value changed)."""
+
+
+def remaps(before: ConnectionOptions, after: ConnectionOptions) -> bool:
+    """Whether going from ``before`` to ``after`` changes how items map."""
+    return any(getattr(before, key) != getattr(after, key) for key in REMAPPING_KEYS)
+
 
 def effective_start(requested: datetime | None, now: datetime) -> datetime:
     """The start-of-synchronization clamp of docs/design.md §3.

@@ -32,8 +32,9 @@ Decisions worth knowing (each has a test in tests/domain/test_planner.py):
   not a deletion (linked items are not windowed at all).
 - Adoption: an Exchange item stamped with ERP id X, while X has no link, becomes X's
   partner (the ERP content is written over it), never a duplicate.
-- A conference appointment's Exchange edits are not imported; the link remembers that
-  the Exchange copy differs, and the next ERP change rewrites it whole.
+- A conference appointment's Exchange edits are not imported: the ERP is its master,
+  so the mailbox copy is restored to the ERP's version at once (a skip with its reason
+  says so).
 """
 
 from __future__ import annotations
@@ -69,6 +70,7 @@ from esexchange.domain.model import (
     ERP_OWNED_FIELDS,
     SYNC_FIELDS,
     ErpActivity,
+    ExchangeItem,
     Item,
     ItemRef,
     Kind,
@@ -176,6 +178,11 @@ def erp_only_fields(
     if ctx.options.alternative_text_sync:
         return owned | {"body"}
     return owned
+
+
+def _trailer(body: str) -> str:
+    """The trailer at the end of an Exchange body (empty when there is none)."""
+    return body[len(mapping.strip_trailer(body)):].replace("\r\n", "\n").strip()
 
 
 _BLANK_ITEM = Item(kind=Kind.TASK, subject="")
@@ -363,15 +370,22 @@ class _Planner:
 
         # Present on both sides.
         if not erp_edited and not exchange_edited:
-            # Fake changes (a version token moved, the content did not): no write.
+            # Fake changes (a version token moved, the content did not): no write. But
+            # an option may have changed the trailer the body carries (priority_as_text,
+            # equipment_as_text): then only the body is written again.
+            if remote is not None and self._trailer_outdated(remote.item, link.synced):
+                form = mapping.item_to_exchange(
+                    link.synced, self.ctx, current=remote.item, erp_id=erp_id
+                )
+                fields = mapping.exchange_fields(frozenset({"body"}), self.ctx) | {"erp_id"}
+                self.actions += [UpdateInExchange(erp_id, remote.ref, form, fields),
+                                 SaveLink(link)]
             self._refresh(link, erp_change, remote, erp_item, exchange_item)
             return
         if activity.conference and not erp_edited:
-            # An Exchange edit of a conference appointment is not imported; the link
-            # remembers the copy differs so the next ERP change rewrites it.
+            # An Exchange edit of a conference appointment is not imported: the ERP is
+            # its master, so the merge below (ERP-owned fields only) restores the copy.
             self._skip(Side.EXCHANGE, link.exchange_id, SkipReason.CONFERENCE)
-            self._refresh(link, erp_change, remote, erp_item, exchange_item)
-            return
         new_link = self._merge(link, activity, erp_item, erp_change, remote, exchange_item)
         if new_link != link:
             self.actions.append(SaveLink(new_link))
@@ -659,6 +673,11 @@ class _Planner:
         return replace(
             exchange_item, **{name: getattr(base, name) for name in self.erp_only}
         )
+
+    def _trailer_outdated(self, current: ExchangeItem, synced: Item) -> bool:
+        """Whether the body's trailer differs from the one the options ask for now."""
+        wanted = mapping.item_to_exchange(synced, self.ctx, current=current).body
+        return _trailer(wanted) != _trailer(current.body)
 
     def _exchange_hash(self, item: Item) -> str:
         return exchange_view(item, self.ctx, self.inputs.capabilities).content_hash()

@@ -40,6 +40,18 @@ class Outcome(StrEnum):
     FAILED = "failed"
 
 
+@dataclass(frozen=True)
+class SkippedItem:
+    """An item a pass left alone, and why (``esexchange sync -v``, status, audit log)."""
+
+    item: str
+    """Names the mailbox and the item: its ERP id, or its subject and Exchange id."""
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.item}: {self.reason}"
+
+
 @dataclass
 class KindReport:
     """What one kind's part of a pass did. Counts are keyed by (side written, outcome);
@@ -50,6 +62,7 @@ class KindReport:
     enabled: bool = True
     counts: Counter[tuple[Side, Outcome]] = field(default_factory=Counter)
     failures: list[str] = field(default_factory=list)
+    skipped: list[SkippedItem] = field(default_factory=list)
     conflicts: list[Conflict] = field(default_factory=list)
     cursor_advanced: bool = False
     plan: Plan | None = None
@@ -67,11 +80,21 @@ class KindReport:
             self.conflicts.append(conflict)
             self.counts[(conflict.winner.other, Outcome.CONFLICTS)] += 1
 
-    def count_plan(self, the_plan: Plan, mailbox: str) -> None:
-        """What the plan itself reports before anything is applied: skipped items, held
-        deletions and rejected items."""
+    def count_plan(self, the_plan: Plan, mailbox: str, subjects: dict[str, str]) -> None:
+        """What the plan itself reports before anything is applied: skipped items (named,
+        with why), held deletions and rejected items. ``subjects`` are the subjects of
+        the items read, by ERP id (as text) and Exchange id."""
         for skipped in the_plan.skipped:
             self.counts[(skipped.side, Outcome.SKIPPED)] += 1
+            if skipped.side is Side.ERP:
+                what = f"ERP activity {skipped.key}"
+                if subjects.get(skipped.key):
+                    what += f" ({subjects[skipped.key]})"
+            else:
+                what = f"{subjects.get(skipped.key, '')!r} ({skipped.key})"
+            self.skipped.append(SkippedItem(
+                f"mailbox {mailbox}, {self.kind} {what}", skipped.reason.value
+            ))
         for held in the_plan.held:
             side = Side.EXCHANGE if isinstance(held, DeleteInExchange) else Side.ERP
             self.counts[(side, Outcome.HELD)] += 1
@@ -127,6 +150,10 @@ class PassReport:
     @property
     def failures(self) -> list[str]:
         return [f for report in self.kinds.values() for f in report.failures]
+
+    @property
+    def skipped(self) -> list[SkippedItem]:
+        return [s for report in self.kinds.values() for s in report.skipped]
 
     @property
     def parked(self) -> list[Parked]:

@@ -116,7 +116,7 @@ def _kind_pass(
             approve_deletions=approve_deletions,
         )
     )
-    report.count_plan(the_plan, mailbox.address)
+    report.count_plan(the_plan, mailbox.address, _subjects(fetched))
     if dry_run:
         for step in the_plan.steps:
             report.count_step(step)
@@ -127,6 +127,10 @@ def _kind_pass(
         kind, fetched.sync_state, outcomes.own_writes(the_plan.steps)
     )
     with store.transaction() as tx:
+        for skipped in the_plan.skipped:
+            on_erp = skipped.side is Side.ERP and skipped.key.isdigit()
+            tx.audit(scope, "Skipped", int(skipped.key) if on_erp else None,
+                     None if on_erp else skipped.key, f"{kind}: {skipped.reason.value}")
         recorder = PairRecorder(tx, scope, kind, employee.id, mailbox.address, report)
         recorder.apply(the_plan.steps, outcomes)
         report.parked = _park(tx, scope, fetched, the_plan, recorder.failures, now)
@@ -139,6 +143,15 @@ def _kind_pass(
             tx.save_cursor(scope, kind, Cursor(cursor.erp_seq, None))
         tx.commit()
     report.cursor_advanced = advance
+
+
+def _subjects(fetched: Fetched) -> dict[str, str]:
+    """Subjects of the items read, by ERP id (as text) and by Exchange id, for reports."""
+    subjects = {str(c.erp_id): c.activity.subject for c in fetched.erp_changes if c.activity}
+    subjects.update(
+        (c.exchange_id, c.remote.item.subject) for c in fetched.mailbox_changes if c.remote
+    )
+    return subjects
 
 
 def _park(

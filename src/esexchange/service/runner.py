@@ -240,5 +240,6 @@ def _summary(outcome: MailboxOutcome) -> dict[str, object]:
             to_exchange=moved.to_exchange, to_erp=moved.to_erp, conflicts=moved.conflicts,
             held=moved.held,
             failures=outcome.report.failures,
+            skipped=[str(skipped) for skipped in outcome.report.skipped],
         )
     return summary

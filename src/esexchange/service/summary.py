@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 from esexchange.domain.model import Side
@@ -42,8 +43,14 @@ def movement(report: PassReport) -> Movement:
     if held := total(Outcome.HELD):
         notes.append(f"{held} deletions held for approval (sync --approve-deletions)")
     if skipped := total(Outcome.SKIPPED):
-        notes.append(f"{skipped} skipped")
+        notes.append(f"{skipped} skipped: " + skip_reasons(report))
     if failed := len(report.failures):
         notes.append(f"{failed} failed: " + "; ".join(report.failures[:3]))
     return Movement(counts(Side.EXCHANGE), counts(Side.ERP), total(Outcome.CONFLICTS),
                     tuple(notes), held=total(Outcome.HELD))
+
+
+def skip_reasons(report: PassReport) -> str:
+    """Why items were skipped, each reason once with how many it concerns."""
+    reasons = Counter(skipped.reason for skipped in report.skipped)
+    return "; ".join(f"{n} × {reason}" if n > 1 else reason for reason, n in reasons.items())
