@@ -7,6 +7,8 @@ change does is numbered like item changes, so a hierarchy sync reports it once.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from esexchange.sandbox.models.errors import StoreError
 from esexchange.sandbox.models.folders import FOLDER_CLASSES, Folder, FolderTombstone
 from esexchange.sandbox.models.items import Tombstone
@@ -17,11 +19,9 @@ from esexchange.sandbox.models.values import ExtendedKey, ExtendedValue, XmlValu
 class FolderTreeMailbox(MailboxState):
     """The folder operations of a mailbox (the items they touch are removed with them)."""
 
-    def delete_item(  # implemented by Mailbox
-        self, item_id: str, delete_type: str, *, send_cancellations: str | None,
-        task_occurrences: str | None = None,
-    ) -> None:
-        raise NotImplementedError  # fmt: skip
+    # Emptying a folder deletes its items as Mailbox.delete_item does (the mixin only
+    # declares it, so there is no second implementation to drift).
+    delete_item: Callable[..., None]
 
     def create_folder(
         self,
