@@ -9,9 +9,11 @@ from rich.markup import escape
 
 from esexchange import config
 from esexchange.cli.common import (
+    USER_ERROR,
     ConnectionName,
     DbOption,
     database,
+    err,
     fail,
     not_synced_reason,
     on_off,
@@ -21,6 +23,7 @@ from esexchange.cli.common import (
 )
 from esexchange.domain.model import Employee
 from esexchange.domain.options import EMPLOYEE_SETTING_KEYS
+from esexchange.service.claims import take_over
 
 app = typer.Typer(no_args_is_help=True, help="Employees synchronized over a connection.")
 
@@ -69,6 +72,27 @@ def remove(name: ConnectionName, emails: Emails, db: DbOption = None) -> None:
         removed = config.remove_personnel(engine, name, emails)
     for person in removed:
         out().print(f"Removed {escape(_who(person))}.")
+
+
+@app.command("claim")
+@reports_errors
+def claim(name: ConnectionName, emails: Emails, db: DbOption = None) -> None:
+    """Take mailboxes over from another esExchange installation (a test system on a copy
+    of the database, a former server): this installation's claim is written into each
+    mailbox, its passes synchronize it from now on and the other's are refused."""
+    with database(db) as engine:
+        results = take_over(engine, name, emails)
+    for result in results:
+        if result.problem:
+            err().print(f"[bold red]error:[/] {escape(result.problem)}", soft_wrap=True)
+        elif result.previous is None:
+            out().print(f"Claimed {escape(result.email)} (no installation had claimed it).")
+        else:
+            out().print(f"Claimed {escape(result.email)}, taken over from installation "
+                        f"{escape(result.previous.installation)} (host "
+                        f"{escape(result.previous.host)}).")
+    if any(result.problem for result in results):
+        raise typer.Exit(USER_ERROR)
 
 
 @app.command("list")

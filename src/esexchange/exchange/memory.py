@@ -34,6 +34,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 
+from esexchange.domain.claims import MailboxClaim
 from esexchange.domain.mapping import exchange_carriers, keep_user_categories
 from esexchange.domain.model import Category, ExchangeItem, ItemRef, Kind, RemoteItem
 from esexchange.domain.state import WHOLE_FOLDER, Capabilities, CompleteWindow, MailboxChange
@@ -88,6 +89,7 @@ class MemoryMailbox:
         self._items: dict[Kind, dict[str, _Stored]] = {kind: {} for kind in Kind}
         self._tombstones: dict[Kind, dict[str, _Tombstone]] = {kind: {} for kind in Kind}
         self.categories: dict[str, Category] = {}
+        self.claim: MailboxClaim | None = None
         self.unreachable = False
         self.invitations_sent = 0
         self.writes = 0
@@ -225,6 +227,14 @@ class MemoryMailbox:
         self._reachable()
         for category in categories:
             self.categories[category.name] = category
+
+    def read_claim(self) -> MailboxClaim | None:
+        self._reachable()
+        return self.claim
+
+    def write_claim(self, claim: MailboxClaim) -> None:
+        self._reachable()
+        self.claim = claim
 
     # -- what a user does in Outlook (tests) ---------------------------------------------
 

@@ -33,12 +33,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic, Protocol, TypeVar
 
+from esexchange.domain.claims import MailboxClaim
 from esexchange.domain.model import Category, ExchangeItem, ItemRef, Kind, RemoteItem
 from esexchange.domain.state import Capabilities, CompleteWindow, MailboxChange
 
 __all__ = [
     "AppToken", "BatchResult", "Capabilities", "ChangePage", "CompleteWindow", "Exchange",
-    "ExchangeUpdate", "Mailbox", "OwnWrites",
+    "ExchangeUpdate", "Mailbox", "MailboxClaim", "OwnWrites",
 ]
 
 
@@ -179,6 +180,16 @@ class Mailbox(Protocol):
 
     def ensure_categories(self, categories: Sequence[Category]) -> None:
         """Add or recolour these entries of the master category list, keeping all others."""
+        ...
+
+    def read_claim(self) -> MailboxClaim | None:
+        """The installation claim stored in the mailbox (``domain.claims``); ``None`` when
+        there is none or it cannot be read as one."""
+        ...
+
+    def write_claim(self, claim: MailboxClaim) -> None:
+        """Store ``claim`` in the mailbox, replacing the one there (one object, never
+        visible to the user as an item)."""
         ...
 
 

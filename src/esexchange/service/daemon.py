@@ -129,7 +129,8 @@ class SyncService:
         started, clock = datetime.now(UTC), time.monotonic()
         try:
             outcomes = sync_connection(self.engine, mailbox.connection, employee=mailbox.email,
-                                       holder=self.holder, lease=self.settings.lease)
+                                       holder=self.holder, lease=self.settings.lease,
+                                       interval=self.settings.interval)
         except Exception as error:
             if not isinstance(error, EsExchangeError | SQLAlchemyError):
                 log.exception("mailbox %s: the pass failed", mailbox.email)

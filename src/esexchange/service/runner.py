@@ -23,6 +23,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from esexchange import config
+from esexchange.domain.claims import MailboxClaim
 from esexchange.domain.errors import EsExchangeError
 from esexchange.domain.mapping import MappingContext, make_context
 from esexchange.domain.model import Employee
@@ -33,6 +34,7 @@ from esexchange.erp.store import SqlErpStore
 from esexchange.exchange.errors import MailboxError, in_mailbox
 from esexchange.exchange.port import Exchange, Mailbox
 from esexchange.service.adapter import open_connection
+from esexchange.service.claims import Claimant, claim_or_refuse, claimant
 from esexchange.service.hostzone import host_time_zone
 from esexchange.service.leases import LEASE_DURATION, MailboxBusy, mailbox_lease, new_holder
 from esexchange.service.summary import movement
@@ -53,6 +55,8 @@ class MailboxOutcome:
     problem: str = ""
     busy: bool = False
     """Another pass held the mailbox; this run left it alone."""
+    claimed_by: MailboxClaim | None = None
+    """Another installation claimed the mailbox (``domain.claims``); nothing was synchronized."""
     requests: Mapping[tuple[str, str], int] = field(default_factory=dict)
     """Requests the pass sent, by (backend, operation) (for the service's metrics)."""
 
@@ -94,6 +98,7 @@ def sync_connection(
     progress: Progress | None = None,
     holder: str | None = None,
     lease: timedelta = LEASE_DURATION,
+    interval: timedelta | None = None,
 ) -> list[MailboxOutcome]:
     """Run one pass for every synchronized employee of ``connection_name``.
 
@@ -104,7 +109,9 @@ def sync_connection(
     connection or employee, a bad option, Autodiscover failing); everything that
     concerns one mailbox is that mailbox's outcome. ``holder`` names the leases this run
     takes (the service's worker name; a new one by default); ``lease`` is how long a lease
-    lasts between two renewals.
+    lasts between two renewals. ``interval`` is how often passes come (the service's
+    override; the connection's ``interval_minutes`` by default): the mailbox claims this
+    run leaves hold for three of them (``domain.claims``).
     """
     now = now or datetime.now(UTC)
     conn = config.get_connection(engine, connection_name)
@@ -114,6 +121,8 @@ def sync_connection(
     ctx = make_context(conn.options, store.reference(), host_time_zone())
     exchange = open_connection(engine, conn, ctx.erp_zone.key)
     holder = holder or new_holder()
+    me = claimant(engine, conn.name,
+                  interval or timedelta(minutes=conn.options.interval_minutes))
 
     if progress:
         progress.begin(len(people))
@@ -130,7 +139,8 @@ def sync_connection(
             else:
                 outcome = _leased_mailbox(
                     engine, store, exchange, scope, person, settings, ctx, now, holder,
-                    started, dry_run=dry_run, approve_deletions=approve_deletions, lease=lease,
+                    started, me, dry_run=dry_run, approve_deletions=approve_deletions,
+                    lease=lease,
                 )
             if not dry_run:
                 store.record_pass(
@@ -148,8 +158,8 @@ def sync_connection(
 def _leased_mailbox(
     engine: Engine, store: SqlErpStore, exchange: Exchange, scope: Scope,
     person: Employee, settings: EmployeeSettings, ctx: MappingContext, now: datetime,
-    holder: str, started: datetime, *, dry_run: bool, approve_deletions: bool,
-    lease: timedelta,
+    holder: str, started: datetime, me: Claimant, *, dry_run: bool,
+    approve_deletions: bool, lease: timedelta,
 ) -> MailboxOutcome:
     try:
         # A dry run writes nothing, so it needs no lease.
@@ -157,7 +167,7 @@ def _leased_mailbox(
             engine, scope, holder=holder, now=started, mailbox=person.email, duration=lease
         ):
             return _one_mailbox(
-                store, exchange, scope, person, settings, ctx, now,
+                store, exchange, scope, person, settings, ctx, now, me,
                 dry_run=dry_run, approve_deletions=approve_deletions,
             )
     except MailboxBusy as busy:
@@ -186,15 +196,21 @@ def _one_mailbox(
     settings: EmployeeSettings,
     ctx: MappingContext,
     now: datetime,
+    me: Claimant,
     *,
     dry_run: bool,
     approve_deletions: bool,
 ) -> MailboxOutcome:
     try:
         mailbox = exchange.mailbox(person.email)
+        # A dry run writes nothing, not even the claim, but is refused all the same.
+        refused = claim_or_refuse(mailbox, me, now=datetime.now(UTC), renew=not dry_run)
     except MailboxError as error:
         log.warning("mailbox %s: %s", person.email, error)
         return MailboxOutcome(person, None, in_mailbox(person.email, error))
+    if refused is not None:
+        return MailboxOutcome(person, None, refused.problem, claimed_by=refused.claim,
+                              requests=_requests(mailbox))
     try:
         report = run_pass(store, mailbox, scope, person, settings, ctx, now, dry_run=dry_run,
                           approve_deletions=approve_deletions)
@@ -223,7 +239,7 @@ def _requests(mailbox: Mailbox) -> dict[tuple[str, str], int]:
 
 def outcome_word(outcome: MailboxOutcome) -> str:
     """``esx_pass.outcome``: ok, partial (some items failed), skipped or failed."""
-    if outcome.skipped or outcome.busy:
+    if outcome.skipped or outcome.busy or outcome.claimed_by:
         return "skipped"
     if outcome.report is None or outcome.report.error:
         return "failed"
@@ -234,6 +250,8 @@ def _summary(outcome: MailboxOutcome) -> dict[str, object]:
     summary: dict[str, object] = {"email": outcome.employee.email}
     if outcome.problem:
         summary["problem"] = outcome.problem
+    if outcome.claimed_by is not None:
+        summary["claimed_by"] = outcome.claimed_by.installation
     if outcome.report is not None:
         moved = movement(outcome.report)
         summary.update(

@@ -35,6 +35,7 @@ from exchangelib.items import (
 from exchangelib.properties import DistinguishedFolderId
 from exchangelib.properties import Mailbox as MailboxAddress
 
+from esexchange.domain.claims import CLAIM_NAME, MailboxClaim
 from esexchange.domain.mapping import keep_user_categories
 from esexchange.domain.model import Category, ExchangeItem, ItemRef, Kind, RemoteItem
 from esexchange.domain.state import EVERYTHING, WHOLE_FOLDER, Capabilities, MailboxChange
@@ -246,9 +247,7 @@ class EwsMailbox:
         if not categories:
             return
         with self._call():
-            if self._folder(Kind.APPOINTMENT).id is None:
-                self._resolve_folders()  # writing a configuration needs the folder's id
-            calendar = self._folder(Kind.APPOINTMENT)
+            calendar = self._calendar_with_id()
             try:
                 current = self._retrying(lambda: calendar.get_user_configuration(
                     name=CONFIGURATION_NAME, properties="XmlData"
@@ -263,6 +262,35 @@ class EwsMailbox:
                 calendar.create_user_configuration
             )
             self._retrying(lambda: write(name=CONFIGURATION_NAME, xml_data=merged))
+
+    def read_claim(self) -> MailboxClaim | None:
+        """The ``esExchange.Claim`` user configuration of the calendar (its dictionary)."""
+        with self._call():
+            calendar = self._calendar_with_id()
+            try:
+                found = self._retrying(lambda: calendar.get_user_configuration(
+                    name=CLAIM_NAME, properties="Dictionary"))
+            except ErrorItemNotFound:
+                return None
+            return MailboxClaim.from_fields(found.dictionary or {})
+
+    def write_claim(self, claim: MailboxClaim) -> None:
+        """Create or replace the ``esExchange.Claim`` user configuration of the calendar."""
+        with self._call():
+            calendar = self._calendar_with_id()
+            fields = claim.to_fields()
+            try:
+                self._retrying(lambda: calendar.update_user_configuration(
+                    name=CLAIM_NAME, dictionary=fields))
+            except ErrorItemNotFound:
+                self._retrying(lambda: calendar.create_user_configuration(
+                    name=CLAIM_NAME, dictionary=fields))
+
+    def _calendar_with_id(self) -> Any:
+        """The calendar, resolved: user configurations are addressed by the folder's id."""
+        if self._folder(Kind.APPOINTMENT).id is None:
+            self._resolve_folders()
+        return self._folder(Kind.APPOINTMENT)
 
     # --- helpers ------------------------------------------------------------------------
 

@@ -25,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from esexchange.domain.claims import CLAIM_NAME, MailboxClaim
 from esexchange.domain.mapping import keep_user_categories
 from esexchange.domain.model import Category, ExchangeItem, ItemRef, Kind, RemoteItem
 from esexchange.domain.state import WHOLE_FOLDER, Capabilities, CompleteWindow, MailboxChange
@@ -44,6 +45,10 @@ from esexchange.exchange.port import BatchResult, ChangePage, ExchangeUpdate, Ow
 log = logging.getLogger(__name__)
 
 _EXPAND_ERP_ID = f"singleValueExtendedProperties($filter=id eq '{wire.ERP_ID_PROPERTY}')"
+CLAIM_PROPERTY = f"String {{8d3f6c1e-2b7a-4e59-9c0d-5a4e1f7b3c26}} Name {CLAIM_NAME}"
+"""The calendar's extended property holding the installation claim (``domain.claims``);
+the GUID is the one of the ERP id stamp, esExchange's own property set."""
+_EXPAND_CLAIM = f"singleValueExtendedProperties($filter=id eq '{CLAIM_PROPERTY}')"
 _STALE_WINDOW = timedelta(days=1)
 _NO_MAILBOX = ("ErrorInvalidUser", "MailboxNotEnabledForRESTAPI", "ResourceNotFound")
 
@@ -384,6 +389,31 @@ class GraphMailbox:
         for answer in self._batch(requests):
             if not answer.ok and answer.status != 409:  # 409: someone added it meanwhile
                 raise self._failure(answer, "write the category list")
+
+    # --- the installation claim ---------------------------------------------------------
+
+    def read_claim(self) -> MailboxClaim | None:
+        """The claim: a named extended property of the default calendar, JSON text."""
+        answer = self._send(SubRequest(
+            "GET", f"{self._user}/calendar?$expand={quote(_EXPAND_CLAIM)}"))
+        if not answer.ok:
+            raise self._failure(answer, "read the esExchange claim of the calendar")
+        for prop in (answer.body or {}).get("singleValueExtendedProperties", []):
+            if str(prop.get("id", "")).lower() == CLAIM_PROPERTY.lower():
+                try:
+                    fields = json.loads(str(prop.get("value", "")))
+                except ValueError:
+                    return None
+                return MailboxClaim.from_fields(fields) if isinstance(fields, dict) else None
+        return None
+
+    def write_claim(self, claim: MailboxClaim) -> None:
+        """Set the claim property of the default calendar (one PATCH)."""
+        value = json.dumps(claim.to_fields(), sort_keys=True)
+        answer = self._send(SubRequest("PATCH", f"{self._user}/calendar", {
+            "singleValueExtendedProperties": [{"id": CLAIM_PROPERTY, "value": value}]}))
+        if not answer.ok:
+            raise self._failure(answer, "write the esExchange claim of the calendar")
 
     # --- the wire -----------------------------------------------------------------------
 

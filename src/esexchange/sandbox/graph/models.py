@@ -145,6 +145,12 @@ class MailboxData:
     time_zone: str = ""
     transactions: dict[str, str] = field(default_factory=dict)  # transactionId -> event id
     sent: list[str] = field(default_factory=list)  # meeting messages it would have sent
+    # The default calendar's own extended properties: key -> (id as sent, value).
+    calendar_extended: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+    def set_calendar_properties(self, entries: Any) -> None:
+        """PATCH of the calendar's ``singleValueExtendedProperties`` (added or replaced)."""
+        self.calendar_extended.update(_extended(entries))
 
     def next_seq(self) -> int:
         self.seq += 1
@@ -773,6 +779,7 @@ def _dump_mailbox(box: MailboxData) -> dict[str, Any]:
         "time_zone": box.time_zone,
         "transactions": box.transactions,
         "sent": box.sent,
+        "calendar_extended": {k: list(v) for k, v in box.calendar_extended.items()},
     }
 
 
@@ -788,4 +795,5 @@ def _load_mailbox(entry: MailboxEntry, d: Mapping[str, Any]) -> MailboxData:
         d["time_zone"],
         dict(d["transactions"]),
         list(d["sent"]),
+        {k: (v[0], v[1]) for k, v in d.get("calendar_extended", {}).items()},
     )

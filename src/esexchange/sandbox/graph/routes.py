@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -198,16 +198,33 @@ _ANY = re.compile(
 @route("GET", "/users/{user-id}/calendar", "calendar")
 def get_calendar(b: GraphBackend, r: GraphRequest, m: re.Match[str]) -> GraphResponse:
     box = b.mailbox(_user(m))
-    return _json(
-        200,
-        {
-            "id": "AAMkAGCalendar" + box.entry.email.split("@")[0],
-            "name": "Calendar",
-            "canEdit": True,
-            "isDefaultCalendar": True,
-            "owner": {"name": box.entry.name, "address": box.entry.email},
-        },
-    )
+    body: dict[str, Any] = {
+        "id": "AAMkAGCalendar" + box.entry.email.split("@")[0],
+        "name": "Calendar",
+        "canEdit": True,
+        "isDefaultCalendar": True,
+        "owner": {"name": box.entry.name, "address": box.entry.email},
+    }
+    wanted = render.expansion(r.query.get("$expand"))
+    if wanted is not None:  # as for events: only when expanded, filtered by id
+        key = extended_key(wanted) if wanted else None
+        body["singleValueExtendedProperties"] = [
+            {"id": original, "value": value}
+            for k, (original, value) in box.calendar_extended.items()
+            if key is None or k == key
+        ]
+    return _json(200, body)
+
+
+@route("PATCH", "/users/{user-id}/calendar", "calendar")
+def update_calendar(b: GraphBackend, r: GraphRequest, m: re.Match[str]) -> GraphResponse:
+    box = b.mailbox(_user(m))
+    if not isinstance(r.body, Mapping) or set(r.body) - {
+        "singleValueExtendedProperties", "@odata.context"
+    }:
+        raise invalid("The sandbox changes only the singleValueExtendedProperties of a calendar.")
+    box.set_calendar_properties(r.body.get("singleValueExtendedProperties", []))
+    return get_calendar(b, replace(r, query={}), m)
 
 
 @route("GET", "/users/{user-id}/events", "calendar")
