@@ -43,6 +43,8 @@ class LastPass:
     """Deletions the circuit breaker held for approval."""
     skipped: tuple[str, ...] = ()
     """Each item the pass left alone, with the mailbox, the item and why."""
+    claimed_by: str = ""
+    """The other installation whose claim refused the pass (``domain.claims``), if any."""
 
 
 @dataclass(frozen=True)
@@ -125,6 +127,7 @@ def _last_pass(started_at: datetime, finished_at: datetime | None, outcome: str,
         held=int(summary.get("held") or 0),
         problem=str(summary.get("problem") or "") or _first_of(failures),
         skipped=tuple(str(s) for s in summary.get("skipped") or ()),
+        claimed_by=str(summary.get("claimed_by") or ""),
     )
 
 

@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import pytest
 
-from esexchange.domain.actions import Plan
+from esexchange.domain.actions import Detach, Plan
 from esexchange.domain.model import Kind, Side
 from esexchange.domain.state import Link, MailboxChange
 from tests.domain.planner_support import deletions, fate
@@ -86,6 +86,24 @@ def test_deletions_toward_both_sides_count_together() -> None:
 
 def test_approved_deletions_all_go_through() -> None:
     assert deletions(delete_in_erp(40, 40, approve_deletions=True)) == (40, 0)
+
+
+def test_rejected_deletions_detach_every_pair_and_delete_nothing() -> None:
+    links = pairs(40)
+    gone_in_exchange = tuple(MailboxChange(f"EX{i}", Kind.APPOINTMENT, None) for i in range(7, 13))
+    result = run(
+        erp=tuple(deleted_erp(i) for i in range(1, 7)), exchange=gone_in_exchange, links=links,
+        erp_current={i: activity(i) for i in range(7, 13)}, reject_deletions=True,
+    )
+    assert deletions(result) == (0, 0) and result.held == ()
+    detached = {step.record.link.erp_id: step.record.link.detached for step in result.steps
+                if isinstance(step.record, Detach)}
+    assert detached == {**dict.fromkeys(range(1, 7), Side.ERP),
+                        **dict.fromkeys(range(7, 13), Side.EXCHANGE)}
+
+
+def test_rejecting_changes_nothing_when_the_breaker_would_not_hold() -> None:
+    assert deletions(delete_in_erp(5, 40, reject_deletions=True)) == (5, 0)
 
 
 @pytest.mark.parametrize(("percent", "held"), [(100, False), (0, True), (50, False)])

@@ -76,6 +76,17 @@ def erp(
         database = f"e2e_{os.getpid()}_{next(_serial)}"
         cluster.execute(f"CREATE DATABASE {database} TEMPLATE template0")
         url = cluster.url(database)
+    engine = reference_erp(url)
+    yield engine
+    engine.dispose()
+
+
+_serial = itertools.count(1)
+
+
+def reference_erp(url: str) -> Engine:
+    """The database at ``url`` installed, with activity types (two coloured), priorities
+    and equipment."""
     engine = open_engine(url)
     install(engine)
     with engine.begin() as db:
@@ -95,11 +106,7 @@ def erp(
             )
     for no, color in TYPE_COLORS.items():
         config.set_activity_type_color(engine, no, color)
-    yield engine
-    engine.dispose()
-
-
-_serial = itertools.count(1)
+    return engine
 
 
 @dataclass

@@ -17,6 +17,7 @@ from sqlalchemy import Engine, insert, text, update
 from esexchange import config
 from esexchange.erp.schema import esx_lease
 from esexchange.sandbox.ews.knobs import Knobs
+from esexchange.service.summary import movement
 from tests.e2e.conftest import World
 
 CRASH = "simulated crash between the Exchange create and the link"
@@ -136,6 +137,32 @@ def test_mass_deletion_is_held_for_approval(world: World) -> None:
     world.sync(approve_deletions=True)
 
     assert anna.outlook.subjects("task") == ["Task 12", "Task 13"]
+
+
+def test_rejected_mass_deletion_keeps_the_copies_and_stops_synchronizing_them(
+    world: World,
+) -> None:
+    anna = world.employee()
+    ids = [world.add("task", f"Task {n:02d}", anna) for n in range(14)]
+    world.sync_ok()
+    for erp_id in ids[:12]:
+        world.delete_activity(erp_id)
+    (held,) = world.sync()
+    assert held.report is not None and movement(held.report).held == 12
+
+    (rejected,) = world.sync(reject_deletions=True)
+
+    assert rejected.ok, rejected.problem
+    assert len(anna.outlook.tasks()) == 14  # nothing deleted
+    world.update_activity(ids[13], subject="Task 13 renamed")
+    kept = anna.outlook.task("Task 00")
+    anna.outlook.edit(kept, subject="Task 00 edited in Outlook")
+    (after,) = world.sync()
+    assert after.ok and after.report is not None and movement(after.report).held == 0
+    # The rejected pairs are no longer synchronized: the edit stays in Outlook, nothing
+    # comes back into the ERP; the pairs still linked go on as before.
+    assert "Task 13 renamed" in anna.outlook.subjects("task")
+    assert world.subjects(anna, "task") == ["Task 12", "Task 13 renamed"]
 
 
 def test_throttling_is_honoured_and_the_pass_completes(world: World) -> None:

@@ -74,7 +74,7 @@ def services(folder: Path) -> Iterator[Callable[..., ServiceProcess]]:
             except httpx.HTTPError:
                 return False
 
-        wait_for(answers, 30, "the service to answer /healthz")
+        wait_for(answers, 90, "the service to answer /healthz")
         return service
 
     try:

@@ -7,6 +7,7 @@ Each test does what an administrator does and keeps a screenshot of every page i
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -14,6 +15,7 @@ import pytest
 from sqlalchemy import Engine
 
 from esexchange import config
+from esexchange.domain.claims import CLAIM_NAME, new_claim
 from tests.e2e.conftest import World, new_world
 from tests.e2e.sandbox import SERVICE_PASSWORD, SERVICE_UPN, RunningSandbox
 from tests.support.browser import screenshot
@@ -205,9 +207,33 @@ def test_approve_deletions_the_circuit_breaker_held(
     wait_for(shown, 60, "the held deletions")
     assert "12" in held.inner_text() and len(anna.outlook.subjects("task")) == 12
     screenshot(page, "11-status-held-deletions")
-    held.locator("button").click()
+    held.locator("button:text('Approve deletions')").click()
     page.locator(".message").wait_for()
     assert anna.outlook.subjects("task") == []
+
+
+def test_reject_deletions_the_circuit_breaker_held(
+    admin_page: Any, console: ServiceProcess, erp: Engine, sandbox: RunningSandbox
+) -> None:
+    world = new_world(erp, sandbox)
+    ben = world.employee()
+    ids = [world.add("task", f"Task {n}", ben) for n in range(12)]
+    wait_for(lambda: len(ben.outlook.subjects("task")) == 12, 60, "the tasks in Exchange")
+    for activity_id in ids:
+        world.delete_activity(activity_id)
+    page = admin_page
+    held = page.locator(f"tr.mailbox[data-email='{ben.email}'] form.held")
+
+    def shown() -> bool:
+        page.goto(f"{console.url}/status")
+        return held.count() == 1
+
+    wait_for(shown, 60, "the held deletions")
+    held.locator("button:text('Reject deletions')").click()
+    assert "deletions rejected" in page.locator(".message").inner_text()
+    screenshot(page, "14-status-deletions-rejected")
+    wait_for(lambda: not shown(), 30, "no deletions held any more")
+    assert len(ben.outlook.subjects("task")) == 12  # the copies are kept
 
 
 def test_switch_the_language_to_german(admin_page: Any, console: ServiceProcess) -> None:
@@ -222,3 +248,31 @@ def test_switch_the_language_to_german(admin_page: Any, console: ServiceProcess)
     page.click("a[hreflang=en]")
     page.wait_for_url("**/connections")
     assert "Add connection" in page.content()
+
+
+def test_take_over_a_mailbox_another_installation_claimed(
+    admin_page: Any, console: ServiceProcess, world: World
+) -> None:
+    anna = world.employee(listed=False)
+    other = new_claim("0123456789abcdef", "postgresql://test-erp:5432/erp", "test-host",
+                      datetime.now(UTC), timedelta(hours=1))
+    anna.outlook.account.calendar.create_user_configuration(
+        name=CLAIM_NAME, dictionary=other.to_fields())
+    world.add("appointment", "After the take-over", anna)
+    config.add_personnel(world.engine, world.connection, [anna.email])
+    page = admin_page
+    claim = page.locator(f"tr.mailbox[data-email='{anna.email}'] form.claim")
+
+    def refused() -> bool:
+        page.goto(f"{console.url}/status")
+        return claim.count() == 1
+
+    wait_for(refused, 60, "the refused pass")
+    row = page.locator(f"tr.mailbox[data-email='{anna.email}']").inner_text()
+    assert "claimed by installation 0123456789abcdef" in row and "test-host" in row
+    assert anna.outlook.subjects("appointment") == []
+    screenshot(page, "13-status-claimed-mailbox")
+    claim.locator("button").click()
+    assert "claimed for this installation" in page.locator(".message").inner_text()
+    wait_for(lambda: anna.outlook.subjects("appointment") == ["After the take-over"], 60,
+             "the pass after the take-over")

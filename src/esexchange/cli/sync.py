@@ -46,6 +46,10 @@ def sync(
     approve_deletions: Annotated[
         bool, typer.Option(help="Let through deletions the circuit breaker held.")
     ] = False,
+    reject_deletions: Annotated[
+        bool, typer.Option(help="Refuse the deletions the circuit breaker held: keep the "
+                           "remaining copies and stop synchronizing those pairs.")
+    ] = False,
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="List each item skipped or failed, and why.")
     ] = False,
@@ -68,7 +72,8 @@ def sync(
                 with progress_bar(console, name) as bar:
                     outcomes = sync_connection(
                         engine, name, employee=employee, dry_run=dry_run,
-                        approve_deletions=approve_deletions, progress=bar,
+                        approve_deletions=approve_deletions,
+                        reject_deletions=reject_deletions, progress=bar,
                     )
             except UnknownEmployee:
                 if connection:

@@ -119,6 +119,10 @@ class PlanInputs:
     erp_current: Mapping[int, ErpActivity] = field(default_factory=dict)
     stamped: Mapping[int, RemoteItem] = field(default_factory=dict)
     approve_deletions: bool = False
+    reject_deletions: bool = False
+    """The administrator refused the deletions the breaker would hold: each pair is
+    detached instead (both copies kept, no longer synchronized), as with the delete
+    setting off."""
 
 
 @dataclass(frozen=True)
@@ -627,7 +631,8 @@ class _Planner:
 
     def _with_breaker(self, links: Sequence[Link]) -> Plan:
         """Hold every deletion when they are more than the guard's share of the linked
-        items and more than ``BREAKER_MIN_DELETIONS``, unless approved."""
+        items and more than ``BREAKER_MIN_DELETIONS``, unless approved; rejected, each
+        one's pair is detached instead (its surviving copy kept)."""
         deletions = [step.deletion for step in self.steps if step.deletion is not None]
         linked = sum(1 for link in links if link.detached is None)
         limit = linked * self.ctx.options.delete_guard_percent / 100
@@ -638,8 +643,11 @@ class _Planner:
             and len(deletions) > BREAKER_MIN_DELETIONS
             and len(deletions) > limit
         ):
-            held = tuple(deletions)
-            steps = [step for step in steps if step.deletion is None]
+            if self.inputs.reject_deletions:
+                steps = [self._rejected(step, links) for step in steps]
+            else:
+                held = tuple(deletions)
+                steps = [step for step in steps if step.deletion is None]
         return Plan(
             self.kind,
             steps=tuple(steps),
@@ -647,6 +655,16 @@ class _Planner:
             held=held,
             rejected=tuple(self.rejected),
         )
+
+    @staticmethod
+    def _rejected(step: PairStep, links: Sequence[Link]) -> PairStep:
+        """A deletion step replaced by the detach of its pair (the survivor stays)."""
+        deletion = step.deletion
+        if deletion is None:
+            return step
+        link = next(k for k in links if k.erp_id == deletion.erp_id and k.detached is None)
+        gone = Side.ERP if isinstance(deletion, DeleteInExchange) else Side.EXCHANGE
+        return PairStep(record=Detach(replace(link, detached=gone)))
 
     # -- helpers -----------------------------------------------------------------------
 

@@ -101,7 +101,7 @@ class KindReport:
         if the_plan.held:
             self.failures.append(
                 f"mailbox {mailbox}: {len(the_plan.held)} {self.kind} deletions "
-                "held by the circuit breaker; approve them to let them through"
+                "held by the circuit breaker; approve or reject them"
             )
         for rejected in the_plan.rejected:
             self.counts[(rejected.side, Outcome.FAILED)] += 1

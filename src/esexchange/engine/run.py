@@ -51,13 +51,15 @@ def run_pass(
     *,
     dry_run: bool = False,
     approve_deletions: bool = False,
+    reject_deletions: bool = False,
     batch_size: int = DEFAULT_BATCH_SIZE,
 ) -> PassReport:
     """Synchronize one employee's mailbox with the ERP, appointments then tasks.
 
     ``now`` is an aware UTC time. With ``dry_run`` nothing is written and the report
     counts what a pass would do. ``approve_deletions`` lets deletions through that the
-    circuit breaker would hold.
+    circuit breaker would hold; ``reject_deletions`` detaches their pairs instead (both
+    copies kept, no longer synchronized).
     """
     report = PassReport(mailbox.address, employee.id, dry_run=dry_run)
     if not employee.syncable:
@@ -75,7 +77,8 @@ def run_pass(
                 continue
             _kind_pass(
                 store, mailbox, scope, employee, settings, ctx, now, kind_report,
-                dry_run=dry_run, approve_deletions=approve_deletions, batch_size=batch_size,
+                dry_run=dry_run, approve_deletions=approve_deletions,
+                reject_deletions=reject_deletions, batch_size=batch_size,
             )
     except MailboxError as error:
         report.error = in_mailbox(mailbox.address, error)
@@ -94,6 +97,7 @@ def _kind_pass(
     *,
     dry_run: bool,
     approve_deletions: bool,
+    reject_deletions: bool,
     batch_size: int,
 ) -> None:
     kind = report.kind
@@ -114,6 +118,7 @@ def _kind_pass(
             erp_current=fetched.erp_current,
             stamped=fetched.stamped,
             approve_deletions=approve_deletions,
+            reject_deletions=reject_deletions,
         )
     )
     report.count_plan(the_plan, mailbox.address, _subjects(fetched))

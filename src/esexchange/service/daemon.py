@@ -31,6 +31,7 @@ from esexchange.domain.schedule import is_due
 from esexchange.erp.port import Scope
 from esexchange.erp.schema import esx_lease
 from esexchange.erp.store import SqlErpStore
+from esexchange.exchange.ews.transport import name_this_worker
 from esexchange.service import workers
 from esexchange.service.leases import LEASE_DURATION, holder_is_gone, new_holder
 from esexchange.service.metrics import ServiceMetrics
@@ -74,6 +75,7 @@ class SyncService:
     def run(self, stop: threading.Event) -> None:
         """Schedule passes until ``stop``; then let the passes in flight finish."""
         workers.register(self.engine, self.holder, self.settings.address)
+        name_this_worker(self.holder)
         log.info("worker %s started (%d mailboxes at once)", self.holder, self.settings.workers)
         pool = ThreadPoolExecutor(self.settings.workers, thread_name_prefix="esx-pass")
         try:

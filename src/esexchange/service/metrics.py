@@ -1,9 +1,9 @@
 """The service's Prometheus metrics, served at ``/metrics``.
 
-Counters are fed from each mailbox's outcome as passes end; the lease holders are read
-from ``esx_lease`` when Prometheus asks, so every worker reports the same, current,
-picture. No label ever carries a secret: labels are outcomes, kinds, directions, EWS
-operation names and worker names.
+Counters are fed from each mailbox's outcome as passes end; the lease holders and the
+parked items are read from ``esx_lease`` and ``esx_retry`` when Prometheus asks, so every
+worker reports the same, current, picture. No label ever carries a secret: labels are
+outcomes, kinds, directions, EWS operation names and worker names.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from esexchange.domain.model import Side
 from esexchange.engine import Outcome
-from esexchange.erp.schema import esx_lease
+from esexchange.erp.schema import esx_lease, esx_retry
 from esexchange.service.runner import MailboxOutcome, outcome_word
 
 DIRECTION = {Side.EXCHANGE: "to_exchange", Side.ERP: "to_erp"}
@@ -78,20 +78,30 @@ class ServiceMetrics:
 
 
 class _LeaseHolders(Collector):
-    """``esexchange_leases{holder}``: how many mailboxes each worker holds right now."""
+    """Read from the database at each scrape, so every worker reports the same:
+    ``esexchange_leases{holder}``, how many mailboxes each worker holds right now, and
+    ``esexchange_parked_items{kind}``, the items waiting to be retried after a failure."""
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        family = GaugeMetricFamily("esexchange_leases", "Mailbox leases held, by worker",
+        leases = GaugeMetricFamily("esexchange_leases", "Mailbox leases held, by worker",
                                    labels=["holder"])
+        parked = GaugeMetricFamily("esexchange_parked_items",
+                                   "Items whose synchronization failed, waiting to be retried",
+                                   labels=["kind"])
         try:
             with self._engine.connect() as db:
-                rows = db.execute(select(esx_lease.c.holder, func.count())
-                                  .group_by(esx_lease.c.holder)).all()
+                holders = db.execute(select(esx_lease.c.holder, func.count())
+                                     .group_by(esx_lease.c.holder)).all()
+                kinds = db.execute(select(esx_retry.c.kind, func.count())
+                                   .group_by(esx_retry.c.kind)).all()
         except SQLAlchemyError:
-            rows = []  # /readyz reports the database; the metrics page still answers
-        for holder, count in rows:
-            family.add_metric([holder], count)
-        yield family
+            holders, kinds = [], []  # /readyz reports the database; /metrics still answers
+        for holder, count in holders:
+            leases.add_metric([holder], count)
+        for kind, count in kinds:
+            parked.add_metric([kind], count)
+        yield leases
+        yield parked

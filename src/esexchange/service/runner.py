@@ -94,6 +94,7 @@ def sync_connection(
     employee: str | None = None,
     dry_run: bool = False,
     approve_deletions: bool = False,
+    reject_deletions: bool = False,
     now: datetime | None = None,
     progress: Progress | None = None,
     holder: str | None = None,
@@ -104,7 +105,8 @@ def sync_connection(
 
     ``employee`` (an email address, any case) limits the run to that employee.
     ``dry_run`` plans and reports without writing anything on either side, and records
-    no pass. ``approve_deletions`` lets through the deletions the circuit breaker held.
+    no pass. ``approve_deletions`` lets through the deletions the circuit breaker held;
+    ``reject_deletions`` refuses them: their pairs are detached, both copies kept.
     Raises ``EsExchangeError`` only for what stops the whole connection (an unknown
     connection or employee, a bad option, Autodiscover failing); everything that
     concerns one mailbox is that mailbox's outcome. ``holder`` names the leases this run
@@ -113,6 +115,8 @@ def sync_connection(
     override; the connection's ``interval_minutes`` by default): the mailbox claims this
     run leaves hold for three of them (``domain.claims``).
     """
+    if approve_deletions and reject_deletions:
+        raise EsExchangeError("held deletions are either approved or rejected, not both")
     now = now or datetime.now(UTC)
     conn = config.get_connection(engine, connection_name)
     assert conn.id is not None, "a stored connection has an id"
@@ -140,7 +144,7 @@ def sync_connection(
                 outcome = _leased_mailbox(
                     engine, store, exchange, scope, person, settings, ctx, now, holder,
                     started, me, dry_run=dry_run, approve_deletions=approve_deletions,
-                    lease=lease,
+                    reject_deletions=reject_deletions, lease=lease,
                 )
             if not dry_run:
                 store.record_pass(
@@ -159,7 +163,7 @@ def _leased_mailbox(
     engine: Engine, store: SqlErpStore, exchange: Exchange, scope: Scope,
     person: Employee, settings: EmployeeSettings, ctx: MappingContext, now: datetime,
     holder: str, started: datetime, me: Claimant, *, dry_run: bool,
-    approve_deletions: bool, lease: timedelta,
+    approve_deletions: bool, reject_deletions: bool, lease: timedelta,
 ) -> MailboxOutcome:
     try:
         # A dry run writes nothing, so it needs no lease.
@@ -169,6 +173,7 @@ def _leased_mailbox(
             return _one_mailbox(
                 store, exchange, scope, person, settings, ctx, now, me,
                 dry_run=dry_run, approve_deletions=approve_deletions,
+                reject_deletions=reject_deletions,
             )
     except MailboxBusy as busy:
         return MailboxOutcome(person, None, str(busy), busy=True)
@@ -200,6 +205,7 @@ def _one_mailbox(
     *,
     dry_run: bool,
     approve_deletions: bool,
+    reject_deletions: bool,
 ) -> MailboxOutcome:
     try:
         mailbox = exchange.mailbox(person.email)
@@ -213,7 +219,8 @@ def _one_mailbox(
                               requests=_requests(mailbox))
     try:
         report = run_pass(store, mailbox, scope, person, settings, ctx, now, dry_run=dry_run,
-                          approve_deletions=approve_deletions)
+                          approve_deletions=approve_deletions,
+                          reject_deletions=reject_deletions)
     except (EsExchangeError, SQLAlchemyError) as error:
         # The ERP refused this mailbox's unit of work (it rolled back as a whole; items
         # already created in Exchange carry their stamp and are adopted next time).

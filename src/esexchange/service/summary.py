@@ -41,7 +41,8 @@ def movement(report: PassReport) -> Movement:
 
     notes: list[str] = []
     if held := total(Outcome.HELD):
-        notes.append(f"{held} deletions held for approval (sync --approve-deletions)")
+        notes.append(f"{held} deletions held for approval "
+                     "(sync --approve-deletions or --reject-deletions)")
     if skipped := total(Outcome.SKIPPED):
         notes.append(f"{skipped} skipped: " + skip_reasons(report))
     if failed := len(report.failures):

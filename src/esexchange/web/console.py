@@ -38,6 +38,7 @@ from esexchange.erp.store import SqlErpStore
 from esexchange.service import workers
 from esexchange.service.admins import sign_in
 from esexchange.service.checks import check_assignment, check_connection
+from esexchange.service.claims import take_over
 from esexchange.service.runner import sync_connection
 from esexchange.service.token import request_token
 from esexchange.web.help import OPTION_HELP, SETTING_KEYS, SETTING_LABELS
@@ -69,6 +70,8 @@ class Console:
             Route("/lang/{code}", self.switch_language),
             Route("/status", page(self.status)),
             Route("/status/approve", post(self.approve), methods=["POST"]),
+            Route("/status/reject", post(self.reject), methods=["POST"]),
+            Route("/status/claim", post(self.claim), methods=["POST"]),
             Route("/connections", page(self.connections)),
             Route("/connections/new", page(self.connection_form), methods=["GET"]),
             Route("/connections/new", post(self.save_connection), methods=["POST"]),
@@ -203,23 +206,45 @@ class Console:
                            message=message, error=error)
 
     def approve(self, request: Request, session: Session, form: FormData) -> Response:
+        """``esexchange sync --approve-deletions --employee EMAIL``."""
+        return self._held_pass(request, session, form, approve=True)
+
+    def reject(self, request: Request, session: Session, form: FormData) -> Response:
+        """``esexchange sync --reject-deletions --employee EMAIL``."""
+        return self._held_pass(request, session, form, approve=False)
+
+    def _held_pass(self, request: Request, session: Session, form: FormData, *,
+                   approve: bool) -> Response:
         name, email = str(form.get("connection", "")), str(form.get("email", ""))
         deadline = time.monotonic() + 30
         try:
-            # The same pass as ``esexchange sync --approve-deletions --employee``; while
-            # the service's own pass holds the mailbox, wait for it to end.
+            # While the service's own pass holds the mailbox, wait for it to end.
             while True:
                 outcomes = sync_connection(self.engine, name, employee=email,
-                                           approve_deletions=True)
+                                           approve_deletions=approve,
+                                           reject_deletions=not approve)
                 if not any(o.busy for o in outcomes) or time.monotonic() > deadline:
                     break
                 time.sleep(0.5)
         except EsExchangeError as failure:
             return self.status(request, session, error=str(failure))
         problems = "; ".join(o.problem for o in outcomes if o.problem)
+        done = ("deletions approved and carried out." if approve else
+                "deletions rejected: the remaining copies are kept and no longer synchronized.")
         return self.status(request, session, error=problems,
-                           message="" if problems else f"{email}: deletions approved and "
-                                                       "carried out.")
+                           message="" if problems else f"{email}: {done}")
+
+    def claim(self, request: Request, session: Session, form: FormData) -> Response:
+        """``esexchange personnel claim CONNECTION EMAIL``: this installation's claim."""
+        name, email = str(form.get("connection", "")), str(form.get("email", ""))
+        try:
+            [result] = take_over(self.engine, name, [email])
+        except EsExchangeError as failure:
+            return self.status(request, session, error=str(failure))
+        if result.problem:
+            return self.status(request, session, error=result.problem)
+        return self.status(request, session, message=f"{email}: claimed for this installation; "
+                                                     "its next pass synchronizes it.")
 
     # --- connections --------------------------------------------------------------------
 

@@ -4,7 +4,8 @@ exchangelib keeps its knobs on classes (``BaseProtocol.HTTP_ADAPTER_CLS``) and c
 protocols process-wide by (URL, credentials). Two esExchange connections to the same
 server with different CA bundles would then share one TLS setting. So each
 ``EwsConnection`` owns an uncached protocol whose sessions mount a ``TlsAdapter`` built
-from that connection's own settings, and nothing process-global is changed.
+from that connection's own settings, and nothing process-global of exchangelib is changed
+(the User-Agent names the worker process: ``name_this_worker``).
 
 Requests are counted per mailbox operation through a context variable that the mailbox
 sets around each call (``mailbox_call``); the same context carries the operation's
@@ -30,6 +31,15 @@ from exchangelib.errors import RateLimitError, UnauthorizedError
 from exchangelib.protocol import CachingProtocol, FailFast, FaultTolerance, Protocol
 from exchangelib.transport import get_service_authtype
 from urllib3.util import parse_url
+
+_user_agent = "esExchange"
+
+
+def name_this_worker(name: str) -> None:
+    """Sign this process's EWS requests with the worker's name in the User-Agent, so an
+    Exchange administrator sees in the server's logs which worker sent what."""
+    global _user_agent
+    _user_agent = f"esExchange ({name})"
 
 
 @dataclass
@@ -181,6 +191,7 @@ class _TlsSessions:
         session = super().raw_session(  # type: ignore[misc]
             prefix, oauth2_client, oauth2_session_params, oauth2_token_endpoint
         )
+        session.headers["User-Agent"] = _user_agent
         for mounted in (prefix, oauth2_token_endpoint):
             if mounted:
                 session.mount(mounted, self._adapter())
