@@ -1,5 +1,5 @@
 """The service's parts on a real database: admin accounts, renewed leases, the
-installation's identity."""
+installation's identity, the metrics read from the database."""
 
 from __future__ import annotations
 
@@ -12,19 +12,24 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from prometheus_client import generate_latest
 from sqlalchemy import insert, select
 from typer.testing import CliRunner
 
 from esexchange import config
 from esexchange.cli import app
 from esexchange.config import Auth, Backend, ConnectionConfig
+from esexchange.domain.model import Kind
+from esexchange.domain.state import Parked
 from esexchange.erp.db import open_engine
 from esexchange.erp.port import Scope
 from esexchange.erp.schema import esx_admin, esx_lease
+from esexchange.erp.store import SqlErpStore
 from esexchange.service.admins import AdminError, create_admin, sign_in
 from esexchange.service.daemon import ServiceSettings, SyncService
 from esexchange.service.installation import installation
 from esexchange.service.leases import MailboxBusy, mailbox_lease
+from esexchange.service.metrics import ServiceMetrics
 
 PASSWORD = "correct horse battery"
 
@@ -130,3 +135,22 @@ def test_a_lease_left_by_a_dead_process_of_this_host_does_not_keep_its_mailbox_w
     service = SyncService(engine, ServiceSettings(interval=timedelta(minutes=5)))
     due = [mailbox.email for mailbox in service.due(now)]
     assert due == ["anna.berg@example.com"]
+
+
+def test_metrics_count_the_parked_items_by_kind(config_sqlite_url: str) -> None:
+    engine = open_engine(config_sqlite_url)
+    config.add_connection(engine, ConnectionConfig(
+        name="hq", backend=Backend.EWS, auth=Auth.USER, ews_url="https://mail.example.test/EWS",
+        upn="svc@example.test"), "secret-password")
+    scope = Scope(config.get_connection(engine, "hq").id or 0, 7)
+    later = datetime.now(UTC) + timedelta(hours=1)
+    store = SqlErpStore(engine)
+    with store.transaction() as tx:
+        for erp_id, kind in ((1, Kind.APPOINTMENT), (2, Kind.APPOINTMENT), (3, Kind.TASK)):
+            tx.park(scope, Parked(kind, erp_id, None, f"item {erp_id}", 1, "refused", later))
+        tx.commit()
+
+    text = generate_latest(ServiceMetrics(engine).registry).decode()
+
+    assert 'esexchange_parked_items{kind="appointment"} 2.0' in text
+    assert 'esexchange_parked_items{kind="task"} 1.0' in text
