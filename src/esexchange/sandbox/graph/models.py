@@ -118,10 +118,13 @@ class Resource:
 
 @dataclass
 class Folder:
-    """A calendar or a To Do list: resources by id and tombstones (id -> change number)."""
+    """A calendar or a To Do list: resources by id and tombstones (id -> change number);
+    ``removed_series`` holds (change number, master id, old data) of a series deleted or
+    regenerated, whose old occurrences a delta round reports removed (``series.py``)."""
 
     items: dict[str, Resource] = field(default_factory=dict)
     removed: dict[str, int] = field(default_factory=dict)
+    removed_series: list[tuple[int, str, dict[str, Any]]] = field(default_factory=list)
 
 
 @dataclass
@@ -173,6 +176,12 @@ class DeltaPage:
     next_token: str | None
     delta_token: str | None
 
+
+Candidates = Callable[
+    ["MailboxData", "Folder", int, int, "Window | None"], list[tuple[int, str, "Resource | None"]]
+]
+"""What a delta round reports between two change numbers: (change, id, resource or None
+for a removal); the calendar's are its instances (``series.delta_candidates``)."""
 
 _NEXT_ROUND = -1  # the upper bound of a round that starts when its delta token is used
 
@@ -414,6 +423,7 @@ class GraphBackend:
         window: Window | None,
         page_size: int,
         render: Callable[[Resource], dict[str, Any]],
+        candidates: Candidates | None = None,
     ) -> DeltaPage:
         """One page of the delta round of `folder_key` (``calendar`` or a task list id).
 
@@ -446,22 +456,10 @@ class GraphBackend:
                 cursor.window,
                 False,
             )
-        candidates = sorted(
-            [(r.seq, r.id, r) for r in folder.items.values() if cursor.since < r.seq <= cursor.upto]
-            + (
-                []
-                if cursor.initial
-                else [
-                    (seq, rid, None)
-                    for rid, seq in folder.removed.items()
-                    if cursor.since < seq <= cursor.upto
-                ]
-            ),
-            key=lambda c: (c[0], c[1]),
-        )
+        listed = (candidates or _changes)(box, folder, cursor.since, cursor.upto, cursor.window)
         entries: list[dict[str, Any]] = []
         position = cursor.after
-        remaining = iter(c for c in candidates if (c[0], c[1]) > cursor.after)
+        remaining = iter(c for c in listed if (c[0], c[1]) > cursor.after)
         for seq, rid, resource in remaining:
             position = (seq, rid)
             if resource is not None and in_window(resource, cursor.window, box):
@@ -503,6 +501,17 @@ class GraphBackend:
 
 
 # --- helpers -------------------------------------------------------------------------------
+
+
+def _changes(
+    box: MailboxData, folder: Folder, since: int, upto: int, window: Window | None
+) -> list[tuple[int, str, Resource | None]]:
+    """The changes and removals of a folder's resources between two change numbers."""
+    return sorted(
+        [(r.seq, r.id, r) for r in folder.items.values() if since < r.seq <= upto]
+        + [(seq, rid, None) for rid, seq in folder.removed.items() if since < seq <= upto],
+        key=lambda c: (c[0], c[1]),
+    )
 
 
 def canonical_id(item_id: str) -> str:
@@ -758,12 +767,17 @@ def _load_resource(d: Mapping[str, Any]) -> Resource:
 
 
 def _dump_folder(f: Folder) -> dict[str, Any]:
-    return {"items": [_dump_resource(r) for r in f.items.values()], "removed": f.removed}
+    return {
+        "items": [_dump_resource(r) for r in f.items.values()],
+        "removed": f.removed,
+        "removed_series": [list(entry) for entry in f.removed_series],
+    }
 
 
 def _load_folder(d: Mapping[str, Any]) -> Folder:
     items = (_load_resource(r) for r in d["items"])
-    return Folder({r.id: r for r in items}, dict(d["removed"]))
+    series = [(int(s), str(m), dict(data)) for s, m, data in d.get("removed_series", [])]
+    return Folder({r.id: r for r in items}, dict(d["removed"]), series)
 
 
 def _dump_mailbox(box: MailboxData) -> dict[str, Any]:

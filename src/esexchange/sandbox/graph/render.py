@@ -117,7 +117,8 @@ def event(
         "isOrganizer": True,
         "responseRequested": data.get("responseRequested", True),
         "showAs": data.get("showAs", "busy"),
-        "type": "seriesMaster" if data.get("recurrence") else "singleInstance",
+        "type": data.get("type")
+        or ("seriesMaster" if data.get("recurrence") else "singleInstance"),
         "webLink": f"https://outlook.office365.com/owa/?itemid={resource.id}&exvsurl=1&path=/calendar/item",
         "body": body_of(data.get("body"), prefs),
         "start": wall_time(data["start"], prefs.time_zone, all_day),
@@ -137,6 +138,10 @@ def event(
     }
     if "transactionId" in data:
         out["transactionId"] = data["transactionId"]
+    if "seriesMasterId" in data:  # an occurrence or exception of a series (see series.py)
+        master = data["seriesMasterId"]
+        out["seriesMasterId"] = immutable_id(master) if prefs.immutable_ids else master
+        out["originalStart"] = data["originalStart"]
     if expand is not None:
         out["singleValueExtendedProperties"] = extended(resource, expand)
     return out

@@ -17,15 +17,15 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from esexchange.sandbox.graph import render
+from esexchange.sandbox.graph import render, series
 from esexchange.sandbox.graph.errors import GraphError, invalid
 from esexchange.sandbox.graph.models import (
     CALENDAR,
+    Candidates,
     GraphBackend,
     Resource,
     extended_key,
     immutable_id,
-    in_window,
     window_of,
 )
 from esexchange.sandbox.graph.render import Preferences
@@ -242,32 +242,52 @@ def list_events(b: GraphBackend, r: GraphRequest, m: re.Match[str]) -> GraphResp
             for e in events
             if key in e.extended and e.extended[key][1].casefold() == value.casefold()
         ]
+    events = [e for e in events if not series.is_exception(e)]  # /events: no instances
     box, expand = b.mailbox(user), render.expansion(r.query.get("$expand"))
     return _collection(r, events, lambda e: render.event(e, box, prefs, expand=expand))
 
 
 @route("POST", "/users/{user-id}/events", "calendar")
 def create_event(b: GraphBackend, r: GraphRequest, m: re.Match[str]) -> GraphResponse:
+    series.check_new(r.body)
     created = b.create_event(_user(m), r.body)
     return _json(201, render.event(created, b.mailbox(_user(m)), _prefs(r)))
 
 
 @route("GET", "/users/{user-id}/events/{event-id}", "calendar")
 def get_event(b: GraphBackend, r: GraphRequest, m: re.Match[str]) -> GraphResponse:
-    found = b.event(_user(m), m.group(2))
-    expand = render.expansion(r.query.get("$expand"))
-    return _json(200, render.event(found, b.mailbox(_user(m)), _prefs(r), expand=expand))
+    found = series.event(b, _user(m), m.group(2))
+    box, prefs = b.mailbox(_user(m)), _prefs(r)
+    parts = series.expand_parts(r.query.get("$expand"))
+    extended = next((render.expansion(p) for p in parts
+                     if p.lower().startswith("singlevalueextendedproperties")), None)
+    body = render.event(found, box, prefs, expand=extended)
+    if any(p.lower() == "exceptionoccurrences" for p in parts) and series.is_master(found):
+        body["exceptionOccurrences"] = [
+            render.event(e, box, prefs) for e in series.exceptions_of(box, found)
+        ]
+    selected = {s.strip().lower() for s in (r.query.get("$select") or "").split(",") if s.strip()}
+    if selected:  # what was selected, the id and etag, and what was expanded
+        kept = selected | {"id", "@odata.etag", "singlevalueextendedproperties",
+                           "exceptionoccurrences"}
+        body = {k: v for k, v in body.items() if k.lower() in kept}
+        if "cancelledoccurrences" in selected:
+            body["cancelledOccurrences"] = (
+                series.cancelled_occurrences(found, immutable=prefs.immutable_ids)
+                if series.is_master(found) else []
+            )
+    return _json(200, body)
 
 
 @route("PATCH", "/users/{user-id}/events/{event-id}", "calendar")
 def update_event(b: GraphBackend, r: GraphRequest, m: re.Match[str]) -> GraphResponse:
-    changed = b.update_event(_user(m), m.group(2), r.body, r.headers.get("if-match"))
+    changed = series.update(b, _user(m), m.group(2), r.body, r.headers.get("if-match"))
     return _json(200, render.event(changed, b.mailbox(_user(m)), _prefs(r)))
 
 
 @route("DELETE", "/users/{user-id}/events/{event-id}", "calendar")
 def delete_event(b: GraphBackend, r: GraphRequest, m: re.Match[str]) -> GraphResponse:
-    b.delete_event(_user(m), m.group(2))
+    series.delete(b, _user(m), m.group(2))
     return _json(204)
 
 
@@ -275,8 +295,18 @@ def delete_event(b: GraphBackend, r: GraphRequest, m: re.Match[str]) -> GraphRes
 def calendar_view(b: GraphBackend, r: GraphRequest, m: re.Match[str]) -> GraphResponse:
     box, prefs = b.mailbox(_user(m)), _prefs(r)
     window = window_of(r.query.get("startDateTime"), r.query.get("endDateTime"))
-    inside = [e for e in b.events(_user(m)) if in_window(e, window, box)]
+    inside = series.view(box, window)
     return _collection(r, inside, lambda e: render.event(e, box, prefs))
+
+
+@route("GET", "/users/{user-id}/events/{event-id}/instances", "calendar")
+def event_instances(b: GraphBackend, r: GraphRequest, m: re.Match[str]) -> GraphResponse:
+    box, prefs = b.mailbox(_user(m)), _prefs(r)
+    window = window_of(r.query.get("startDateTime"), r.query.get("endDateTime"))
+    master = series.event(b, _user(m), m.group(2))
+    found = series.instances(box, master, window) if series.is_master(master) else []
+    found.sort(key=lambda e: (series.instant(e.data["start"], "start"), e.id))
+    return _collection(r, found, lambda e: render.event(e, box, prefs))
 
 
 @route("GET", "/users/{user-id}/calendarView/delta()", "calendar")
@@ -287,7 +317,8 @@ def calendar_delta(b: GraphBackend, r: GraphRequest, m: re.Match[str]) -> GraphR
         window = window_of(r.query.get("startDateTime"), r.query.get("endDateTime"))
     # The v1.0 calendarView delta ignores $select, $expand and $filter (see the docs).
     path = f"users/{user}/calendarView/delta()"
-    return _delta(b, r, user, CALENDAR, path, lambda e: render.event(e, box, prefs), window)
+    return _delta(b, r, user, CALENDAR, path, lambda e: render.event(e, box, prefs), window,
+                  series.delta_candidates)
 
 
 def _delta(
@@ -298,6 +329,7 @@ def _delta(
     path: str,
     render_one: Callable[[Resource], dict[str, Any]],
     window: Any = None,
+    candidates: Candidates | None = None,
 ) -> GraphResponse:
     prefs = _prefs(r)
     token = r.query.get("$skiptoken") or r.query.get("$deltatoken")
@@ -309,6 +341,7 @@ def _delta(
             window=window if token is None else None,
             page_size=_delta_page_size(prefs),
             render=render_one,
+            candidates=candidates,
         )
     except GraphError as error:
         if "Location" in error.headers:  # 410 Gone: where a new round starts
@@ -391,6 +424,7 @@ def get_task(b: GraphBackend, r: GraphRequest, m: re.Match[str]) -> GraphRespons
 @route("PATCH", "/users/{user-id}/todo/lists/{todoTaskList-id}/tasks/{todoTask-id}", "todo")
 def update_task(b: GraphBackend, r: GraphRequest, m: re.Match[str]) -> GraphResponse:
     changed = b.update_task(_user(m), m.group(2), m.group(3), r.body, r.headers.get("if-match"))
+    series.repeat_task(b, _user(m), m.group(2), changed)  # a recurring task's next one
     return _json(200, render.task(changed, _prefs(r)))
 
 
