@@ -38,6 +38,7 @@ from esexchange.exchange.errors import (
     MailboxUnreachable,
 )
 from esexchange.exchange.graph import items as wire
+from esexchange.exchange.graph import series
 from esexchange.exchange.graph.client import Answer, GraphClient, SubRequest
 from esexchange.exchange.graph.settings import NEEDED_ROLES, GraphSettings
 from esexchange.exchange.port import BatchResult, ChangePage, ExchangeUpdate, OwnWrites
@@ -59,6 +60,7 @@ class _State:
     complete: bool
     start: datetime | None = None
     end: datetime | None = None
+    masters: tuple[str, ...] = ()  # the series seen, to notice a deleted one (series.py)
 
     def encode(self) -> str:
         return json.dumps(
@@ -67,6 +69,7 @@ class _State:
                 "complete": self.complete,
                 "start": self.start.isoformat() if self.start else None,
                 "end": self.end.isoformat() if self.end else None,
+                "masters": list(self.masters),
             }
         )
 
@@ -79,6 +82,7 @@ class _State:
                 bool(data["complete"]),
                 datetime.fromisoformat(data["start"]) if data.get("start") else None,
                 datetime.fromisoformat(data["end"]) if data.get("end") else None,
+                tuple(str(m) for m in data.get("masters", ())),
             )
         except (ValueError, KeyError, TypeError):
             raise InvalidSyncState(
@@ -155,7 +159,12 @@ class GraphMailbox:
         next_link, delta_link = body.get("@odata.nextLink"), body.get("@odata.deltaLink")
         if not (next_link or delta_link):
             raise MailboxError(f"{self.address}: Graph's delta page has no next or delta link")
-        changes = self._read_items(kind, [str(e["id"]) for e in body.get("value", [])])
+        entries = body.get("value", [])
+        masters = current.masters
+        if kind is Kind.APPOINTMENT:
+            changes, masters = self._read_events(entries, masters)
+        else:
+            changes = self._read_items(kind, [str(e["id"]) for e in entries])
         window = None
         if current.complete:
             window = (
@@ -168,6 +177,7 @@ class GraphMailbox:
             current.complete and bool(next_link),
             current.start,
             current.end,
+            masters,
         )
         return ChangePage(tuple(changes), following.encode(), bool(next_link), window)
 
@@ -185,6 +195,51 @@ class GraphMailbox:
         # deletion of them) in the next round; content hashes recognise them there.
         return state
 
+    def _read_events(
+        self, entries: Sequence[Any], known: tuple[str, ...]
+    ) -> tuple[list[MailboxChange], tuple[str, ...]]:
+        """The changes of a calendarView delta page: single events as they are now, each
+        series once, as its master (its instances grouped by ``seriesMasterId``), and a
+        deletion for what is gone. A removal the page cannot place (an instance's id is
+        gone with it) makes the known series be read again, so a deleted master is
+        reported deleted. Returns the changes and the series known afterwards."""
+        masters = {str(e["seriesMasterId"]): None for e in entries
+                   if "@removed" not in e and e.get("seriesMasterId")}  # fmt: skip
+        ids = [str(e["id"]) for e in entries if "@removed" in e or not e.get("seriesMasterId")]
+        changes: list[MailboxChange] = []
+        gone: list[str] = []
+        for item_id, answer in zip(ids, self._batch([self._get_event(i) for i in ids]),
+                                   strict=True):  # fmt: skip
+            if answer.status == 404:
+                gone.append(item_id)
+            elif not answer.ok:
+                raise self._failure(answer, f"read the appointment {item_id}")
+            elif answer.body.get("seriesMasterId") or answer.body.get("type") == "seriesMaster":
+                masters[str(answer.body.get("seriesMasterId") or answer.body["id"])] = None
+            else:
+                changes.append(self._change(Kind.APPOINTMENT, answer.body))
+        if gone:
+            masters |= {m: None for m in known}
+        seen = set(known)
+        wanted = list(masters)
+        for master_id, answer in zip(wanted, self._batch([self._get_event(m) for m in wanted]),
+                                     strict=True):  # fmt: skip
+            if answer.status == 404:
+                changes.append(MailboxChange(master_id, Kind.APPOINTMENT, None))
+                seen.discard(master_id)
+            elif answer.ok:
+                change = self._change(Kind.APPOINTMENT, answer.body)
+                changes.append(change)
+                seen.add(change.exchange_id)
+            else:
+                raise self._failure(answer, f"read the series {master_id}")
+        changes += [MailboxChange(i, Kind.APPOINTMENT, None) for i in gone if i not in seen]
+        return changes, tuple(sorted(seen))
+
+    def _change(self, kind: Kind, body: Any) -> MailboxChange:
+        remote = self._remote(kind, body)
+        return MailboxChange(remote.ref.id, kind, remote)
+
     def _read_items(self, kind: Kind, ids: Sequence[str]) -> list[MailboxChange]:
         """The current content of `ids` (a change each), a deletion for those gone."""
         answers = self._batch([self._get_item(kind, item_id) for item_id in ids])
@@ -199,17 +254,28 @@ class GraphMailbox:
                 raise self._failure(answer, f"read the {kind.value} {item_id}")
         return changes
 
+    def _get_event(self, item_id: str) -> SubRequest:
+        return SubRequest(
+            "GET", f"{self._user}/events/{item_id}?{series.event_query(_EXPAND_ERP_ID)}"
+        )
+
     def _get_item(self, kind: Kind, item_id: str) -> SubRequest:
         if kind is Kind.APPOINTMENT:
-            return SubRequest(
-                "GET", f"{self._user}/events/{item_id}?$expand={quote(_EXPAND_ERP_ID)}"
-            )
+            return self._get_event(item_id)
         return SubRequest(
             "GET", f"{self._user}/todo/lists/{self._list()}/tasks/{item_id}?$expand=linkedResources"
         )
 
     def _remote(self, kind: Kind, body: Any) -> RemoteItem:
-        remote = wire.remote_event(body) if kind is Kind.APPOINTMENT else wire.remote_task(body)
+        zone = self.settings.time_zone
+        if kind is Kind.APPOINTMENT:
+            remote = series.with_series(wire.remote_event(body), body, zone)
+        else:
+            remote = wire.remote_task(body)
+            first = remote.item.start or remote.item.due
+            recurrence = series.task_series(body, first, zone)
+            if recurrence is not None:
+                remote = replace(remote, item=replace(remote.item, recurrence=recurrence))
         self._kinds[remote.ref.id] = kind
         return remote
 
@@ -238,7 +304,10 @@ class GraphMailbox:
                 remote = self._remote(kind, data)
                 if remote.item.erp_id in wanted and remote.item.erp_id not in found:
                     found[remote.item.erp_id] = remote
-        return found
+        # a list shows a master without its exceptions and cancellations: read it alone
+        masters = [r.ref.id for r in found.values() if r.item.recurrence is not None]
+        again = self.read(kind, masters) if masters and kind is Kind.APPOINTMENT else {}
+        return {erp_id: again.get(r.ref.id, r) for erp_id, r in found.items()}
 
     def _stamped_url(self, erp_id: int) -> str:
         stamped = (

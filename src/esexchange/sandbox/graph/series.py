@@ -16,7 +16,8 @@ Microsoft documents (event, event-list-instances, delta-query-events):
   an exception cancels it: it leaves the instances, a delta round reports it
   ``@removed``, and the master's ``cancelledOccurrences`` (only on ``$select``) names it
   as ``OID.{masterId}.{yyyy-mm-dd}``. ``$expand=exceptionOccurrences`` on the master
-  lists its exceptions.
+  lists its exceptions. Either changes the master (Exchange keeps modified and deleted
+  occurrences in it): its change key is new and a delta round reports its instances.
 - PATCH of the master's recurrence, start or end regenerates the series: exceptions and
   cancellations are dropped (Outlook warns that they will be lost).
 - A To Do task with ``recurrence``, completed, stays completed without it, and a new task
@@ -245,10 +246,12 @@ def update(b: GraphBackend, email: str, event_id: str, patch: Mapping[str, Any],
         folder.items[target.id] = exception
         folder.removed.pop(target.id, None)
         try:
-            return b.update_event(email, target.id, patch, if_match)
+            changed = b.update_event(email, target.id, patch, if_match)
         except GraphError:
             del folder.items[target.id]
             raise
+        b._touch(box, folder.items[target.data["seriesMasterId"]])  # Exchange keeps it there
+        return changed
     if is_master(target) and isinstance(patch, Mapping) and _REGENERATING & set(patch):
         merged = {**target.data, **patch}
         if merged.get("recurrence"):
@@ -285,6 +288,7 @@ def delete(b: GraphBackend, email: str, event_id: str) -> None:
         master.data.setdefault(CANCELLED, []).append(target.data["originalStart"])
         folder.items.pop(target.id, None)
         folder.removed[target.id] = box.next_seq()
+        b._touch(box, master)  # the master holds its deleted occurrences: it changed
         return
     if is_master(target):
         del folder.items[target.id]
