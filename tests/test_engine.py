@@ -448,3 +448,70 @@ def test_an_exchange_edit_made_while_the_erp_copy_was_private_survives_the_thaw(
     assert erp.state.activities[erp_id].location == "Raum 3"
     assert mailbox.items(Kind.APPOINTMENT)[item_id].location == "Raum 3"
     assert not erp.state.activities[erp_id].private
+
+
+def test_a_parked_pair_edited_in_the_erp_is_retried_at_once(
+    erp: FakeErp, mailbox: CountingMailbox
+) -> None:
+    erp_id = erp.user_create(meeting(1, "Termin"))
+    mailbox.fail_on_write(1)
+    [parked] = sync(erp, mailbox).parked
+    assert parked.next_try_at > NOW
+    # The user fixes the activity before the retry is due: the next pass retries it.
+    erp.user_update(erp_id, subject="Termin (neu)")
+    report = sync(erp, mailbox)
+    assert report.ok and report.parked == []
+    assert subjects(mailbox) == ["Termin (neu)"]
+    assert erp.parked(SCOPE, Kind.APPOINTMENT) == []
+
+
+def test_a_parked_pair_edited_in_outlook_is_retried_at_once(erp: FakeErp) -> None:
+    erp_id = erp.user_create(meeting(1, "Termin"))
+    erp.failing_links.add(erp_id)  # the ERP refuses the pair's link
+    mailbox = CountingMailbox()
+    first = sync(erp, mailbox)
+    [parked] = first.parked
+    [item_id] = mailbox.items(Kind.APPOINTMENT)  # the copy was made before the refusal
+    assert (parked.erp_id, parked.exchange_id) == (erp_id, item_id)
+    erp.failing_links.clear()
+    # Changed in Outlook (saved again) before the retry is due: retried now.
+    mailbox.user_touch(Kind.APPOINTMENT, item_id)
+    report = sync(erp, mailbox)
+    assert report.ok and report.parked == []
+    assert [link.exchange_id for link in erp.links(SCOPE, Kind.APPOINTMENT)] == [item_id]
+    assert subjects(mailbox) == ["Termin"]  # adopted by its stamp, not created twice
+
+
+def test_a_pair_that_keeps_failing_waits_twice_as_long_each_time_up_to_six_hours(
+    erp: FakeErp,
+) -> None:
+    erp.user_create(meeting(1, "Termin 117"))
+    mailbox = RefusingMailbox("Termin 117")
+    now, waits = NOW, []
+    for attempt in range(1, 12):
+        report = sync(erp, mailbox, now=now)
+        [parked] = report.parked
+        assert parked.attempts == attempt and "ErrorInvalidPropertyValue" in parked.last_error
+        waits.append(parked.next_try_at - now)
+        now = parked.next_try_at
+    minutes = [int(w / timedelta(minutes=1)) for w in waits]
+    assert minutes == [1, 2, 4, 8, 16, 32, 64, 128, 256, 360, 360]
+    # Between tries the pair is not written again.
+    creates = mailbox.calls["create"]
+    assert not sync(erp, mailbox, now=now - timedelta(seconds=1)).ok
+    assert mailbox.calls["create"] == creates
+
+
+def test_the_pass_after_a_successful_retry_writes_nothing(
+    erp: FakeErp, mailbox: CountingMailbox
+) -> None:
+    for day in range(3):
+        erp.user_create(meeting(day, f"Termin {day}"))
+    mailbox.fail_on_write(2)
+    [parked] = sync(erp, mailbox).parked
+    assert sync(erp, mailbox, now=parked.next_try_at).ok
+    writes = (mailbox.writes, erp.writes)
+    later = parked.next_try_at + timedelta(hours=7)
+    report = sync(erp, mailbox, now=later)
+    assert report.ok and report.parked == []
+    assert (mailbox.writes, erp.writes) == writes

@@ -141,19 +141,25 @@ def test_a_crash_at_the_commit_loses_nothing_and_duplicates_nothing(
     assert len(world.mailbox.items(Kind.APPOINTMENT)) == 2
 
 
-def _refuse_links_of(world: World, erp_id: int) -> None:
-    """A database trigger that refuses the link of one activity (a real DB error)."""
+def _refuse_links_where(world: World, condition: str) -> None:
+    """A database trigger that refuses the links matching ``condition`` on ``NEW`` (a
+    real database error, for one pair)."""
     if world.erp.engine.dialect.name == "sqlite":
         world.erp.sql(
             "CREATE TRIGGER refuse_link BEFORE INSERT ON esx_link "
-            f"WHEN NEW.erp_id = {erp_id} BEGIN SELECT RAISE(ABORT, 'link refused'); END")
+            f"WHEN {condition} BEGIN SELECT RAISE(ABORT, 'link refused'); END")
     else:
         world.erp.sql(
             "CREATE FUNCTION refuse_link() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-            f"IF NEW.erp_id = {erp_id} THEN RAISE EXCEPTION 'link refused'; END IF; "
+            f"IF {condition} THEN RAISE EXCEPTION 'link refused'; END IF; "
             "RETURN NEW; END $$")
         world.erp.sql("CREATE TRIGGER refuse_link BEFORE INSERT ON esx_link "
                       "FOR EACH ROW EXECUTE FUNCTION refuse_link()")
+
+
+def _accept_links(world: World) -> None:
+    world.erp.sql("DROP TRIGGER refuse_link" + (
+        "" if world.erp.engine.dialect.name == "sqlite" else " ON esx_link"))
 
 
 def test_a_pair_the_database_refuses_rolls_back_only_itself(world: World) -> None:
@@ -166,7 +172,7 @@ def test_a_pair_the_database_refuses_rolls_back_only_itself(world: World) -> Non
     world.mailbox.user_create(ExchangeItem(
         Kind.APPOINTMENT, "Aus Outlook", start=NOW + timedelta(days=1),
         end=NOW + timedelta(days=1, hours=1)))
-    _refuse_links_of(world, ids[1])
+    _refuse_links_where(world, f"NEW.erp_id = {ids[1]}")
 
     report = world.run()
 
@@ -181,8 +187,7 @@ def test_a_pair_the_database_refuses_rolls_back_only_itself(world: World) -> Non
     assert parked.erp_id == ids[1] and "link refused" in parked.last_error
     assert parked.exchange_id in world.mailbox.items(Kind.APPOINTMENT)  # retried by id
 
-    world.erp.sql("DROP TRIGGER refuse_link" + (
-        "" if world.erp.engine.dialect.name == "sqlite" else " ON esx_link"))
+    _accept_links(world)
     again = world.run(now=parked.next_try_at)
 
     assert again.ok, again.failures
@@ -190,3 +195,43 @@ def test_a_pair_the_database_refuses_rolls_back_only_itself(world: World) -> Non
     assert sorted(i.subject for i in world.mailbox.items(Kind.APPOINTMENT).values()) == [
         "Aus Outlook", "Termin 0", "Termin 1", "Termin 2"]
     assert len(world.store.links(world.scope, Kind.APPOINTMENT)) == 4
+
+    # And the pass after the retry writes nothing.
+    writes, journal = world.mailbox.writes, world.journal_length()
+    assert world.run(now=parked.next_try_at + timedelta(hours=7)).ok
+    assert (world.mailbox.writes, world.journal_length()) == (writes, journal)
+
+
+def test_an_import_the_database_refuses_leaves_no_erp_row_and_is_imported_once_later(
+    world: World,
+) -> None:
+    kept = world.erp.appointment("Termin im ERP", world.anna_id,
+                                 start_at=datetime(2026, 12, 2, 9),
+                                 end_at=datetime(2026, 12, 2, 10))
+    refused = world.mailbox.user_create(ExchangeItem(
+        Kind.APPOINTMENT, "Aus Outlook", start=NOW + timedelta(days=1),
+        end=NOW + timedelta(days=1, hours=1)))
+    world.mailbox.user_create(ExchangeItem(
+        Kind.APPOINTMENT, "Auch aus Outlook", start=NOW + timedelta(days=2),
+        end=NOW + timedelta(days=2, hours=1)))
+    _refuse_links_where(world, f"NEW.exchange_id = '{refused}'")
+
+    report = world.run()
+
+    [failure] = report.failures
+    assert "Aus Outlook" in failure and "link refused" in failure
+    # The refused pair's activity is rolled back with its link; the rest is applied.
+    assert world.activity_subjects() == ["Auch aus Outlook", "Termin im ERP"]
+    linked = {link.exchange_id for link in world.store.links(world.scope, Kind.APPOINTMENT)}
+    assert refused not in linked and len(linked) == 2
+    assert kept in {link.erp_id for link in world.store.links(world.scope, Kind.APPOINTMENT)}
+    [parked] = world.store.parked(world.scope, Kind.APPOINTMENT)
+    assert (parked.erp_id, parked.exchange_id, parked.attempts) == (None, refused, 1)
+
+    _accept_links(world)
+    assert world.run(now=parked.next_try_at).ok
+    assert world.activity_subjects() == ["Auch aus Outlook", "Aus Outlook", "Termin im ERP"]
+    assert world.store.parked(world.scope, Kind.APPOINTMENT) == []
+    writes, journal = world.mailbox.writes, world.journal_length()
+    assert world.run(now=parked.next_try_at + timedelta(hours=7)).ok
+    assert (world.mailbox.writes, world.journal_length()) == (writes, journal)
