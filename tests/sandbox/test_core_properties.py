@@ -72,7 +72,10 @@ def test_stored_properties_come_back_and_server_ones_are_computed(ews: RunningSa
     MS-OXWSCORE_R98 MS-OXWSCORE_R99 MS-OXWSCORE_R2036 (DisplayTo/DisplayCc: the recipients'
     names joined); MS-OXWSCORE_R100 MS-OXWSCORE_R1621 MS-OXWSCORE_R1335 (HasAttachments
     false: the sandbox keeps no attachments); MS-OXWSCORE_R103 MS-OXWSCORE_R2038
-    MS-OXWSCORE_R1338 (EffectiveRights); MS-OXWSCORE_R84 MS-OXWSCORE_R1608 (IsDraft of an
+    MS-OXWSCORE_R1338 (EffectiveRights; MS-OXWSCDATA_R1130 MS-OXWSCDATA_R21131
+    MS-OXWSCDATA_R1132 MS-OXWSCDATA_R21133 MS-OXWSCDATA_R1133 MS-OXWSCDATA_R21135
+    MS-OXWSCDATA_R1134 MS-OXWSCDATA_R21136 MS-OXWSCDATA_R1135 MS-OXWSCDATA_R21138
+    MS-OXWSCDATA_R1136 MS-OXWSCDATA_R21140); MS-OXWSCORE_R84 MS-OXWSCORE_R1608 (IsDraft of an
     unsent message)."""
     item_id = _create(
         ews,
@@ -102,7 +105,12 @@ def test_stored_properties_come_back_and_server_ones_are_computed(ews: RunningSa
         "HasAttachments": "false", "IsDraft": "true",
     }  # fmt: skip
     rights = {r.tag.split("}")[1]: r.text for r in item.find("t:EffectiveRights", NS)}
-    assert rights["Read"] == rights["Modify"] == rights["Delete"] == "true"
+    # The owner may read, change and delete the item; an item has no contents or
+    # hierarchy tables to create.
+    assert rights == {
+        "CreateAssociated": "false", "CreateContents": "false", "CreateHierarchy": "false",
+        "Delete": "true", "Modify": "true", "Read": "true", "ViewPrivateItems": "true",
+    }  # fmt: skip
 
 
 def test_a_sent_copy_is_no_draft_and_a_contact_is_ipm_contact(ews: RunningSandbox) -> None:

@@ -158,7 +158,9 @@ def test_a_hierarchy_sync_reports_created_changed_and_deleted_folders(
     ews: RunningSandbox,
 ) -> None:
     """SyncFolderHierarchy after a state reports folders created, renamed and deleted
-    since, each once (MS-OXWSSYNC; the folder tree is no longer fixed)."""
+    since, each once; a renamed folder comes as an Update of its own folder type
+    (MS-OXWSSYNC_R85 MS-OXWSSYNC_R10020 MS-OXWSSYNC_R1022 MS-OXWSSYNC_R1082), a deleted one
+    as a Delete with its FolderId (MS-OXWSSYNC_R117)."""
     account = ews.account(ANNA)
     sync = (
         "<m:SyncFolderHierarchy><m:FolderShape><t:BaseShape>IdOnly</t:BaseShape>"
@@ -167,21 +169,40 @@ def test_a_hierarchy_sync_reports_created_changed_and_deleted_folders(
     _, first = post(ews.url, sync.format(state=""), impersonate=ANNA)
     state = first.findtext(".//m:SyncState", namespaces=NS)
     created = Folder(parent=account.inbox, name="neu").save()
+    root = _create_folders(
+        ews,
+        "<t:CalendarFolder><t:DisplayName>Urlaub</t:DisplayName></t:CalendarFolder>"
+        "<t:TasksFolder><t:DisplayName>Projekt</t:DisplayName></t:TasksFolder>",
+    )
+    calendar_id, tasks_id = (f.get("Id") for f in root.iterfind(".//t:FolderId", NS))
     doomed = Folder(parent=account.inbox, name="kurz").save()
     doomed_id = doomed.id
     _, second = post(ews.url, sync.format(state=f"<m:SyncState>{state}</m:SyncState>"),
                      impersonate=ANNA)  # fmt: skip
     kinds = [etree_name(c) for c in second.find(".//m:Changes", NS)]
-    assert kinds == ["Create", "Create"]
+    assert kinds == ["Create"] * 4
     state = second.findtext(".//m:SyncState", namespaces=NS)
     created.name = "umbenannt"
     created.save()
+    rename = (
+        '<t:FolderChange><t:FolderId Id="{id}"/><t:Updates><t:SetFolderField>'
+        '<t:FieldURI FieldURI="folder:DisplayName"/><t:{kind}><t:DisplayName>{kind} 2'
+        "</t:DisplayName></t:{kind}></t:SetFolderField></t:Updates></t:FolderChange>"
+    )
+    root = _soap(ews, "<m:UpdateFolder><m:FolderChanges>"
+                 + rename.format(id=calendar_id, kind="CalendarFolder")
+                 + rename.format(id=tasks_id, kind="TasksFolder")
+                 + "</m:FolderChanges></m:UpdateFolder>")  # fmt: skip
+    assert response_codes(root) == ["NoError", "NoError"]
     doomed.delete()
     _, third = post(ews.url, sync.format(state=f"<m:SyncState>{state}</m:SyncState>"),
                     impersonate=ANNA)  # fmt: skip
     changes = list(third.find(".//m:Changes", NS))
-    assert [etree_name(c) for c in changes] == ["Update", "Delete"]
-    assert changes[1].find("t:FolderId", NS).get("Id") == doomed_id
+    assert [etree_name(c) for c in changes] == ["Update"] * 3 + ["Delete"]
+    updated = {(etree_name(c[0]), c[0].find("t:FolderId", NS).get("Id")) for c in changes[:3]}
+    assert updated == {("Folder", created.id), ("CalendarFolder", calendar_id),
+                       ("TasksFolder", tasks_id)}  # fmt: skip
+    assert changes[3].find("t:FolderId", NS).get("Id") == doomed_id
 
 
 def etree_name(element) -> str:  # type: ignore[no-untyped-def]

@@ -89,6 +89,12 @@ def update_folder(ctx: Context, op: etree._Element) -> etree._Element:
                     "ErrorInvalidPropertyAppend", "Folder properties cannot be appended to."
                 )
             path, *value = children(update)
+            if value and len(children(value[0])) != 1:
+                raise EwsError(  # MS-OXWSCDATA R335: one property per change description
+                    "ErrorIncorrectUpdatePropertyCount",
+                    "An object within a change description must contain one and only one "
+                    "property to modify.",
+                )
             target = codec.field_name(path)
             if isinstance(target, ExtendedKey):
                 extended[target] = _extended(value[0]).get(target) if value else None
