@@ -292,7 +292,8 @@ def test_update_move_empty_and_delete_on_the_wire(ews: RunningSandbox) -> None:
     """UpdateFolder by FolderId and by DistinguishedFolderId (MS-OXWSFOLD_R546
     MS-OXWSFOLD_R8902 MS-OXWSFOLD_R9101 MS-OXWSFOLD_R9301 MS-OXWSFOLD_R582 MS-OXWSFOLD_R5051
     MS-OXWSFOLD_R4644 MS-OXWSFOLD_R4645 MS-OXWSFOLD_R534 MS-OXWSFOLD_R536 MS-OXWSFOLD_R542);
-    MoveFolder (MS-OXWSFOLD_R461 MS-OXWSFOLD_R4314 MS-OXWSFOLD_R4315); EmptyFolder with
+    MoveFolder (MS-OXWSFOLD_R461 MS-OXWSFOLD_R4314 MS-OXWSFOLD_R4315); EmptyFolder
+    (MS-OXWSFOLD_R367 MS-OXWSFOLD_R5666) with
     each DeleteType (MS-OXWSFOLD_R571 MS-OXWSFOLD_R3474 MS-OXWSFOLD_R34744 MS-OXWSFOLD_R34745
     MS-OXWSFOLD_R37801 MS-OXWSFOLD_R37802 MS-OXWSFOLD_R37803 MS-OXWSFOLD_R3791); DeleteFolder
     (MS-OXWSFOLD_R306 MS-OXWSFOLD_R568 MS-OXWSFOLD_R341 MS-OXWSFOLD_R31044 MS-OXWSFOLD_R31045)."""
@@ -364,7 +365,8 @@ def test_update_move_empty_and_delete_on_the_wire(ews: RunningSandbox) -> None:
 
 def test_folder_shapes_and_classes_of_journal_and_notes(ews: RunningSandbox) -> None:
     """IdOnly, Default and AllProperties shapes (MS-OXWSFOLD_R42101 MS-OXWSFOLD_R42102
-    MS-OXWSFOLD_R42103); the journal is IPF.Journal, notes IPF.StickyNote
+    MS-OXWSFOLD_R42103), of folders named by DistinguishedFolderId (MS-OXWSFOLD_R428);
+    the journal is IPF.Journal, notes IPF.StickyNote
     (MS-OXWSFOLD_R586 MS-OXWSFOLD_R588)."""
     found = {}
     for shape in ("IdOnly", "Default", "AllProperties"):
