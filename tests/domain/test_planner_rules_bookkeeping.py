@@ -10,8 +10,10 @@ from typing import Any
 
 import pytest
 
+from esexchange.domain.actions import CreateInErp, CreateInExchange, Detach, Plan, SaveLink
 from esexchange.domain.model import ErpActivity, ExchangeItem, Kind, Sensitivity, Side, TaskStatus
 from esexchange.domain.options import ConflictPolicy, ConnectionOptions, EmployeeSettings
+from esexchange.domain.state import ErpChange, Link
 from tests.domain.planner_support import Fate, as_stored, fate, same_pairing
 from tests.domain.test_planner import (
     NOW,
@@ -165,3 +167,76 @@ def test_after_each_kind_of_write_deleting_one_copy_deletes_the_other(name: str)
         assert gone.detached is Side.EXCHANGE
     else:
         assert gone.deleted == {Side.ERP}, name
+
+
+def _kept_links(plan_: Plan) -> list[Link]:
+    return [a.link for a in plan_.actions if isinstance(a, SaveLink | Detach | CreateInErp
+                                                        | CreateInExchange)]
+
+
+@pytest.mark.parametrize("name", list(SCENARIOS))
+def test_every_link_a_plan_keeps_can_be_stored_and_names_what_it_saw(name: str) -> None:
+    # The store refuses a link without a version, a journal position or hashes (NOT NULL):
+    # the pair would fail every pass. The version is the one the pass saw (the engine puts
+    # in the one a write returns), the position the newest ERP change synced.
+    scenario = SCENARIOS[name]
+    links = _kept_links(run(kind=scenario.kind, options=scenario.options, **scenario.inputs))
+    assert links, name
+    erp_changes = [c for c in scenario.inputs.get("erp", ()) if c.activity is not None]
+    remotes = [c.remote for c in scenario.inputs.get("exchange", ()) if c.remote is not None]
+    remotes += list(scenario.inputs.get("stamped", {}).values())
+    for kept in links:
+        assert isinstance(kept.version, str) and isinstance(kept.erp_seq, int), name
+        assert isinstance(kept.erp_hash, str) and isinstance(kept.exchange_hash, str), name
+        if erp_changes:
+            assert kept.erp_seq == erp_changes[0].seq, name
+        if remotes and kept.exchange_id == remotes[0].ref.id:
+            assert kept.version == remotes[0].ref.version, name
+
+
+def test_a_tombstone_can_be_stored() -> None:
+    copy = exchange_copy(activity())
+    kept = EmployeeSettings(delete_appointments_in_exchange=False)
+    [tombstone] = _kept_links(run(erp=(deleted_erp(),), stamped={1: remote(copy)},
+                                  settings=kept))
+    assert tombstone.detached is Side.ERP and tombstone.version == "ck2"
+    assert isinstance(tombstone.erp_seq, int) and isinstance(tombstone.erp_hash, str)
+
+
+def test_a_merge_after_edits_seen_while_frozen_rewrites_the_whole_exchange_copy() -> None:
+    # The link saw an Exchange copy that differs from the synced content (edits made
+    # while frozen) but the copy is not in hand: the ERP's version is written whole.
+    seen_other = replace(link(activity()), exchange_hash="edited-while-frozen")
+    outcome = fate(run(erp=(changed_erp(activity(location="Raum 2")),), links=(seen_other,)))
+    assert outcome.updated[Side.EXCHANGE] >= {"subject", "location", "start", "end", "body"}
+    assert outcome.link is not None and outcome.link.synced.location == "Raum 2"
+
+
+@pytest.mark.parametrize("name", list(SCENARIOS))
+def test_after_each_kind_of_write_deleting_the_erp_activity_deletes_the_exchange_copy(
+    name: str,
+) -> None:
+    # The link's Exchange hash is the copy as written (or as read): the copy is not
+    # "edited" after the pass, so it does not come back into the ERP.
+    scenario = SCENARIOS[name]
+    first = fate(run(kind=scenario.kind, options=scenario.options, **scenario.inputs))
+    _, _, echo = _after(scenario, first)
+    settings = scenario.inputs.get("settings")
+    extra = {} if settings is None else {"settings": settings}
+    [stored] = echo["links"]
+    gone = fate(run(kind=scenario.kind, options=scenario.options,
+                    erp=(ErpChange(stored.erp_id, scenario.kind, None, 21, NOW),),
+                    exchange=echo["exchange"],
+                    links=echo["links"], **extra))
+    assert gone.deleted == {Side.EXCHANGE} and gone.created == set(), name
+
+
+def test_an_erp_edit_exchange_cannot_show_writes_only_the_erp_side_of_the_link() -> None:
+    # Equipment without equipment_as_text never reaches Exchange: no Exchange write, and
+    # the link keeps the Exchange copy's hash as it was.
+    equipped = activity(equipment=("Beamer",))
+    before = link(activity())
+    outcome = fate(run(erp=(changed_erp(equipped),), links=(before,)))
+    assert outcome.updated == {} and outcome.link is not None
+    assert outcome.link.exchange_hash == before.exchange_hash
+    assert outcome.link.synced.equipment == ("Beamer",)

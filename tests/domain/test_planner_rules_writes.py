@@ -11,12 +11,15 @@ from datetime import date, datetime
 import pytest
 
 from esexchange.domain.actions import SkipReason
-from esexchange.domain.model import ExchangeItem, Kind, Sensitivity, Side, TaskStatus
+from esexchange.domain.mapping import erp_to_item, item_to_exchange, make_context
+from esexchange.domain.model import ExchangeItem, Importance, Kind, Sensitivity, Side, TaskStatus
 from esexchange.domain.options import ConflictPolicy
+from esexchange.domain.planner import exchange_view
 from tests.domain.planner_support import fate, skips
 from tests.domain.test_planner import (
     NOW,
     OPTIONS,
+    REFERENCE,
     activity,
     changed_erp,
     changed_exchange,
@@ -151,3 +154,59 @@ def test_an_imported_item_is_linked_with_its_id_and_version() -> None:
     outcome = fate(run(exchange=(changed_exchange(item, "EX4", key="ck7"),)))
     assert outcome.created == {Side.ERP} and outcome.link is not None
     assert (outcome.link.exchange_id, outcome.link.version) == ("EX4", "ck7")
+
+
+def test_a_conflict_is_recorded_against_its_pairs_erp_activity() -> None:
+    result = run(erp=(changed_erp(activity(subject="ERP")),),
+                 exchange=(changed_exchange(exchange_copy(activity(), subject="Outlook")),),
+                 links=(link(activity()),))
+    assert [(c.erp_id, c.field) for c in result.conflicts] == [(1, "subject")]
+
+
+def test_a_linked_task_completed_in_outlook_is_completed_now_in_the_erp() -> None:
+    task = activity(kind=Kind.TASK, start_at=None, end_at=None, activity_type_no=2,
+                    due_at=datetime(2026, 11, 3))
+    done = exchange_copy(task, status=TaskStatus.COMPLETED, percent_complete=100)
+    outcome = fate(run(kind=Kind.TASK, exchange=(changed_exchange(done),),
+                       links=(link(task),), erp_current={1: task}))
+    assert outcome.erp_written is not None
+    assert outcome.erp_written.completed_at == datetime(2026, 11, 2, 10, 0)  # NOW in Berlin
+
+
+def test_an_importance_edit_rewrites_the_priority_trailer_with_the_new_priority() -> None:
+    # priority_as_text: the body ends with the ERP priority's name; High importance in
+    # Outlook makes the ERP priority "Hoch", and the trailer says so.
+    options = replace(OPTIONS, priority_as_text=True)
+    ctx = make_context(options, REFERENCE, "UTC")
+    synced = erp_to_item(activity(), ctx)
+    pair = replace(link(activity()), synced=synced,
+                   exchange_hash=exchange_view(synced, ctx).content_hash())
+    high = replace(item_to_exchange(synced, ctx, erp_id=1), importance=Importance.HIGH)
+    outcome = fate(run(exchange=(changed_exchange(high),), links=(pair,),
+                       erp_current={1: activity()}, options=options))
+    assert outcome.erp_written is not None and outcome.erp_written.priority_id == 3
+    assert outcome.link is not None and outcome.link.synced.priority_name == "Hoch"
+    written = outcome.exchange_written
+    assert written is not None and "Hoch" in written.body and "Mittel" not in written.body
+
+
+def test_a_trailer_read_back_with_windows_line_ends_is_not_rewritten() -> None:
+    # Exchange may hand the body back with CRLF line ends: the same trailer, no write.
+    options = replace(OPTIONS, priority_as_text=True)
+    ctx = make_context(options, REFERENCE, "UTC")
+    synced = erp_to_item(activity(text="Agenda"), ctx)
+    copy = item_to_exchange(synced, ctx, erp_id=1)
+    assert "Mittel" in copy.body
+    crlf = replace(copy, body=copy.body.replace("\n", "\r\n"))
+    pair = replace(link(activity(text="Agenda")), synced=synced,
+                   exchange_hash=exchange_view(synced, ctx).content_hash())
+    outcome = fate(run(exchange=(changed_exchange(crlf),), links=(pair,),
+                       erp_current={1: activity(text="Agenda")}, options=options))
+    assert outcome.updated == {}
+
+
+def test_an_adopted_copy_is_written_only_where_it_differs_from_the_erp() -> None:
+    stale = exchange_copy(activity(), location="Raum 1")
+    outcome = fate(run(erp=(changed_erp(activity(location="Raum 2")),),
+                       stamped={1: remote(stale)}))
+    assert outcome.updated == {Side.EXCHANGE: {"location", "erp_id"}}
