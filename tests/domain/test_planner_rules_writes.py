@@ -210,3 +210,13 @@ def test_an_adopted_copy_is_written_only_where_it_differs_from_the_erp() -> None
     outcome = fate(run(erp=(changed_erp(activity(location="Raum 2")),),
                        stamped={1: remote(stale)}))
     assert outcome.updated == {Side.EXCHANGE: {"location", "erp_id"}}
+
+
+def test_with_alternative_text_sync_an_outlook_body_edit_is_neither_imported_nor_undone() -> None:
+    # The body is the ERP's: an Exchange edit of it is no change to merge, so a location
+    # edit in the same save is imported and the Outlook body is not written over.
+    options = replace(OPTIONS, alternative_text_sync=True)
+    edited = exchange_copy(activity(), body="Notiz aus Outlook", location="Raum 3")
+    outcome = fate(run(exchange=(changed_exchange(edited),), links=(link(activity()),),
+                       erp_current={1: activity()}, options=options))
+    assert outcome.updated == {Side.ERP: {"location"}}
