@@ -13,7 +13,7 @@ from esexchange.domain.mapping import exchange_to_item
 from esexchange.domain.model import Side
 from esexchange.domain.options import EmployeeSettings
 from esexchange.domain.planner import exchange_view
-from tests.domain.planner_support import fate
+from tests.domain.planner_support import fate, skips
 from tests.domain.test_planner import (
     CTX,
     activity,
@@ -120,3 +120,10 @@ def test_an_erp_edit_beating_an_exchange_deletion_adopts_the_copy_a_crashed_pass
     assert outcome.created == set() and outcome.deleted == set()
     assert outcome.link is not None and outcome.link.exchange_id == "EX2"
     assert outcome.link.synced.subject == "Noch gebraucht"
+
+
+def test_an_edit_of_a_kept_exchange_copy_is_reported_by_its_side_and_id() -> None:
+    tombstone = replace(link(activity()), detached=Side.ERP)
+    edited = exchange_copy(activity(), subject="Entwurf 2")
+    result = run(exchange=(changed_exchange(edited),), links=(tombstone,))
+    assert skips(result) == {(Side.EXCHANGE, "EX1", SkipReason.DETACHED)}

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from esexchange.domain.actions import SkipReason
+from esexchange.domain.actions import SkipReason, UpdateInExchange
 from esexchange.domain.model import Kind, Side
 from esexchange.domain.options import EmployeeSettings
 from esexchange.domain.state import ErpChange, MailboxChange
@@ -19,6 +19,7 @@ from tests.domain.test_planner import (
     changed_exchange,
     exchange_copy,
     link,
+    remote,
     run,
 )
 
@@ -75,3 +76,13 @@ def test_a_kind_switched_off_reports_every_change_by_its_id() -> None:
                  exchange=(changed_exchange(exchange_copy(activity(4)), "EX4"),),
                  settings=EmployeeSettings(appointments=False))
     assert {(s.side, s.key) for s in result.skipped} == {(Side.ERP, "3"), (Side.EXCHANGE, "EX4")}
+
+
+def test_a_linked_pair_is_merged_with_its_own_copy_not_a_stray_duplicate() -> None:
+    # Another item stamped with the same ERP id (a copy made by hand) is not the pair's.
+    stray = remote(exchange_copy(activity(), subject="Kopie"), "EX9", key="ck9")
+    result = run(erp=(changed_erp(activity(location="Raum 2")),), links=(link(activity()),),
+                 stamped={1: stray})
+    updates = [a for a in result.actions if isinstance(a, UpdateInExchange)]
+    assert [(u.ref.id, u.ref.version) for u in updates] == [("EX1", "ck1")]
+    assert updates[0].item.subject == "Planung"

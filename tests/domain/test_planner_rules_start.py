@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from esexchange.domain.actions import SkipReason
-from esexchange.domain.model import Side
+from esexchange.domain.model import Kind, Side
 from tests.domain.planner_support import fate
 from tests.domain.test_planner import (
     NOW,
@@ -112,3 +112,13 @@ def test_an_all_day_appointment_on_the_start_day_is_synchronized() -> None:
                     options=FROM_START)).skipped == {SkipReason.OUTSIDE_WINDOW}
     assert isinstance(fate(run(erp=(changed_erp(day, modified=NOW),), options=FROM_START))
                       .exchange_written.start, date)  # type: ignore[union-attr]
+
+
+def test_tasks_are_not_held_to_the_appointment_window() -> None:
+    # The window (start_sync_at .. window_future_days) bounds appointments by their
+    # dates; a task starting or due beyond it is synchronized.
+    later = datetime(2028, 1, 10)
+    task = activity(kind=Kind.TASK, start_at=later, end_at=None, due_at=later,
+                    activity_type_no=2)
+    outcome = fate(run(kind=Kind.TASK, erp=(changed_erp(task, modified=NOW),)))
+    assert outcome.created == {Side.EXCHANGE} and outcome.skipped == set()
