@@ -10,10 +10,12 @@ from dataclasses import replace
 import pytest
 
 from esexchange.domain.actions import SkipReason
+from esexchange.domain.mapping import erp_to_item
 from esexchange.domain.model import Sensitivity, Side
+from esexchange.domain.options import EmployeeSettings
 from esexchange.domain.planner import exchange_copy_unmerged, exchange_view
 from esexchange.domain.state import Capabilities, ErpChange, MailboxChange
-from tests.domain.planner_support import fate
+from tests.domain.planner_support import fate, skips
 from tests.domain.test_planner import (
     CTX,
     activity,
@@ -136,3 +138,30 @@ def test_a_field_the_backend_cannot_hold_is_no_unmerged_exchange_edit() -> None:
     stored = replace(private_task, exchange_hash=seen.content_hash())
     assert not exchange_copy_unmerged(stored, CTX, no_sensitivity)
     assert exchange_copy_unmerged(stored, CTX)
+
+
+def test_an_outlook_edit_seen_while_frozen_is_imported_when_the_setting_thaws_the_pair() -> None:
+    # A private pair with no_private_appointments on: its Outlook edit is seen, not
+    # imported. Switched off, the pair thaws with neither side changed since (the cursors
+    # restart and read the same copy): the edit still reaches the ERP.
+    private = activity(private=True)
+    pair = link(private)
+    edited = exchange_copy(private, location="Raum 3")
+    frozen = fate(run(exchange=(changed_exchange(edited),), links=(pair,),
+                      erp_current={1: private}))
+    assert frozen.updated == {} and frozen.link is not None
+    thawed = fate(run(exchange=(changed_exchange(edited),), links=(frozen.link,),
+                      erp_current={1: private},
+                      settings=EmployeeSettings(no_private_appointments=False)))
+    assert thawed.updated.get(Side.ERP) == {"location"}
+
+
+def test_a_frozen_pair_is_reported_by_the_erp_id_and_keeps_what_each_side_has_now() -> None:
+    private = activity(private=True)
+    result = run(erp=(changed_erp(private, seq=9),), exchange=(changed_exchange(
+        exchange_copy(private), key="ck4"),), links=(PAIR,))
+    assert skips(result) == {(Side.ERP, "1", SkipReason.PRIVATE)}
+    kept = fate(result).link
+    assert kept is not None and (kept.version, kept.erp_seq) == ("ck4", 9)
+    assert kept.erp_hash == erp_to_item(private, CTX).content_hash()
+    assert kept.synced == PAIR.synced  # the synced content stays: the base of a later merge

@@ -12,7 +12,7 @@ from esexchange.domain.actions import SkipReason, UpdateInExchange
 from esexchange.domain.model import Kind, Side
 from esexchange.domain.options import EmployeeSettings
 from esexchange.domain.state import ErpChange, MailboxChange
-from tests.domain.planner_support import fate
+from tests.domain.planner_support import fate, skips
 from tests.domain.test_planner import (
     activity,
     changed_erp,
@@ -67,8 +67,9 @@ def test_an_exchange_item_that_cannot_be_read_is_rejected_by_its_id() -> None:
 
 def test_a_linked_pair_whose_erp_row_cannot_be_read_is_left_alone() -> None:
     edited = exchange_copy(activity(), location="Raum 3")
-    outcome = fate(run(exchange=(changed_exchange(edited),), links=(link(activity()),)))
-    assert outcome.untouched and outcome.skipped == {SkipReason.UNKNOWN_PARTNER}
+    result = run(exchange=(changed_exchange(edited),), links=(link(activity()),))
+    assert fate(result).untouched
+    assert skips(result) == {(Side.EXCHANGE, "EX1", SkipReason.UNKNOWN_PARTNER)}
 
 
 def test_a_kind_switched_off_reports_every_change_by_its_id() -> None:
