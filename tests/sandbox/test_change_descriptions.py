@@ -143,8 +143,8 @@ def test_one_folder_change_sets_one_property_and_deletes_another(ews: RunningSan
     """A FolderChange carries the changes of one folder: SetFolderField sets a property,
     DeleteFolderField deletes one; AppendToFolderField is an error; a contacts folder is
     updated as a ContactsFolder; GetFolder returns the property asked for in
-    AdditionalProperties. MS-OXWSFOLD_R42104 MS-OXWSFOLD_R42105 MS-OXWSFOLD_R531 MS-OXWSFOLD_R5251 MS-OXWSFOLD_R5261
-    MS-OXWSFOLD_R583 MS-OXWSFOLD_R507 MS-OXWSFOLD_R538"""
+    AdditionalProperties. MS-OXWSFOLD_R42104 MS-OXWSFOLD_R42105 MS-OXWSFOLD_R531
+    MS-OXWSFOLD_R5251 MS-OXWSFOLD_R5261 MS-OXWSFOLD_R583 MS-OXWSFOLD_R507 MS-OXWSFOLD_R538"""
     folder_id = _create_folder(ews, "Ordner")
     assert _probe(ews, folder_id) == "x"
     root = _soap(
