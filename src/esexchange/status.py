@@ -154,8 +154,11 @@ def _moved(counts: object) -> int:
 
 @dataclass(frozen=True)
 class ConflictEntry:
-    """A field changed on both sides: both values, and the side whose value was kept."""
+    """A field changed on both sides: both values, and the side whose value was kept;
+    resolved once an administrator applied the other side
+    (``service.conflicts.apply_other_side``)."""
 
+    id: int
     at: datetime
     email: str
     erp_id: int
@@ -163,6 +166,8 @@ class ConflictEntry:
     erp_value: str
     exchange_value: str
     winner: str
+    resolved_at: datetime | None = None
+    resolved_by: str = ""
 
 
 def conflicts(engine: Engine, connection: str, limit: int = 100) -> list[ConflictEntry]:
@@ -174,8 +179,9 @@ def conflicts(engine: Engine, connection: str, limit: int = 100) -> list[Conflic
             .outerjoin(employee, employee.c.id == esx_conflict.c.employee_id)
             .where(esx_conflict.c.connection_id == connection_id)
             .order_by(esx_conflict.c.id.desc()).limit(limit)).all()
-    return [ConflictEntry(r.at, r.email or "", r.erp_id, r.field, r.erp_value,
-                          r.exchange_value, r.winner) for r in rows]
+    return [ConflictEntry(r.id, r.at, r.email or "", r.erp_id, r.field, r.erp_value,
+                          r.exchange_value, r.winner, r.resolved_at, r.resolved_by or "")
+            for r in rows]
 
 
 def pass_history(engine: Engine, connection_id: int) -> dict[int, tuple[datetime, int]]:

@@ -4,13 +4,14 @@ goes to the policy's winner and is reported with both values as text."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from esexchange.domain.actions import Conflict
-from esexchange.domain.merge import changed_fields, conflict_winner, merge
-from esexchange.domain.model import Item, Kind, Side
+from esexchange.domain.merge import changed_fields, conflict_winner, merge, shown_value
+from esexchange.domain.model import Importance, Item, Kind, Side, TaskStatus
 from esexchange.domain.options import ConflictPolicy
 
 BASE = Item(Kind.APPOINTMENT, "Planung", location="Raum 1", reminder_minutes=15,
@@ -88,3 +89,36 @@ def test_conflicts_show_times_lists_and_empty_values_as_text_sorted_by_field() -
                  Side.ERP),
     )
     assert merged.item == erp
+
+
+@pytest.mark.parametrize(("field", "erp_value", "exchange_value"), [
+    ("subject", "Planung, Raum 2", ""), ("location", "Büro", "Raum 1"),
+    ("start", datetime(2026, 12, 3, 13, 0, tzinfo=UTC), date(2026, 12, 3)),
+    ("end", date(2026, 12, 4), datetime(2026, 12, 3, 15, 30, tzinfo=UTC)),
+    ("importance", Importance.HIGH, Importance.LOW),
+    ("activity_type_no", 20, None), ("reminder_minutes", 15, 0),
+    ("due", date(2026, 12, 24), None), ("status", TaskStatus.WAITING, None),
+    ("percent_complete", 50, 100),
+])
+def test_both_recorded_values_of_a_conflict_read_back_as_the_values(
+    field: str, erp_value: object, exchange_value: object
+) -> None:
+    base = Item(Kind.TASK, "A", start=datetime(2026, 12, 1, 9, 0, tzinfo=UTC),
+                importance=Importance.NORMAL, activity_type_no=10, reminder_minutes=5,
+                due=date(2026, 12, 1), status=TaskStatus.IN_PROGRESS, percent_complete=25)
+    merged = merge(1, base, replace(base, **{field: erp_value}),
+                   replace(base, **{field: exchange_value}), winner=Side.ERP)
+    [conflict] = merged.conflicts
+    assert shown_value(field, conflict.erp_value) == erp_value
+    assert shown_value(field, conflict.exchange_value) == exchange_value
+
+
+def test_a_yes_or_no_reads_back() -> None:  # two values: never a conflict of its own
+    assert (shown_value("private", "True"), shown_value("private", "False")) == (True, False)
+
+
+def test_a_value_that_cannot_be_read_back_is_refused_by_name() -> None:
+    with pytest.raises(ValueError, match="'soon' is no due value"):
+        shown_value("due", "soon")
+    with pytest.raises(ValueError, match="equipment"):
+        shown_value("equipment", "Beamer")

@@ -152,6 +152,15 @@ def test_every_path_ends_with_the_declared_connection_columns(bare: Engine, star
         assert _columns(conn, "esx_connection") == [c.name for c in schema.esx_connection.columns]
 
 
+@pytest.mark.parametrize("start", [0, 1, 7])
+def test_every_path_ends_with_the_declared_conflict_columns(bare: Engine, start: int) -> None:
+    if start:
+        install(bare, upto=start)
+    install(bare)
+    with bare.connect() as conn:
+        assert _columns(conn, "esx_conflict") == [c.name for c in schema.esx_conflict.columns]
+
+
 def test_a_later_step_runs_once_on_top_of_the_current_version(bare: Engine) -> None:
     install(bare)
     calls: list[int] = []

@@ -16,6 +16,9 @@ from sqlalchemy import Engine
 
 from esexchange import config
 from esexchange.domain.claims import CLAIM_NAME, new_claim
+from esexchange.domain.model import Side
+from esexchange.erp.port import Scope
+from esexchange.erp.store import SqlErpStore
 from tests.e2e.conftest import World, new_world
 from tests.e2e.sandbox import SERVICE_PASSWORD, SERVICE_UPN, RunningSandbox
 from tests.support.browser import screenshot
@@ -276,3 +279,31 @@ def test_take_over_a_mailbox_another_installation_claimed(
     assert "claimed for this installation" in page.locator(".message").inner_text()
     wait_for(lambda: anna.outlook.subjects("appointment") == ["After the take-over"], 60,
              "the pass after the take-over")
+
+
+def test_resolve_a_conflict_by_applying_the_other_side(
+    admin_page: Any, console: ServiceProcess, world: World
+) -> None:
+    carla = world.employee()
+    erp_id = world.add("appointment", "Kick-off", carla)
+    wait_for(lambda: carla.outlook.subjects("appointment") == ["Kick-off"], 60, "the copy")
+    # What a pass records when both sides renamed it and the ERP won (the engine's call).
+    store = SqlErpStore(world.engine)
+    scope = Scope(config.get_connection(world.engine, world.connection).id or 0, carla.id)
+    with store.transaction() as tx:
+        tx.record_conflict(scope, erp_id, "subject", "Kick-off", "Kick-off (moved)", Side.ERP)
+        tx.commit()
+    page = admin_page
+    page.goto(f"{console.url}/status")
+    row = page.locator(f"#c-{world.connection} table.conflicts tbody tr").first
+    assert "Kick-off (moved)" in row.inner_text() and "open" in row.inner_text()
+    screenshot(page, "15-status-conflict-open")
+
+    row.locator("button:text('Apply the Exchange value')").click()
+    assert "Kick-off (moved)" in page.locator(".message").inner_text()
+    wait_for(lambda: carla.outlook.subjects("appointment") == ["Kick-off (moved)"], 60,
+             "the pass that carries the applied value")
+    page.goto(f"{console.url}/status")
+    row = page.locator(f"#c-{world.connection} table.conflicts tbody tr").first
+    assert "resolved" in row.inner_text() and "erika" in row.inner_text()
+    screenshot(page, "16-status-conflict-resolved")

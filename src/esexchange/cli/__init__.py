@@ -8,6 +8,7 @@ from __future__ import annotations
 import typer
 
 from esexchange.cli import (
+    conflicts,
     connection,
     db,
     demo,
@@ -35,6 +36,7 @@ app.command("sync")(sync.sync)
 app.add_typer(sync.check_app, name="check")
 app.command("token")(sync.token)
 app.command("status")(status.status)
+app.add_typer(conflicts.app, name="conflicts")
 app.command("demo")(demo.run)
 app.command("run")(service.run)
 app.add_typer(service.admin_app, name="admin")

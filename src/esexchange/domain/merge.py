@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
 
 from esexchange.domain.actions import Conflict
-from esexchange.domain.model import SYNC_FIELDS, Item, Side
+from esexchange.domain.model import SYNC_FIELDS, Importance, Item, Side, TaskStatus
 from esexchange.domain.options import ConflictPolicy
 
 
@@ -79,3 +80,37 @@ def _show(value: object) -> str:
     if isinstance(value, tuple):
         return ", ".join(str(v) for v in value)
     return "" if value is None else str(value)
+
+
+def _when(text: str) -> date | None:
+    """A bound as ``_show`` wrote it: an ISO instant, an ISO date (all day), or nothing."""
+    if not text:
+        return None
+    return datetime.fromisoformat(text) if "T" in text else date.fromisoformat(text)
+
+
+def _optional(read: Callable[[str], object]) -> Callable[[str], object]:
+    return lambda text: read(text) if text else None
+
+
+_READERS: dict[str, Callable[[str], object]] = {
+    "subject": str, "body": str, "location": str, "priority_name": str,
+    "start": _when, "end": _when, "due": _optional(date.fromisoformat),
+    "private": lambda text: {"True": True, "False": False}[text],
+    "importance": Importance, "status": _optional(TaskStatus),
+    "activity_type_no": _optional(int), "reminder_minutes": _optional(int),
+    "percent_complete": int,
+}
+
+
+def shown_value(field: str, text: str) -> object:
+    """The value of ``field`` that a conflict recorded as ``text``, back in its type (to
+    apply the side that lost). Raises ``ValueError`` for a text that is not one, or for a
+    field whose value cannot be read back (the ERP-owned equipment list)."""
+    read = _READERS.get(field)
+    if read is None:
+        raise ValueError(f"the {field} of a conflict cannot be applied from its text")
+    try:
+        return read(text)
+    except (KeyError, ValueError) as error:
+        raise ValueError(f"{text!r} is no {field} value") from error

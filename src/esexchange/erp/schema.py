@@ -360,6 +360,10 @@ esx_conflict = Table(
     Column("erp_value", Text, nullable=False),
     Column("exchange_value", Text, nullable=False),
     Column("winner", String(10), nullable=False),
+    # Added by step 8 (an administrator applied the side that lost); ``system=True``
+    # keeps them out of step 1's CREATE TABLE.
+    Column("resolved_at", UtcDateTime, nullable=True, system=True),
+    Column("resolved_by", String(200), nullable=True, system=True),
     _one_of("esx_conflict", "winner", ("erp", "exchange")),
     Index("ix_esx_conflict_scope", "connection_id", "employee_id", "at"),
     sqlite_autoincrement=True,

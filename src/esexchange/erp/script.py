@@ -91,6 +91,12 @@ def _create_service_tables(conn: Connection) -> None:
     schema.esx_worker.create(conn, checkfirst=True)
 
 
+def _add_conflict_resolution(conn: Connection) -> None:
+    for column in (schema.esx_conflict.c.resolved_at, schema.esx_conflict.c.resolved_by):
+        conn.execute(text(f"ALTER TABLE esx_conflict ADD COLUMN {column.name} "
+                          f"{column.type.compile(conn.dialect)}"))
+
+
 STEPS: tuple[Step, ...] = (
     Step(1, "reference ERP tables where missing; sync tables; change journal and triggers",
          _create_base),
@@ -107,6 +113,8 @@ STEPS: tuple[Step, ...] = (
          _create_retry_table),
     Step(7, "esx_admin and esx_worker: console administrators and the running services",
          _create_service_tables),
+    Step(8, "esx_conflict.resolved_at and resolved_by: an administrator applied the side "
+            "that lost", _add_conflict_resolution),
 )
 SCRIPT_VERSION = STEPS[-1].version
 

@@ -464,6 +464,11 @@ class SqlErpTransaction:
             activity_id=erp_id, employee_id=owner_employee_id))
         return erp_id
 
+    def resolve_conflict(self, conflict_id: int, *, by: str, at: datetime) -> None:
+        """Mark a recorded conflict resolved: ``by`` applied the side that lost."""
+        self.connection.execute(esx_conflict.update().where(esx_conflict.c.id == conflict_id)
+                                .values(resolved_at=at, resolved_by=by))
+
     def update_activity(self, erp_id: int, activity_: ErpActivity, fields: frozenset[str]) -> None:
         """Write the named fields; all others (participants, equipment too) are kept."""
         unknown = fields - WRITABLE_FIELDS

@@ -39,6 +39,7 @@ from esexchange.service import workers
 from esexchange.service.admins import sign_in
 from esexchange.service.checks import check_assignment, check_connection
 from esexchange.service.claims import take_over
+from esexchange.service.conflicts import apply_other_side
 from esexchange.service.runner import sync_connection
 from esexchange.service.token import request_token
 from esexchange.web.help import OPTION_HELP, SETTING_KEYS, SETTING_LABELS
@@ -72,6 +73,8 @@ class Console:
             Route("/status/approve", post(self.approve), methods=["POST"]),
             Route("/status/reject", post(self.reject), methods=["POST"]),
             Route("/status/claim", post(self.claim), methods=["POST"]),
+            Route("/status/conflicts/{conflict:int}/apply", post(self.apply_other),
+                  methods=["POST"]),
             Route("/connections", page(self.connections)),
             Route("/connections/new", page(self.connection_form), methods=["GET"]),
             Route("/connections/new", post(self.save_connection), methods=["POST"]),
@@ -233,6 +236,18 @@ class Console:
                 "deletions rejected: the remaining copies are kept and no longer synchronized.")
         return self.status(request, session, error=problems,
                            message="" if problems else f"{email}: {done}")
+
+    def apply_other(self, request: Request, session: Session, form: FormData) -> Response:
+        """``esexchange conflicts apply-other ID``, in the admin's name."""
+        try:
+            applied = apply_other_side(self.engine, int(request.path_params["conflict"]),
+                                       by=session.admin or "console")
+        except EsExchangeError as failure:
+            return self.status(request, session, error=str(failure))
+        side = "Exchange" if applied.side == "exchange" else "ERP"
+        return self.status(request, session, message=(
+            f"Conflict {applied.conflict_id}: the {side} value {applied.value!r} of "
+            f"{applied.field} is applied; the next pass writes it to Exchange."))
 
     def claim(self, request: Request, session: Session, form: FormData) -> Response:
         """``esexchange personnel claim CONNECTION EMAIL``: this installation's claim."""
