@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test soak lint bench mutate clean chromium
+.PHONY: demo test soak lint bench bench-throughput mutate clean chromium
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,11 @@ soak: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.requests_per_pass
+	$(BIN)/python -m benchmarks.throughput
+
+# First pass and idle pass against plain exchangelib (ESX_BENCH_* sizes: benchmarks/throughput.py).
+bench-throughput: $(STAMP)
+	$(BIN)/python -m benchmarks.throughput
 
 # Mutation testing of domain/ with the fast tests (pyproject's [tool.mutmut]); from scratch
 # each time, so the scores judge today's tests. MUTANTS narrows it: 'esexchange.domain.merge*'.

@@ -1,0 +1,279 @@
+"""First-pass throughput and the idle pass, esExchange next to plain exchangelib.
+
+Run with ``make bench-throughput`` (``python -m benchmarks.throughput``; ``make bench``
+runs it after the request counts). The EWS sandbox runs in a child process with a
+simulated latency per request, so the CPU time measured here (``time.process_time``:
+every thread of this process) is the client's alone. One run measures, on the same
+sandbox and each into its own empty mailboxes:
+
+1. esExchange's first pass (``sync_connection``, what ``esexchange sync`` runs) of
+   MAILBOXES x ITEMS new ERP appointments on a SQLite ERP;
+2. plain exchangelib ``Account.bulk_create`` in chunks of 100, mailbox after mailbox;
+3. plain exchangelib, one ``CalendarItem.save()`` per item;
+4. esExchange's idle pass over the same mailboxes (nothing changed on either side);
+
+and prints the wall times, the ratios the goals of issue 13 are stated in, the client
+CPU per item, the requests of the idle pass and this process's peak RSS (taken right
+after esExchange's first pass, before the baselines run).
+
+Environment: ``ESX_BENCH_MAILBOXES`` (default 100), ``ESX_BENCH_ITEMS`` (per mailbox,
+default 10), ``ESX_BENCH_LATENCY_MS`` (default 20), ``ESX_BENCH_BASELINES`` (default
+``bulk,save``; empty to measure esExchange alone, e.g. for the peak RSS of 1,000 x 1,000).
+The issue's figures: ``ESX_BENCH_ITEMS=100``. It prints figures; it asserts nothing.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import resource
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+from exchangelib import (
+    BASIC,
+    IMPERSONATION,
+    Account,
+    CalendarItem,
+    Configuration,
+    Credentials,
+    EWSDateTime,
+    EWSTimeZone,
+)
+from exchangelib.items import SEND_TO_NONE
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import Engine, insert, select
+
+from esexchange import config
+from esexchange.config import Auth, Backend, ConnectionConfig
+from esexchange.erp.db import open_engine
+from esexchange.erp.schema import activity, activity_participant, activity_type, employee
+from esexchange.erp.script import install
+from esexchange.secrets import KEY_ENV
+from esexchange.service.runner import sync_connection
+
+UPN, PASSWORD = "svc-bench@example.test", "bench-password"
+CONNECTION = "bench"
+CHUNK = 100
+
+
+@dataclass(frozen=True)
+class Size:
+    mailboxes: int
+    items: int
+    latency_ms: int
+    baselines: frozenset[str]
+
+    @classmethod
+    def from_environment(cls) -> Size:
+        wanted = os.environ.get("ESX_BENCH_BASELINES", "bulk,save")
+        return cls(
+            mailboxes=int(os.environ.get("ESX_BENCH_MAILBOXES", "100")),
+            items=int(os.environ.get("ESX_BENCH_ITEMS", "10")),
+            latency_ms=int(os.environ.get("ESX_BENCH_LATENCY_MS", "20")),
+            baselines=frozenset(filter(None, (w.strip() for w in wanted.split(",")))),
+        )
+
+    @property
+    def total(self) -> int:
+        return self.mailboxes * self.items
+
+
+@dataclass(frozen=True)
+class Measured:
+    seconds: float
+    cpu: float
+    requests: Counter[str]
+
+
+def emails(group: str, size: Size) -> list[str]:
+    return [f"{group}{n}@example.test" for n in range(size.mailboxes)]
+
+
+def _serve(size: Size, conn: Connection) -> None:
+    """The child process: the sandbox with latency, answering the parent's questions."""
+    from benchmarks.requests_per_pass import OperationCounter
+    from esexchange.inprocess import BackgroundServer
+    from esexchange.sandbox.directory import AccountEntry, Directory, MailboxEntry
+    from esexchange.sandbox.ews.app import create_sandbox
+    from esexchange.sandbox.ews.knobs import Knobs
+
+    addresses = [e for group in ("esx", "bulk", "save") for e in emails(group, size)]
+    directory = Directory(
+        mailboxes=tuple(MailboxEntry(e, e, "Europe/Berlin") for e in addresses),
+        accounts=(AccountEntry(UPN, PASSWORD, ("*",)),),
+    )
+    sandbox = create_sandbox(directory, knobs=Knobs(latency_ms=size.latency_ms))
+    counter = OperationCounter(sandbox.app)
+    with BackgroundServer(counter) as server:
+        conn.send(f"{server.base_url}/EWS/Exchange.asmx")
+        while (question := conn.recv()) != "stop":
+            assert question == "counts"
+            conn.send(Counter(counter.counts))
+            counter.counts.clear()
+    conn.send(time.process_time())
+
+
+class Sandbox:
+    """The sandbox child process, seen from here."""
+
+    def __init__(self, size: Size) -> None:
+        context = multiprocessing.get_context("spawn")
+        self._conn, child = context.Pipe()
+        self._process = context.Process(target=_serve, args=(size, child), daemon=True)
+        self._process.start()
+        self.url: str = self._conn.recv()
+        self.cpu = 0.0
+
+    def measure(self, action: Callable[[], object]) -> Measured:
+        self._conn.send("counts")
+        self._conn.recv()  # forget what came before
+        wall, cpu = time.perf_counter(), time.process_time()
+        action()
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        self._conn.send("counts")
+        return Measured(wall, cpu, self._conn.recv())
+
+    def stop(self) -> None:
+        self._conn.send("stop")
+        self.cpu = self._conn.recv()
+        self._process.join(timeout=30)
+
+
+def main() -> None:
+    os.environ.setdefault(KEY_ENV, Fernet.generate_key().decode())  # this process only
+    size = Size.from_environment()
+    console = Console(width=120)
+    console.print(f"Throughput: {size.mailboxes} mailboxes x {size.items} appointments at "
+                  f"{size.latency_ms} ms per request (the sandbox in a child process)")
+    sandbox = Sandbox(size)
+    results: dict[str, Measured] = {}
+    with tempfile.TemporaryDirectory() as folder:
+        engine = open_engine(f"sqlite:///{Path(folder) / 'erp.sqlite'}")
+        install(engine)
+        _configure(engine, sandbox.url, size)
+        _erp_appointments(engine, size)
+        results["esExchange, first pass"] = sandbox.measure(lambda: _pass(engine))
+        peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        results["esExchange, idle pass"] = sandbox.measure(lambda: _pass(engine))
+        engine.dispose()
+    if "bulk" in size.baselines:
+        results["exchangelib bulk_create"] = sandbox.measure(
+            lambda: _exchangelib(sandbox.url, size, "bulk", bulk=True))
+    if "save" in size.baselines:
+        results["exchangelib save() per item"] = sandbox.measure(
+            lambda: _exchangelib(sandbox.url, size, "save", bulk=False))
+    sandbox.stop()
+    console.print(_table(size, results))
+    console.print(_goals(size, results, peak_rss_mb), soft_wrap=True)
+
+
+def _configure(engine: Engine, url: str, size: Size) -> None:
+    addresses = emails("esx", size)
+    with engine.begin() as db:
+        db.execute(insert(activity_type).values(no=1, description="Termin"))
+        db.execute(insert(employee), [
+            {"number": f"B{n}", "name": email, "email": email}
+            for n, email in enumerate(addresses)
+        ])
+    config.add_connection(
+        engine, ConnectionConfig(name=CONNECTION, backend=Backend.EWS, auth=Auth.USER,
+                                 ews_url=url, upn=UPN), PASSWORD)
+    config.set_options(engine, CONNECTION, {"erp_time_zone": "Europe/Berlin",
+                                            "delete_guard_percent": "100"})
+    config.add_personnel(engine, CONNECTION, addresses)
+
+
+def _erp_appointments(engine: Engine, size: Size) -> None:
+    start = datetime.now().replace(minute=0, second=0, microsecond=0) + timedelta(days=1)
+    with engine.begin() as db:
+        people = db.execute(select(employee.c.id)).scalars().all()
+        for person in people:
+            ids = [db.execute(insert(activity).values(
+                kind="appointment", subject=f"Benchmark {i}", start_at=start + timedelta(hours=i),
+                end_at=start + timedelta(hours=i, minutes=30),
+            ).returning(activity.c.id)).scalar_one() for i in range(size.items)]
+            db.execute(insert(activity_participant),
+                       [{"activity_id": i, "employee_id": person} for i in ids])
+
+
+def _pass(engine: Engine) -> None:
+    outcomes = sync_connection(engine, CONNECTION)
+    failed = [o for o in outcomes if not o.ok]
+    if failed:
+        raise SystemExit(f"{len(failed)} mailboxes failed, the first: {failed[0].problem} "
+                         f"{failed[0].report.failures if failed[0].report else ''}")
+
+
+def _exchangelib(url: str, size: Size, group: str, *, bulk: bool) -> None:
+    """What a plain exchangelib loop does: every mailbox in turn, all its items."""
+    configuration = Configuration(service_endpoint=url, credentials=Credentials(UPN, PASSWORD),
+                                  auth_type=BASIC)
+    zone = EWSTimeZone("Europe/Berlin")
+    start = EWSDateTime.now(zone).replace(minute=0, second=0, microsecond=0) + timedelta(days=1)
+    for email in emails(group, size):
+        account = Account(primary_smtp_address=email, autodiscover=False,
+                          access_type=IMPERSONATION, config=configuration, default_timezone=zone)
+        items = [
+            CalendarItem(account=account, folder=account.calendar, subject=f"Benchmark {i}",
+                         start=start + timedelta(hours=i),
+                         end=start + timedelta(hours=i, minutes=30))
+            for i in range(size.items)
+        ]
+        if bulk:
+            account.bulk_create(folder=account.calendar, items=items,
+                                send_meeting_invitations=SEND_TO_NONE, chunk_size=CHUNK)
+        else:
+            for item in items:
+                item.save(send_meeting_invitations=SEND_TO_NONE)
+
+
+def _table(size: Size, results: dict[str, Measured]) -> Table:
+    table = Table(title=f"First pass of {size.total} appointments, idle pass")
+    for name in ("run", "seconds", "client CPU s", "CPU ms per item", "requests"):
+        table.add_column(name, justify="left" if name == "run" else "right")
+    for name, measured in results.items():
+        per_item = f"{measured.cpu * 1000 / size.total:.2f}" if "idle" not in name else ""
+        table.add_row(name, f"{measured.seconds:.1f}", f"{measured.cpu:.1f}", per_item,
+                      str(sum(measured.requests.values())))
+    return table
+
+
+def _goals(size: Size, results: dict[str, Measured], peak_rss_mb: float) -> str:
+    ours = results["esExchange, first pass"]
+    idle = results["esExchange, idle pass"]
+    lines = []
+    bulk = results.get("exchangelib bulk_create")
+    save = results.get("exchangelib save() per item")
+    if save:
+        lines.append(f"first pass vs save() per item: {save.seconds / ours.seconds:.2f} times "
+                     "as fast (goal: at least 20)")
+    if bulk:
+        lines.append(f"first pass vs bulk_create: {bulk.seconds / ours.seconds:.2f} times as "
+                     "fast (goal: at least 1.5)")
+        lines.append(f"client CPU per item vs bulk_create's: {ours.cpu / bulk.cpu:.2f} times "
+                     "(goal: at most 1.5)")
+    folders = 2 * size.mailboxes
+    requests = sum(idle.requests.values())
+    lines.append(f"idle pass over {size.mailboxes} mailboxes: {requests} requests "
+                 f"({requests / folders:.2f} per synchronized folder; goal: 1), "
+                 f"{idle.seconds:.1f} s (goal: under 1 s for 100 mailboxes)")
+    lines.append("idle pass requests: " + ", ".join(
+        f"{operation} {count}" for operation, count in sorted(idle.requests.items())))
+    lines.append("first pass requests: " + ", ".join(
+        f"{operation} {count}" for operation, count in sorted(ours.requests.items())))
+    lines.append(f"peak RSS after the first pass: {peak_rss_mb:.0f} MB (goal: under 200 MB "
+                 "for 1,000 x 1,000)")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
