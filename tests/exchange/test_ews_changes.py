@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -14,7 +15,7 @@ from esexchange.domain.model import ExchangeItem, Kind
 from esexchange.domain.state import WHOLE_FOLDER
 from esexchange.exchange.errors import InvalidSyncState
 from esexchange.exchange.ews import EwsConnection, EwsMailbox
-from esexchange.exchange.port import ChangePage
+from esexchange.exchange.port import ChangePage, OwnWrites
 from tests.exchange.ews_helpers import connected, user_settings
 from tests.support.sandbox import ANNA, BEN, RunningSandbox
 
@@ -157,3 +158,33 @@ def test_a_pass_over_an_unchanged_folder_costs_one_request(
     assert ben.requests.count == 1  # the folder is named, not looked up
     assert ben.changes(Kind.APPOINTMENT, state).changes == ()
     assert ben.requests.count == 2
+
+
+def _created(mailbox: EwsMailbox, count: int) -> tuple[str, OwnWrites]:
+    """A sync state, then ``count`` appointments created after it (what a pass wrote)."""
+    state = mailbox.changes(Kind.APPOINTMENT, None).state
+    refs = tuple(result.value for result in mailbox.create(_appointments(count)) if result.value)
+    assert len(refs) == count
+    return state, OwnWrites(created=refs)
+
+
+def test_own_writes_are_recognised_by_id_and_change_key_without_reading_them(
+    anna: EwsMailbox,
+) -> None:
+    state, writes = _created(anna, 10)
+    before = Counter(anna.requests.by_operation)
+    after = anna.state_after_writes(Kind.APPOINTMENT, state, writes)
+    assert Counter(anna.requests.by_operation) - before == Counter({"SyncFolderItems": 1})
+    assert after is not None
+    assert anna.changes(Kind.APPOINTMENT, after).changes == ()
+
+
+def test_an_outlook_edit_among_own_writes_keeps_the_whole_folder_for_the_next_read(
+    anna: EwsMailbox, ews: RunningSandbox
+) -> None:
+    state, writes = _created(anna, 3)
+    outlook = ews.account(ANNA)
+    edited = outlook.calendar.get(id=writes.created[1].id)
+    edited.subject = "Moved in Outlook"
+    edited.save(update_fields=["subject"])
+    assert anna.state_after_writes(Kind.APPOINTMENT, state, writes) is None

@@ -44,7 +44,7 @@ from esexchange.exchange.errors import (
     MailboxError,
     MailboxUnreachable,
 )
-from esexchange.exchange.ics import state_past_own_writes
+from esexchange.exchange.ics import VersionPage, state_past_own_writes
 from esexchange.exchange.port import BatchResult, ChangePage, ExchangeUpdate, OwnWrites
 
 _ITEM_FIELDS = frozenset(f.name for f in fields(ExchangeItem)) - {"kind"}
@@ -142,7 +142,9 @@ class MemoryMailbox:
         )
 
     def state_after_writes(self, kind: Kind, state: str, writes: OwnWrites) -> str | None:
-        return state_past_own_writes(lambda after: self.changes(kind, after), state, writes)
+        return state_past_own_writes(
+            lambda after: VersionPage.of(self.changes(kind, after)), state, writes
+        )
 
     def read(self, kind: Kind, ids: Sequence[str]) -> dict[str, RemoteItem]:
         self._reachable()

@@ -59,7 +59,7 @@ from esexchange.exchange.ews.services import (
 )
 from esexchange.exchange.ews.settings import EwsSettings
 from esexchange.exchange.ews.transport import RequestCounter, mailbox_call
-from esexchange.exchange.ics import state_past_own_writes
+from esexchange.exchange.ics import VersionPage, state_past_own_writes
 from esexchange.exchange.port import BatchResult, ChangePage, ExchangeUpdate, OwnWrites
 
 log = logging.getLogger(__name__)
@@ -104,18 +104,11 @@ class EwsMailbox:
         """One SyncFolderItems page (``page_size`` changes); creates and updates
         fetched in batched GetItem. A read from no state lists the whole folder."""
         with self._call():
-            folder = self._folder(kind)
-            service = SyncItems(account=self._account)
-            entries = self._retrying(lambda: list(service.call(
-                folder=folder, shape=ID_ONLY, additional_fields=set(), sync_state=state,
-                ignore=None, max_changes_returned=self.page_size,
-                sync_scope=None,
-            )))
-            order = _distinct_changes(entries, MODELS[kind])
-            fetched = self._fetch(kind, [item_id for what, item_id in order if what == _CHANGED])
+            order, service = self._sync_page(kind, state)
+            fetched = self._fetch(kind, [item_id for what, item_id, _ in order if what == _CHANGED])
             changes = tuple(
                 MailboxChange(item_id, kind, fetched[item_id] if what == _CHANGED else None)
-                for what, item_id in order
+                for what, item_id, _ in order
                 if what == _DELETED or item_id in fetched  # not fetched: deleted since
             )
             return ChangePage(
@@ -126,8 +119,29 @@ class EwsMailbox:
             )
 
     def state_after_writes(self, kind: Kind, state: str, writes: OwnWrites) -> str | None:
-        """A SyncFolderItems state past the pass's own writes (see ``exchange.ics``)."""
-        return state_past_own_writes(partial(self.changes, kind), state, writes)
+        """A SyncFolderItems state past the pass's own writes (see ``exchange.ics``),
+        read IdOnly: the change keys the writes returned recognise them, no GetItem."""
+        return state_past_own_writes(partial(self._versions, kind), state, writes)
+
+    def _versions(self, kind: Kind, state: str) -> VersionPage:
+        """One IdOnly SyncFolderItems page: ids and change keys, no content."""
+        with self._call():
+            order, service = self._sync_page(kind, state)
+            return VersionPage(
+                tuple((item_id, key if what == _CHANGED else None) for what, item_id, key in order),
+                state=str(service.sync_state), more=not service.includes_last_item_in_range,
+            )
+
+    def _sync_page(self, kind: Kind, state: str | None) -> tuple[list[_Change], SyncItems]:
+        """One IdOnly SyncFolderItems request: the distinct changes, and the service
+        (its new sync state, whether the range is complete)."""
+        folder = self._folder(kind)
+        service = SyncItems(account=self._account)
+        entries = self._retrying(lambda: list(service.call(
+            folder=folder, shape=ID_ONLY, additional_fields=set(), sync_state=state,
+            ignore=None, max_changes_returned=self.page_size, sync_scope=None,
+        )))
+        return _distinct_changes(entries, MODELS[kind]), service
 
     def read(self, kind: Kind, ids: Sequence[str]) -> dict[str, RemoteItem]:
         """Batched GetItem by id; the gone ones left out."""
@@ -443,23 +457,24 @@ class EwsMailbox:
 
 
 _CHANGED, _DELETED = "changed", "deleted"
+_Change = tuple[str, str, str | None]
+"""(changed | deleted, item id, change key: ``None`` for a deletion)."""
 
 
-def _distinct_changes(entries: Sequence[tuple[str, Any]], model: type) -> list[tuple[str, str]]:
-    """(changed | deleted, item id) in the server's order, each once, for ``model`` items."""
-    distinct: list[tuple[str, str]] = []
-    seen: set[tuple[str, str]] = set()
+def _distinct_changes(entries: Sequence[tuple[str, Any]], model: type) -> list[_Change]:
+    """The changes in the server's order, each item once (its last change key), for
+    ``model`` items."""
+    distinct: dict[tuple[str, str], str | None] = {}
     for change_type, item in entries:
         if change_type == SyncItems.DELETE:
-            key = (_DELETED, item.id)
+            key, version = (_DELETED, item.id), None
         elif change_type in (SyncItems.CREATE, SyncItems.UPDATE) and isinstance(item, model):
-            key = (_CHANGED, item.id)
+            key, version = (_CHANGED, item.id), item.changekey
         else:
             continue  # read-flag changes; other classes (a message filed among tasks)
-        if key not in seen:
-            seen.add(key)
-            distinct.append(key)
-    return distinct
+        if key not in distinct or version is not None:
+            distinct[key] = version
+    return [(what, item_id, version) for (what, item_id), version in distinct.items()]
 
 
 def _label(item: ExchangeItem) -> str:
