@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -129,6 +130,7 @@ def test_an_employee_who_left_is_reported_not_synced(
 def test_the_mailbox_is_asked_for_stamped_copies_once_per_batch(
     erp: FakeErp, mailbox: CountingMailbox
 ) -> None:
+    assert sync(erp, mailbox).ok  # the first pass lists the whole folder
     for day in range(7):
         erp.user_create(meeting(day, f"Termin {day}"))
     sync(erp, mailbox, batch_size=3)
@@ -136,6 +138,19 @@ def test_the_mailbox_is_asked_for_stamped_copies_once_per_batch(
     assert [len(c) for c in appointment_calls] == [3, 3, 1]
     assert mailbox.create_calls == 3
     assert len(mailbox.items(Kind.APPOINTMENT)) == 7
+
+
+def test_a_read_of_the_whole_folder_adopts_stamped_copies_from_the_listing_alone(
+    erp: FakeErp, mailbox: CountingMailbox
+) -> None:
+    erp_id = erp.user_create(meeting(1))
+    # A crashed first pass created the copy (stamped) and committed nothing.
+    [created] = mailbox.create([replace(outlook_item("Planung", day=5), erp_id=erp_id)])
+    assert created.ok and created.value is not None
+    report = sync(erp, mailbox)
+    assert report.ok and mailbox.find_calls == []  # no look-up: the listing has the stamps
+    assert list(mailbox.items(Kind.APPOINTMENT)) == [created.value.id]  # adopted, no twin
+    assert erp.links(SCOPE, Kind.APPOINTMENT)[0].exchange_id == created.value.id
 
 
 def test_a_refused_sync_state_reads_everything_again_without_duplicates(

@@ -4,7 +4,8 @@ The ERP's changes after the kind's cursor; the mailbox's changes after its sync 
 (every page; a refused state reads the folder from the start, and the planner adopts by
 links and stamps, so nothing is duplicated); the ERP rows of pairs that only changed in
 Exchange; and the mailbox's items stamped with the ERP ids that may have to be created
-there (one request per batch: crash recovery adopts them instead of creating twins),
+there (one request per batch: crash recovery adopts them instead of creating twins; none
+when the read listed the whole folder, whose stamped items are all in the listing),
 and the stamped copies of pairs whose Exchange side holds edits the merge has not seen.
 
 Parked pairs (a step that failed in an earlier pass) are retried by id when their next
@@ -163,7 +164,10 @@ def _stamped(
     request per batch): activities without a partner there, that is without a link
     or whose linked item is gone. A twin from a crashed pass can only be one of those;
     a live pair needs no look-up, unless its Exchange copy holds edits the merge has
-    not seen (made while the pair was frozen): then the copy itself is fetched."""
+    not seen (made while the pair was frozen): then the copy itself is fetched.
+    A read that listed the whole folder holds every stamped item already: no look-up."""
+    if complete is not None and complete.start is None and complete.end is None:
+        return {}
     listed = {c.exchange_id for c in mailbox_changes if c.remote is not None}
     gone = {c.exchange_id for c in mailbox_changes if c.remote is None}
     partner = {link.erp_id: link for link in links}
