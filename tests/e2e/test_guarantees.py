@@ -7,6 +7,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -15,8 +16,10 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine, insert, text, update
 
 from esexchange import config
+from esexchange.domain.model import Employee
 from esexchange.erp.schema import esx_lease
 from esexchange.sandbox.ews.knobs import Knobs
+from esexchange.service.runner import MailboxOutcome
 from esexchange.service.summary import movement
 from tests.e2e.conftest import World
 
@@ -289,3 +292,44 @@ def test_two_runs_at_once_create_nothing_twice(world: World) -> None:
     assert anna.outlook.subjects("appointment") == [f"Overlap {n}" for n in range(8)]
     world.sync_ok()
     assert len(anna.outlook.appointments()) == 8
+
+
+class InFlight:
+    """Counts the mailboxes whose pass has started and not ended (a runner ``Progress``)."""
+
+    def __init__(self) -> None:
+        self.now = self.most = 0
+        self._lock = threading.Lock()
+
+    def begin(self, total: int) -> None:
+        pass
+
+    def mailbox_started(self, employee: Employee) -> None:
+        with self._lock:
+            self.now += 1
+            self.most = max(self.most, self.now)
+
+    def mailbox_done(self, outcome: MailboxOutcome) -> None:
+        with self._lock:
+            self.now -= 1
+
+
+def test_mailboxes_are_synchronized_several_at_once_within_the_bound(world: World) -> None:
+    people = [world.employee() for _ in range(6)]
+    for person in people:
+        world.add("appointment", f"Meeting of {person.email}", person)
+    # The server refuses a fourth request in flight for the account (EWSMaxConcurrency).
+    knobs = Knobs(latency_ms=60, max_concurrent_per_account=3)
+    in_flight = InFlight()
+
+    with world.sandbox.realism(knobs) as injected:
+        outcomes = world.sync(parallel=3, progress=in_flight)
+
+    assert [o.employee.email for o in outcomes] == [p.email for p in people]  # in order
+    assert all(o.ok for o in outcomes)
+    assert 2 <= in_flight.most <= 3
+    assert injected.connection_limit == 0  # never more than three requests at once
+    for person in people:
+        assert person.outlook.subjects("appointment") == [f"Meeting of {person.email}"]
+    world.sync_ok()
+    assert all(len(p.outlook.appointments()) == 1 for p in people)

@@ -26,7 +26,11 @@ from esexchange.cli.common import (
 from esexchange.cli.render import item_lines, outcome_table, progress_bar
 from esexchange.domain.errors import EsExchangeError
 from esexchange.service.checks import CheckResult, check_assignment, check_connection
-from esexchange.service.runner import UnknownEmployee, sync_connection
+from esexchange.service.runner import (
+    DEFAULT_PARALLEL_MAILBOXES,
+    UnknownEmployee,
+    sync_connection,
+)
 from esexchange.service.token import request_token
 
 check_app = typer.Typer(no_args_is_help=True, help="Check a connection before synchronizing.")
@@ -53,6 +57,10 @@ def sync(
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="List each item skipped or failed, and why.")
     ] = False,
+    parallel: Annotated[
+        int, typer.Option(min=1, metavar="N", help="Mailboxes of a connection synchronized "
+                          "at once (each never twice; 1: one after another).")
+    ] = DEFAULT_PARALLEL_MAILBOXES,
     db: DbOption = None,
 ) -> None:
     """Run one synchronization pass, print what moved per employee.
@@ -73,7 +81,7 @@ def sync(
                     outcomes = sync_connection(
                         engine, name, employee=employee, dry_run=dry_run,
                         approve_deletions=approve_deletions,
-                        reject_deletions=reject_deletions, progress=bar,
+                        reject_deletions=reject_deletions, progress=bar, parallel=parallel,
                     )
             except UnknownEmployee:
                 if connection:

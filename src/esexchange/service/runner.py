@@ -3,17 +3,20 @@
 ``sync_connection`` is the composition root: it reads the connection's configuration
 once, builds the Exchange adapter once (the stored EWS URL; Autodiscover only when none
 is stored yet, and then stores what it found), reads the ERP reference data once, and
-runs the engine's pass for each synchronized employee in turn, each under the mailbox's
-lease (``leases.py``) so two runs never work on one mailbox at once. The engine writes the
+runs the engine's pass for the synchronized employees, several mailboxes at once
+(``parallel``, ``DEFAULT_PARALLEL_MAILBOXES``), each under the mailbox's lease
+(``leases.py``) so two runs never work on one mailbox at once. The engine writes the
 master category list (with colours) once per mailbox per pass when
 ``sync_activity_type`` is on. A mailbox that fails ends its own pass with a recorded
-outcome; the next mailbox still runs.
+outcome; the other mailboxes still run.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -40,6 +43,13 @@ from esexchange.service.leases import LEASE_DURATION, MailboxBusy, mailbox_lease
 from esexchange.service.summary import movement
 
 log = logging.getLogger(__name__)
+
+DEFAULT_PARALLEL_MAILBOXES = 10
+"""Mailboxes of one connection synchronized at once. Each mailbox's pass sends one request
+at a time, so this is also the most requests in flight: within EWS's lowest documented
+EWSMaxConcurrency (10 per account, Exchange 2010; 27 in Exchange Online) even where the
+connections are charged to the service account rather than to the impersonated mailbox,
+and one request per mailbox is well inside Graph's 4 concurrent requests per mailbox."""
 
 
 @dataclass(frozen=True)
@@ -83,6 +93,26 @@ class Progress(Protocol):
         """The pass for ``outcome.employee`` ended."""
 
 
+class _OneAtATime:
+    """A ``Progress`` told from several worker threads, one call at a time."""
+
+    def __init__(self, progress: Progress) -> None:
+        self._progress = progress
+        self._lock = threading.Lock()
+
+    def begin(self, total: int) -> None:
+        with self._lock:
+            self._progress.begin(total)
+
+    def mailbox_started(self, employee: Employee) -> None:
+        with self._lock:
+            self._progress.mailbox_started(employee)
+
+    def mailbox_done(self, outcome: MailboxOutcome) -> None:
+        with self._lock:
+            self._progress.mailbox_done(outcome)
+
+
 class UnknownEmployee(EsExchangeError):
     """The employee asked for is not on the connection's synchronized list."""
 
@@ -100,6 +130,7 @@ def sync_connection(
     holder: str | None = None,
     lease: timedelta = LEASE_DURATION,
     interval: timedelta | None = None,
+    parallel: int = DEFAULT_PARALLEL_MAILBOXES,
 ) -> list[MailboxOutcome]:
     """Run one pass for every synchronized employee of ``connection_name``.
 
@@ -113,13 +144,16 @@ def sync_connection(
     takes (the service's worker name; a new one by default); ``lease`` is how long a lease
     lasts between two renewals. ``interval`` is how often passes come (the service's
     override; the connection's ``interval_minutes`` by default): the mailbox claims this
-    run leaves hold for three of them (``domain.claims``).
+    run leaves hold for three of them (``domain.claims``). ``parallel`` mailboxes are
+    synchronized at once (threads sharing the connection's sessions); the outcomes come
+    in the personnel's order.
     """
     if approve_deletions and reject_deletions:
         raise EsExchangeError("held deletions are either approved or rejected, not both")
     now = now or datetime.now(UTC)
     conn = config.get_connection(engine, connection_name)
     assert conn.id is not None, "a stored connection has an id"
+    connection_id = conn.id
     people = _selected(config.personnel(engine, connection_name), employee, connection_name)
     store = SqlErpStore(engine)
     ctx = make_context(conn.options, store.reference(), host_time_zone())
@@ -130,33 +164,40 @@ def sync_connection(
 
     if progress:
         progress.begin(len(people))
-    outcomes: list[MailboxOutcome] = []
+        progress = _OneAtATime(progress)
+
+    def one(person: Employee, settings: EmployeeSettings) -> MailboxOutcome:
+        if progress:
+            progress.mailbox_started(person)
+        scope = Scope(connection_id, person.id)
+        started = datetime.now(UTC)
+        if not person.email.strip():
+            outcome = MailboxOutcome(person, None, config.missing_email(person))
+            log.warning("%s", outcome.problem)
+        else:
+            outcome = _leased_mailbox(
+                engine, store, exchange, scope, person, settings, ctx, now, holder, started,
+                me, dry_run=dry_run, approve_deletions=approve_deletions,
+                reject_deletions=reject_deletions, lease=lease,
+            )
+        if not dry_run:
+            store.record_pass(
+                scope, started_at=started, finished_at=datetime.now(UTC),
+                outcome=outcome_word(outcome), summary=_summary(outcome),
+            )
+        if progress:
+            progress.mailbox_done(outcome)
+        return outcome
+
+    workers = max(1, min(parallel, len(people)))
     try:
-        for person, settings in people:
-            if progress:
-                progress.mailbox_started(person)
-            scope = Scope(conn.id, person.id)
-            started = datetime.now(UTC)
-            if not person.email.strip():
-                outcome = MailboxOutcome(person, None, config.missing_email(person))
-                log.warning("%s", outcome.problem)
-            else:
-                outcome = _leased_mailbox(
-                    engine, store, exchange, scope, person, settings, ctx, now, holder,
-                    started, me, dry_run=dry_run, approve_deletions=approve_deletions,
-                    reject_deletions=reject_deletions, lease=lease,
-                )
-            if not dry_run:
-                store.record_pass(
-                    scope, started_at=started, finished_at=datetime.now(UTC),
-                    outcome=outcome_word(outcome), summary=_summary(outcome),
-                )
-            outcomes.append(outcome)
-            if progress:
-                progress.mailbox_done(outcome)
+        if workers == 1:
+            return [one(person, settings) for person, settings in people]
+        with ThreadPoolExecutor(workers, thread_name_prefix="esx-mailbox") as pool:
+            futures = [pool.submit(one, person, settings) for person, settings in people]
+            return [future.result() for future in futures]
     finally:
         exchange.close()
-    return outcomes
 
 
 def _leased_mailbox(

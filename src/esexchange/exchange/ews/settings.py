@@ -86,6 +86,9 @@ class EwsSettings:
     ``batch_size`` bounds the items per request; ``sync_page_size`` the changes per
     SyncFolderItems read (512 is the most Exchange returns); ``max_wait_seconds`` bounds
     how long a mailbox operation waits for a throttling server before giving up.
+    ``max_connections`` bounds the connection's HTTP sessions, so the requests in flight
+    (one per mailbox synchronized at once: ``service.runner.DEFAULT_PARALLEL_MAILBOXES``);
+    10 is EWSMaxConcurrency in Exchange 2010, the lowest default Exchange documents.
     """
 
     ews_url: str
@@ -98,5 +101,5 @@ class EwsSettings:
     batch_size: int = 100
     sync_page_size: int = 512
     max_wait_seconds: float = 60.0
-    max_connections: int = 4
+    max_connections: int = 10
     timeout_seconds: int = 60
