@@ -325,7 +325,9 @@ def test_mailboxes_are_synchronized_several_at_once_within_the_bound(world: Worl
     with world.sandbox.realism(knobs) as injected:
         outcomes = world.sync(parallel=3, progress=in_flight)
 
-    assert [o.employee.email for o in outcomes] == [p.email for p in people]  # in order
+    listed = [e.email for e, _ in config.personnel(world.engine, world.connection)]
+    assert [o.employee.email for o in outcomes] == listed  # in the personnel's order
+    assert sorted(listed) == sorted(p.email for p in people)
     assert all(o.ok for o in outcomes)
     assert 2 <= in_flight.most <= 3
     assert injected.connection_limit == 0  # never more than three requests at once

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -222,6 +223,25 @@ def test_no_meeting_message_is_ever_sent(
     [deleted] = anna.delete([updated.value])
     assert created.ok and deleted.ok
     assert ews.mailbox(ANNA).sent == []
+
+
+def test_a_later_connection_of_the_process_skips_the_probes_and_known_categories(
+    ews: RunningSandbox, outlook: Outlook
+) -> None:
+    settings = user_settings(ews.url)
+    with connected(settings) as first:
+        anna = first.mailbox(ANNA)
+        anna.ensure_categories([Category("ES_1_Visit", 7)])
+        state = anna.changes(Kind.APPOINTMENT, None).state
+    assert anna.requests.by_operation["ConvertId"] >= 1  # the first one probed the version
+    with connected(settings) as second:  # the service opens one for every pass
+        anna = second.mailbox(ANNA)
+        anna.ensure_categories([Category("ES_1_Visit", 7)])
+        assert anna.changes(Kind.APPOINTMENT, state).changes == ()
+        # No auth or version probe, no category read: one request per folder read.
+        assert anna.requests.by_operation == Counter({"SyncFolderItems": 1})
+        anna.ensure_categories([Category("ES_1_Visit", 9)])  # the ERP's colour changed
+    assert outlook.master_categories() == {"ES_1_Visit": 9}
 
 
 def test_ensure_categories_keeps_the_users_own(anna: EwsMailbox, outlook: Outlook) -> None:

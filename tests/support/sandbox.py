@@ -15,6 +15,7 @@ import pytest
 from exchangelib import BASIC, IMPERSONATION, Account, Configuration, Credentials, EWSTimeZone
 from exchangelib.version import Build, Version
 
+from esexchange.exchange.ews.memo import forget_servers
 from esexchange.inprocess import BackgroundServer
 from esexchange.sandbox.directory import AccountEntry, Directory, MailboxEntry
 from esexchange.sandbox.ews.app import Sandbox, create_sandbox
@@ -95,8 +96,9 @@ def ews_session() -> Iterator[RunningSandbox]:
 
 @pytest.fixture
 def ews(ews_session: RunningSandbox) -> RunningSandbox:
-    """The sandbox with empty mailboxes."""
+    """The sandbox with empty mailboxes (a new server: this process forgets the old one)."""
     ews_session.sandbox.backend.reset()
+    forget_servers()
     return ews_session
 
 

@@ -39,6 +39,7 @@ from esexchange.exchange.errors import (
 from esexchange.exchange.ews.failures import Who, translate, translated
 from esexchange.exchange.ews.items import register_erp_id_property
 from esexchange.exchange.ews.mailbox import EwsMailbox
+from esexchange.exchange.ews.memo import server_memo
 from esexchange.exchange.ews.settings import AppAuth, EwsSettings, UserAuth, validate_upn
 from esexchange.exchange.ews.transport import (
     AppCredentials,
@@ -78,11 +79,13 @@ class EwsConnection:
         self.zone = EWSTimeZone(settings.time_zone)
         self._who = _identity(settings)
         credentials = _credentials(settings)
+        self._memo = server_memo(settings.ews_url, self._who.identity)
         self._config = Configuration(
             service_endpoint=settings.ews_url,
             credentials=credentials,
-            auth_type=OAUTH2 if isinstance(settings.auth, AppAuth) else None,
-            version=_version(settings.version),
+            # Learnt by an earlier connection of this process: no probe again (memo.py).
+            auth_type=OAUTH2 if isinstance(settings.auth, AppAuth) else self._memo.auth_type,
+            version=_version(settings.version) or self._memo.version,
             retry_policy=BoundedFaultTolerance(max_wait=settings.max_wait_seconds),
             max_connections=settings.max_connections,
         )
@@ -119,7 +122,7 @@ class EwsConnection:
             account, settings=self.settings, who=Who(
                 identity=self._who.identity, is_app=self._who.is_app,
                 url=self._who.url, mailbox=address,
-            ), zone=self.zone,
+            ), zone=self.zone, memo=self._memo,
         )
 
     def check(self) -> None:
@@ -156,7 +159,10 @@ class EwsConnection:
         )
 
     def close(self) -> None:
-        """Close the pooled HTTP sessions."""
+        """Close the pooled HTTP sessions; keep what was learnt about the server."""
+        with self._memo.lock:
+            self._memo.auth_type = self._config.auth_type or self._memo.auth_type
+            self._memo.version = self._config.version or self._memo.version
         self.protocol.close()
         # Account() also left an unused protocol for this configuration in exchangelib's
         # process-wide cache; drop it so closed connections do not pile up there.

@@ -50,6 +50,7 @@ from esexchange.exchange.ews.items import (
     from_exchangelib,
     to_exchangelib,
 )
+from esexchange.exchange.ews.memo import ServerMemo
 from esexchange.exchange.ews.services import (
     CreateItems,
     DeleteItems,
@@ -72,8 +73,10 @@ _MAX_SYNC_PAGE = 512  # the most SyncFolderItems returns per call (MaxChangesRet
 class EwsMailbox:
     """One employee's mailbox, reached by impersonation (see ``EwsConnection.mailbox``)."""
 
-    def __init__(self, account: Any, *, settings: EwsSettings, who: Who, zone: EWSTimeZone):
+    def __init__(self, account: Any, *, settings: EwsSettings, who: Who, zone: EWSTimeZone,
+                 memo: ServerMemo | None = None):
         self._account = account
+        self._memo = memo or ServerMemo()
         self._settings = settings
         self._who = who
         self._zone = zone
@@ -257,8 +260,11 @@ class EwsMailbox:
         return _complete(results)
 
     def ensure_categories(self, categories: Sequence[Category]) -> None:
-        """Add or recolour entries of the CategoryList configuration, keeping all others."""
-        if not categories:
+        """Add or recolour entries of the CategoryList configuration, keeping all others.
+
+        No request when this process already made sure of the same entries in this
+        mailbox (``memo.py``)."""
+        if not categories or self._memo.categories_known(self.address, categories):
             return
         with self._call():
             calendar = self._calendar_with_id()
@@ -270,12 +276,12 @@ class EwsMailbox:
             except ErrorItemNotFound:
                 xml_data, exists = None, False
             merged = merge_categories(xml_data, categories, datetime.now(UTC))
-            if merged is None:
-                return
-            write = calendar.update_user_configuration if exists else (
-                calendar.create_user_configuration
-            )
-            self._retrying(lambda: write(name=CONFIGURATION_NAME, xml_data=merged))
+            if merged is not None:
+                write = calendar.update_user_configuration if exists else (
+                    calendar.create_user_configuration
+                )
+                self._retrying(lambda: write(name=CONFIGURATION_NAME, xml_data=merged))
+        self._memo.categories_made_sure(self.address, categories)
 
     def read_claim(self) -> MailboxClaim | None:
         """The ``esExchange.Claim`` user configuration of the calendar (its dictionary)."""
