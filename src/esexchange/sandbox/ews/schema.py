@@ -53,7 +53,10 @@ def _detached(element: etree._Element) -> etree._Element:
 
 @functools.cache
 def _types_tree() -> etree._ElementTree:
-    return etree.parse(f"{schema_dir()}/types.xsd")
+    # Requests are served in threads: two first requests at once would parse the file
+    # together, which lxml fails ("unknown error"), so one parses at a time.
+    with _lock:
+        return etree.parse(f"{schema_dir()}/types.xsd")
 
 
 @functools.cache
