@@ -10,6 +10,12 @@ see them.
 ``SyncItems`` reads an error answer that carries no SyncState (the schema makes it
 optional; exchangelib assumes it is there and fails on ``None.text``).
 
+``CreateItem`` is never sent twice: a lost answer (the connection dropped after the request
+left, a timeout) may mean the items were created, and exchangelib sends the request again
+after one whenever its session pool holds more than one session (as soon as several
+mailboxes run at once), which made every item of the chunk twice. ``CreateAnswerLost``
+ends the call instead; the next pass adopts what was created by its stamp.
+
 ``GetItem`` also keeps the UTC instants of all-day calendar items: exchangelib turns
 them into dates by subtracting 24 hours in UTC, which is one day off when the last day
 has a daylight-saving change. ``items.py`` converts them in the item's own zone.
@@ -31,6 +37,7 @@ from exchangelib.errors import (
     ErrorServerBusy,
     ErrorTimeoutExpired,
     ErrorTooManyObjectsOpened,
+    EWSError,
     ResponseMessageError,
 )
 from exchangelib.folders.base import BaseFolder
@@ -67,8 +74,22 @@ class _PerElementErrors:
             return error
 
 
+class CreateAnswerLost(EWSError):
+    """A CreateItem whose answer was lost: its items may or may not exist now."""
+
+
 class CreateItems(_PerElementErrors, CreateItem):
-    """CreateItem, one result (ids or error) per element."""
+    """CreateItem, one result (ids or error) per element; never sent again after its
+    answer was lost (see the module docstring)."""
+
+    def _response_generator(self, payload: Any) -> Any:
+        try:
+            yield from super()._response_generator(payload)
+        except ErrorTimeoutExpired as error:
+            raise CreateAnswerLost(
+                f"the answer to CreateItem was lost ({error}); not sent again, since its "
+                "items may have been created (the next pass adopts them by their stamp)"
+            ) from error
 
 
 class UpdateItems(_PerElementErrors, UpdateItem):
