@@ -27,15 +27,18 @@ CRASH = "simulated crash between the Exchange create and the link"
 
 
 @contextmanager
-def erp_refuses_links(engine: Engine) -> Iterator[None]:
-    """The database refuses every link write of a pass (after its Exchange writes)."""
+def erp_refuses_links(engine: Engine, erp_id: int | None = None) -> Iterator[None]:
+    """The database refuses every link write of a pass (after its Exchange writes), or
+    only the link of activity ``erp_id``."""
     if engine.dialect.name == "sqlite":
-        create = [f"CREATE TRIGGER e2e_crash BEFORE INSERT ON esx_link "
+        when = f"WHEN NEW.erp_id = {erp_id} " if erp_id is not None else ""
+        create = [f"CREATE TRIGGER e2e_crash BEFORE INSERT ON esx_link {when}"
                   f"BEGIN SELECT RAISE(ABORT, '{CRASH}'); END"]
         drop = ["DROP TRIGGER e2e_crash"]
     else:
+        when = f"IF NEW.erp_id = {erp_id} THEN " if erp_id is not None else "IF TRUE THEN "
         create = [f"CREATE FUNCTION e2e_crash() RETURNS trigger LANGUAGE plpgsql AS "
-                  f"$$ BEGIN RAISE EXCEPTION '{CRASH}'; END $$",
+                  f"$$ BEGIN {when}RAISE EXCEPTION '{CRASH}'; END IF; RETURN NEW; END $$",
                   "CREATE TRIGGER e2e_crash BEFORE INSERT ON esx_link FOR EACH ROW "
                   "EXECUTE FUNCTION e2e_crash()"]
         drop = ["DROP TRIGGER e2e_crash ON esx_link", "DROP FUNCTION e2e_crash()"]
@@ -335,3 +338,26 @@ def test_mailboxes_are_synchronized_several_at_once_within_the_bound(world: Worl
         assert person.outlook.subjects("appointment") == [f"Meeting of {person.email}"]
     world.sync_ok()
     assert all(len(p.outlook.appointments()) == 1 for p in people)
+
+
+def test_a_link_the_database_refuses_fails_only_its_pair_in_a_batch(world: World) -> None:
+    """Links and audit lines of many pairs go to the database together; one the database
+    refuses undoes that batch, and its pairs are recorded again one by one."""
+    anna = world.employee()
+    ids = [world.add("appointment", f"Batch {n}", anna) for n in range(6)]
+
+    with erp_refuses_links(world.engine, ids[2]):
+        (outcome,) = world.sync()
+
+    assert outcome.report is not None
+    [failure] = outcome.report.failures
+    assert f"ERP activity {ids[2]}" in failure and CRASH in failure
+    linked = world.query("SELECT erp_id FROM esx_link WHERE employee_id = :e", e=anna.id)
+    assert sorted(r["erp_id"] for r in linked) == sorted(set(ids) - {ids[2]})
+    audited = world.query("SELECT erp_id FROM esx_audit WHERE employee_id = :e "
+                          "AND action = 'CreateInExchange'", e=anna.id)
+    assert sorted(r["erp_id"] for r in audited) == sorted(set(ids) - {ids[2]})
+    # Once its retry is due, the refused pair's copy is adopted by its stamp.
+    (retried,) = world.sync(now=datetime.now(UTC) + timedelta(days=1))
+    assert retried.ok, retried.problem
+    assert sorted(anna.outlook.subjects("appointment")) == [f"Batch {n}" for n in range(6)]

@@ -6,7 +6,7 @@ import json
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Engine, event, text
 
 from esexchange.domain.errors import ItemRejected
 from esexchange.domain.model import (
@@ -148,6 +148,36 @@ def test_delete_archives_first_and_restore_brings_it_back(erp: Erp, store: SqlEr
     assert store.restore_activity(archive_id) == trip
     assert store.activities([trip])[trip] == before
     assert erp.sql("SELECT count(*) FROM esx_archive") == 0
+
+
+def test_links_and_audit_lines_of_a_savepoint_go_to_the_database_together(
+    erp: Erp, store: SqlErpStore, engine: Engine
+) -> None:
+    anna = erp.employee("Anna Schmidt")
+    scope = Scope(connection(erp), anna)
+    item = Item(kind=Kind.TASK, subject="Call", due=date(2026, 12, 2))
+    statements: list[str] = []
+
+    def count(conn: object, cursor: object, statement: str, *rest: object) -> None:
+        statements.append(statement.split()[0].upper())
+
+    with store.transaction() as tx:
+        tx.save_link(scope, Link(Kind.TASK, 999, "AAMkAZ=", "CK0", 1, "a", "b", item))
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            with tx.savepoint():  # 50 pairs, as the engine records them
+                tx.drop_link(scope, Kind.TASK, 999)
+                for n in range(50):
+                    tx.save_link(scope, Link(Kind.TASK, n, f"AAMk{n}=", "CK", n, "a", "b", item))
+                    tx.audit(scope, "CreateInExchange", n, f"AAMk{n}=", "task")
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        tx.commit()
+
+    # SAVEPOINT, the drop, all links, all audit lines, RELEASE: not 103 statements.
+    assert statements == ["SAVEPOINT", "DELETE", "INSERT", "INSERT", "RELEASE"]
+    assert [link.erp_id for link in store.links(scope, Kind.TASK)] == list(range(50))
+    assert erp.sql("SELECT count(*) FROM esx_audit WHERE employee_id = :e", e=anna) == 50
 
 
 def test_links_round_trip_with_their_synced_item(erp: Erp, store: SqlErpStore) -> None:

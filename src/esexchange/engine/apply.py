@@ -6,8 +6,10 @@ became unreachable) fails the steps it and the later batches carried, whose writ
 or may not have happened: their links stay as they were, and the next pass finds out
 (stamps, listings). Then, inside the caller's ERP transaction, each step whose Exchange
 write succeeded (or that has none) records its ERP write, its link (with the id and
-version the Exchange write returned) and its conflicts in a savepoint: a pair the ERP
-refuses rolls back only itself, and the other pairs of the pass are applied.
+version the Exchange write returned) and its conflicts, up to ``PAIRS_TOGETHER`` pairs in
+one savepoint (the store sends their link and audit rows in one batch): a pair the ERP
+refuses rolls back only itself (its savepoint is undone and its pairs are recorded again
+one savepoint each), and the other pairs of the pass are applied.
 """
 
 from __future__ import annotations
@@ -118,8 +120,13 @@ class PairFailure:
     error: str
 
 
+PAIRS_TOGETHER = 100
+"""Pairs recorded in one savepoint (one batch of link and audit writes)."""
+
+
 class PairRecorder:
-    """Records applied steps in one ERP transaction, each in its own savepoint."""
+    """Records applied steps in one ERP transaction, in savepoints of many pairs; a pair
+    the ERP refuses is undone alone (its savepoint's pairs are recorded again one by one)."""
 
     def __init__(
         self, tx: ErpTransaction, scope: Scope, kind: Kind, employee_id: int, mailbox: str,
@@ -129,22 +136,51 @@ class PairRecorder:
         self.employee_id, self.mailbox, self.report = employee_id, mailbox, report
         self.failures: list[PairFailure] = []
 
-    def apply(self, steps: Sequence[PairStep], outcomes: ExchangeOutcomes) -> None:
-        for i, step in enumerate(steps):
+    def apply(self, steps: Sequence[PairStep], outcomes: ExchangeOutcomes,
+              together: int = PAIRS_TOGETHER) -> None:
+        """Record every step; ``together`` pairs share a savepoint (their link and audit
+        writes go to the database in one batch), and when one of them is refused, that
+        savepoint is undone and its pairs are recorded again one savepoint each, so only
+        the refused pair fails."""
+        for start in range(0, len(steps), together):
+            indices = range(start, min(start + together, len(steps)))
+            if not self._apply_together(steps, outcomes, indices):
+                for i in indices:
+                    self._apply_one(i, steps[i], outcomes)
+
+    def _apply_together(self, steps: Sequence[PairStep], outcomes: ExchangeOutcomes,
+                        indices: range) -> bool:
+        """The steps at ``indices`` in one savepoint; False (nothing kept) if one failed."""
+        try:
+            with self.tx.savepoint():
+                for i in indices:
+                    if i not in outcomes.errors:
+                        self._record(steps[i], outcomes.refs.get(i))
+        except EsExchangeError:
+            return False
+        for i in indices:
             error = outcomes.errors.get(i)
-            ref = outcomes.refs.get(i)
             if error is not None:
-                self._fail(step, ref, Side.EXCHANGE, error)
-                continue
-            try:
-                with self.tx.savepoint():
-                    self._record(step, ref)
-            except EsExchangeError as refused:
-                self._fail(step, ref, Side.ERP, refused)
-                if step.exchange is not None:
-                    self._record_conflicts_alone(step)
+                self._fail(steps[i], outcomes.refs.get(i), Side.EXCHANGE, error)
             else:
-                self.report.count_step(step)
+                self.report.count_step(steps[i])
+        return True
+
+    def _apply_one(self, i: int, step: PairStep, outcomes: ExchangeOutcomes) -> None:
+        error = outcomes.errors.get(i)
+        ref = outcomes.refs.get(i)
+        if error is not None:
+            self._fail(step, ref, Side.EXCHANGE, error)
+            return
+        try:
+            with self.tx.savepoint():
+                self._record(step, ref)
+        except EsExchangeError as refused:
+            self._fail(step, ref, Side.ERP, refused)
+            if step.exchange is not None:
+                self._record_conflicts_alone(step)
+        else:
+            self.report.count_step(step)
 
     def _record(self, step: PairStep, ref: ItemRef | None) -> None:
         """The ERP side of one step: its write, its link, its conflicts, audit lines."""

@@ -95,10 +95,13 @@ class ErpTransaction(Protocol):
         ...
 
     def savepoint(self) -> AbstractContextManager[None]:
-        """Writes of one pair: when the block raises, they (and only they) are undone.
+        """Writes of one pair (or of several): when the block raises, they (and only
+        they) are undone.
 
         A database error inside the block is raised as ``PairWriteFailed``; the
-        transaction goes on and may still commit the other pairs.
+        transaction goes on and may still commit the other pairs. Link and audit writes
+        inside may reach the database only at the block's end (batched); their errors
+        are raised there, still as ``PairWriteFailed`` of this block.
         """
         ...
 

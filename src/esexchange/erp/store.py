@@ -21,6 +21,8 @@ never has such holes.
 
 from __future__ import annotations
 
+import functools
+import itertools
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -33,6 +35,7 @@ from sqlalchemy import (
     Connection,
     Engine,
     Select,
+    bindparam,
     case,
     func,
     select,
@@ -429,6 +432,10 @@ class SqlErpTransaction:
         self._conn = conn
         self._trans = trans
         self.closed = False
+        self._savepoints = 0
+        self._pending: dict[str, list[tuple[str, dict[str, Any]]]] = {"link": [], "audit": []}
+        """Link and audit writes made inside a savepoint, per table in order, sent at its
+        end (no write of one table depends on the other's)."""
 
     @property
     def connection(self) -> Connection:
@@ -439,19 +446,49 @@ class SqlErpTransaction:
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:
-        """A SAVEPOINT: a database error inside rolls back only it (``PairWriteFailed``)."""
+        """A SAVEPOINT: a database error inside rolls back only it (``PairWriteFailed``).
+
+        The link and audit writes inside are sent at its end, per table one
+        ``executemany`` per run of the same statement (a savepoint over many pairs writes
+        all their links in one, all their audit lines in another); a refusal then still
+        undoes exactly the savepoint's writes.
+        """
         nested = self.connection.begin_nested()
+        marks = {table: len(writes) for table, writes in self._pending.items()}
+        self._savepoints += 1
         try:
             yield
+            self._send_pending()
         except SQLAlchemyError as error:
+            self._forget_pending(marks)
             nested.rollback()
             raise PairWriteFailed(
                 f"the database refused the write: {getattr(error, 'orig', None) or error}"
             ) from error
         except BaseException:
+            self._forget_pending(marks)
             nested.rollback()
             raise
+        finally:
+            self._savepoints -= 1
         nested.commit()
+
+    def _write(self, table: str, statement: str, values: dict[str, Any]) -> None:
+        """Send a link or audit write now, or at the end of the savepoint it is made in."""
+        self._pending[table].append((statement, values))
+        if not self._savepoints:
+            self._send_pending()
+
+    def _send_pending(self) -> None:
+        conn = self.connection
+        for writes in self._pending.values():
+            pending, writes[:] = list(writes), []
+            for name, run in itertools.groupby(pending, key=lambda write: write[0]):
+                conn.execute(_batched_statement(conn.dialect.name, name), [v for _, v in run])
+
+    def _forget_pending(self, marks: dict[str, int]) -> None:
+        for table, mark in marks.items():
+            del self._pending[table][mark:]
 
     def create_activity(self, activity_: ErpActivity, owner_employee_id: int) -> int:
         """Insert an activity with the owner as its only participant; returns its id."""
@@ -526,7 +563,7 @@ class SqlErpTransaction:
 
     def save_link(self, scope: Scope, link: Link) -> None:
         """Insert or replace the link of ``(scope, link.kind, link.erp_id)``."""
-        _upsert(self.connection, esx_link, {
+        self._write("link", "save_link", {
             "connection_id": scope.connection_id, "employee_id": scope.employee_id,
             "kind": link.kind.value, "erp_id": link.erp_id, "exchange_id": link.exchange_id,
             "version": link.version, "erp_seq": link.erp_seq, "erp_hash": link.erp_hash,
@@ -535,7 +572,7 @@ class SqlErpTransaction:
                                       ensure_ascii=False),
             "detached": link.detached.value if link.detached else None,
             "updated_at": _now(),
-        }, keys=("connection_id", "employee_id", "kind", "erp_id"))
+        })
 
     def park(self, scope: Scope, parked: Parked) -> None:
         """Insert or replace the retry record of ``parked``'s pair."""
@@ -555,9 +592,10 @@ class SqlErpTransaction:
 
     def drop_link(self, scope: Scope, kind: Kind, erp_id: int) -> None:
         """Forget a link (both copies are gone)."""
-        self.connection.execute(esx_link.delete().where(
-            *_scope_is(esx_link, scope), esx_link.c.kind == kind.value,
-            esx_link.c.erp_id == erp_id))
+        self._write("link", "drop_link", {
+            "connection_id": scope.connection_id, "employee_id": scope.employee_id,
+            "kind": kind.value, "erp_id": erp_id,
+        })
 
     def reset_cursors(self, scope: Scope) -> None:
         """Read everything again at the scope's next pass (see ``reset_cursors``)."""
@@ -584,14 +622,17 @@ class SqlErpTransaction:
     def audit(self, scope: Scope, action: str, erp_id: int | None, exchange_id: str | None,
               detail: str) -> None:
         """Append one line to the audit log."""
-        self.connection.execute(esx_audit.insert().values(
-            at=_now(), connection_id=scope.connection_id, employee_id=scope.employee_id,
-            action=action, erp_id=erp_id, exchange_id=exchange_id, detail=detail))
+        self._write("audit", "audit", {
+            "at": _now(), "connection_id": scope.connection_id,
+            "employee_id": scope.employee_id, "action": action, "erp_id": erp_id,
+            "exchange_id": exchange_id, "detail": detail,
+        })
 
     def commit(self) -> None:
         """Make everything written so far durable at once; the transaction then ends."""
         if self.closed:
             raise RuntimeError("this ERP transaction has ended; open a new one")
+        self._send_pending()
         self._trans.commit()
         self.closed = True
 
@@ -650,13 +691,36 @@ def _column_values(source: ErpActivity, names: Iterable[str], *, erp_id: int | N
 
 def _upsert(conn: Connection, table: Any, values: dict[str, Any], *, keys: tuple[str, ...]
             ) -> None:
-    dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    statement = dialect_insert(table).values(**values)
-    statement = statement.on_conflict_do_update(
+    conn.execute(_upsert_statement(conn.dialect.name, table, tuple(values), keys), values)
+
+
+@functools.cache
+def _upsert_statement(dialect: str, table: Any, names: tuple[str, ...], keys: tuple[str, ...]
+                      ) -> Any:
+    """INSERT ... ON CONFLICT (keys) DO UPDATE of ``names``, built once per shape (building
+    it anew per row cost more than running it); values come as parameters."""
+    dialect_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = dialect_insert(table)
+    return statement.on_conflict_do_update(
         index_elements=list(keys),
-        set_={name: statement.excluded[name] for name in values if name not in keys},
+        set_={name: statement.excluded[name] for name in names if name not in keys},
     )
-    conn.execute(statement)
+
+
+_LINK_KEY = ("connection_id", "employee_id", "kind", "erp_id")
+_LINK_COLUMNS = (*_LINK_KEY, "exchange_id", "version", "erp_seq", "erp_hash", "exchange_hash",
+                 "synced_json", "detached", "updated_at")
+
+
+@functools.cache
+def _batched_statement(dialect: str, name: str) -> Any:
+    """The statements of ``SqlErpTransaction._write``, built once, run with many rows."""
+    if name == "save_link":
+        return _upsert_statement(dialect, esx_link, _LINK_COLUMNS, _LINK_KEY)
+    if name == "drop_link":
+        return esx_link.delete().where(*(esx_link.c[key] == bindparam(key) for key in _LINK_KEY))
+    assert name == "audit", name
+    return esx_audit.insert()
 
 
 def reset_cursors(conn: Connection, scope: Scope) -> None:
