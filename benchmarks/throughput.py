@@ -18,14 +18,20 @@ after esExchange's first pass, before the baselines run).
 
 Environment: ``ESX_BENCH_MAILBOXES`` (default 100), ``ESX_BENCH_ITEMS`` (per mailbox,
 default 10), ``ESX_BENCH_LATENCY_MS`` (default 20), ``ESX_BENCH_BASELINES`` (default
-``bulk,save``; empty to measure esExchange alone, e.g. for the peak RSS of 1,000 x 1,000).
+``bulk,save``; empty to measure esExchange alone, e.g. for the peak RSS of 1,000 x 1,000),
+``ESX_BENCH_PARALLEL`` (mailboxes at once; default: ``esexchange sync``'s) and
+``ESX_BENCH_PROFILE=1`` (cProfile esExchange's first pass, one mailbox at a time since
+cProfile sees one thread, and print its top entries by own time).
 The issue's figures: ``ESX_BENCH_ITEMS=100``. It prints figures; it asserts nothing.
 """
 
 from __future__ import annotations
 
+import cProfile
+import io
 import multiprocessing
 import os
+import pstats
 import resource
 import tempfile
 import time
@@ -33,6 +39,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from multiprocessing.connection import Connection
 from pathlib import Path
 
@@ -58,7 +65,7 @@ from esexchange.erp.db import open_engine
 from esexchange.erp.schema import activity, activity_participant, activity_type, employee
 from esexchange.erp.script import install
 from esexchange.secrets import KEY_ENV
-from esexchange.service.runner import sync_connection
+from esexchange.service.runner import DEFAULT_PARALLEL_MAILBOXES, sync_connection
 
 UPN, PASSWORD = "svc-bench@example.test", "bench-password"
 CONNECTION = "bench"
@@ -71,6 +78,8 @@ class Size:
     items: int
     latency_ms: int
     baselines: frozenset[str]
+    parallel: int
+    profile: bool
 
     @classmethod
     def from_environment(cls) -> Size:
@@ -80,6 +89,8 @@ class Size:
             items=int(os.environ.get("ESX_BENCH_ITEMS", "10")),
             latency_ms=int(os.environ.get("ESX_BENCH_LATENCY_MS", "20")),
             baselines=frozenset(filter(None, (w.strip() for w in wanted.split(",")))),
+            parallel=int(os.environ.get("ESX_BENCH_PARALLEL", DEFAULT_PARALLEL_MAILBOXES)),
+            profile=os.environ.get("ESX_BENCH_PROFILE", "") == "1",
         )
 
     @property
@@ -161,9 +172,12 @@ def main() -> None:
         install(engine)
         _configure(engine, sandbox.url, size)
         _erp_appointments(engine, size)
-        results["esExchange, first pass"] = sandbox.measure(lambda: _pass(engine))
+        profiler = cProfile.Profile() if size.profile else None
+        parallel = 1 if profiler else size.parallel
+        first = partial(_pass, engine, parallel, profiler)
+        results["esExchange, first pass"] = sandbox.measure(first)
         peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        results["esExchange, idle pass"] = sandbox.measure(lambda: _pass(engine))
+        results["esExchange, idle pass"] = sandbox.measure(partial(_pass, engine, parallel))
         engine.dispose()
     if "bulk" in size.baselines:
         results["exchangelib bulk_create"] = sandbox.measure(
@@ -174,6 +188,8 @@ def main() -> None:
     sandbox.stop()
     console.print(_table(size, results))
     console.print(_goals(size, results, peak_rss_mb), soft_wrap=True)
+    if profiler:
+        console.print(_top(profiler), soft_wrap=True, markup=False)
 
 
 def _configure(engine: Engine, url: str, size: Size) -> None:
@@ -205,8 +221,14 @@ def _erp_appointments(engine: Engine, size: Size) -> None:
                        [{"activity_id": i, "employee_id": person} for i in ids])
 
 
-def _pass(engine: Engine) -> None:
-    outcomes = sync_connection(engine, CONNECTION)
+def _pass(engine: Engine, parallel: int, profiler: cProfile.Profile | None = None) -> None:
+    if profiler:
+        profiler.enable()
+    try:
+        outcomes = sync_connection(engine, CONNECTION, parallel=parallel)
+    finally:
+        if profiler:
+            profiler.disable()
     failed = [o for o in outcomes if not o.ok]
     if failed:
         raise SystemExit(f"{len(failed)} mailboxes failed, the first: {failed[0].problem} "
@@ -273,6 +295,15 @@ def _goals(size: Size, results: dict[str, Measured], peak_rss_mb: float) -> str:
     lines.append(f"peak RSS after the first pass: {peak_rss_mb:.0f} MB (goal: under 200 MB "
                  "for 1,000 x 1,000)")
     return "\n".join(lines)
+
+
+def _top(profiler: cProfile.Profile, entries: int = 25) -> str:
+    text = io.StringIO()
+    stats = pstats.Stats(profiler, stream=text)
+    stats.sort_stats("tottime").print_stats(entries)
+    stats.sort_stats("cumulative").print_stats("esexchange", entries)
+    return "esExchange's first pass, by own time, then esExchange's functions by cumulative " \
+        "time:\n" + text.getvalue().split("\n", 4)[-1]
 
 
 if __name__ == "__main__":
