@@ -7,12 +7,13 @@ Each test does what an administrator does and keeps a screenshot of every page i
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from esexchange import config
 from esexchange.domain.claims import CLAIM_NAME, new_claim
@@ -23,7 +24,7 @@ from tests.e2e.conftest import World, new_world
 from tests.e2e.sandbox import SERVICE_PASSWORD, SERVICE_UPN, RunningSandbox
 from tests.support.browser import screenshot
 from tests.support.service import ServiceProcess, wait_for
-from tests.web.conftest import sign_in
+from tests.web.conftest import ADMIN, PASSWORD, sign_in
 
 pytestmark = [pytest.mark.parametrize("erp", ["sqlite"], indirect=True, scope="module"),
               pytest.mark.slow]
@@ -307,3 +308,53 @@ def test_resolve_a_conflict_by_applying_the_other_side(
     row = page.locator(f"#c-{world.connection} table.conflicts tbody tr").first
     assert "resolved" in row.inner_text() and "erika" in row.inner_text()
     screenshot(page, "16-status-conflict-resolved")
+
+
+def test_the_status_page_lists_the_parked_items_with_the_reason(
+    admin_page: Any, console: ServiceProcess, world: World
+) -> None:
+    dora = world.employee()
+    far = world.add_task("Far away", dora, due_at=datetime(1500, 1, 1))
+    page = admin_page
+    parked = page.locator(f"tr.mailbox[data-email='{dora.email}'] details.parked")
+
+    def shown() -> bool:
+        page.goto(f"{console.url}/status")
+        return parked.count() == 1
+
+    wait_for(shown, 60, "the parked item")
+    parked.locator("summary").click()
+    text = parked.inner_text()
+    assert "Parked items: 1" in text and f"ERP activity {far}" in text
+    assert "outside the range Exchange accepts" in text
+    screenshot(page, "17-status-parked-items")
+    assert "esexchange_parked_items{kind=\"task\"}" in console.get("/metrics").text
+
+
+def test_a_sign_in_holds_on_every_service_of_the_database_until_sign_out(
+    console: ServiceProcess, erp: Engine, start_service: Callable[..., ServiceProcess],
+) -> None:
+    first = httpx.Client(base_url=console.url, follow_redirects=False, timeout=30)
+    form = first.get("/signin").text
+    csrf = re.search(r'name="csrf" value="([^"]+)"', form)
+    assert csrf is not None
+    signed_in = first.post("/signin", data={"csrf": csrf.group(1), "name": ADMIN,
+                                            "password": PASSWORD, "next": "/status"})
+    assert signed_in.status_code == 303
+    cookie = {"esx_session": first.cookies["esx_session"]}
+    assert cookie["esx_session"] not in str(erp_rows(erp))  # only its hash is stored
+
+    second = start_service(erp, "--interval-seconds", "3600")  # another worker, or a restart
+    page = httpx.get(f"{second.url}/status", cookies=cookie, follow_redirects=False)
+    assert page.status_code == 200 and "Sign out" in page.text
+    csrf_on_second = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert csrf_on_second is not None
+    httpx.post(f"{second.url}/signout", cookies=cookie, data={"csrf": csrf_on_second.group(1)})
+
+    assert first.get("/status").status_code == 303  # signed out everywhere
+    assert second.stop() == 0
+
+
+def erp_rows(erp: Engine) -> list[tuple[object, ...]]:
+    with erp.connect() as db:
+        return [tuple(r) for r in db.execute(text("SELECT * FROM esx_console_session"))]

@@ -443,3 +443,14 @@ esx_worker = Table(
     Column("seen_at", UtcDateTime, nullable=False),
 )
 """Running ``esexchange run`` processes and when each was last seen (script version 4)."""
+
+esx_console_session = Table(
+    "esx_console_session",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("csrf", String(64), nullable=False),
+    Column("admin", String(100), nullable=True),
+    Column("expires_at", UtcDateTime, nullable=False),
+)
+"""Console sign-ins, by the SHA-256 of the cookie's token (script version 9): shared by
+every service of the installation, kept across restarts."""

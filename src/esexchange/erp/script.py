@@ -91,6 +91,10 @@ def _create_service_tables(conn: Connection) -> None:
     schema.esx_worker.create(conn, checkfirst=True)
 
 
+def _create_console_sessions(conn: Connection) -> None:
+    schema.esx_console_session.create(conn, checkfirst=True)
+
+
 def _add_conflict_resolution(conn: Connection) -> None:
     for column in (schema.esx_conflict.c.resolved_at, schema.esx_conflict.c.resolved_by):
         conn.execute(text(f"ALTER TABLE esx_conflict ADD COLUMN {column.name} "
@@ -115,6 +119,8 @@ STEPS: tuple[Step, ...] = (
          _create_service_tables),
     Step(8, "esx_conflict.resolved_at and resolved_by: an administrator applied the side "
             "that lost", _add_conflict_resolution),
+    Step(9, "esx_console_session: console sign-ins, shared by the installation's services "
+            "and kept across restarts", _create_console_sessions),
 )
 SCRIPT_VERSION = STEPS[-1].version
 

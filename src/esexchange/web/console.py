@@ -59,7 +59,7 @@ class Console:
     def __init__(self, engine: Engine, *, interval: timedelta | None = None) -> None:
         self.engine = engine
         self.interval = interval
-        self.sessions = Sessions()
+        self.sessions = Sessions(engine)
 
     def routes(self) -> list[BaseRoute]:
         page, post = self._page, self._post
@@ -104,7 +104,7 @@ class Console:
         """A page for signed-in admins; ``view`` runs in a thread (it reads the database)."""
 
         async def handle(request: Request) -> Response:
-            session = self.sessions.of(request)
+            session = await run_in_threadpool(self.sessions.of, request)
             if session is None or session.admin is None:
                 return RedirectResponse(f"/signin?next={quote(request.url.path)}", 303)
             return await run_in_threadpool(view, request, session)
@@ -115,7 +115,7 @@ class Console:
         """A form's target: signed-in admin and the session's CSRF token, or refused."""
 
         async def handle(request: Request) -> Response:
-            session = self.sessions.of(request)
+            session = await run_in_threadpool(self.sessions.of, request)
             form = await request.form()
             if not csrf_ok(session, form.get("csrf")):
                 t = translator(language(request))
@@ -146,16 +146,16 @@ class Console:
 
     async def signin_form(self, request: Request, error: str = "",
                           status_code: int = 200) -> Response:
-        session = self.sessions.of(request)
+        session = await run_in_threadpool(self.sessions.of, request)
         if session is None:
-            session = self.sessions.start()
+            session = await run_in_threadpool(self.sessions.start)
         response = self.render(request, session, "signin.html", status_code, error=error,
                                next=_local(request.query_params.get("next", "/status")))
         set_cookie(response, request, session)
         return response
 
     async def signin(self, request: Request) -> Response:
-        session = self.sessions.of(request)
+        session = await run_in_threadpool(self.sessions.of, request)
         form = await request.form()
         t = translator(language(request))
         if not csrf_ok(session, form.get("csrf")):
@@ -170,8 +170,9 @@ class Console:
                      else t("Wrong name or password."))
             return await self.signin_form(request, error, status_code=401)
         assert session is not None
-        self.sessions.end(session)  # a new token once signed in (no session fixation)
-        signed_in = self.sessions.start(name)
+        # A new token once signed in (no session fixation).
+        await run_in_threadpool(self.sessions.end, session)
+        signed_in = await run_in_threadpool(self.sessions.start, name)
         response = RedirectResponse(_local(str(form.get("next", "/status"))), 303)
         set_cookie(response, request, signed_in)
         return response
