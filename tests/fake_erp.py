@@ -108,9 +108,8 @@ class FakeErp:
         for row in state.journal:
             if row.seq > after_seq and row.kind is kind and employee_id in row.employee_ids:
                 newest[row.erp_id] = row.seq
-        if after_seq == 0:
-            for erp_id in self.activity_ids(employee_id, kind):
-                newest.setdefault(erp_id, 0)
+        if after_seq == 0:  # the first pass: what exists now, as the SQL store reads it
+            newest = {i: newest.get(i, 0) for i in self.activity_ids(employee_id, kind)}
         result = []
         for erp_id, seq in sorted(newest.items()):
             activity = state.activities.get(erp_id)

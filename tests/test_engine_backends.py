@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 from esexchange.domain.model import ErpActivity, Kind, Side, TaskStatus
 from esexchange.domain.state import CompleteWindow
 from esexchange.engine import Outcome
-from esexchange.exchange.memory import MemoryMailbox
 from tests.fake_erp import FakeErp
+from tests.memory_mailbox import MemoryMailbox
 from tests.test_engine import ANNA, NOW, REFERENCE, SCOPE, meeting, sync
 
 WINDOW = CompleteWindow(datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 11, 15, tzinfo=UTC))

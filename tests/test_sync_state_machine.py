@@ -87,8 +87,8 @@ from esexchange.domain.planner import exchange_view, kind_rules
 from esexchange.domain.state import Link
 from esexchange.engine import KindReport, Outcome, PassReport, run_pass
 from esexchange.erp.port import Scope
-from esexchange.exchange.memory import MemoryMailbox
 from tests.fake_erp import FakeErp
+from tests.memory_mailbox import MemoryMailbox
 
 START = datetime(2026, 3, 20, 8, 0, tzinfo=UTC)  # DST changes during the runs
 EMPLOYEE = Employee(7, "1007", "Anna Berg", "anna.berg@example.com")

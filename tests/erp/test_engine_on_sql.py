@@ -14,8 +14,8 @@ from esexchange.domain.options import ConnectionOptions, EmployeeSettings
 from esexchange.engine import PassReport, run_pass
 from esexchange.erp.port import Scope
 from esexchange.erp.store import SqlErpStore, SqlErpTransaction
-from esexchange.exchange.memory import MemoryMailbox
 from tests.erp.conftest import Erp
+from tests.memory_mailbox import MemoryMailbox
 
 NOW = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
 

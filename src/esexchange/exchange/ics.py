@@ -10,8 +10,8 @@ The read after the writes needs ids and versions only (``VersionPage``; on EWS a
 IdOnly SyncFolderItems and no GetItem): the versions the writes returned recognise the
 echo of the pass's own writes, so nothing it just wrote is read back in full.
 
-Used by the adapters whose sync states behave like ICS (EWS, and ``MemoryMailbox``,
-which models it); the engine knows none of this.
+Used by the EWS adapter, whose sync states behave like ICS; the engine knows none of
+this (tests/contract checks it on the EWS sandbox).
 """
 
 from __future__ import annotations

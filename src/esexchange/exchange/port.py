@@ -1,7 +1,7 @@
 """The ports to Exchange: ``Exchange`` (one connection) and ``Mailbox`` (one mailbox).
 
 Backend-neutral: nothing here is EWS or Graph. An adapter (the ``ews`` package on
-exchangelib; ``memory.py`` for unit and property tests) translates ``ExchangeItem`` to
+exchangelib, the ``graph`` package on httpx and msal) translates ``ExchangeItem`` to
 and from the wire and nothing more: every sync rule lives in ``esexchange.domain``.
 ``service.adapter.open_connection`` is the one factory, keyed by the connection's
 backend; everything above it sees these protocols only.

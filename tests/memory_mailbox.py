@@ -1,22 +1,28 @@
-"""An in-memory ``Mailbox`` that behaves like an Exchange mailbox, for tests.
+"""An in-memory ``Mailbox`` that keeps the port's promises and nothing more, for tests.
 
-What it copies from Exchange (EWS ``SyncFolderItems``, ``UpdateItem``):
+It models no backend: the contract tests (``tests/contract``) run the same cases on it,
+on the EWS adapter against the EWS sandbox and on the Graph adapter against the Graph
+sandbox, so it cannot drift from them. What a backend adds on top of the port (EWS's
+sync state that hides the deletion of an item created after it, Graph's calendar
+window) is the adapter's business and tested there; ``window`` below lets engine tests
+play a windowed backend.
 
 - Item ids are opaque and random-looking; every write gives a new version, even a
   write that changes nothing. ``LastModifiedTime`` comes from the injected clock.
 - A sync state is an opaque string. Reading from ``None`` lists every item of the folder
   (``complete=WHOLE_FOLDER``); reading from a state returns the items created or changed
-  after it (their current content) and the deletions of items that existed at that
-  state, each once. Reading again from the same state returns the same changes. Pages of
-  ``page_size`` items say ``more`` while changes are left. As on EWS, a state from before
-  an item's create never reports its deletion; ``state_after_writes`` reads past the
-  pass's own writes (``exchange.ics``).
+  after it (their current content) and the deletions after it, each once (an item
+  created and deleted since may be reported deleted without ever having been listed).
+  Reading again from the same state returns the same changes. Pages of ``page_size``
+  changes say ``more`` while changes are left. A state hides nothing, so
+  ``state_after_writes`` keeps the state the read ended with.
 - With ``window`` set, a read from ``None`` lists only the items inside it and says it
-  is complete only there (``complete=window``), as Graph's calendarView delta does.
-- ``cannot_hold`` names ``Item`` fields the folders have no place for (``capabilities``).
+  is complete only there (``complete=window``).
+- ``cannot_hold`` names ``Item`` fields the folders have no place for (``capabilities``);
+  they read back as their defaults.
 - Updates write only the named fields and are guarded by the version: a stale version
   fails that element with ``ItemFailed``. Deleting an item that is already gone counts
-  as deleted (as on EWS).
+  as deleted.
 - Nothing ever sends an invitation or a cancellation (``invitations_sent`` stays 0;
   the counter is there so tests can say so).
 
@@ -25,7 +31,6 @@ Fault injection for tests: ``invalidate_sync_states()``, ``fail_next_listing()``
 error)`` (the call that would make write k+1 raises ``error`` instead), and
 ``unreachable`` (every call raises ``MailboxUnreachable``).
 """
-
 from __future__ import annotations
 
 import base64
@@ -44,7 +49,6 @@ from esexchange.exchange.errors import (
     MailboxError,
     MailboxUnreachable,
 )
-from esexchange.exchange.ics import VersionPage, state_past_own_writes
 from esexchange.exchange.port import BatchResult, ChangePage, ExchangeUpdate, OwnWrites
 
 _ITEM_FIELDS = frozenset(f.name for f in fields(ExchangeItem)) - {"kind"}
@@ -57,12 +61,6 @@ class _Stored:
     modified_at: datetime
     created_seq: int
     changed_seq: int
-
-
-@dataclass(frozen=True)
-class _Tombstone:
-    created_seq: int
-    deleted_seq: int
 
 
 class MemoryMailbox:
@@ -87,7 +85,7 @@ class MemoryMailbox:
         self._epoch = self._token(4)
         self._seq = 0
         self._items: dict[Kind, dict[str, _Stored]] = {kind: {} for kind in Kind}
-        self._tombstones: dict[Kind, dict[str, _Tombstone]] = {kind: {} for kind in Kind}
+        self._deleted_at: dict[Kind, dict[str, int]] = {kind: {} for kind in Kind}
         self.categories: dict[str, Category] = {}
         self.claim: MailboxClaim | None = None
         self.unreachable = False
@@ -126,9 +124,9 @@ class MemoryMailbox:
                     ItemRef(item_id, stored.version), stored.item, stored.modified_at
                 )
                 events.append((stored.changed_seq, MailboxChange(item_id, kind, remote)))
-        for item_id, tomb in self._tombstones[kind].items():
-            if tomb.deleted_seq > after and tomb.created_seq <= after:
-                events.append((tomb.deleted_seq, MailboxChange(item_id, kind, None)))
+        for item_id, deleted_seq in self._deleted_at[kind].items():
+            if state is not None and deleted_seq > after:
+                events.append((deleted_seq, MailboxChange(item_id, kind, None)))
         events.sort(key=lambda event: event[0])
         page_size = self.page_size
         page = events[:page_size]
@@ -142,9 +140,7 @@ class MemoryMailbox:
         )
 
     def state_after_writes(self, kind: Kind, state: str, writes: OwnWrites) -> str | None:
-        return state_past_own_writes(
-            lambda after: VersionPage.of(self.changes(kind, after)), state, writes
-        )
+        return state
 
     def read(self, kind: Kind, ids: Sequence[str]) -> dict[str, RemoteItem]:
         self._reachable()
@@ -328,9 +324,9 @@ class MemoryMailbox:
         return ItemRef(item_id, stored.version)
 
     def _remove(self, kind: Kind, item_id: str) -> None:
-        stored = self._items[kind].pop(item_id)
+        del self._items[kind][item_id]
         self._seq += 1
-        self._tombstones[kind][item_id] = _Tombstone(stored.created_seq, self._seq)
+        self._deleted_at[kind][item_id] = self._seq
 
     def _kind_of(self, item_id: str) -> Kind | None:
         return next((kind for kind in Kind if item_id in self._items[kind]), None)
