@@ -527,3 +527,22 @@ def test_the_pass_after_a_successful_retry_writes_nothing(
     report = sync(erp, mailbox, now=later)
     assert report.ok and report.parked == []
     assert (mailbox.writes, erp.writes) == writes
+
+
+def test_an_erp_deletion_made_before_a_re_read_from_no_cursor_reaches_exchange(
+    erp: FakeErp, mailbox: CountingMailbox
+) -> None:
+    # A read from no cursor lists only what exists: a linked activity it leaves out is
+    # gone (here deleted between an option change that restarts the cursors and the pass).
+    erp_id = erp.user_create(meeting(1))
+    sync(erp, mailbox)
+    assert subjects(mailbox) == ["Planung"]
+    with erp.transaction() as tx:
+        tx.reset_cursors(SCOPE)
+        tx.commit()
+    erp.user_delete(erp_id)
+
+    report = sync(erp, mailbox)
+
+    assert report.count(Kind.APPOINTMENT, Side.EXCHANGE, Outcome.DELETED) == 1
+    assert subjects(mailbox) == [] and erp.links(SCOPE, Kind.APPOINTMENT) == []

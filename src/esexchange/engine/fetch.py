@@ -59,6 +59,8 @@ def fetch(
     Raises ``MailboxError`` when the mailbox fails.
     """
     erp_changes, erp_seq = store.changes(employee_id, kind, cursor.erp_seq)
+    if cursor.erp_seq == 0:
+        erp_changes += _gone_from_first_read(kind, erp_changes, links)
     mailbox_changes, sync_state, complete = read_mailbox(mailbox, kind, cursor.sync_state)
     attempted = _retry_parked(
         store, mailbox, kind, employee_id, links, parked, now, erp_changes, mailbox_changes,
@@ -71,6 +73,19 @@ def fetch(
                          ctx, batch_size),
         parked=parked, attempted=attempted,
     )
+
+
+def _gone_from_first_read(
+    kind: Kind, erp_changes: Sequence[ErpChange], links: Sequence[Link]
+) -> list[ErpChange]:
+    """A read from no cursor lists every current activity of the employee and says
+    nothing of those that are gone, so a linked one it leaves out is gone for this
+    mailbox (deleted, or the employee no longer takes part): said so as a change, as a
+    complete listing of the folder says it of a missing item. Links exist without a
+    cursor after a reset, and after passes that only imported into an empty journal."""
+    listed = {c.erp_id for c in erp_changes}
+    return [ErpChange(link.erp_id, kind, None, link.erp_seq)
+            for link in links if link.erp_id not in listed]
 
 
 def _retry_parked(

@@ -122,7 +122,8 @@ class ErpStore(Protocol):
 
         One ``ErpChange`` per activity (the newest state), and the newest sequence number
         seen (``after_seq`` when nothing changed). With ``after_seq == 0`` (first pass)
-        every current activity of the employee counts as changed.
+        every current activity of the employee counts as changed, and nothing is said
+        of activities that are gone.
         """
         ...
 
