@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from esexchange.domain.options import OPTION_KEYS
@@ -73,3 +75,20 @@ def test_setting_an_option_that_changes_how_items_map_says_they_are_remapped(
     assert "maps every linked item again" in first.stdout
     assert "maps every linked item again" not in again.stdout  # nothing changed
     assert "maps every linked item again" not in other.stdout
+
+
+@pytest.mark.parametrize(("days", "why"), [(10, "in the future"), (-45, "more than 30 days back")])
+def test_a_start_out_of_bounds_is_listed_as_the_start_in_effect(
+    esx: Run, contoso: str, days: int, why: str
+) -> None:
+    stored = (datetime.now(UTC) + timedelta(days=days)).replace(microsecond=0)
+    assert esx("options", "set", contoso, "start_sync_at", stored.isoformat()).exit_code == 0
+    listed = esx("options", "list", contoso, env={"COLUMNS": "200"}).stdout
+    row = _row(listed, "start_sync_at")
+    assert "now minus 30 days" in row and why in row, row
+    in_effect = datetime.now(UTC) - timedelta(days=30)
+    assert in_effect.strftime("%Y-%m-%dT%H:") in row, row
+    within = (datetime.now(UTC) - timedelta(days=5)).replace(microsecond=0)
+    assert esx("options", "set", contoso, "start_sync_at", within.isoformat()).exit_code == 0
+    row = _row(esx("options", "list", contoso).stdout, "start_sync_at")
+    assert within.isoformat() in row and "clamped" not in row

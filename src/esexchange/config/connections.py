@@ -42,8 +42,8 @@ from esexchange.erp.schema import (
     esx_personnel,
 )
 from esexchange.erp.store import reset_cursors
+from esexchange.hostzone import host_time_zone
 from esexchange.secrets import SecretBox, secret_box
-from esexchange.service.hostzone import host_time_zone
 
 __all__ = [
     "RESET",

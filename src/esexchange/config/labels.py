@@ -4,7 +4,7 @@ Shared by ``esexchange options`` and the console."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import Enum
 from zoneinfo import ZoneInfo
 
@@ -15,7 +15,8 @@ from esexchange.config.priority_map import PRIORITY_OPTIONS, PriorityChoice, pri
 from esexchange.config.reference import activity_types
 from esexchange.domain.mapping import MappingContext, default_activity_type
 from esexchange.domain.model import Kind, Reference
-from esexchange.service.hostzone import host_time_zone
+from esexchange.domain.options import effective_start
+from esexchange.hostzone import host_time_zone
 
 
 def show_value(value: object) -> str:
@@ -37,8 +38,9 @@ def option_labels(engine: Engine, name: str) -> dict[str, str]:
     context = MappingContext(options, Reference(activity_types=tuple(types)), ZoneInfo("UTC"))
     descriptions = {t.no: t.description for t in types}
     labels = {}
-    if options.start_sync_at is None:
-        labels["start_sync_at"] = "now minus 30 days"
+    start = start_label(options.start_sync_at, datetime.now(UTC))
+    if start:
+        labels["start_sync_at"] = start
     if options.erp_time_zone is None:
         labels["erp_time_zone"] = f"the host's zone, {host_time_zone()}"
     for key, kind in (("default_activity_type_appointment", Kind.APPOINTMENT),
@@ -52,6 +54,19 @@ def option_labels(engine: Engine, name: str) -> dict[str, str]:
             label if choice.explicit else f"by rank, {label}"
         )
     return labels
+
+
+def start_label(stored: datetime | None, now: datetime) -> str:
+    """The start of synchronization in effect when it is not the stored value: now minus
+    30 days, and why (unset, in the future, or more than 30 days back); "" otherwise."""
+    effective = effective_start(stored, now)
+    if stored == effective:
+        return ""
+    shown = f"now minus 30 days, {effective.isoformat(timespec='seconds')}"
+    if stored is None:
+        return shown
+    why = "in the future" if stored > now else "more than 30 days back"
+    return f"{shown} (clamped: {show_value(stored)} is {why})"
 
 
 def priority_label(choice: PriorityChoice) -> str:

@@ -22,19 +22,17 @@ class InvalidOption(EsExchangeError):
 
 
 class ItemRejected(EsExchangeError):
-    """One item cannot be synchronized; the others go on."""
+    """One item cannot be synchronized; the others go on (the engine names the mailbox
+    when it reports it)."""
 
-    def __init__(self, message: str, *, item: str = "", mailbox: str = "", field: str = ""):
+    def __init__(self, message: str, *, item: str = "", field: str = ""):
         super().__init__(message)
         self.item = item
-        self.mailbox = mailbox
         self.field = field
 
     def __str__(self) -> str:
         where = ", ".join(
-            f"{k} {v}"
-            for k, v in (("item", self.item), ("mailbox", self.mailbox), ("field", self.field))
-            if v
+            f"{k} {v}" for k, v in (("item", self.item), ("field", self.field)) if v
         )
         return f"{self.args[0]} ({where})" if where else str(self.args[0])
 

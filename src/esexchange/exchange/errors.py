@@ -29,7 +29,7 @@ class ItemFailed(MailboxError):
     """One item of a batch failed; the other items of the batch are unaffected."""
 
 
-def in_mailbox(address: str, error: BaseException) -> str:
+def in_mailbox(address: str, error: BaseException | str) -> str:
     """``error`` in words, prefixed with the mailbox unless its message names it already."""
     text = str(error)
     return text if address and address in text else f"mailbox {address}: {text}"

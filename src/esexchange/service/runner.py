@@ -36,9 +36,9 @@ from esexchange.erp.port import Scope
 from esexchange.erp.store import SqlErpStore
 from esexchange.exchange.errors import MailboxError, in_mailbox
 from esexchange.exchange.port import Exchange, Mailbox
+from esexchange.hostzone import host_time_zone
 from esexchange.service.adapter import open_connection
 from esexchange.service.claims import Claimant, claim_or_refuse, claimant
-from esexchange.service.hostzone import host_time_zone
 from esexchange.service.leases import LEASE_DURATION, MailboxBusy, mailbox_lease, new_holder
 from esexchange.service.summary import movement
 

@@ -38,8 +38,8 @@ OPTION_HELP: dict[str, str] = {
                      "host's zone.",
     "window_future_days": "How many days ahead appointments are followed.",
     "delete_guard_percent": "A pass that would delete more than this share of a mailbox's "
-                            "linked items (and more than 10) holds the deletions for "
-                            "approval.",
+                            "linked appointments or of its linked tasks (and more than 10) "
+                            "holds the deletions for approval.",
 }
 assert set(OPTION_HELP) == set(OPTION_KEYS), "every option has its help text"
 

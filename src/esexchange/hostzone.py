@@ -1,4 +1,6 @@
-"""The host's IANA time zone name, the default of the ``erp_time_zone`` option."""
+"""The host's IANA time zone name, the default of the ``erp_time_zone`` option.
+
+A leaf: it imports nothing of esExchange, so config/ and service/ can both use it."""
 
 from __future__ import annotations
 
