@@ -376,11 +376,12 @@ class EwsMailbox:
         size = self._settings.batch_size
         for start in range(0, len(ids), size):
             chunk = [(item_id, None) for item_id in ids[start:start + size]]
-            answers = self._retrying(lambda c=chunk: list(
-                GetItems(account=self._account, chunk_size=len(c)).call(
+            def get_items(c: list[tuple[str, None]] = chunk) -> list[Any]:
+                return list(GetItems(account=self._account, chunk_size=len(c)).call(
                     items=c, additional_fields=fields, shape=ID_ONLY,
-                )
-            ))
+                ))
+
+            answers = self._retrying(get_items)
             for (item_id, _), answer in zip(chunk, answers, strict=True):
                 if isinstance(answer, ErrorItemNotFound):
                     continue  # deleted since; the deletion comes with the next changes
@@ -406,7 +407,10 @@ class EwsMailbox:
         for start in range(0, len(pending), size):
             chunk = pending[start:start + size]
             try:
-                outcomes = self._retrying(lambda c=chunk: send([value for _, value in c]))
+                def send_chunk(c: list[tuple[int, Any]] = chunk) -> list[Any]:
+                    return send([value for _, value in c])
+
+                outcomes = self._retrying(send_chunk)
             except Exception as error:
                 if nothing_sent and start == 0:
                     raise
@@ -467,7 +471,8 @@ _Change = tuple[str, str, str | None]
 """(changed | deleted, item id, change key: ``None`` for a deletion)."""
 
 
-def _distinct_changes(entries: Sequence[tuple[str, Any]], model: type) -> list[_Change]:
+def _distinct_changes(entries: Sequence[tuple[str, Any]], model: type[Any]
+                      ) -> list[_Change]:
     """The changes in the server's order, each item once (its last change key), for
     ``model`` items."""
     distinct: dict[tuple[str, str], str | None] = {}

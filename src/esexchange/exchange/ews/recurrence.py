@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date, datetime, time
-from typing import Any
+from typing import Any, TypeAlias
 
 from exchangelib import recurrence as ews
 from exchangelib.ewsdatetime import EWSDate, EWSTimeZone
@@ -40,7 +40,8 @@ from esexchange.domain.recurrence import (
 )
 from esexchange.domain.recurrence.model import EVERY_DAY, WEEKDAYS, WEEKEND
 
-EwsRecurrence = ews.Recurrence | ews.TaskRecurrence
+EwsRecurrence: TypeAlias = Any
+"""exchangelib's ``Recurrence`` or ``TaskRecurrence`` (exchangelib is untyped)."""
 
 _GROUPS = {EVERY_DAY: 8, WEEKDAYS: 9, WEEKEND: 10}
 _LAST_WEEK = 5

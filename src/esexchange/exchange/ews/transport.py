@@ -66,9 +66,9 @@ class RequestCounter:
 _OPERATION = re.compile(rb"<(?:\w+:)?Body[^>]*>\s*<(?:\w+:)?(\w+)")
 
 
-def _operation(body: bytes | str | None) -> str:
+def _operation(body: object) -> str:
     """The EWS operation a SOAP request asks for: the first element inside its Body."""
-    data = body.encode() if isinstance(body, str) else body or b""
+    data = body.encode() if isinstance(body, str) else body if isinstance(body, bytes) else b""
     found = _OPERATION.search(data)
     return found.group(1).decode() if found else "unknown"
 
@@ -141,7 +141,7 @@ class TlsAdapter(requests.adapters.HTTPAdapter):
         self._verify = verify
         super().__init__(**kwargs)
 
-    def send(  # type: ignore[override]
+    def send(
         self, request: requests.PreparedRequest, stream: bool = False,
         timeout: Any = None, verify: bool | str = True, cert: Any = None,
         proxies: Any = None,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -100,5 +101,7 @@ def create_sandbox(
     app: ASGIApp = Starlette(routes=routes)
     middleware = None
     if knobs is not None and knobs.active:
-        app = middleware = KnobsMiddleware(app, knobs)  # outermost, as it must be
+        middleware = KnobsMiddleware(app, knobs)
+        # outermost, as it must be; it may return a value (uvicorn then drops the connection)
+        app = cast(ASGIApp, middleware)
     return Sandbox(app, endpoint, backend, issuer, middleware)

@@ -263,7 +263,7 @@ def field_name(path: etree._Element) -> str | ExtendedKey:
     local = etree.QName(path).localname
     if local == "ExtendedFieldURI":
         return parse_extended_key(path)
-    return path.get("FieldURI", "").split(":")[-1]
+    return str(path.get("FieldURI", "")).split(":")[-1]
 
 
 def parse_shape(shape: etree._Element | None) -> Shape:

@@ -32,6 +32,10 @@ _FIELDS = {
 _FREE_TEXT = ("Subject", "Body", "Location", "Categories")
 
 
+def _either(first: Predicate, second: Predicate) -> Predicate:
+    return lambda item: first(item) or second(item)
+
+
 def query_string(text: str) -> Predicate:
     """A predicate for an AQS query; an empty query matches everything."""
     terms: list[Predicate] = []
@@ -51,7 +55,7 @@ def query_string(text: str) -> Predicate:
         negate_next = False
         if pending_or:
             previous = terms.pop()
-            terms.append(lambda item, a=previous, b=term: a(item) or b(item))
+            terms.append(_either(previous, term))
             pending_or = False
         else:
             terms.append(term)

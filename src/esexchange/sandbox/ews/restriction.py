@@ -12,6 +12,7 @@ import operator
 import unicodedata
 from collections.abc import Callable
 from datetime import UTC, datetime, tzinfo
+from typing import Any
 
 from lxml import etree
 
@@ -22,7 +23,7 @@ from esexchange.sandbox.models import Item
 from esexchange.sandbox.models.values import Body, ExtendedKey
 
 Predicate = Callable[[Item], bool]
-_COMPARISONS: dict[str, Callable[[object, object], bool]] = {
+_COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
     "IsEqualTo": operator.eq,
     "IsNotEqualTo": operator.ne,
     "IsGreaterThan": operator.gt,

@@ -54,7 +54,7 @@ class Request:
     @property
     def name(self) -> str:
         """The operation name, e.g. ``GetItem``."""
-        return etree.QName(self.operation).localname
+        return str(etree.QName(self.operation).localname)
 
 
 def parse_request(payload: bytes) -> Request:

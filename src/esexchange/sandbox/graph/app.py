@@ -78,12 +78,13 @@ class GraphSandbox:
             out["WWW-Authenticate"] = (
                 'Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize"'
             )
-            return await _send_json(send, error.status, error_body(error), {**out, **error.headers})
+            await _send_json(send, error.status, error_body(error), {**out, **error.headers})
+            return None
         fate = self.injector.draw("batch" if path == "$batch" else "request")
         if fate == "drop":
             return _DROP
         if fate in ("503", "throttle"):
-            error = (
+            failure = (
                 GraphError(
                     503,
                     "ServiceUnavailable",
@@ -93,12 +94,15 @@ class GraphSandbox:
                 if fate == "503"
                 else self.injector.throttled()
             )
-            return await _send_json(send, error.status, error_body(error), {**out, **error.headers})
+            await _send_json(send, failure.status, error_body(failure),
+                             {**out, **failure.headers})
+            return None
         try:
             body = json.loads(raw) if raw.strip() else None
         except json.JSONDecodeError:
-            error = GraphError(400, "BadRequest", "Unable to read JSON request payload.")
-            return await _send_json(send, 400, error_body(error), out)
+            bad = GraphError(400, "BadRequest", "Unable to read JSON request payload.")
+            await _send_json(send, 400, error_body(bad), out)
+            return None
         base_url = f"{scope['scheme']}://{headers.get('host', 'localhost')}/v1.0"
         caller = str(claims.get("appid", "")).casefold()
         if path == "$batch" and method == "POST":
@@ -107,7 +111,8 @@ class GraphSandbox:
             query = dict(parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True))
             request = GraphRequest(method, path, query, headers, body, claims, base_url)
             response = (await self._limited(caller, {_mailbox_of(path)}, [request]))[0]
-        return await _send_json(send, response.status, response.body, {**out, **response.headers})
+        await _send_json(send, response.status, response.body, {**out, **response.headers})
+        return None
 
     def _authenticate(self, headers: dict[str, str]) -> dict[str, Any]:
         scheme, _, token = headers.get("authorization", "").partition(" ")

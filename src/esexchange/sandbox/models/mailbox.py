@@ -42,8 +42,8 @@ class Mailbox(SeriesMailbox, ConfigurationsMailbox, FolderTreeMailbox, Subscript
         for name in fields:
             if name in rules.READ_ONLY:
                 raise StoreError("ErrorInvalidPropertySet", f"{name} is read-only.")
-        for key, value in extended.items():
-            rules.check_extended(key, value)
+        for key, extended_value in extended.items():
+            rules.check_extended(key, extended_value)
         item_class = fields.get("ItemClass")
         expected = ITEM_CLASSES.get(kind, "IPM")
         typed = kind in ("CalendarItem", "Task") and isinstance(item_class, str)

@@ -63,7 +63,7 @@ def calendar_view(
             found.extend(o for o in expanded + moved_in if overlaps(o, start, end))
         elif overlaps(item, start, end):
             found.append(item)
-    return sorted(found, key=lambda i: (i.fields.get("Start", start), i.id))  # type: ignore[return-value,arg-type]
+    return sorted(found, key=lambda i: (i.fields.get("Start", start), i.id))
 
 
 def first_and_last(master: Item, exceptions: Mapping[str, Item]) -> tuple[Item | None, Item | None]:

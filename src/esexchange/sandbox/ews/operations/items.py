@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
+from typing import Any
 
 from lxml import etree
 
@@ -294,7 +295,7 @@ def _sort_key(sort: etree._Element | None) -> Callable[[list[Item]], list[Item]]
     return apply
 
 
-def _sortable(value: object) -> object:
+def _sortable(value: object) -> Any:
     """A sort key: text without case, as Exchange's collation orders it."""
     if isinstance(value, str):
         return value.casefold()
