@@ -122,6 +122,9 @@ class FakeErp:
     def activities(self, erp_ids: Sequence[int]) -> dict[int, ErpActivity]:
         return {i: self.state.activities[i] for i in erp_ids if i in self.state.activities}
 
+    def last_changed(self, erp_ids: Sequence[int]) -> dict[int, datetime]:
+        return {i: self.state.modified[i] for i in erp_ids if i in self.state.modified}
+
     def links(self, scope: Scope, kind: Kind) -> list[Link]:
         return [
             link for (s, k, _), link in sorted(self.state.links.items(), key=lambda i: i[0][2])

@@ -546,3 +546,26 @@ def test_an_erp_deletion_made_before_a_re_read_from_no_cursor_reaches_exchange(
 
     assert report.count(Kind.APPOINTMENT, Side.EXCHANGE, Outcome.DELETED) == 1
     assert subjects(mailbox) == [] and erp.links(SCOPE, Kind.APPOINTMENT) == []
+
+
+def test_the_newer_outlook_edit_wins_when_its_pair_is_retried_after_a_refused_link(
+    erp: FakeErp, mailbox: CountingMailbox
+) -> None:
+    # The retry reads the ERP row by id; it must keep the row's time, or newer_wins would
+    # give the conflict to the ERP and overwrite the newer edit made in Outlook.
+    erp_id = erp.user_create(meeting(1))
+    sync(erp, mailbox)
+    [item_id] = mailbox.items(Kind.APPOINTMENT)
+    erp.user_update(erp_id, subject="ERP says")  # an hour before the Outlook edit
+    mailbox.user_update(Kind.APPOINTMENT, item_id, subject="Outlook says")
+    erp.failing_links = {erp_id}
+    assert sync(erp, mailbox).failures
+    erp.failing_links = set()
+    [parked] = erp.parked(SCOPE, Kind.APPOINTMENT)
+
+    sync(erp, mailbox, now=parked.next_try_at)
+
+    assert erp.state.activities[erp_id].subject == "Outlook says"
+    assert subjects(mailbox) == ["Outlook says"]
+    assert {c.winner for c in erp.state.conflicts} == {Side.EXCHANGE}
+    assert erp.parked(SCOPE, Kind.APPOINTMENT) == []

@@ -181,3 +181,20 @@ def test_links_cursors_and_parked_pairs_belong_to_their_scope(erp_side: ErpSide)
     assert (again.attempts, again.last_error) == (2, "still refused")
     assert again.next_try_at == due + timedelta(minutes=2)
     assert store.parked(theirs, Kind.APPOINTMENT) == [] == store.parked(mine, Kind.TASK)
+
+
+def test_the_time_an_activity_last_changed_is_its_newest_changes_time(
+    erp_side: ErpSide,
+) -> None:
+    store, user = erp_side.store, erp_side.user
+    anna = user.employee("Anna Berger")
+    edited, untouched = user.create(meeting("Old", anna)), user.create(meeting("Same", anna))
+    _, top = changed(store, anna, Kind.APPOINTMENT, 0)
+    user.rename(edited, "New")
+    [change] = store.changes(anna, Kind.APPOINTMENT, top)[0]
+
+    times = store.last_changed([edited, untouched, 999_999])
+
+    assert times.keys() == {edited, untouched}
+    assert times[edited] == change.modified_at and times[edited].tzinfo is not None
+    assert times[untouched] <= times[edited]

@@ -109,12 +109,16 @@ def _retry_parked(
            or p.erp_id in erp_changed or exchange_id(p) in exchange_changed]
     erp_ids = sorted({p.erp_id for p in due if p.erp_id is not None} - erp_changed)
     rows = store.activities(erp_ids) if erp_ids else {}
+    # The row's own time, as its change had it: without it a conflict would go to the
+    # ERP under newer_wins, and an Exchange edit made after it would be overwritten.
+    changed_at = store.last_changed(erp_ids) if erp_ids else {}
     for erp_id in erp_ids:
         row = rows.get(erp_id)
         if row is not None and (row.kind is not kind or employee_id not in row.participant_ids):
             row = None  # for this mailbox and kind the activity is gone
         link = link_of.get(erp_id)
-        erp_changes.append(ErpChange(erp_id, kind, row, link.erp_seq if link else 0))
+        erp_changes.append(ErpChange(erp_id, kind, row, link.erp_seq if link else 0,
+                                     changed_at.get(erp_id)))
     wanted = sorted({i for i in map(exchange_id, due) if i and i not in exchange_changed})
     found: dict[str, RemoteItem] = {}
     for batch in chunks(wanted, batch_size):

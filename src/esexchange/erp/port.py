@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from esexchange.domain.model import ErpActivity, Kind, Reference, Side
@@ -129,6 +130,11 @@ class ErpStore(Protocol):
 
     def activities(self, erp_ids: Sequence[int]) -> dict[int, ErpActivity]:
         """The current rows of these activities (absent ids are deleted)."""
+        ...
+
+    def last_changed(self, erp_ids: Sequence[int]) -> dict[int, datetime]:
+        """When each of these activities last changed (aware UTC, the ``modified_at`` of
+        its newest change); ids the journal never saw are left out."""
         ...
 
     def links(self, scope: Scope, kind: Kind) -> list[Link]:

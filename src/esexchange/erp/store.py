@@ -155,6 +155,12 @@ class SqlErpStore:
         with self._reading() as conn:
             return self._load(conn, erp_ids)
 
+    def last_changed(self, erp_ids: Sequence[int]) -> dict[int, datetime]:
+        """When the change journal last saw each of these activities (UTC)."""
+        with self._reading() as conn:
+            return {erp_id: at for erp_id, at in _last_changed(conn, erp_ids).items()
+                    if at is not None}
+
     def series(self, master_ids: Sequence[int], *, time_zone: str
                ) -> dict[int, ErpSeries | ItemRejected]:
         """Series masters with their exceptions and deleted occurrences, by master id.
@@ -375,16 +381,10 @@ class SqlErpStore:
             .order_by(activity.c.id)
         ))
         loaded = self._load(conn, ids)
-        newest: dict[int, datetime] = {}
-        for chunk in _chunks(ids):
-            newest.update((erp_id, at) for erp_id, at in conn.execute(
-                select(esx_change.c.activity_id, func.max(esx_change.c.changed_at))
-                .where(esx_change.c.activity_id.in_(chunk))
-                .group_by(esx_change.c.activity_id)
-            ).all())
+        newest = _last_changed(conn, ids)
         return [
             ErpChange(erp_id=erp_id, kind=kind, activity=loaded[erp_id], seq=horizon,
-                      modified_at=_as_utc(newest.get(erp_id)))
+                      modified_at=newest.get(erp_id))
             for erp_id in ids
         ]
 
@@ -767,6 +767,18 @@ def employee_from_row(row: Any) -> Employee:
         employment_status=row.employment_status,
         may_create_appointments=bool(row.may_create_appointments),
     )
+
+
+def _last_changed(conn: Connection, ids: Sequence[int]) -> dict[int, datetime | None]:
+    """The newest journal time of each activity (UTC), one query per chunk of ids."""
+    newest: dict[int, datetime | None] = {}
+    for chunk in _chunks(ids):
+        newest.update((erp_id, _as_utc(at)) for erp_id, at in conn.execute(
+            select(esx_change.c.activity_id, func.max(esx_change.c.changed_at))
+            .where(esx_change.c.activity_id.in_(chunk))
+            .group_by(esx_change.c.activity_id)
+        ).all())
+    return newest
 
 
 def _chunks(ids: Sequence[int]) -> Iterator[list[int]]:
