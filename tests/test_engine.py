@@ -19,6 +19,7 @@ from esexchange.domain.model import (
     Priority,
     Reference,
     RemoteItem,
+    Sensitivity,
     Side,
 )
 from esexchange.domain.options import ConnectionOptions, EmployeeSettings
@@ -569,3 +570,23 @@ def test_the_newer_outlook_edit_wins_when_its_pair_is_retried_after_a_refused_li
     assert subjects(mailbox) == ["Outlook says"]
     assert {c.winner for c in erp.state.conflicts} == {Side.EXCHANGE}
     assert erp.parked(SCOPE, Kind.APPOINTMENT) == []
+
+
+def test_an_outlook_edit_newer_than_an_erp_edit_passed_while_frozen_wins_at_the_thaw(
+    erp: FakeErp, mailbox: CountingMailbox
+) -> None:
+    # The ERP edit is passed by the cursor while the pair is frozen (private in Outlook);
+    # at the thaw its row is read as it is now, and must keep its time for newer_wins.
+    erp_id = erp.user_create(meeting(1))
+    sync(erp, mailbox)
+    [item_id] = mailbox.items(Kind.APPOINTMENT)
+    erp.user_update(erp_id, location="Raum 7")  # an hour before the Outlook edits
+    mailbox.user_update(Kind.APPOINTMENT, item_id, sensitivity=Sensitivity.PRIVATE)
+    sync(erp, mailbox)
+    mailbox.user_update(Kind.APPOINTMENT, item_id, location="Room 9")
+    mailbox.user_update(Kind.APPOINTMENT, item_id, sensitivity=Sensitivity.NORMAL)
+
+    sync(erp, mailbox)
+
+    assert erp.state.activities[erp_id].location == "Room 9"
+    assert mailbox.items(Kind.APPOINTMENT)[item_id].location == "Room 9"

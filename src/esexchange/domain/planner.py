@@ -105,6 +105,9 @@ class PlanInputs:
     a participant removed, not a deleted activity). ``stamped``: the mailbox's items
     stamped with the ERP ids of ``erp_changes`` that have no live partner there
     (``Mailbox.find_by_erp_id``; a pair that is still linked needs no look-up).
+    ``erp_modified``: when the rows of ``erp_current`` last changed; a row that differs
+    from its link without being among the changes (an edit the cursor passed while the
+    pair was frozen or parked) still needs its time for ``newer_wins``.
     """
 
     kind: Kind
@@ -117,6 +120,7 @@ class PlanInputs:
     now: datetime
     capabilities: Capabilities = EVERYTHING
     erp_current: Mapping[int, ErpActivity] = field(default_factory=dict)
+    erp_modified: Mapping[int, datetime] = field(default_factory=dict)
     stamped: Mapping[int, RemoteItem] = field(default_factory=dict)
     approve_deletions: bool = False
     reject_deletions: bool = False
@@ -412,7 +416,7 @@ class _Planner:
         exchange_side = base if exchange_item is None else self._effective(exchange_item, base)
         winner = conflict_winner(
             self.ctx.options.conflict_policy,
-            erp_change.modified_at if erp_change else None,
+            erp_change.modified_at if erp_change else self.inputs.erp_modified.get(link.erp_id),
             remote.modified_at if remote else None,
         )
         merged = merge(link.erp_id, base, erp_item, exchange_side, winner=winner, erp_only=erp_only)

@@ -42,6 +42,8 @@ class Fetched:
     complete: CompleteWindow | None
     links: list[Link]
     erp_current: dict[int, ErpActivity]
+    erp_modified: dict[int, datetime]
+    """When the rows of ``erp_current`` last changed."""
     stamped: dict[int, RemoteItem]
     parked: list[Parked]
     """Every parked pair of the kind before the pass."""
@@ -66,9 +68,11 @@ def fetch(
         store, mailbox, kind, employee_id, links, parked, now, erp_changes, mailbox_changes,
         batch_size,
     )
+    erp_current = _erp_rows(store, erp_changes, mailbox_changes, links, complete)
     return Fetched(
         erp_changes, erp_seq, mailbox_changes, sync_state, complete, links,
-        erp_current=_erp_rows(store, erp_changes, mailbox_changes, links, complete),
+        erp_current=erp_current,
+        erp_modified=store.last_changed(sorted(erp_current)) if erp_current else {},
         stamped=_stamped(mailbox, kind, erp_changes, mailbox_changes, links, complete,
                          ctx, batch_size),
         parked=parked, attempted=attempted,

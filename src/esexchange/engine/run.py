@@ -116,6 +116,7 @@ def _kind_pass(
             now=now,
             capabilities=mailbox.capabilities(kind),
             erp_current=fetched.erp_current,
+            erp_modified=fetched.erp_modified,
             stamped=fetched.stamped,
             approve_deletions=approve_deletions,
             reject_deletions=reject_deletions,
