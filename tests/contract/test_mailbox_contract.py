@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from esexchange.domain.claims import MailboxClaim
 from esexchange.domain.mapping import exchange_carriers
 from esexchange.domain.model import (
     Category,
@@ -253,3 +254,16 @@ def test_master_categories_are_added_and_recoloured_never_removed(side: Side) ->
     mailbox.ensure_categories([Category("ES_1_Besprechung", 5)])
     master = side.user.master_categories()
     assert (master["Privat"], master["ES_1_Besprechung"]) == (1, 5)
+
+
+def test_a_claim_is_read_back_as_written_and_replaced_by_the_next(side: Side) -> None:
+    mailbox = side.mailbox
+    assert mailbox.read_claim() is None
+    at = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+    first = MailboxClaim("inst-a", "db-host/erp", "host-a", at, at + timedelta(minutes=15))
+    second = MailboxClaim("inst-b", "db-host/erp", "host-b", at, at + timedelta(minutes=30))
+    mailbox.write_claim(first)
+    assert mailbox.read_claim() == first
+    mailbox.write_claim(second)
+    assert mailbox.read_claim() == second
+    assert read_all(mailbox, Kind.APPOINTMENT, None).changes == []  # no item for the user

@@ -55,7 +55,7 @@ def zone_of(data: Mapping[str, Any], fallback: str) -> str:
                  (recurrence.get("range") or {}).get("recurrenceTimeZone")):
         if not name:
             continue
-        key = MS_TIMEZONE_TO_IANA_MAP.get(str(name), str(name))
+        key = str(MS_TIMEZONE_TO_IANA_MAP.get(str(name), str(name)))
         try:
             ZoneInfo(key)
         except (ZoneInfoNotFoundError, ValueError):

@@ -26,6 +26,7 @@ from esexchange.sandbox.graph.models import (
     Resource,
     extended_key,
     immutable_id,
+    instant,
     window_of,
 )
 from esexchange.sandbox.graph.render import Preferences
@@ -305,7 +306,7 @@ def event_instances(b: GraphBackend, r: GraphRequest, m: re.Match[str]) -> Graph
     window = window_of(r.query.get("startDateTime"), r.query.get("endDateTime"))
     master = series.event(b, _user(m), m.group(2))
     found = series.instances(box, master, window) if series.is_master(master) else []
-    found.sort(key=lambda e: (series.instant(e.data["start"], "start"), e.id))
+    found.sort(key=lambda e: (instant(e.data["start"], "start"), e.id))
     return _collection(r, found, lambda e: render.event(e, box, prefs))
 
 
