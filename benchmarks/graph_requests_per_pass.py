@@ -65,14 +65,25 @@ class GraphCounter:
             await self.app(scope, receive, send)
             return
         body = bytearray()
+        counted = False
+
+        def count() -> None:
+            nonlocal counted
+            if not counted:
+                counted = True
+                self.counts[_label(scope["method"], scope["path"], bytes(body))] += 1
 
         async def recording() -> Message:
             message = await receive()
             body.extend(message.get("body", b""))
+            if not message.get("more_body", False):
+                # Counted once the request is in, before it is answered: a client that
+                # moves on after the answer must not see it land in the next measurement.
+                count()
             return message
 
         await self.app(scope, recording, send)
-        self.counts[_label(scope["method"], scope["path"], bytes(body))] += 1
+        count()
 
     def measure(self, action: Callable[[], object]) -> Counter[str]:
         self.counts.clear()

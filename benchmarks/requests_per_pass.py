@@ -79,16 +79,27 @@ class OperationCounter:
             await self.app(scope, receive, send)
             return
         body = bytearray()
+        counted = False
+
+        def count() -> None:
+            nonlocal counted
+            if not counted:
+                counted = True
+                match = _OPERATION.search(bytes(body))
+                # exchangelib's first POST carries no body: it probes the authentication.
+                self.counts[match.group(1).decode() if match else "auth probe"] += 1
 
         async def recording() -> Message:
             message = await receive()
             body.extend(message.get("body", b""))
+            if not message.get("more_body", False):
+                # Counted once the request is in, before it is answered: a client that
+                # moves on after the answer must not see it land in the next measurement.
+                count()
             return message
 
         await self.app(scope, recording, send)
-        match = _OPERATION.search(bytes(body))
-        # exchangelib's first POST carries no body: it probes the authentication scheme.
-        self.counts[match.group(1).decode() if match else "auth probe"] += 1
+        count()
 
     def measure(self, action: Callable[[], object]) -> Counter[str]:
         self.counts.clear()
