@@ -590,3 +590,29 @@ def test_an_outlook_edit_newer_than_an_erp_edit_passed_while_frozen_wins_at_the_
 
     assert erp.state.activities[erp_id].location == "Room 9"
     assert mailbox.items(Kind.APPOINTMENT)[item_id].location == "Room 9"
+
+
+def test_a_copy_made_by_a_step_whose_link_was_refused_is_the_pairs_not_a_new_item(
+    erp: FakeErp, mailbox: CountingMailbox
+) -> None:
+    # Deleted in Outlook, edited in the ERP: the edit makes a new Exchange copy, whose
+    # link the database refuses. Read back next time, that copy is the pair's Exchange
+    # side: neither imported as a new activity nor made a third time.
+    mailbox.user_create(outlook_item("Aus Outlook"))
+    sync(erp, mailbox)
+    [link] = erp.links(SCOPE, Kind.APPOINTMENT)
+    mailbox.user_delete(Kind.APPOINTMENT, link.exchange_id)
+    erp.user_update(link.erp_id, location="Raum 7")
+    erp.failing_links = {link.erp_id}
+    assert sync(erp, mailbox).failures
+    erp.failing_links = set()
+
+    sync(erp, mailbox)
+    mailbox.invalidate_sync_states()
+    sync(erp, mailbox)
+
+    assert erp_subjects(erp) == ["Aus Outlook"]
+    [copy] = mailbox.items(Kind.APPOINTMENT).values()
+    assert (copy.erp_id, copy.location) == (link.erp_id, "Raum 7")
+    [relinked] = erp.links(SCOPE, Kind.APPOINTMENT)
+    assert relinked.exchange_id != link.exchange_id and erp.parked(SCOPE, Kind.APPOINTMENT) == []

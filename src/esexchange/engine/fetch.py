@@ -16,7 +16,7 @@ batch); a pair edited on either side is in the changes anyway and is retried at 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TypeVar
 
@@ -60,6 +60,7 @@ def fetch(
 
     Raises ``MailboxError`` when the mailbox fails.
     """
+    links = _with_copies_of_failed_steps(links, parked)
     erp_changes, erp_seq = store.changes(employee_id, kind, cursor.erp_seq)
     if cursor.erp_seq == 0:
         erp_changes += _gone_from_first_read(kind, erp_changes, links)
@@ -77,6 +78,20 @@ def fetch(
                          ctx, batch_size),
         parked=parked, attempted=attempted,
     )
+
+
+def _with_copies_of_failed_steps(links: list[Link], parked: Sequence[Parked]) -> list[Link]:
+    """The links as the pairs stand: a pair whose step made a new Exchange copy (its old
+    one was gone) but could not record the link is parked with that copy's id, which is
+    its Exchange side from now on. Planned against the old id, the copy would be imported
+    as a new activity and the pair made a third copy."""
+    made = {p.erp_id: p.exchange_id for p in parked if p.erp_id is not None and p.exchange_id}
+    return [
+        replace(link, exchange_id=made[link.erp_id], version="")
+        if link.detached is None and made.get(link.erp_id, link.exchange_id) != link.exchange_id
+        else link
+        for link in links
+    ]
 
 
 def _gone_from_first_read(
