@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import Engine, select
 
@@ -23,7 +24,7 @@ from esexchange.domain.model import ErpActivity
 from esexchange.erp.port import Scope
 from esexchange.erp.schema import esx_conflict
 from esexchange.erp.store import SqlErpStore
-from esexchange.service.hostzone import host_time_zone
+from esexchange.hostzone import host_time_zone
 
 
 class ConflictNotApplied(EsExchangeError):
@@ -68,7 +69,8 @@ def apply_other_side(engine: Engine, conflict_id: int, *, by: str) -> Applied:
         raise ConflictNotApplied(f"{what}: its connection no longer exists")
     ctx = make_context(conn.options, store.reference(), host_time_zone())
     try:
-        wanted = replace(erp_to_item(current, ctx), **{row.field: shown_value(row.field, value)})
+        values: dict[str, Any] = {row.field: shown_value(row.field, value)}
+        wanted = replace(erp_to_item(current, ctx), **values)
         written = item_to_erp(wanted, ctx, current=current)
     except (ValueError, EsExchangeError) as error:
         raise ConflictNotApplied(f"{what}: {error}") from error

@@ -126,7 +126,9 @@ class WholeBodyResponse(requests.Response):
 
     def iter_content(self, chunk_size: int | None = READ_CHUNK,
                      decode_unicode: bool = False) -> Iterator[Any]:
-        return super().iter_content(chunk_size=chunk_size, decode_unicode=decode_unicode)
+        # requests' stubs overload on a literal decode_unicode; exchangelib passes a bool.
+        parent: Any = super()
+        return iter(parent.iter_content(chunk_size=chunk_size, decode_unicode=decode_unicode))
 
 
 class TlsAdapter(requests.adapters.HTTPAdapter):
