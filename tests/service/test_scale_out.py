@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
+from esexchange import config
 from tests.e2e.conftest import World, new_world
 from tests.e2e.sandbox import RunningSandbox
 from tests.support.service import ServiceProcess, wait_for
@@ -85,9 +86,11 @@ def request_log(sandbox: RunningSandbox) -> Iterator[RequestLog]:
 
 
 def _world(erp: Engine, sandbox: RunningSandbox) -> World:
+    """The employees and their appointments, not yet on the synchronized list (so that
+    neither worker can start on them before both run)."""
     world = new_world(erp, sandbox)
     for _ in range(MAILBOXES):
-        person = world.employee()
+        person = world.employee(listed=False)
         for number in range(ITEMS):
             world.add("appointment", f"Meeting {number}", person)
     return world
@@ -126,6 +129,9 @@ def test_two_workers_share_the_mailboxes_and_one_takes_over_when_the_other_dies(
     emails = {p.email.lower() for p in world.people}
     args = ("--interval-seconds", "1", "--workers", "3", "--lease-seconds", "3")
     first, second = start_service(erp, *args), start_service(erp, *args)
+    # Only now do the mailboxes become due: a worker that started seconds earlier on a
+    # busy machine would otherwise have synchronized all of them alone.
+    config.add_personnel(erp, world.connection, sorted(emails))
     wait_for(lambda: _synchronized(world) == MAILBOXES, 120, "every mailbox synchronized")
     assert len(request_log.workers()) == 2, request_log.workers()  # both worked
     _assert_one_worker_at_a_time(request_log, emails)
