@@ -11,6 +11,7 @@ from esexchange.domain.errors import ItemRejected
 from esexchange.domain.mapping import (
     erp_fields,
     erp_to_item,
+    exchange_carriers,
     exchange_fields,
     exchange_to_item,
     item_to_erp,
@@ -305,6 +306,13 @@ def test_exchange_fields_to_write_for_changed_item_fields(
 )
 def test_erp_fields_to_write_for_changed_item_fields(changed: set[str], expected: set[str]) -> None:
     assert erp_fields(changed) == expected
+
+
+def test_the_exchange_fields_of_what_a_backend_cannot_hold() -> None:
+    # A backend without sensitivity or categories (To Do) reads these fields back as
+    # their defaults: the in-memory mailbox drops exactly these.
+    assert exchange_carriers({"private", "activity_type_no"}) == {"sensitivity", "categories"}
+    assert exchange_carriers(set()) == frozenset()
 
 
 def test_every_synchronized_field_names_real_fields_on_both_sides() -> None:
