@@ -21,6 +21,7 @@ from esexchange.domain.mapping import (
     master_categories,
     priority_for_importance,
 )
+from esexchange.domain.mapping.categories import activity_type_of_categories, activity_type_of_erp
 from esexchange.domain.model import (
     ActivityType,
     Category,
@@ -213,6 +214,9 @@ def test_item_without_type_category_gets_the_default_type_of_its_kind() -> None:
     incoming = ExchangeItem(kind=T, subject="x", categories=("ES_x_Nope", "Blue"))
     assert exchange_to_item(incoming, ctx).activity_type_no == TASK
     assert exchange_to_item(incoming, context()).activity_type_no == CALL  # lowest number
+    both = context(default_activity_type_appointment=VISIT, default_activity_type_task=TASK)
+    assert activity_type_of_categories(("Blue",), A, both) == VISIT
+    assert activity_type_of_categories(("Blue",), T, both) == TASK
 
 
 def test_default_activity_type_by_kind_option_else_lowest_else_none() -> None:
@@ -229,6 +233,9 @@ def test_erp_activity_without_or_with_unknown_type_gets_the_default() -> None:
     assert erp_to_item(unknown, ctx).activity_type_no == VISIT
     known = ErpActivity(id=1, kind=T, subject="x", activity_type_no=TASK)
     assert erp_to_item(known, ctx).activity_type_no == TASK
+    both = context(default_activity_type_appointment=VISIT, default_activity_type_task=TASK)
+    assert activity_type_of_erp(None, A, both) == VISIT
+    assert activity_type_of_erp(42, T, both) == TASK
 
 
 def test_writing_categories_keeps_user_ones_in_order_and_replaces_the_type_category() -> None:

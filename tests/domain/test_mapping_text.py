@@ -47,6 +47,16 @@ def test_long_subject_stays_whole_in_exchange_until_the_erp_changes_it() -> None
     assert renamed.subject == "Short"
 
 
+def test_long_location_stays_whole_in_exchange_until_the_erp_changes_it() -> None:
+    ctx = context()
+    current = ExchangeItem(kind=T, subject="x", location="Halle " * 60)
+    item = exchange_to_item(current, ctx)
+    assert len(item.location) == ERP_LOCATION_MAX
+    assert item_to_exchange(item, ctx, current=current).location == current.location
+    moved = item_to_exchange(replace(item, location="Raum 2"), ctx, current=current)
+    assert moved.location == "Raum 2"
+
+
 def test_long_subject_reaches_the_erp_cut() -> None:
     ctx = context()
     row = item_to_erp(exchange_to_item(ExchangeItem(kind=T, subject="z" * 1000), ctx), ctx)
