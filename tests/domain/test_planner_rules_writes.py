@@ -10,7 +10,7 @@ from datetime import date, datetime
 
 import pytest
 
-from esexchange.domain.actions import SkipReason
+from esexchange.domain.actions import DeleteInExchange, SkipReason
 from esexchange.domain.mapping import erp_to_item, item_to_exchange, make_context
 from esexchange.domain.model import ExchangeItem, Importance, Kind, Sensitivity, Side, TaskStatus
 from esexchange.domain.options import ConflictPolicy
@@ -23,6 +23,7 @@ from tests.domain.test_planner import (
     activity,
     changed_erp,
     changed_exchange,
+    deleted_erp,
     exchange_copy,
     link,
     remote,
@@ -220,3 +221,26 @@ def test_with_alternative_text_sync_an_outlook_body_edit_is_neither_imported_nor
     outcome = fate(run(exchange=(changed_exchange(edited),), links=(link(activity()),),
                        erp_current={1: activity()}, options=options))
     assert outcome.updated == {Side.ERP: {"location"}}
+
+
+def test_a_trailer_option_switched_on_rewrites_only_the_body() -> None:
+    # priority_as_text turned on: the next pass re-reads the pair unchanged on both sides
+    # and writes the body again, now with the priority's name at its end. The copy was
+    # saved again since (a new version, same content): still one write and one link.
+    options = replace(OPTIONS, priority_as_text=True)
+    copy = exchange_copy(activity(text="Agenda"))
+    outcome = fate(run(erp=(changed_erp(activity(text="Agenda")),),
+                       exchange=(changed_exchange(copy),),
+                       links=(link(activity(text="Agenda")),), options=options))
+    assert outcome.updated == {Side.EXCHANGE: {"body", "erp_id"}}
+    written = outcome.exchange_written
+    assert written is not None and written.body.startswith("Agenda") and "Mittel" in written.body
+    assert (written.subject, written.location) == (copy.subject, copy.location)
+    assert outcome.link is not None and outcome.link.version == "ck2"
+
+
+def test_an_erp_deletion_deletes_the_exchange_copy_at_the_version_read_now() -> None:
+    touched = changed_exchange(exchange_copy(activity()), key="ck5")
+    result = run(erp=(deleted_erp(),), exchange=(touched,), links=(link(activity()),))
+    [delete] = [a for a in result.actions if isinstance(a, DeleteInExchange)]
+    assert (delete.ref.id, delete.ref.version) == ("EX1", "ck5")

@@ -386,8 +386,7 @@ class _Planner:
                     link.synced, self.ctx, current=remote.item, erp_id=erp_id
                 )
                 fields = mapping.exchange_fields(frozenset({"body"}), self.ctx) | {"erp_id"}
-                self.actions += [UpdateInExchange(erp_id, remote.ref, form, fields),
-                                 SaveLink(link)]
+                self.actions.append(UpdateInExchange(erp_id, remote.ref, form, fields))
             self._refresh(link, erp_change, remote, erp_item, exchange_item)
             return
         if activity.conference and not erp_edited:
@@ -483,7 +482,7 @@ class _Planner:
                 self._exchange_hash(exchange_item) if exchange_item else link.exchange_hash
             ),
         )
-        if new_link != link:
+        if new_link != link or self.actions:  # a write records its pair's link, once
             self.actions.append(SaveLink(new_link))
 
     # -- unlinked items ----------------------------------------------------------------
