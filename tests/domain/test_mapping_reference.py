@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -217,6 +218,10 @@ def test_item_without_type_category_gets_the_default_type_of_its_kind() -> None:
     both = context(default_activity_type_appointment=VISIT, default_activity_type_task=TASK)
     assert activity_type_of_categories(("Blue",), A, both) == VISIT
     assert activity_type_of_categories(("Blue",), T, both) == TASK
+    start = datetime(2026, 11, 5, 9, tzinfo=UTC)
+    meeting = ExchangeItem(kind=A, subject="x", start=start, end=start + timedelta(hours=1),
+                           categories=("Blue",))
+    assert exchange_to_item(meeting, both).activity_type_no == VISIT
 
 
 def test_default_activity_type_by_kind_option_else_lowest_else_none() -> None:
