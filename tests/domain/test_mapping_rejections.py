@@ -141,3 +141,51 @@ def test_an_unreadable_erp_row_is_rewritten_in_full() -> None:
     assert (written.id, written.subject, written.participant_ids) == (3, "Neu", (7,))
     assert (written.start_at, written.end_at) == (local("2026-11-05T10:00"),
                                                   local("2026-11-05T11:00"))
+
+
+@pytest.mark.parametrize(
+    ("activity", "message", "field"),
+    [
+        (ErpActivity(5, Kind.APPOINTMENT, "Alt", start_at=datetime(1600, 12, 31, 10),
+                     end_at=datetime(1601, 1, 1, 11)),
+         "start_at 1600-12-31 is outside the range Exchange accepts (1601-01-01 to "
+         "4500-08-31)", "start_at"),
+        (ErpActivity(5, Kind.TASK, "Fern", due_at=datetime(4500, 9, 1)),
+         "due_at 4500-09-01 is outside the range Exchange accepts (1601-01-01 to "
+         "4500-08-31)", "due_at"),
+        (ErpActivity(5, Kind.TASK, "Lang", text="x" * 1_048_577),
+         "the text is 1,048,577 characters long, more than the 1,048,576 esExchange sends "
+         "to Exchange; shorten it in the ERP", "text"),
+    ],
+)
+def test_erp_values_exchange_cannot_store_are_refused_before_sending(
+    activity: ErpActivity, message: str, field: str
+) -> None:
+    error = rejection(lambda: erp_to_item(activity, CTX))
+    assert (error.args[0], error.field) == (message, field)
+    assert error.item.startswith("ERP activity 5 ")
+
+
+def test_the_first_and_last_days_exchange_stores_are_accepted() -> None:
+    first = ErpActivity(5, Kind.APPOINTMENT, "Erster", start_at=datetime(1601, 1, 1, 10),
+                        end_at=datetime(1601, 1, 1, 11))
+    last = ErpActivity(5, Kind.TASK, "Letzter", due_at=datetime(4500, 8, 31),
+                       text="x" * 1_048_576)
+    assert erp_to_item(first, CTX).start is not None
+    assert erp_to_item(last, CTX).due == date(4500, 8, 31)
+
+
+def test_an_exchange_date_outside_what_exchange_stores_is_refused_by_its_field() -> None:
+    far = ExchangeItem(Kind.TASK, "Fern", due=date(4500, 9, 1))
+    error = rejection(lambda: exchange_to_item(far, CTX))
+    assert (error.args[0], error.field) == (
+        "the due 4500-09-01 is outside the range Exchange accepts (1601-01-01 to "
+        "4500-08-31)", "due")
+
+
+def test_an_item_is_never_written_over_an_activity_of_the_other_kind() -> None:
+    task = ErpActivity(6, Kind.TASK, "Aufgabe")
+    meeting = Item(Kind.APPOINTMENT, "Termin", start=utc("2026-11-05T10:00"),
+                   end=utc("2026-11-05T11:00"))
+    error = rejection(lambda: item_to_erp(meeting, CTX, current=task))
+    assert (error.args[0], error.field) == ("cannot write a appointment over a task", "kind")
