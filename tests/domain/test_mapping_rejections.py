@@ -175,12 +175,23 @@ def test_the_first_and_last_days_exchange_stores_are_accepted() -> None:
     assert erp_to_item(last, CTX).due == date(4500, 8, 31)
 
 
-def test_an_exchange_date_outside_what_exchange_stores_is_refused_by_its_field() -> None:
-    far = ExchangeItem(Kind.TASK, "Fern", due=date(4500, 9, 1))
-    error = rejection(lambda: exchange_to_item(far, CTX))
+@pytest.mark.parametrize(
+    ("exchange", "field", "day"),
+    [
+        (ExchangeItem(Kind.APPOINTMENT, "Alt", start=date(1600, 12, 31),
+                      end=date(1601, 1, 2)), "start", "1600-12-31"),
+        (ExchangeItem(Kind.APPOINTMENT, "Lang", start=date(4500, 8, 30),
+                      end=date(4500, 9, 1)), "end", "4500-09-01"),
+        (ExchangeItem(Kind.TASK, "Fern", due=date(4500, 9, 1)), "due", "4500-09-01"),
+    ],
+)
+def test_an_exchange_date_outside_what_exchange_stores_is_refused_by_its_field(
+    exchange: ExchangeItem, field: str, day: str
+) -> None:
+    error = rejection(lambda: exchange_to_item(exchange, CTX))
     assert (error.args[0], error.field) == (
-        "the due 4500-09-01 is outside the range Exchange accepts (1601-01-01 to "
-        "4500-08-31)", "due")
+        f"the {field} {day} is outside the range Exchange accepts (1601-01-01 to "
+        "4500-08-31)", field)
 
 
 def test_an_item_is_never_written_over_an_activity_of_the_other_kind() -> None:
