@@ -10,7 +10,7 @@ from datetime import date, datetime
 
 import pytest
 
-from esexchange.domain.actions import DeleteInExchange, SkipReason
+from esexchange.domain.actions import DeleteInExchange, SkipReason, UpdateInExchange
 from esexchange.domain.mapping import erp_to_item, item_to_exchange, make_context
 from esexchange.domain.model import ExchangeItem, Importance, Kind, Sensitivity, Side, TaskStatus
 from esexchange.domain.options import ConflictPolicy
@@ -229,9 +229,11 @@ def test_a_trailer_option_switched_on_rewrites_only_the_body() -> None:
     # saved again since (a new version, same content): still one write and one link.
     options = replace(OPTIONS, priority_as_text=True)
     copy = exchange_copy(activity(text="Agenda"))
-    outcome = fate(run(erp=(changed_erp(activity(text="Agenda")),),
-                       exchange=(changed_exchange(copy),),
-                       links=(link(activity(text="Agenda")),), options=options))
+    result = run(erp=(changed_erp(activity(text="Agenda")),), exchange=(changed_exchange(copy),),
+                 links=(link(activity(text="Agenda")),), options=options)
+    [update] = [a for a in result.actions if isinstance(a, UpdateInExchange)]
+    assert (update.erp_id, update.ref.id, update.ref.version) == (1, "EX1", "ck2")
+    outcome = fate(result)
     assert outcome.updated == {Side.EXCHANGE: {"body", "erp_id"}}
     written = outcome.exchange_written
     assert written is not None and written.body.startswith("Agenda") and "Mittel" in written.body
