@@ -61,6 +61,8 @@ def test_an_erp_activity_that_cannot_be_read_is_rejected_by_item_and_field(
          "end"),
         (ExchangeItem(Kind.TASK, "Aufgabe", due=datetime(2026, 11, 5, 10)),
          "the due has no time zone", "due"),
+        (ExchangeItem(Kind.TASK, "Aufgabe", start=datetime(2026, 11, 4, 8)),
+         "the start has no time zone", "start"),
         (ExchangeItem(Kind.TASK, "Aufgabe", percent_complete=-1),
          "percent complete -1 is not within 0..100", "percent_complete"),
     ],
@@ -192,6 +194,7 @@ def test_an_exchange_date_outside_what_exchange_stores_is_refused_by_its_field(
     assert (error.args[0], error.field) == (
         f"the {field} {day} is outside the range Exchange accepts (1601-01-01 to "
         "4500-08-31)", field)
+    assert error.item == f"Exchange {exchange.kind} {exchange.subject!r}"
 
 
 def test_an_item_is_never_written_over_an_activity_of_the_other_kind() -> None:
