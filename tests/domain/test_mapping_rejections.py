@@ -202,4 +202,5 @@ def test_an_item_is_never_written_over_an_activity_of_the_other_kind() -> None:
     meeting = Item(Kind.APPOINTMENT, "Termin", start=utc("2026-11-05T10:00"),
                    end=utc("2026-11-05T11:00"))
     error = rejection(lambda: item_to_erp(meeting, CTX, current=task))
-    assert (error.args[0], error.field) == ("cannot write a appointment over a task", "kind")
+    assert (error.args[0], error.item, error.field) == (
+        "cannot write a appointment over a task", "appointment 'Termin'", "kind")
