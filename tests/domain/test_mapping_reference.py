@@ -135,6 +135,20 @@ def test_two_priorities_read_the_shared_one_as_normal() -> None:
     assert importance_for_priority(2, ctx) is Importance.HIGH
 
 
+def test_priorities_of_equal_rank_are_ordered_by_id() -> None:
+    listed = (Priority(3, "C", 5), Priority(1, "A", 5), Priority(2, "B", 5))
+    ctx = context(reference=Reference(priorities=listed))  # one rank: the ids decide
+    assert [priority_for_importance(i, ctx) for i in Importance] == [1, 2, 3]
+
+
+def test_a_priority_shared_by_high_and_low_reads_as_high() -> None:
+    # Normal first, then High, then Low: of two importances on one priority, the one
+    # read back is the gentler one in that order.
+    ctx = context(priority_low=HIGH, priority_high=HIGH)
+    assert importance_for_priority(HIGH, ctx) is Importance.HIGH
+    assert importance_for_priority(NORMAL, ctx) is Importance.NORMAL
+
+
 def test_without_priorities_no_priority_is_written_and_all_read_normal() -> None:
     ctx = context(reference=Reference())
     assert priority_for_importance(Importance.HIGH, ctx) is None
