@@ -92,6 +92,11 @@ def test_fractions_of_a_second_are_not_part_of_the_canonical_time() -> None:
     )
     item = erp_to_item(row, context())
     assert (item.start, item.end) == (utc("2026-01-15T08:00"), utc("2026-01-15T09:00"))
+    # Graph sends seven decimal places: the Exchange side reads as whole seconds too.
+    start = utc("2026-01-15T08:00").replace(microsecond=250_000)
+    outlook = ExchangeItem(kind=A, subject="x", start=start, end=start.replace(hour=9))
+    read = exchange_to_item(outlook, context())
+    assert (read.start, read.end) == (utc("2026-01-15T08:00"), utc("2026-01-15T09:00"))
 
 
 def test_exchange_times_in_another_offset_are_normalised_to_utc() -> None:
