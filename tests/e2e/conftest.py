@@ -1,10 +1,14 @@
-"""The end-to-end world: one EWS sandbox per module over HTTP, one ERP per dialect per
-module, and a fresh connection with fresh employees and mailboxes for every test.
+"""The end-to-end world: one sandbox per backend per module (EWS over HTTP, Graph over
+HTTPS), one ERP per dialect per module, and a fresh connection with fresh employees and
+mailboxes for every test.
 
-Tests drive the ERP through plain SQL on the reference tables, Exchange through
-exchangelib as a user (``outlook.Outlook``), and esExchange through ``sync_connection``,
-as a user would. Sharing the sandbox and the ERP between the tests of a module keeps the
-suite fast; fresh employees, mailboxes and connections keep the tests independent.
+Tests drive the ERP through plain SQL on the reference tables, Exchange as a user would
+(``outlook.Outlook`` speaks EWS through exchangelib, ``graph_outlook.GraphOutlook`` speaks
+Graph with the same methods), and esExchange through ``sync_connection``. A test taking
+``world`` runs on both backends (the ``backend`` parameter) and both dialects; a test or
+module marked ``backends("ews")`` runs on EWS only and says why. Sharing the sandboxes
+and the ERP between the tests of a module keeps the suite fast; fresh employees,
+mailboxes and connections keep the tests independent.
 """
 
 from __future__ import annotations
@@ -12,7 +16,8 @@ from __future__ import annotations
 import itertools
 import os
 import ssl
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -26,16 +31,19 @@ from sqlalchemy import Engine, text
 
 from esexchange import config
 from esexchange.config import Auth, Backend, ConnectionConfig
+from esexchange.domain.model import Kind
 from esexchange.erp.db import open_engine
 from esexchange.erp.script import install
 from esexchange.inprocess import BackgroundServer
 from esexchange.sandbox.directory import AppEntry, Directory, MailboxEntry
 from esexchange.sandbox.graph.app import GraphSandbox, create_graph_sandbox
+from esexchange.sandbox.graph.knobs import GraphKnobs
 from esexchange.sandbox.oauth import GRAPH_RESOURCE
 from esexchange.sandbox.tls import ensure_tls_files
 from esexchange.secrets import KEY_ENV
+from esexchange.service.adapter import open_connection
 from esexchange.service.runner import MailboxOutcome, sync_connection
-from tests.e2e.outlook import Outlook
+from tests.e2e.graph_outlook import GraphOutlook
 from tests.e2e.sandbox import SERVICE_PASSWORD, SERVICE_UPN, RunningSandbox, start_sandbox
 from tests.support.graph_sandbox import Checked
 
@@ -44,6 +52,10 @@ ACTIVITY_TYPES = ((10, "Besuch"), (20, "Telefonat"), (30, "Schulung"))
 PRIORITIES = ((1, "niedrig", 1), (2, "normal", 2), (3, "hoch", 3), (4, "dringend", 4))
 TYPE_COLORS = {10: 4, 20: 7}  # Outlook presets: Green, Blue; type 30 has none
 EQUIPMENT = ((1, "Beamer"), (2, "Laptop"), (3, "Flipchart"))
+GRAPH_TENANT = "7e1c0a42-0000-4000-8000-0000000000c1"
+GRAPH_APP_ID = "5a0c7d1e-0000-4000-8000-0000000000c2"
+GRAPH_SECRET = "graph-e2e-secret"
+GRAPH_MAILBOXES = 200
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -52,6 +64,17 @@ def _secret_key() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(KEY_ENV, Fernet.generate_key().decode())
         yield
+
+
+BACKENDS = ("ews", "graph")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """``backend`` (module-scoped): both, unless the test or its module is marked
+    ``backends(...)``."""
+    if "backend" in metafunc.fixturenames:
+        marker = metafunc.definition.get_closest_marker("backends")
+        metafunc.parametrize("backend", marker.args if marker else BACKENDS, scope="module")
 
 
 @pytest.fixture(scope="module")
@@ -115,7 +138,7 @@ class Person:
 
     id: int
     email: str
-    outlook: Outlook
+    outlook: Any  # Outlook (EWS) or GraphOutlook: the same methods
 
 
 @dataclass
@@ -123,9 +146,22 @@ class World:
     """One test's connection, employees and mailboxes, and the ways a user changes them."""
 
     engine: Engine
-    sandbox: RunningSandbox
+    sandbox: Any  # RunningSandbox (EWS) or GraphWorld: take_mailbox, outlook, throttling, ...
     connection: str
+    backend: str = "ews"
     people: list[Person] = field(default_factory=list)
+
+    def cannot_hold(self, kind: str) -> frozenset[str]:
+        """The fields the backend's folder for ``kind`` has no place for (the port's
+        capabilities): the rows assert the backend's documented answer for those."""
+        conn = config.get_connection(self.engine, self.connection)
+        exchange = open_connection(self.engine, conn)
+        try:
+            return exchange.mailbox("capabilities@example.test").capabilities(
+                Kind(kind)
+            ).cannot_hold
+        finally:
+            exchange.close()
 
     # --- esExchange -----------------------------------------------------------------
 
@@ -297,10 +333,32 @@ def new_world(
     return World(erp, sandbox, name)
 
 
+def new_graph_world(
+    erp: Engine, online: GraphWorld, *, secret: str = GRAPH_SECRET, **fields: Any
+) -> World:
+    """A new Graph connection to ``online`` (ERP zone Europe/Berlin), no personnel yet."""
+    name = f"g{next(_serial)}"
+    settings: dict[str, Any] = {
+        "auth": Auth.APP,
+        "tenant_id": GRAPH_TENANT,
+        "client_id": GRAPH_APP_ID,
+        "token_url": f"{online.base_url}/{{tenant}}/oauth2/v2.0/token",
+        "ca_bundle": str(online.ca_file),
+        **fields,
+    }
+    config.add_connection(
+        erp, ConnectionConfig(name=name, backend=Backend.GRAPH, **settings), secret
+    )
+    config.set_option(erp, name, "erp_time_zone", "Europe/Berlin")
+    return World(erp, online, name, backend="graph")
+
+
 @pytest.fixture
-def world(erp: Engine, sandbox: RunningSandbox) -> World:
-    """A new connection signing in as the service account, with no personnel yet."""
-    return new_world(erp, sandbox)
+def world(request: pytest.FixtureRequest, erp: Engine, backend: str) -> World:
+    """A new connection (the service account on EWS, the app on Graph), no personnel yet."""
+    if backend == "graph":
+        return new_graph_world(erp, request.getfixturevalue("online"))
+    return new_world(erp, request.getfixturevalue("sandbox"))
 
 
 def tomorrow_at(hour: int) -> datetime:
@@ -322,10 +380,6 @@ def soon(days: int = 2, hour: int = 9) -> datetime:
 
 # --- the Graph world: a Graph sandbox over HTTPS and a Graph connection ------------------
 
-GRAPH_TENANT = "7e1c0a42-0000-4000-8000-0000000000c1"
-GRAPH_APP_ID = "5a0c7d1e-0000-4000-8000-0000000000c2"
-GRAPH_SECRET = "graph-e2e-secret"
-GRAPH_MAILBOXES = 80
 
 
 @dataclass
@@ -336,13 +390,49 @@ class GraphWorld:
     base_url: str
     ca_file: Path
     numbers: Iterator[int]
+    _user: httpx.Client | None = None
+
+    @property
+    def endpoint(self) -> str:
+        """Where a connection's check says it connects: the Graph root."""
+        return f"{self.base_url}/v1.0"
 
     def take_mailbox(self) -> str:
-        return f"online{next(self.numbers):03d}@example.test"
+        number = next(self.numbers, None)
+        assert number is not None, f"all {GRAPH_MAILBOXES} Graph sandbox mailboxes are taken"
+        return f"online{number:03d}@example.test"
 
-    def outlook(self, email: str) -> None:
-        """World.employee asks for an EWS Outlook; Graph tests use ``user()`` instead."""
-        return None
+    def outlook(self, email: str) -> GraphOutlook:
+        """The mailbox as its user's Outlook on the web sees it (one client for all)."""
+        if self._user is None:
+            self._user = self.user()
+        return GraphOutlook(self._user, email)
+
+    def sent_messages(self, *emails: str) -> list[str]:
+        """Every invitation, update or cancellation these mailboxes would have sent."""
+        return [m for email in emails for m in self.sandbox.backend.mailbox(email).sent]
+
+    @contextmanager
+    def throttling(self, rate: float, seed: int) -> Iterator[Callable[[], int]]:
+        """Answer a share of the requests (and sub-requests) 429 with Retry-After 0;
+        yields how many were throttled so far."""
+        counters = self.sandbox.injector.counters
+        before = counters.throttled
+        with self._knobs(GraphKnobs(throttle_rate=rate, retry_after_s=0, seed=seed)):
+            yield lambda: counters.throttled - before
+
+    @contextmanager
+    def slowed(self, latency_ms: int) -> Iterator[None]:
+        with self._knobs(GraphKnobs(latency_ms=latency_ms)):
+            yield
+
+    @contextmanager
+    def _knobs(self, knobs: GraphKnobs) -> Iterator[None]:
+        self.sandbox.injector.knobs = knobs
+        try:
+            yield
+        finally:
+            self.sandbox.injector.knobs = GraphKnobs()
 
     def trust(self) -> ssl.SSLContext:
         return ssl.create_default_context(cafile=str(self.ca_file))
@@ -383,29 +473,17 @@ def online(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GraphWorld]:
     with BackgroundServer(
         sandbox, ssl_certfile=str(files.certfile), ssl_keyfile=str(files.keyfile)
     ) as server:
-        yield GraphWorld(sandbox, server.base_url, files.ca_file, iter(range(GRAPH_MAILBOXES)))
+        online = GraphWorld(sandbox, server.base_url, files.ca_file, iter(range(GRAPH_MAILBOXES)))
+        yield online
+        if online._user is not None:
+            online._user.close()
     assert checked.violations == [], checked.violations[:3]
 
 
 @pytest.fixture
-def graph_world(erp: Engine, online: GraphWorld) -> Iterator[tuple[World, GraphWorld]]:
-    name = f"g{next(_serial)}"
-    config.add_connection(
-        erp,
-        ConnectionConfig(
-            name=name,
-            backend=Backend.GRAPH,
-            auth=Auth.APP,
-            tenant_id=GRAPH_TENANT,
-            client_id=GRAPH_APP_ID,
-            token_url=f"{online.base_url}/{{tenant}}/oauth2/v2.0/token",
-            ca_bundle=str(online.ca_file),
-        ),
-        GRAPH_SECRET,
-    )
-    config.set_option(erp, name, "erp_time_zone", "Europe/Berlin")
-    world = World(erp, online, name)  # type: ignore[arg-type]
-    yield world, online
+def graph_world(erp: Engine, online: GraphWorld) -> tuple[World, GraphWorld]:
+    """A Graph connection, for the Graph-only tests (delta, ``$batch``, tokens)."""
+    return new_graph_world(erp, online), online
 
 
 def graph_events(online: GraphWorld, email: str) -> list[dict[str, Any]]:

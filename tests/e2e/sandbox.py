@@ -6,7 +6,7 @@ account that may impersonate all of them, and an OAuth app registration.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,6 +70,11 @@ class RunningSandbox:
         return f"{self.server.base_url}/EWS/Exchange.asmx"
 
     @property
+    def endpoint(self) -> str:
+        """Where a connection's check says it connects."""
+        return self.ews_url
+
+    @property
     def token_url(self) -> str:
         return f"{self.server.base_url}/{TENANT_ID}/oauth2/v2.0/token"
 
@@ -93,6 +98,18 @@ class RunningSandbox:
             yield throttled.counters
         finally:
             self.switch.app = self.sandbox.app
+
+    @contextmanager
+    def throttling(self, rate: float, seed: int) -> Iterator[Callable[[], int]]:
+        """Answer a share of the requests ErrorServerBusy (with a short back-off); yields
+        how many were throttled so far."""
+        with self.realism(Knobs(server_busy_rate=rate, back_off_ms=20, seed=seed)) as injected:
+            yield lambda: injected.server_busy
+
+    @contextmanager
+    def slowed(self, latency_ms: int) -> Iterator[None]:
+        with self.realism(Knobs(latency_ms=latency_ms)):
+            yield
 
     def sent_messages(self, *emails: str) -> list[SentMessage]:
         """Every meeting invitation, update or cancellation these mailboxes would have sent."""

@@ -82,7 +82,7 @@ def test_check_connection_reports_a_working_connection(world: World) -> None:
     code, output = _run(world, "check", "connection", world.connection)
 
     assert code == 0, output
-    assert "ok" in output and world.sandbox.ews_url in output
+    assert "ok" in output and world.sandbox.endpoint in output
 
 
 def test_sync_of_an_employee_not_on_the_list_says_how_to_add_them(world: World) -> None:

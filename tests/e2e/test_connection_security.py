@@ -18,8 +18,9 @@ from esexchange.domain.model import Kind, Side
 from esexchange.engine import Outcome
 from esexchange.service.checks import check_connection
 from esexchange.service.token import request_token
-from tests.e2e.conftest import World, new_world
+from tests.e2e.conftest import GraphWorld, World, new_graph_world, new_world
 from tests.e2e.sandbox import CLIENT_ID, CLIENT_SECRET, TENANT_ID, RunningSandbox, start_sandbox
+from tests.e2e.test_guarantees import WRONG_SECRET
 
 
 @pytest.fixture(scope="module")
@@ -29,8 +30,23 @@ def tls_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSan
         yield running
 
 
-def test_self_signed_certificate_is_refused(erp: Engine, tls_sandbox: RunningSandbox) -> None:
-    world = new_world(erp, tls_sandbox)
+def _over_tls(
+    request: pytest.FixtureRequest, erp: Engine, backend: str, *, trusted: bool
+) -> World:
+    """A connection to a sandbox serving HTTPS with its own CA (the Graph sandbox always
+    does), trusting that CA only when ``trusted``."""
+    if backend == "graph":
+        online: GraphWorld = request.getfixturevalue("online")
+        return new_graph_world(erp, online, ca_bundle=str(online.ca_file) if trusted else None)
+    tls_sandbox: RunningSandbox = request.getfixturevalue("tls_sandbox")
+    assert tls_sandbox.ca_file is not None
+    return new_world(erp, tls_sandbox, ca_bundle=str(tls_sandbox.ca_file) if trusted else None)
+
+
+def test_self_signed_certificate_is_refused(
+    request: pytest.FixtureRequest, erp: Engine, backend: str
+) -> None:
+    world = _over_tls(request, erp, backend, trusted=False)
     anna = world.employee()
     world.add("appointment", "Never over an untrusted line", anna)
 
@@ -45,10 +61,9 @@ def test_self_signed_certificate_is_refused(erp: Engine, tls_sandbox: RunningSan
 
 
 def test_certificate_from_a_trusted_ca_bundle_is_accepted(
-    erp: Engine, tls_sandbox: RunningSandbox
+    request: pytest.FixtureRequest, erp: Engine, backend: str
 ) -> None:
-    assert tls_sandbox.ca_file is not None
-    world = new_world(erp, tls_sandbox, ca_bundle=str(tls_sandbox.ca_file))
+    world = _over_tls(request, erp, backend, trusted=True)
     anna = world.employee()
     world.add("appointment", "Over a trusted line", anna)
 
@@ -67,7 +82,7 @@ def test_wrong_password_fails_the_connection_check_in_words(world: World) -> Non
     checked = check_connection(world.engine, world.connection)
 
     failed = [r for r in checked if not r.ok]
-    assert failed and "wrong user name or password" in failed[0].detail
+    assert failed and WRONG_SECRET[world.backend] in failed[0].detail
 
 
 def test_oauth_app_signs_in_and_its_token_carries_the_ews_role(

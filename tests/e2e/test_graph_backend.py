@@ -1,6 +1,8 @@
 """A Graph connection end to end: the service runner, the Graph adapter, the Graph sandbox
-over HTTPS, and the ERP on SQLite and PostgreSQL. The user's side is plain Graph calls
-with an app token (what any Graph client would send), not the adapter.
+over HTTPS, and the ERP on SQLite and PostgreSQL: what only Graph has (delta tokens,
+``$batch``, app tokens). The sync rules run on both backends in the other modules. The
+user's side is plain Graph calls with an app token (what any Graph client would send),
+not the adapter.
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ from datetime import timedelta
 from esexchange.service.checks import check_assignment, check_connection
 from esexchange.service.token import request_token
 from tests.e2e.conftest import GraphWorld, World, graph_events, graph_tasks, soon, tomorrow_at
-from tests.e2e.test_guarantees import CRASH, erp_refuses_links
 
 
 def test_erp_items_reach_the_mailbox_and_edits_come_back(
@@ -77,26 +78,6 @@ def test_deletions_travel_both_ways(graph_world: tuple[World, GraphWorld]) -> No
     world.sync_ok()
     assert graph_events(online, ben.email) == []
     assert world.activity(gone_in_exchange) is None
-
-
-def test_a_crash_between_create_and_link_is_adopted_not_duplicated(
-    graph_world: tuple[World, GraphWorld],
-) -> None:
-    world, online = graph_world
-    carl = world.employee()
-    world.add_appointment("Stamped", carl)
-    world.add_task("Linked", carl)
-    with erp_refuses_links(world.engine):
-        (crashed,) = world.sync()
-    # Each pair's link is refused in its own savepoint: the pass reports both items.
-    assert crashed.report is not None
-    assert sum(CRASH in failure for failure in crashed.report.failures) == 2
-    world.sync_ok()
-    world.sync_ok()
-    assert [e["subject"] for e in graph_events(online, carl.email)] == ["Stamped"]
-    assert [t["title"] for t in graph_tasks(online, carl.email)] == ["Linked"]
-    assert world.subjects(carl, "appointment") == ["Stamped"]
-    assert world.subjects(carl, "task") == ["Linked"]
 
 
 def test_check_and_token_work_on_a_graph_connection(

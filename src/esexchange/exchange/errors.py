@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from esexchange.domain.errors import EsExchangeError
 
 
@@ -33,3 +35,13 @@ def in_mailbox(address: str, error: BaseException | str) -> str:
     """``error`` in words, prefixed with the mailbox unless its message names it already."""
     text = str(error)
     return text if address and address in text else f"mailbox {address}: {text}"
+
+
+def causes(error: BaseException) -> Iterator[BaseException]:
+    """``error`` and what caused it, innermost last (each once)."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__

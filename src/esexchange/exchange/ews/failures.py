@@ -30,6 +30,7 @@ from esexchange.exchange.errors import (
     MailboxError,
     MailboxNotFound,
     MailboxUnreachable,
+    causes,
 )
 from esexchange.exchange.ews.transport import last_answer
 
@@ -92,7 +93,7 @@ def translate(error: BaseException, who: Who) -> MailboxError | None:
             "certificate authority that issued it with --ca-bundle FILE, or (only for a "
             "test system) accept untrusted certificates for this connection"
         )
-    if any(isinstance(link, _NETWORK_ERRORS) for link in _chain(error)):
+    if any(isinstance(link, _NETWORK_ERRORS) for link in causes(error)):
         return MailboxUnreachable(f"cannot reach {who.url}: {_root_cause(error)}")
     if isinstance(error, MalformedResponseError | TransportError):
         return MailboxUnreachable(_not_ews(who, error))
@@ -144,26 +145,17 @@ def _impersonation_denied(who: Who) -> str:
     )
 
 
-def _chain(error: BaseException) -> Iterator[BaseException]:
-    seen: set[int] = set()
-    current: BaseException | None = error
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        yield current
-        current = current.__cause__ or current.__context__
-
-
 def _certificate_problem(error: BaseException) -> bool:
     return any(
         isinstance(link, requests.exceptions.SSLError | ssl.SSLCertVerificationError)
         or "CERTIFICATE_VERIFY_FAILED" in str(link)
-        for link in _chain(error)
+        for link in causes(error)
     )
 
 
 def _root_cause(error: BaseException) -> str:
     """The innermost cause in words (connection refused, timed out, ...)."""
-    for link in _chain(error):
+    for link in causes(error):
         if isinstance(link, ConnectionRefusedError):
             return "connection refused (is the server running and the port right?)"
         if isinstance(link, TimeoutError | requests.exceptions.Timeout):

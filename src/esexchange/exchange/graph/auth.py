@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import base64
 import json
+import ssl
 import threading
 from typing import Any
 
 import httpx
 import msal
 
-from esexchange.exchange.errors import AccessDenied, MailboxUnreachable
+from esexchange.exchange.errors import AccessDenied, MailboxUnreachable, causes
 from esexchange.exchange.graph.settings import GRAPH_SCOPE, GraphSettings
 
 # Entra error codes (AADSTS...) and what an administrator does about each.
@@ -43,33 +44,39 @@ class TokenSource:
 
     def __init__(self, settings: GraphSettings, http: httpx.Client) -> None:
         self.settings = settings
+        self._http = http
         self._lock = threading.Lock()
-        self._app = msal.ConfidentialClientApplication(
-            settings.client_id,
-            client_credential=settings.client_secret,
-            authority=settings.authority,
-            http_client=http,
-            # msal checks the authority against Microsoft's known clouds; a configured
-            # token URL (the sandbox, a sovereign cloud) is trusted as given.
-            validate_authority=settings.token_url is None,
-        )
+        self._app: msal.ConfidentialClientApplication | None = None
         self.issued = 0  # tokens msal fetched from the authority (for tests)
 
     def token(self) -> dict[str, Any]:
         """msal's answer for the token (from its cache while valid)."""
         with self._lock:
             try:
-                result = self._app.acquire_token_for_client([GRAPH_SCOPE])
+                result = self._client().acquire_token_for_client([GRAPH_SCOPE])
             except (httpx.TransportError, ValueError) as error:
-                raise MailboxUnreachable(
-                    f"connection {self.settings.name}: the token endpoint "
-                    f"{self.settings.resolved_token_url} cannot be reached ({error})"
-                ) from None
+                raise self._unreachable(error) from None
         if "access_token" not in result:
             raise self._refused(result)
         if result.get("token_source") == "identity_provider":
             self.issued += 1
         return dict(result)
+
+    def _client(self) -> msal.ConfidentialClientApplication:
+        """msal's app, made on first use: it reads the authority's OpenID metadata at once,
+        and an endpoint that cannot be reached is a pass's problem, not the connection's."""
+        if self._app is None:
+            settings = self.settings
+            self._app = msal.ConfidentialClientApplication(
+                settings.client_id,
+                client_credential=settings.client_secret,
+                authority=settings.authority,
+                http_client=self._http,
+                # msal checks the authority against Microsoft's known clouds; a configured
+                # token URL (the sandbox, a sovereign cloud) is trusted as given.
+                validate_authority=settings.token_url is None,
+            )
+        return self._app
 
     def access_token(self) -> str:
         return str(self.token()["access_token"])
@@ -77,9 +84,29 @@ class TokenSource:
     def renew(self) -> None:
         """Forget the cached token: the next ``token()`` asks Entra for a new one."""
         with self._lock:
+            if self._app is None:
+                return
             cache = self._app.token_cache
             for entry in list(cache.search(msal.TokenCache.CredentialType.ACCESS_TOKEN)):
                 cache.remove_at(entry)
+
+    def _unreachable(self, error: Exception) -> MailboxUnreachable:
+        url = self.settings.resolved_token_url
+        verify = next(
+            (e for e in causes(error) if isinstance(e, ssl.SSLCertVerificationError)), None
+        )
+        if verify is not None or "CERTIFICATE_VERIFY_FAILED" in str(error):
+            reason = verify.verify_message if verify is not None else str(error)
+            return MailboxUnreachable(
+                f"connection {self.settings.name}: the certificate of {url} is not trusted "
+                f"({reason}): add the certificate authority that issued it with --ca-bundle "
+                "FILE, or (only for a test system) accept untrusted certificates for this "
+                "connection"
+            )
+        return MailboxUnreachable(
+            f"connection {self.settings.name}: the token endpoint {url} cannot be reached "
+            f"({error})"
+        )
 
     def _refused(self, result: dict[str, Any]) -> AccessDenied:
         codes = result.get("error_codes") or []

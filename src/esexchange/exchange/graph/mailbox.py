@@ -510,9 +510,11 @@ class GraphMailbox:
                 f"-Resource {self.address} shows what it may do"
             )
         if answer.status == 404 and answer.code in _NO_MAILBOX:
+            # Graph's message repeats the address; the problem names the mailbox once.
+            said = "" if self.address.casefold() in answer.message.casefold() else answer.message
             return MailboxNotFound(
                 f"{self.address}: Exchange Online has no such mailbox "
-                f"({answer.code}: {answer.message})"
+                f"({': '.join(filter(None, (answer.code, said)))})"
             )
         if answer.status in (0, 429, 502, 503, 504):
             return MailboxUnreachable(
