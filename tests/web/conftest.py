@@ -17,6 +17,12 @@ ADMIN, PASSWORD = "erika", "correct horse battery"
 
 
 @pytest.fixture(scope="module")
+def backend() -> str:
+    """The console's tests synchronize over EWS (the e2e modules run both backends)."""
+    return "ews"
+
+
+@pytest.fixture(scope="module")
 def console(erp: Engine,  # noqa: F811 - the fixture imported above
             tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
     """The service with its console, passing every mailbox every second."""
