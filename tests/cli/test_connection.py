@@ -272,3 +272,33 @@ def test_set_on_an_unknown_connection_lists_the_known(esx: Run) -> None:
 
     assert result.exit_code == 2
     assert "no connection named 'fabrikam'; known connections: contoso" in result.stderr
+
+
+def test_a_graph_connection_takes_the_graph_root_of_its_cloud(esx: Run) -> None:
+    """Microsoft's by default; the national cloud of its token URL; or --graph-url."""
+    added = esx("connection", "add", "online", "--backend", "graph", "--tenant-id", "t-1",
+                "--client-id", "c-1", "--client-secret-stdin", input="secret")
+    assert added.exit_code == 0, added.output
+    assert "Microsoft Graph at https://graph.microsoft.com/v1.0" in esx(
+        "connection", "show", "online").stdout
+
+    us = ("--token-url", "https://login.microsoftonline.us/{tenant}/oauth2/v2.0/token")
+    assert esx("connection", "set", "online", *us).exit_code == 0
+    assert "Microsoft Graph at https://graph.microsoft.us/v1.0" in esx(
+        "connection", "show", "online").stdout
+
+    moved = esx("connection", "set", "online", "--graph-url", "https://dod-graph.microsoft.us")
+    assert moved.exit_code == 0, moved.output
+    assert "Microsoft Graph at https://dod-graph.microsoft.us/v1.0" in esx(
+        "connection", "show", "online").stdout
+
+
+def test_a_graph_url_is_refused_where_it_would_be_ignored_or_is_no_url(esx: Run) -> None:
+    on_ews = esx(*ADD_CONTOSO, "--graph-url", "https://graph.microsoft.us", input=PASSWORD)
+    assert on_ews.exit_code == 2
+    assert "--graph-url is not used with --backend ews" in on_ews.stderr
+    no_url = esx("connection", "add", "online", "--backend", "graph", "--tenant-id", "t-1",
+                 "--client-id", "c-1", "--client-secret-stdin", "--graph-url", "graph.local",
+                 input="secret")
+    assert no_url.exit_code == 2
+    assert "--graph-url 'graph.local' is not an http(s) URL" in no_url.stderr

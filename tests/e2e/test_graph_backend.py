@@ -9,9 +9,21 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy import Engine
+
+from esexchange import config
+from esexchange.service.adapter import open_connection
 from esexchange.service.checks import check_assignment, check_connection
 from esexchange.service.token import request_token
-from tests.e2e.conftest import GraphWorld, World, graph_events, graph_tasks, soon, tomorrow_at
+from tests.e2e.conftest import (
+    GraphWorld,
+    World,
+    graph_events,
+    graph_tasks,
+    new_graph_world,
+    soon,
+    tomorrow_at,
+)
 
 
 def test_erp_items_reach_the_mailbox_and_edits_come_back(
@@ -128,3 +140,23 @@ def test_throttled_batches_still_write_everything_exactly_once(
     assert online.sandbox.injector.counters.throttled > 0
     subjects = sorted(e["subject"] for e in graph_events(online, emil.email))
     assert subjects == sorted(f"Busy {n}" for n in range(30))
+
+
+def test_a_configured_graph_url_is_where_the_connection_talks_to_graph(
+    erp: Engine, online: GraphWorld
+) -> None:
+    """--graph-url wins over the root the token URL implies (a national cloud, a proxy)."""
+    world = new_graph_world(erp, online, graph_url=online.base_url)
+    anna = world.employee()
+    world.add_appointment("Through the configured root", anna)
+    before = len(online.sandbox.requests)
+
+    world.sync_ok()
+
+    assert [e["subject"] for e in graph_events(online, anna.email)] == [
+        "Through the configured root"
+    ]
+    assert len(online.sandbox.requests) > before
+    exchange = open_connection(erp, config.get_connection(erp, world.connection))
+    assert exchange.endpoint == f"{online.base_url}/v1.0"
+    exchange.close()

@@ -26,6 +26,7 @@ from esexchange.cli.common import (
 from esexchange.config import Auth, Backend, ConnectionChange, ConnectionConfig
 from esexchange.config.model import validate_connection
 from esexchange.domain.options import ConnectionOptions
+from esexchange.exchange.graph.settings import graph_root_for
 
 app = typer.Typer(no_args_is_help=True, help="Connections to Exchange organisations.")
 
@@ -34,6 +35,14 @@ PasswordStdin = Annotated[
 ]
 ClientSecretStdin = Annotated[
     bool, typer.Option("--client-secret-stdin", help="Read the client secret from stdin.")
+]
+
+
+GraphUrl = Annotated[
+    str | None, typer.Option(
+        metavar="URL", help="Microsoft Graph's root for a Graph connection (default "
+        "https://graph.microsoft.com, or the national cloud of --token-url; the sandbox's "
+        "address).")
 ]
 
 
@@ -64,6 +73,7 @@ def add(
     client_id: Annotated[str | None, typer.Option(help="App registration client id.")] = None,
     client_secret_stdin: ClientSecretStdin = False,
     token_url: Annotated[str | None, typer.Option(help="OAuth token endpoint override.")] = None,
+    graph_url: GraphUrl = None,
     ca_bundle: Annotated[
         Path | None, typer.Option(help="PEM file of CA certificates to trust.")
     ] = None,
@@ -92,6 +102,7 @@ def add(
         tenant_id=tenant_id,
         client_id=client_id,
         token_url=token_url,
+        graph_url=graph_url,
         ca_bundle=str(ca_bundle.resolve()) if ca_bundle else None,
         accept_untrusted=accept_untrusted_certificate,
         options=ConnectionOptions(erp_time_zone=erp_time_zone),
@@ -107,7 +118,8 @@ def add(
 
 _SET_FLAGS = (
     "--ews-url URL, --autodiscover EMAIL [--autodiscover-url URL], --auth user|app, "
-    "--upn UPN, --tenant-id T, --client-id C, --token-url URL, --ca-bundle FILE, "
+    "--upn UPN, --tenant-id T, --client-id C, --token-url URL, --graph-url URL, "
+    "--ca-bundle FILE, "
     "--no-ca-bundle, --accept-untrusted-certificate, --verify-certificate"
 )
 
@@ -145,6 +157,7 @@ def set_(
     ] = None,
     client_secret_stdin: ClientSecretStdin = False,
     token_url: Annotated[str | None, typer.Option(help="OAuth token endpoint override.")] = None,
+    graph_url: GraphUrl = None,
     ca_bundle: Annotated[
         Path | None, typer.Option(help="PEM file of CA certificates to trust.")
     ] = None,
@@ -173,6 +186,7 @@ def set_(
         tenant_id=tenant_id,
         client_id=client_id,
         token_url=token_url,
+        graph_url=graph_url,
         ca_bundle=str(ca_bundle.resolve()) if ca_bundle else None,
         drop_ca_bundle=no_ca_bundle,
         accept_untrusted=accept_untrusted_certificate,
@@ -324,7 +338,7 @@ def _warn_unverified(name: str) -> None:
 
 def _server(c: ConnectionConfig) -> str:
     if c.backend is Backend.GRAPH:
-        return "Microsoft Graph"
+        return f"Microsoft Graph at {graph_root_for(c.token_url, c.graph_url)}"
     if c.ews_url:
         return c.ews_url
     return f"Autodiscover for {c.autodiscover_email}"

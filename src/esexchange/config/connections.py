@@ -97,6 +97,7 @@ def add_connection(
         "tenant_id": config.tenant_id,
         "client_id": config.client_id,
         "token_url": config.token_url,
+        "graph_url": config.graph_url,
         "ca_bundle": config.ca_bundle,
         "accept_untrusted": config.accept_untrusted,
         "secret_encrypted": encrypted,
@@ -216,7 +217,7 @@ def update_connection(
 
 _SERVER_AND_SIGN_IN_COLUMNS = (
     "ews_url", "autodiscover_email", "autodiscover_url", "upn", "tenant_id", "client_id",
-    "token_url", "ca_bundle", "accept_untrusted",
+    "token_url", "graph_url", "ca_bundle", "accept_untrusted",
 )
 
 
@@ -366,6 +367,7 @@ def _config(row: Row[tuple[object, ...]]) -> ConnectionConfig:
         tenant_id=row.tenant_id,
         client_id=row.client_id,
         token_url=row.token_url,
+        graph_url=row.graph_url,
         ca_bundle=row.ca_bundle,
         accept_untrusted=bool(row.accept_untrusted),
         secret_stored=bool(row.secret_encrypted),

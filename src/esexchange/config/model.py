@@ -40,6 +40,8 @@ class ConnectionConfig:
     address's domain (``https://autodiscover.<domain>/...``).
     ``Auth.USER`` needs ``upn``; ``Auth.APP`` needs ``tenant_id`` and ``client_id``
     (``token_url`` overrides Microsoft's token endpoint, e.g. for the sandbox).
+    ``graph_url`` is a Graph connection's Graph root (``https://graph.microsoft.com``
+    when unset, or the root that goes with ``token_url``'s cloud).
     ``id``, ``created_at`` and ``secret_stored`` (whether an encrypted secret is on
     file) are set by the database.
     """
@@ -54,6 +56,7 @@ class ConnectionConfig:
     tenant_id: str | None = None
     client_id: str | None = None
     token_url: str | None = None
+    graph_url: str | None = None
     ca_bundle: str | None = None
     accept_untrusted: bool = False
     options: ConnectionOptions = field(default_factory=ConnectionOptions)
@@ -82,6 +85,7 @@ class ConnectionChange:
     tenant_id: str | None = None
     client_id: str | None = None
     token_url: str | None = None
+    graph_url: str | None = None
     ca_bundle: str | None = None
     drop_ca_bundle: bool = False
     accept_untrusted: bool | None = None
@@ -121,7 +125,7 @@ class ConnectionChange:
         if self.auth is not None and self.auth is not current.auth:
             changed.update(auth=self.auth, upn=None, tenant_id=None, client_id=None,
                            token_url=None)
-        for attribute in ("upn", "tenant_id", "client_id", "token_url"):
+        for attribute in ("upn", "tenant_id", "client_id", "token_url", "graph_url"):
             if getattr(self, attribute) is not None:
                 changed[attribute] = getattr(self, attribute)
         if self.ca_bundle is not None or self.drop_ca_bundle:
@@ -171,6 +175,7 @@ def validate_connection(config: ConnectionConfig) -> None:
                 )
             validate_url("--autodiscover-url", config.autodiscover_url,
                          example="https://autodiscover.contoso.com/autodiscover/autodiscover.svc")
+        _refuse_unused(config, "--backend ews", graph_url="--graph-url")
     else:
         if config.auth is not Auth.APP:
             raise InvalidConnection(
@@ -193,6 +198,8 @@ def validate_connection(config: ConnectionConfig) -> None:
                 raise InvalidConnection(f"connection {config.name!r}: --auth app needs {flag}")
     if config.token_url is not None:
         validate_url("--token-url", config.token_url)
+    if config.graph_url is not None:
+        validate_url("--graph-url", config.graph_url, example="https://graph.microsoft.us")
     if config.ca_bundle is not None and not Path(config.ca_bundle).is_file():
         raise InvalidConnection(
             f"--ca-bundle {config.ca_bundle}: no such file; give a PEM file of the CA "

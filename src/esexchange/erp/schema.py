@@ -235,6 +235,7 @@ esx_connection = Table(
     # out of CREATE TABLE, so step 1 creates the table as version 1 had it and a fresh
     # install walks the same steps as an upgrade.
     Column("autodiscover_url", String(1000), nullable=True, system=True),
+    Column("graph_url", String(1000), nullable=True, system=True),  # step 10
     _one_of("esx_connection", "backend", ("ews", "graph")),
     _one_of("esx_connection", "auth", ("user", "app")),
     sqlite_autoincrement=True,

@@ -86,6 +86,10 @@ def _create_retry_table(conn: Connection) -> None:
     schema.esx_retry.create(conn, checkfirst=True)
 
 
+def _add_graph_url(conn: Connection) -> None:
+    conn.execute(text("ALTER TABLE esx_connection ADD COLUMN graph_url VARCHAR(1000)"))
+
+
 def _create_service_tables(conn: Connection) -> None:
     schema.esx_admin.create(conn, checkfirst=True)
     schema.esx_worker.create(conn, checkfirst=True)
@@ -121,6 +125,8 @@ STEPS: tuple[Step, ...] = (
             "that lost", _add_conflict_resolution),
     Step(9, "esx_console_session: console sign-ins, shared by the installation's services "
             "and kept across restarts", _create_console_sessions),
+    Step(10, "esx_connection.graph_url: the Microsoft Graph root of a Graph connection "
+            "(a national cloud, the sandbox)", _add_graph_url),
 )
 SCRIPT_VERSION = STEPS[-1].version
 

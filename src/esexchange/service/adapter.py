@@ -94,7 +94,8 @@ def _open_graph(engine: Engine, conn: ConnectionConfig, time_zone: str) -> Graph
     assert conn.tenant_id and conn.client_id, "a Graph connection has tenant and client ids"
     return GraphConnection(GraphSettings(
         conn.tenant_id, conn.client_id, config.connection_secret(engine, conn.name),
-        name=conn.name, token_url=conn.token_url, graph_url=graph_root_for(conn.token_url),
+        name=conn.name, token_url=conn.token_url,
+        graph_url=graph_root_for(conn.token_url, conn.graph_url),
         ca_bundle=conn.ca_bundle, accept_untrusted=conn.accept_untrusted,
         time_zone=time_zone, window_future_days=conn.options.window_future_days,
     ))  # fmt: skip

@@ -442,6 +442,7 @@ def _connection_values(conn: ConnectionConfig) -> dict[str, str]:
         "ews_url": conn.ews_url or "", "autodiscover_email": conn.autodiscover_email or "",
         "upn": conn.upn or "", "tenant_id": conn.tenant_id or "",
         "client_id": conn.client_id or "", "token_url": conn.token_url or "",
+        "graph_url": conn.graph_url or "",
     }
 
 
@@ -456,6 +457,7 @@ def _new_connection(values: dict[str, str]) -> ConnectionConfig:
         tenant_id=(values.get("tenant_id") or None) if auth is Auth.APP else None,
         client_id=(values.get("client_id") or None) if auth is Auth.APP else None,
         token_url=(values.get("token_url") or None) if auth is Auth.APP else None,
+        graph_url=(values.get("graph_url") or None) if auth is Auth.APP else None,
     )
 
 
@@ -464,5 +466,5 @@ def _change(values: dict[str, str]) -> ConnectionChange:
     return ConnectionChange(
         ews_url=wanted.ews_url, autodiscover_email=wanted.autodiscover_email,
         auth=wanted.auth, upn=wanted.upn, tenant_id=wanted.tenant_id,
-        client_id=wanted.client_id, token_url=wanted.token_url,
+        client_id=wanted.client_id, token_url=wanted.token_url, graph_url=wanted.graph_url,
     )

@@ -25,12 +25,16 @@ _CLOUDS = {
 }
 
 
-def graph_root_for(token_url: str | None) -> str:
-    """The Graph root that belongs to a connection's token endpoint.
+def graph_root_for(token_url: str | None, graph_url: str | None = None) -> str:
+    """The Graph v1.0 root of a connection: its ``graph_url`` when set (``/v1.0`` added
+    unless given), else the one that belongs to its token endpoint.
 
     Microsoft's clouds pair an authority with a Graph host; any other token endpoint (the
     Graph sandbox, a test proxy) serves Graph at its own origin, below ``/v1.0``.
     """
+    if graph_url:
+        root = graph_url.rstrip("/")
+        return root if root.endswith("/v1.0") else f"{root}/v1.0"
     if not token_url:
         return GRAPH_URL
     parts = urlsplit(token_url)
