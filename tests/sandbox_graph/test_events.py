@@ -93,6 +93,26 @@ def test_events_are_found_by_their_extended_property(client: httpx.Client) -> No
     assert "singleValueExtendedProperties" not in plain
 
 
+def test_a_numeric_extended_property_is_compared_as_a_number(client: httpx.Client) -> None:
+    """The ERP id property is a Long: ``ge``/``le`` ranges compare numbers (9 < 10), a
+    string property takes only eq and ne."""
+    for erp_id in ("9", "10", "11", "200"):
+        stamped = an_event(f"ERP {erp_id}", singleValueExtendedProperties=[
+            {"id": ERP_ID, "value": erp_id}])  # fmt: skip
+        client.post(f"/users/{ANNA}/events", json=stamped)
+    found = client.get(f"/users/{ANNA}/events", params={
+        "$filter": f"singleValueExtendedProperties/Any(ep: ep/id eq '{ERP_ID}' and "
+                   "ep/value ge '9' and ep/value le '11')",
+    }).json()["value"]  # fmt: skip
+    assert sorted(e["subject"] for e in found) == ["ERP 10", "ERP 11", "ERP 9"]
+    text_property = "String {00020329-0000-0000-c000-000000000046} Name Colour"
+    refused = client.get(f"/users/{ANNA}/events", params={
+        "$filter": f"singleValueExtendedProperties/Any(ep: ep/id eq '{text_property}' and "
+                   "ep/value ge 'b')",
+    })  # fmt: skip
+    assert refused.status_code == 400
+
+
 def test_a_stale_etag_is_refused(client: httpx.Client) -> None:
     created = client.post(f"/users/{ANNA}/events", json=an_event()).json()
     client.patch(f"/users/{ANNA}/events/{created['id']}", json={"subject": "moved on"})

@@ -51,6 +51,9 @@ CLAIM_PROPERTY = f"String {{8d3f6c1e-2b7a-4e59-9c0d-5a4e1f7b3c26}} Name {CLAIM_N
 the GUID is the one of the ERP id stamp, esExchange's own property set."""
 _EXPAND_CLAIM = f"singleValueExtendedProperties($filter=id eq '{CLAIM_PROPERTY}')"
 _STALE_WINDOW = timedelta(days=1)
+_LOOKUP_SPAN = 200
+"""ERP ids per lookup of stamped events: one ``$filter`` range (and one page of answers,
+as each ERP id is on at most one event of a mailbox unless a user copied it)."""
 _NO_MAILBOX = ("ErrorInvalidUser", "MailboxNotEnabledForRESTAPI", "ResourceNotFound")
 
 
@@ -191,9 +194,41 @@ class GraphMailbox:
         return _State(url, True, start, end)
 
     def state_after_writes(self, kind: Kind, state: str, writes: OwnWrites) -> str | None:
-        # A Graph delta token from before the pass's writes reports them (and any later
-        # deletion of them) in the next round; content hashes recognise them there.
-        return state
+        """The delta link past the pass's own writes when the delta reports nothing else
+        (ids and etags suffice: no item is read again), else ``state``: the next round
+        then reports the writes, and content hashes recognise them there."""
+        current = _State.decode(state)
+        own = {ref.id: ref.version for ref in (*writes.created, *writes.updated)}
+        deleted = set(writes.deleted)
+        if not (own or deleted) or current.complete or "deltatoken=" not in current.url.lower():
+            return state  # nothing written, or a round not read to its end
+        url = current.url
+        while True:
+            answer = self._send(
+                SubRequest(
+                    "GET",
+                    _below_root(url),
+                    headers={"Prefer": f"odata.maxpagesize={self.settings.page_size}"},
+                )
+            )
+            if not answer.ok:
+                return state
+            for entry in (answer.body or {}).get("value", []):
+                item_id = str(entry.get("id"))
+                if "@removed" in entry:
+                    if item_id not in deleted:
+                        return state
+                elif own.get(item_id) != entry.get("@odata.etag"):
+                    return state  # someone else's change: the next pass reads it
+            next_link, delta_link = (
+                (answer.body or {}).get("@odata.nextLink"),
+                (answer.body or {}).get("@odata.deltaLink"),
+            )
+            if delta_link:
+                return replace(current, url=_below_root(str(delta_link))).encode()
+            if not next_link:
+                return state
+            url = str(next_link)
 
     def _read_events(
         self, entries: Sequence[Any], known: tuple[str, ...]
@@ -292,11 +327,9 @@ class GraphMailbox:
         wanted = set(erp_ids)
         found: dict[int, RemoteItem] = {}
         if kind is Kind.APPOINTMENT:
-            requests = [SubRequest("GET", self._stamped_url(erp_id)) for erp_id in erp_ids]
-            pages = [
-                a.body.get("value", []) if a.ok else self._raise(a, "find")
-                for a in self._batch(requests)
-            ]
+            ranges = _id_ranges(sorted(wanted), _LOOKUP_SPAN)
+            requests = [SubRequest("GET", self._stamped_url(*bounds)) for bounds in ranges]
+            pages = [self._rest_of(a, "find stamped events") for a in self._batch(requests)]
         else:
             pages = [self._all_tasks()]
         for page in pages:
@@ -309,12 +342,33 @@ class GraphMailbox:
         again = self.read(kind, masters) if masters and kind is Kind.APPOINTMENT else {}
         return {erp_id: again.get(r.ref.id, r) for erp_id, r in found.items()}
 
-    def _stamped_url(self, erp_id: int) -> str:
-        stamped = (
-            f"singleValueExtendedProperties/Any(ep: ep/id eq '{wire.ERP_ID_PROPERTY}'"
-            f" and ep/value eq '{erp_id}')"
+    def _stamped_url(self, low: int, high: int) -> str:
+        """The events stamped with an ERP id from ``low`` to ``high`` (the property is a
+        Long, so Graph compares it as a number)."""
+        tests = (
+            f"ep/value eq '{low}'"
+            if low == high
+            else f"ep/value ge '{low}' and ep/value le '{high}'"
         )
-        return f"{self._user}/events?$filter={quote(stamped)}&$expand={quote(_EXPAND_ERP_ID)}"
+        stamped = (
+            f"singleValueExtendedProperties/Any(ep: ep/id eq '{wire.ERP_ID_PROPERTY}' and {tests})"
+        )
+        return (
+            f"{self._user}/events?$filter={quote(stamped)}&$expand={quote(_EXPAND_ERP_ID)}"
+            f"&$top={_LOOKUP_SPAN}"
+        )
+
+    def _rest_of(self, answer: Answer, what: str) -> list[Any]:
+        """The items of a listing's first page and of the pages after it."""
+        out: list[Any] = []
+        while True:
+            if not answer.ok:
+                raise self._failure(answer, what)
+            out += answer.body.get("value", [])
+            link = answer.body.get("@odata.nextLink")
+            if not link:
+                return out
+            answer = self._send(SubRequest("GET", _below_root(link)))
 
     def _all_tasks(self) -> list[Any]:
         url = f"{self._user}/todo/lists/{self._list()}/tasks?$expand=linkedResources&$top=100"
@@ -492,9 +546,6 @@ class GraphMailbox:
     def _batch(self, requests: Sequence[SubRequest]) -> list[Answer]:
         return self.client.batch(requests, mailbox=self.address) if requests else []
 
-    def _raise(self, answer: Answer, what: str) -> Any:
-        raise self._failure(answer, what)
-
     def _failure(self, answer: Answer, what: str) -> MailboxError:
         """A Graph error answer as the port's error, in words that say what to change."""
         settings = self.settings
@@ -525,6 +576,17 @@ class GraphMailbox:
         return MailboxError(
             f"{self.address}: cannot {what}: {answer.status} {answer.code}: {answer.message}"
         )
+
+
+def _id_ranges(ids: Sequence[int], span: int) -> list[tuple[int, int]]:
+    """Sorted ``ids`` as ranges (low, high) no wider than ``span`` ids each."""
+    ranges: list[tuple[int, int]] = []
+    for erp_id in ids:
+        if ranges and erp_id - ranges[-1][0] < span:
+            ranges[-1] = (ranges[-1][0], erp_id)
+        else:
+            ranges.append((erp_id, erp_id))
+    return ranges
 
 
 def _below_root(link: str) -> str:

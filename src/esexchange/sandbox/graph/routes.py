@@ -189,11 +189,52 @@ def _user(match: re.Match[str]) -> str:
 
 # --- calendar ------------------------------------------------------------------------------
 
+# singleValueExtendedProperties/Any(ep: ep/id eq '{id}' and ep/value OP '{v}' [and ...]):
+# numeric properties compare with eq ne ge gt le lt, the others with eq and ne (the value
+# comparison ignores case), as the field guide of the description says.
 _ANY = re.compile(
-    r"^singleValueExtendedProperties/any\((?P<v>\w+):\s*(?P=v)/id\s+eq\s+'(?P<id>[^']*)'\s+"
-    r"and\s+(?P=v)/value\s+eq\s+'(?P<value>[^']*)'\)$",
+    r"^singleValueExtendedProperties/any\((?P<v>\w+):\s*(?P=v)/id\s+eq\s+'(?P<id>[^']*)'"
+    r"(?P<tests>(?:\s+and\s+(?P=v)/value\s+\w+\s+'[^']*')+)\)$",
     re.I,
 )
+_VALUE_TEST = re.compile(r"\s+and\s+\w+/value\s+(?P<op>\w+)\s+'(?P<value>[^']*)'", re.I)
+_NUMERIC_TYPES = ("long", "integer", "short", "double", "float", "currency")
+_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
+    "eq": lambda a, b: a == b, "ne": lambda a, b: a != b, "ge": lambda a, b: a >= b,
+    "gt": lambda a, b: a > b, "le": lambda a, b: a <= b, "lt": lambda a, b: a < b,
+}  # fmt: skip
+
+
+def _extended_filter(wanted: str) -> Callable[[Resource], bool]:
+    """Whether an event passes ``$filter`` (an extended-property ``Any``); 400 otherwise."""
+    match = _ANY.match(wanted.strip())
+    if match is None:
+        raise invalid(f"The $filter '{wanted}' is not supported by the sandbox.")
+    key = extended_key(match.group("id"))
+    numeric = key.split(" ")[0] in _NUMERIC_TYPES
+    tests = [(t["op"].lower(), t["value"]) for t in _VALUE_TEST.finditer(match.group("tests"))]
+    for op, _ in tests:
+        if op not in _COMPARE or (not numeric and op not in ("eq", "ne")):
+            raise invalid(f"The operator '{op}' is not supported for this property.")
+
+    def typed(text: str) -> Any:
+        try:
+            return float(text) if numeric else text.casefold()
+        except ValueError:
+            raise invalid(f"'{text}' is not a number.") from None
+
+    wanted_values = [(op, typed(value)) for op, value in tests]
+
+    def passes(event: Resource) -> bool:
+        if key not in event.extended:
+            return False
+        try:
+            have = typed(event.extended[key][1])
+        except GraphError:  # a value of another type: it does not match
+            return False
+        return all(_COMPARE[op](have, value) for op, value in wanted_values)
+
+    return passes
 
 
 @route("GET", "/users/{user-id}/calendar", "calendar")
@@ -234,15 +275,8 @@ def list_events(b: GraphBackend, r: GraphRequest, m: re.Match[str]) -> GraphResp
     events = b.events(user)
     wanted = r.query.get("$filter")
     if wanted:
-        match = _ANY.match(wanted.strip())
-        if match is None:
-            raise invalid(f"The $filter '{wanted}' is not supported by the sandbox.")
-        key, value = extended_key(match.group("id")), match.group("value")
-        events = [
-            e
-            for e in events
-            if key in e.extended and e.extended[key][1].casefold() == value.casefold()
-        ]
+        passes = _extended_filter(wanted)
+        events = [e for e in events if passes(e)]
     events = [e for e in events if not series.is_exception(e)]  # /events: no instances
     box, expand = b.mailbox(user), render.expansion(r.query.get("$expand"))
     return _collection(r, events, lambda e: render.event(e, box, prefs, expand=expand))
