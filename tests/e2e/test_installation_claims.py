@@ -90,6 +90,7 @@ def test_a_copy_of_the_database_is_refused_until_it_takes_the_mailbox_over(
     assert back[ben.email].ok
 
 
+@pytest.mark.backends("ews")  # on Graph the claim is an extended property of the calendar
 def test_the_claim_is_a_user_configuration_of_the_calendar(world: World) -> None:
     anna = world.employee()
     world.sync_ok()
