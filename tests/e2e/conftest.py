@@ -78,6 +78,13 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 @pytest.fixture(scope="module")
+def backend() -> str:
+    """EWS for the modules outside tests/e2e that use the world (the service's, the
+    console's); in tests/e2e ``pytest_generate_tests`` parametrizes it instead."""
+    return "ews"
+
+
+@pytest.fixture(scope="module")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSandbox]:
     with start_sandbox(tmp_path_factory.mktemp("sandbox")) as running:
         yield running

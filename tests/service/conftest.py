@@ -1,3 +1,3 @@
 """The service tests run in the end-to-end world: its ERP, sandbox and connections."""
 
-from tests.e2e.conftest import _secret_key, erp, sandbox, world  # noqa: F401 - fixtures
+from tests.e2e.conftest import _secret_key, backend, erp, sandbox, world  # noqa: F401 - fixtures

@@ -10,16 +10,10 @@ import pytest
 from sqlalchemy import Engine
 
 from esexchange.service.admins import create_admin
-from tests.e2e.conftest import _secret_key, erp, sandbox, world  # noqa: F401 - fixtures
+from tests.e2e.conftest import _secret_key, backend, erp, sandbox, world  # noqa: F401 - fixtures
 from tests.support.service import ServiceProcess, services
 
 ADMIN, PASSWORD = "erika", "correct horse battery"
-
-
-@pytest.fixture(scope="module")
-def backend() -> str:
-    """The console's tests synchronize over EWS (the e2e modules run both backends)."""
-    return "ews"
 
 
 @pytest.fixture(scope="module")
