@@ -240,6 +240,9 @@ def test_a_later_connection_of_the_process_skips_the_probes_and_known_categories
         assert anna.changes(Kind.APPOINTMENT, state).changes == ()
         # No auth or version probe, no category read: one request per folder read.
         assert anna.requests.by_operation == Counter({"SyncFolderItems": 1})
+        assert anna.read_claim() is None  # the calendar's id is known: no GetFolder
+        assert anna.requests.by_operation == Counter(
+            {"SyncFolderItems": 1, "GetUserConfiguration": 1})
         anna.ensure_categories([Category("ES_1_Visit", 9)])  # the ERP's colour changed
     assert outlook.master_categories() == {"ES_1_Visit": 9}
 

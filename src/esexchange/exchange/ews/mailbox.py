@@ -307,10 +307,18 @@ class EwsMailbox:
                     name=CLAIM_NAME, dictionary=fields))
 
     def _calendar_with_id(self) -> Any:
-        """The calendar, resolved: user configurations are addressed by the folder's id."""
-        if self._folder(Kind.APPOINTMENT).id is None:
-            self._resolve_folders()
-        return self._folder(Kind.APPOINTMENT)
+        """The calendar with its folder id (exchangelib wants one for user configurations):
+        known to this process from an earlier pass (``memo.py``), or resolved once."""
+        calendar = self._folder(Kind.APPOINTMENT)
+        if calendar.id is None:
+            known = self._memo.calendar_id(self.address)
+            if known is not None:
+                calendar.id, calendar.changekey = known
+            else:
+                self._resolve_folders()
+                calendar = self._folder(Kind.APPOINTMENT)
+                self._memo.remember_calendar_id(self.address, calendar.id, calendar.changekey)
+        return calendar
 
     # --- helpers ------------------------------------------------------------------------
 
