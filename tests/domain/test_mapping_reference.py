@@ -255,6 +255,15 @@ def test_erp_activity_without_or_with_unknown_type_gets_the_default() -> None:
     both = context(default_activity_type_appointment=VISIT, default_activity_type_task=TASK)
     assert activity_type_of_erp(None, A, both) == VISIT
     assert activity_type_of_erp(42, T, both) == TASK
+    start = datetime(2026, 11, 5, 9)
+    meeting = ErpActivity(id=1, kind=A, subject="x", start_at=start, end_at=start,
+                          activity_type_no=42)
+    assert erp_to_item(meeting, both).activity_type_no == VISIT
+    # With sync_activity_type off the ERP row gets the default of its own kind.
+    off = context(sync_activity_type=False, default_activity_type_appointment=VISIT,
+                  default_activity_type_task=TASK)
+    written = item_to_erp(erp_to_item(meeting, off), off)
+    assert written.activity_type_no == VISIT
 
 
 def test_writing_categories_keeps_user_ones_in_order_and_replaces_the_type_category() -> None:

@@ -204,3 +204,39 @@ def test_an_item_is_never_written_over_an_activity_of_the_other_kind() -> None:
     error = rejection(lambda: item_to_erp(meeting, CTX, current=task))
     assert (error.args[0], error.item, error.field) == (
         "cannot write a appointment over a task", "appointment 'Termin'", "kind")
+
+
+def test_erp_and_item_labels_name_the_first_60_characters_of_the_subject() -> None:
+    subject = "y" * 80
+    cut = "y" * 59 + "…"
+    error = rejection(lambda: erp_to_item(ErpActivity(8, Kind.APPOINTMENT, subject), CTX))
+    assert error.item == f"ERP activity 8 {cut!r}"
+    error = rejection(lambda: item_to_exchange(Item(Kind.APPOINTMENT, subject), CTX))
+    assert error.item == f"appointment {cut!r}"
+
+
+def test_an_item_that_cannot_be_written_to_the_erp_names_item_and_field() -> None:
+    mixed = Item(Kind.APPOINTMENT, "Termin", start=utc("2026-11-05T10:00"), end=date(2026, 11, 6))
+    error = rejection(lambda: item_to_erp(mixed, CTX))
+    assert (error.item, error.field) == ("appointment 'Termin'", "end")
+    naive = Item(Kind.TASK, "Aufgabe", due=datetime(2026, 11, 5, 10))
+    error = rejection(lambda: item_to_erp(naive, CTX))
+    assert (error.args[0], error.item, error.field) == (
+        "the due has no time zone", "task 'Aufgabe'", "due")
+    naive_start = Item(Kind.TASK, "Aufgabe", start=datetime(2026, 11, 4, 8))
+    error = rejection(lambda: item_to_erp(naive_start, CTX))
+    assert (error.args[0], error.field) == ("the start has no time zone", "start")
+
+
+def test_a_task_is_written_to_the_erp_on_its_erp_local_days() -> None:
+    # 23:30 UTC on the 4th is the 5th in Berlin.
+    late = utc("2026-11-04T23:30")
+    row = item_to_erp(Item(Kind.TASK, "Aufgabe", start=late, due=late), CTX)
+    assert (row.start_at, row.due_at) == (datetime(2026, 11, 5), datetime(2026, 11, 5))
+
+
+def test_an_all_day_exchange_item_without_an_end_or_of_no_length_lasts_its_day() -> None:
+    for end in (None, date(2026, 11, 5)):
+        item = exchange_to_item(ExchangeItem(Kind.APPOINTMENT, "Messe", start=date(2026, 11, 5),
+                                             end=end), CTX)
+        assert (item.start, item.end) == (date(2026, 11, 5), date(2026, 11, 6)), end
