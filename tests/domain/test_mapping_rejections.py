@@ -225,7 +225,8 @@ def test_an_item_that_cannot_be_written_to_the_erp_names_item_and_field() -> Non
         "the due has no time zone", "task 'Aufgabe'", "due")
     naive_start = Item(Kind.TASK, "Aufgabe", start=datetime(2026, 11, 4, 8))
     error = rejection(lambda: item_to_erp(naive_start, CTX))
-    assert (error.args[0], error.field) == ("the start has no time zone", "start")
+    assert (error.args[0], error.item, error.field) == (
+        "the start has no time zone", "task 'Aufgabe'", "start")
 
 
 def test_a_task_is_written_to_the_erp_on_its_erp_local_days() -> None:
@@ -240,3 +241,10 @@ def test_an_all_day_exchange_item_without_an_end_or_of_no_length_lasts_its_day()
         item = exchange_to_item(ExchangeItem(Kind.APPOINTMENT, "Messe", start=date(2026, 11, 5),
                                              end=end), CTX)
         assert (item.start, item.end) == (date(2026, 11, 5), date(2026, 11, 6)), end
+
+
+def test_an_unreadable_erp_row_is_rejected_with_the_stores_words() -> None:
+    row = ErpActivity(9, Kind.TASK, "Kaputt", unreadable="column due_at: 'morgen' is no date")
+    error = rejection(lambda: erp_to_item(row, CTX))
+    assert (error.args[0], error.item) == ("column due_at: 'morgen' is no date",
+                                           "ERP activity 9 'Kaputt'")
