@@ -62,19 +62,6 @@ def test_a_modification_is_a_modified_event(ews: RunningSandbox) -> None:
     assert [(type(e), e.item_id.id) for e in events] == [(ModifiedEvent, task.id)]
 
 
-def test_a_streaming_subscription_hands_over_what_waits(ews: RunningSandbox) -> None:
-    """GetStreamingEvents answers the events waiting for a streaming subscription, then
-    closes the connection; the next connection gets only what came after."""
-    account = ews.account(ANNA)
-    subscription_id = account.tasks.subscribe_to_streaming()
-    first = Task(account=account, folder=account.tasks, subject="eins")
-    first.save()
-    events = _events(account.tasks.get_streaming_events(subscription_id, connection_timeout=1))
-    assert [(type(e), e.item_id.id) for e in events] == [(CreatedEvent, first.id)]
-    assert _events(account.tasks.get_streaming_events(subscription_id, connection_timeout=1)) == []
-    account.tasks.unsubscribe(subscription_id)
-
-
 def test_push_subscriptions_are_refused(ews: RunningSandbox) -> None:
     """The sandbox calls no client back: a push subscription is ErrorInvalidOperation."""
     push = (

@@ -65,6 +65,7 @@ class RunningSandbox:
             credentials=Credentials(upn, password),
             auth_type=BASIC,
             version=version,
+            max_connections=4,  # an open GetStreamingEvents holds one
         )
         return Account(
             primary_smtp_address=email,

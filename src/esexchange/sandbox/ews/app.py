@@ -1,8 +1,9 @@
 """The EWS sandbox as one Starlette application: the composition root of its parts.
 
-Routes: ``POST /EWS/Exchange.asmx`` (SOAP 1.1), the schema files at ``/EWS/*.xsd`` and
-``/EWS/Services.wsdl`` as Exchange serves them, Autodiscover and the OAuth 2.0 token
-endpoint. Authentication runs before the SOAP layer; the realism knobs wrap everything.
+Routes: ``POST /EWS/Exchange.asmx`` (SOAP 1.1; GetStreamingEvents as a streamed
+answer), the schema files at ``/EWS/*.xsd`` and ``/EWS/Services.wsdl`` as Exchange serves
+them, Autodiscover and the OAuth 2.0 token endpoint. Authentication runs before the SOAP
+layer; the realism knobs wrap everything.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import cast
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import FileResponse, Response
+from starlette.responses import FileResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp
 
@@ -82,6 +83,9 @@ def create_sandbox(
             )
             return Response(message, status_code=415, media_type="text/plain")
         payload = await request.body()
+        envelopes = await run_in_threadpool(endpoint.stream, payload, principal)
+        if envelopes is not None:  # an open GetStreamingEvents connection
+            return StreamingResponse(envelopes, media_type=SOAP_CONTENT_TYPE)
         status, body = await run_in_threadpool(endpoint.handle, payload, principal)
         return Response(body, status_code=status, media_type=SOAP_CONTENT_TYPE)
 

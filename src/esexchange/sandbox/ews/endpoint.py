@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from lxml import etree
@@ -17,7 +17,7 @@ from esexchange.sandbox.directory import Directory
 from esexchange.sandbox.ews import schema, soap
 from esexchange.sandbox.ews.auth import Principal, resolve_target
 from esexchange.sandbox.ews.errors import EwsError
-from esexchange.sandbox.ews.operations import MAILBOX_FREE, Context, operations
+from esexchange.sandbox.ews.operations import MAILBOX_FREE, Context, notifications, operations
 from esexchange.sandbox.models import Backend, Mailbox, StoreError
 from esexchange.sandbox.models.zones import zone_named
 
@@ -77,6 +77,10 @@ class EwsEndpoint:
         self.stats = ValidationStats()
         self._on_write = on_write
         self._operations = operations()
+        self.keep_alive = notifications.KEEP_ALIVE_SECONDS
+        """Seconds of quiet after which an open GetStreamingEvents sends a keep-alive."""
+        self.minute = 60.0
+        """Seconds in a ConnectionTimeout minute (tests shorten it)."""
 
     def handle(self, payload: bytes, principal: Principal) -> tuple[int, bytes]:
         """(HTTP status, response envelope) for one request body of ``principal``."""
@@ -95,6 +99,34 @@ class EwsEndpoint:
         if self.validate_responses:
             self._check(body)
         return 200, soap.to_bytes(soap.envelope(body))
+
+    def stream(self, payload: bytes, principal: Principal) -> Iterator[bytes] | None:
+        """The envelopes of a GetStreamingEvents connection, one after another (just the
+        error when a subscription is gone); ``None`` for any other request and for one
+        the schema or the mailbox refuses (``handle`` answers those)."""
+        try:
+            request = soap.parse_request(payload)
+            if request.name != "GetStreamingEvents":
+                return None
+            schema.validate(request.operation)
+            address = resolve_target(principal, request.impersonated_smtp, self.directory)
+            with self.backend.locked(address) as mailbox:
+                refused = notifications.check_streaming(mailbox, request.operation)
+        except StoreError:
+            return None
+        with self.stats.lock:
+            self.stats.requests += 1
+        if refused is not None:  # answered at once: one envelope, then the end
+            return self._envelopes(iter([refused]))
+        bodies = notifications.stream(lambda: self.backend.locked(address), request.operation,
+                                      keep_alive=self.keep_alive, minute=self.minute)
+        return self._envelopes(bodies)
+
+    def _envelopes(self, bodies: Iterator[etree._Element]) -> Iterator[bytes]:
+        for body in bodies:
+            if self.validate_responses:
+                self._check(body)
+            yield soap.to_bytes(soap.envelope(body))
 
     def _dispatch(self, request: soap.Request, principal: Principal) -> etree._Element:
         handler = self._operations.get(request.name)

@@ -5,7 +5,11 @@ number up to which a subscriber has been told, and the events after it are the i
 and folders created, modified or deleted since, in the subscribed folders (all folders
 with ``all_folders``). Moves appear as a deletion where the item was and a creation
 where it went, as the numbering sees them. A pull subscription lapses when it is not
-polled within its timeout (ErrorExpiredSubscription).
+polled within its timeout (ErrorExpiredSubscription); a streaming one 30 minutes after
+its last connection ended ("Handling notification-related errors in EWS in Exchange":
+a streaming subscription without a connection expires after 30 minutes). Like
+Exchange's, subscriptions live in the server's memory: a restart forgets them, and
+clients subscribe again on ErrorSubscriptionNotFound.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from esexchange.sandbox.models.mailbox_state import MailboxState
 EVENT_TYPES = frozenset({"CopiedEvent", "CreatedEvent", "DeletedEvent", "ModifiedEvent",
                          "MovedEvent", "NewMailEvent", "FreeBusyChangedEvent"})  # fmt: skip
 MAX_EVENTS = 50  # per GetEvents answer; MoreEvents says when more wait
+STREAMING_LIFETIME = timedelta(minutes=30)  # without a connection
 
 
 @dataclass
@@ -34,7 +39,7 @@ class Subscription:
     event_types: frozenset[str]
     watermark: int
     timeout: timedelta | None  # pull only: how long it lives without a GetEvents
-    polled_at: datetime
+    polled_at: datetime  # the last GetEvents, or the last moment a connection streamed it
 
 
 @dataclass(frozen=True)
@@ -114,7 +119,8 @@ class SubscriptionsMailbox(MailboxState):
         found = self.subscriptions.get(subscription_id)
         if found is None or (streaming is not None and found.streaming != streaming):
             raise StoreError("ErrorSubscriptionNotFound", "The subscription was not found.")
-        if found.timeout is not None and self._clock() - found.polled_at > found.timeout:
+        lifetime = STREAMING_LIFETIME if found.streaming else found.timeout
+        if lifetime is not None and self._clock() - found.polled_at > lifetime:
             del self.subscriptions[subscription_id]
             raise StoreError("ErrorExpiredSubscription", "The subscription has expired.")
         return found
@@ -140,6 +146,15 @@ class SubscriptionsMailbox(MailboxState):
         subscription.watermark = max(last, since)
         subscription.polled_at = self._clock()
         return batch
+
+    def streaming_events(self, subscription_id: str) -> EventBatch | None:
+        """The events of a streaming subscription since the last ones given, or ``None``
+        at once when the mailbox has not changed since (an open connection asks often)."""
+        subscription = self.subscription(subscription_id, streaming=True)
+        if subscription.watermark >= self.seq:
+            subscription.polled_at = self._clock()
+            return None
+        return self.events(subscription_id, None, streaming=True)
 
     def _watched(self, subscription: Subscription, folder_id: str | None) -> bool:
         return subscription.all_folders or folder_id in subscription.folder_ids

@@ -1,12 +1,25 @@
 """Subscribe, GetEvents, GetStreamingEvents and Unsubscribe (pull and streaming).
 
 Push subscriptions need the server to call the client back, which the sandbox does not
-do; they are refused with ErrorInvalidOperation. A GetStreamingEvents request is answered
-at once with the events already waiting and ConnectionStatus ``Closed`` (Exchange keeps
-the connection open and streams; a client then simply opens the next connection).
+do; they are refused with ErrorInvalidOperation.
+
+GetStreamingEvents behaves as "Stream notifications about mailbox events by using EWS in
+Exchange" and the GetStreamingEvents operation page describe it: the connection stays
+open for ConnectionTimeout minutes (1 to 30) as one chunked HTTP response carrying one
+SOAP envelope after another, each notification batch in its own envelope as it happens
+(``ConnectionStatus`` OK), an envelope without notifications as a keep-alive when
+nothing happened for ``keep_alive`` seconds, and a last one with ConnectionStatus
+``Closed``. A subscription that is gone or expired fails the request at once with its
+code and ``ErrorSubscriptionIds``, without notifications for the others (as Exchange
+does, and as exchangelib expects). ``stream`` is the open connection; ``app.py`` serves
+it as a streaming response.
 """
 
 from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 
 from lxml import etree
 
@@ -14,7 +27,7 @@ from esexchange.sandbox.ews import codec
 from esexchange.sandbox.ews.errors import EwsError
 from esexchange.sandbox.ews.operations import Context, children, resolve_folder, respond
 from esexchange.sandbox.ews.soap import m, t
-from esexchange.sandbox.models import StoreError
+from esexchange.sandbox.models import Mailbox, StoreError
 from esexchange.sandbox.models.subscriptions import Event, EventBatch, encode_watermark
 
 
@@ -88,30 +101,118 @@ def _fill(node: etree._Element, subscription_id: str, batch: EventBatch) -> None
         _event(node, event)
 
 
-def get_streaming_events(ctx: Context, op: etree._Element) -> etree._Element:
-    """GetStreamingEvents: what waits for each streaming subscription, then Closed."""
-    ids = [s.text or "" for s in children(op.find(m("SubscriptionIds")))]
+KEEP_ALIVE_SECONDS = 30.0
+"""Seconds without a notification after which an open connection sends a keep-alive."""
+POLL_SECONDS = 0.05
+"""How often an open connection looks at its mailbox (a look without a change is cheap)."""
 
+
+def _subscription_ids(op: etree._Element) -> list[str]:
+    return [s.text or "" for s in children(op.find(m("SubscriptionIds")))]
+
+
+class _Gone(Exception):
+    """Subscriptions of the request that are gone or expired (the first one's error)."""
+
+    def __init__(self, failed: list[tuple[str, StoreError]]) -> None:
+        super().__init__(failed[0][1].message)
+        self.error = failed[0][1]
+        self.ids = [subscription_id for subscription_id, _ in failed]
+
+
+def _notifications(mailbox: Mailbox, ids: list[str]) -> etree._Element | None:
+    """What waits for each subscription (``None``: nothing); ``_Gone`` naming every
+    subscription that is gone."""
+    notifications = etree.Element(m("Notifications"))
+    failed: list[tuple[str, StoreError]] = []
+    for subscription_id in ids:
+        try:
+            batch = mailbox.streaming_events(subscription_id)
+        except StoreError as error:
+            failed.append((subscription_id, error))
+            continue
+        if batch is not None and batch.events:
+            _fill(etree.SubElement(notifications, t("Notification")), subscription_id, batch)
+    if failed:
+        raise _Gone(failed)
+    return notifications if len(notifications) else None
+
+
+def _answer(notifications: etree._Element | None, status: str) -> etree._Element:
     def handle(_: object, message: etree._Element) -> None:
-        notifications = etree.SubElement(message, m("Notifications"))
-        failed: list[str] = []
-        for subscription_id in ids:
-            try:
-                batch = ctx.mailbox.events(subscription_id, None, streaming=True)
-            except StoreError:  # gone or expired: listed, the others still answered
-                failed.append(subscription_id)
-                continue
-            if batch.events:
-                _fill(etree.SubElement(notifications, t("Notification")), subscription_id, batch)
-        if not len(notifications):
-            message.remove(notifications)
-        if failed:
-            errors = etree.SubElement(message, m("ErrorSubscriptionIds"))
-            for subscription_id in failed:
-                etree.SubElement(errors, t("SubscriptionId")).text = subscription_id
-        etree.SubElement(message, m("ConnectionStatus")).text = "Closed"
+        if notifications is not None:
+            message.append(notifications)
+        etree.SubElement(message, m("ConnectionStatus")).text = status
 
     return respond("GetStreamingEvents", [None], handle)
+
+
+def _failed(gone: _Gone) -> etree._Element:
+    """The error answer for subscriptions that are gone, listing them, then Closed."""
+
+    def handle(_: object, __: etree._Element) -> None:
+        raise gone.error
+
+    response = respond("GetStreamingEvents", [None], handle)
+    message = children(children(response)[0])[0]
+    errors = etree.SubElement(message, m("ErrorSubscriptionIds"))
+    for subscription_id in gone.ids:
+        etree.SubElement(errors, t("SubscriptionId")).text = subscription_id
+    etree.SubElement(message, m("ConnectionStatus")).text = "Closed"
+    return response
+
+
+def get_streaming_events(ctx: Context, op: etree._Element) -> etree._Element:
+    """GetStreamingEvents answered at once: what waits now, then Closed. The endpoint
+    streams instead (``stream``); this answers a request that fails at once."""
+    try:
+        return _answer(_notifications(ctx.mailbox, _subscription_ids(op)), "Closed")
+    except _Gone as gone:
+        return _failed(gone)
+
+
+def check_streaming(mailbox: Mailbox, op: etree._Element) -> etree._Element | None:
+    """The error answer when a subscription of the request is gone; ``None`` when the
+    connection may open."""
+    failed: list[tuple[str, StoreError]] = []
+    for subscription_id in _subscription_ids(op):
+        try:
+            mailbox.subscription(subscription_id, streaming=True)
+        except StoreError as error:
+            failed.append((subscription_id, error))
+    return _failed(_Gone(failed)) if failed else None
+
+
+def stream(
+    locked: Callable[[], AbstractContextManager[Mailbox]],
+    op: etree._Element,
+    *,
+    keep_alive: float = KEEP_ALIVE_SECONDS,
+    poll: float = POLL_SECONDS,
+    minute: float = 60.0,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Iterator[etree._Element]:
+    """The response bodies of one open connection, in order (see the module doc)."""
+    ids = _subscription_ids(op)
+    minutes = int(op.findtext(m("ConnectionTimeout")) or "1")
+    now = clock()
+    closes, quiet_since = now + minute * minutes, now
+    while True:
+        try:
+            with locked() as mailbox:
+                notifications = _notifications(mailbox, ids)
+        except _Gone as gone:
+            yield _failed(gone)
+            return
+        now = clock()
+        if now >= closes:
+            yield _answer(notifications, "Closed")
+            return
+        if notifications is not None or now - quiet_since >= keep_alive:
+            yield _answer(notifications, "OK")
+            quiet_since = now
+        sleep(poll)
 
 
 def unsubscribe(ctx: Context, op: etree._Element) -> etree._Element:
