@@ -18,6 +18,7 @@ from esexchange.service.admins import create_admin
 from esexchange.service.daemon import ServiceSettings, SyncService
 from esexchange.service.leases import LEASE_DURATION
 from esexchange.service.metrics import ServiceMetrics
+from esexchange.service.realtime import RealtimeSettings
 from esexchange.web.app import create_app
 from esexchange.web.console import Console
 
@@ -39,8 +40,16 @@ def run(
         int, typer.Option(min=3, help="How long a mailbox's lease lasts between renewals; "
                           "a dead worker's mailboxes are taken over after it.")
     ] = int(LEASE_DURATION.total_seconds()),
+    realtime: Annotated[bool, typer.Option(
+        help="Start a pass within seconds of a change: ERP journal notifications, EWS "
+             "streaming notifications, a short Graph poll. Off: passes at the interval only."
+    )] = True,
+    graph_poll_seconds: Annotated[float, typer.Option(
+        min=1, help="Seconds between two passes over a Graph mailbox while --realtime.")
+    ] = RealtimeSettings.graph_poll,
 ) -> None:
-    """Run the service: synchronize every connection at its interval, serve the console.
+    """Run the service: synchronize every connection at its interval, and each mailbox
+    within seconds of a change on either side (--realtime); serve the console.
 
     Several `esexchange run` on one PostgreSQL database share the mailboxes. SIGTERM or
     Ctrl-C lets the passes in flight finish, records them, and exits.
@@ -64,6 +73,7 @@ def run(
             settings = ServiceSettings(
                 workers=workers, lease=timedelta(seconds=lease_seconds), interval=interval,
                 address=server.base_url,
+                realtime=RealtimeSettings(enabled=realtime, graph_poll=graph_poll_seconds),
             )
             service = SyncService(engine, settings, metrics)
             out().print(f"esExchange service {service.holder}: console at {server.base_url}/ "

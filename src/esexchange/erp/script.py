@@ -25,7 +25,11 @@ from sqlalchemy import Connection, Engine, func, inspect, select, text
 from esexchange.erp import schema
 from esexchange.erp.db import write_connection
 from esexchange.erp.errors import ScriptNotInstalled, ScriptTooNew
-from esexchange.erp.triggers import create_journal_triggers, create_series_triggers
+from esexchange.erp.triggers import (
+    create_journal_triggers,
+    create_notify_trigger,
+    create_series_triggers,
+)
 
 VERSION_KEY = "script_version"
 
@@ -127,6 +131,8 @@ STEPS: tuple[Step, ...] = (
             "and kept across restarts", _create_console_sessions),
     Step(10, "esx_connection.graph_url: the Microsoft Graph root of a Graph connection "
             "(a national cloud, the sandbox)", _add_graph_url),
+    Step(11, "PostgreSQL: every journal row also notifies channel esx_journal, so the "
+             "service hears of an ERP change at once", create_notify_trigger),
 )
 SCRIPT_VERSION = STEPS[-1].version
 

@@ -20,6 +20,12 @@ Series (``create_series_triggers``, script step 5) are journaled as one thing:
   a ``U`` row for the master (the old and the new one when ``series_id`` changes), so a
   series is seen changed whichever of its rows changed.
 
+On PostgreSQL every journal row also sends ``pg_notify('esx_journal',
+'activity_id:employee_id')`` (``create_notify_trigger``, script step 10; empty where NULL),
+delivered at commit to the service that LISTENs (``service/realtime.py``), so an ERP
+change starts a pass in seconds. SQLite has no notifications; the service reads the
+journal's highest ``seq`` instead.
+
 ``changed_at`` is set by the database in UTC. On PostgreSQL it is ``clock_timestamp()``
 (the moment of the change, not the start of a long transaction).
 """
@@ -234,3 +240,26 @@ def create_journal_triggers(conn: Connection) -> None:
 def sqlite_trigger_names() -> list[str]:
     """The names of the SQLite journal triggers."""
     return [s.split()[2] for s in _sqlite_triggers()]
+
+
+_PG_NOTIFY = """
+CREATE OR REPLACE FUNCTION esx_journal_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('esx_journal', coalesce(NEW.activity_id::text, '') || ':'
+                                     || coalesce(NEW.employee_id::text, ''));
+    RETURN NULL;
+END $$
+"""
+
+
+def create_notify_trigger(conn: Connection) -> None:
+    """PostgreSQL: tell listeners of every journal row at commit (step 10; SQLite: none)."""
+    if conn.dialect.name != "postgresql":
+        return
+    for statement in (
+        _PG_NOTIFY,
+        "DROP TRIGGER IF EXISTS esx_journal_notify ON esx_change",
+        "CREATE TRIGGER esx_journal_notify AFTER INSERT ON esx_change "
+        "FOR EACH ROW EXECUTE FUNCTION esx_journal_notify()",
+    ):
+        conn.exec_driver_sql(statement)

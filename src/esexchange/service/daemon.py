@@ -9,6 +9,10 @@ one database never work on one mailbox at once; a worker that finds a mailbox du
 leased leaves it to its holder. A mailbox whose passes fail waits longer and longer
 (``domain.schedule.back_off``) and is tried again, never dropped.
 
+``wake(scopes)`` asks for a pass over those mailboxes now, whatever the interval says
+(``realtime.py`` calls it when the ERP journal or a mailbox reports a change); a woken
+mailbox whose pass is running gets another pass right after it.
+
 ``stop`` (SIGTERM, Ctrl-C) ends the loop: no new pass starts, the passes in flight finish
 and are recorded, then ``run`` returns.
 """
@@ -18,14 +22,16 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from esexchange import config
+from esexchange.config import Backend
 from esexchange.domain.errors import EsExchangeError
 from esexchange.domain.schedule import is_due
 from esexchange.erp.port import Scope
@@ -35,6 +41,7 @@ from esexchange.exchange.ews.transport import name_this_worker
 from esexchange.service import workers
 from esexchange.service.leases import LEASE_DURATION, holder_is_gone, new_holder
 from esexchange.service.metrics import ServiceMetrics
+from esexchange.service.realtime import Realtime, RealtimeSettings
 from esexchange.service.runner import sync_connection
 from esexchange.status import pass_history
 
@@ -44,13 +51,15 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class ServiceSettings:
     """``workers``: mailboxes at once; ``interval``: overrides every connection's
-    ``interval_minutes`` (demos, tests); ``tick``: seconds between two looks at the plan."""
+    ``interval_minutes`` (demos, tests); ``tick``: seconds between two looks at the plan;
+    ``realtime``: how changes start passes between intervals (``realtime.py``)."""
 
     workers: int = 4
     interval: timedelta | None = None
     lease: timedelta = LEASE_DURATION
     tick: float = 1.0
     address: str = ""
+    realtime: RealtimeSettings = field(default_factory=lambda: RealtimeSettings())
 
 
 @dataclass(frozen=True)
@@ -71,6 +80,18 @@ class SyncService:
         self.holder = holder or new_holder()
         self.store = SqlErpStore(engine)
         self._running: dict[Scope, Future[None]] = {}
+        self._woken: set[Scope] = set()
+        self._woken_lock = threading.Lock()
+        self._nudge = threading.Event()
+
+    def wake(self, scopes: Iterable[Scope]) -> None:
+        """Pass over these mailboxes as soon as a worker is free (thread-safe)."""
+        with self._woken_lock:
+            before = len(self._woken)
+            self._woken.update(scopes)
+            grew = len(self._woken) > before
+        if grew:
+            self._nudge.set()
 
     def run(self, stop: threading.Event) -> None:
         """Schedule passes until ``stop``; then let the passes in flight finish."""
@@ -78,6 +99,8 @@ class SyncService:
         name_this_worker(self.holder)
         log.info("worker %s started (%d mailboxes at once)", self.holder, self.settings.workers)
         pool = ThreadPoolExecutor(self.settings.workers, thread_name_prefix="esx-pass")
+        watchers = Realtime(self.engine, self.settings.realtime, self.wake)
+        watchers.start()
         try:
             while not stop.is_set():
                 try:
@@ -85,10 +108,12 @@ class SyncService:
                     self._start_due(pool, datetime.now(UTC))
                 except (SQLAlchemyError, EsExchangeError):
                     log.exception("the scheduler could not read the plan; trying again")
-                stop.wait(self.settings.tick)
+                self._nudge.wait(self.settings.tick)
+                self._nudge.clear()
         finally:
             log.info("worker %s stopping: finishing %d passes in flight",
                      self.holder, len(self._running))
+            watchers.stop()
             pool.shutdown(wait=True)
             workers.unregister(self.engine, self.holder)
             log.info("worker %s stopped", self.holder)
@@ -103,10 +128,17 @@ class SyncService:
             if len(self._running) >= self.settings.workers:
                 return
             if mailbox.scope not in self._running:
-                self._running[mailbox.scope] = pool.submit(self._pass, mailbox)
+                with self._woken_lock:
+                    self._woken.discard(mailbox.scope)
+                future = pool.submit(self._pass, mailbox)
+                future.add_done_callback(lambda _done: self._nudge.set())
+                self._running[mailbox.scope] = future
 
     def due(self, now: datetime) -> list[DueMailbox]:
-        """The mailboxes whose next pass is due and that no lease holds, oldest first."""
+        """The mailboxes whose next pass is due and that no lease holds: woken ones
+        first, then oldest first."""
+        with self._woken_lock:
+            woken = set(self._woken)
         due: list[tuple[datetime, DueMailbox]] = []
         with self.engine.connect() as db:
             # A lease of a dead process of this host is no obstacle: the pass takes it over.
@@ -116,15 +148,18 @@ class SyncService:
         for conn in config.list_connections(self.engine):
             assert conn.id is not None
             interval = self.settings.interval or timedelta(minutes=conn.options.interval_minutes)
+            if conn.backend is Backend.GRAPH:
+                interval = self.settings.realtime.graph_interval(interval)
             history = pass_history(self.engine, conn.id)
             for person, _settings in config.personnel(self.engine, conn.name):
                 if (conn.id, person.id) in leased:
                     continue
                 last, failures = history.get(person.id, (None, 0))
-                if is_due(last, failures, interval, now):
-                    scope = Scope(conn.id, person.id)
+                scope = Scope(conn.id, person.id)
+                if scope in woken or is_due(last, failures, interval, now):
                     oldest = last or datetime.min.replace(tzinfo=UTC)
-                    due.append((oldest, DueMailbox(conn.name, person.email, scope)))
+                    first = datetime.min.replace(tzinfo=UTC) if scope in woken else oldest
+                    due.append((first, DueMailbox(conn.name, person.email, scope)))
         return [mailbox for _when, mailbox in sorted(due, key=lambda d: d[0])]
 
     def _pass(self, mailbox: DueMailbox) -> None:

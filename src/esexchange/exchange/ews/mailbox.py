@@ -59,6 +59,7 @@ from esexchange.exchange.ews.services import (
     UpdateItems,
 )
 from esexchange.exchange.ews.settings import EwsSettings
+from esexchange.exchange.ews.streaming import MailboxEvents
 from esexchange.exchange.ews.transport import RequestCounter, mailbox_call
 from esexchange.exchange.ics import VersionPage, state_past_own_writes
 from esexchange.exchange.port import BatchResult, ChangePage, ExchangeUpdate, OwnWrites
@@ -100,6 +101,11 @@ class EwsMailbox:
         """Open the calendar and the tasks folder (one GetFolder request)."""
         with self._call():
             self._resolve_folders()
+
+    def events(self) -> MailboxEvents:
+        """Streaming notifications of the calendar and tasks folders (``streaming.py``)."""
+        folders = [self._folder(kind) for kind in _FOLDER_CLASSES]
+        return MailboxEvents(self._account, folders, self.address)
 
     # --- reading ------------------------------------------------------------------------
 
