@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test soak lint bench bench-throughput mutate clean chromium
+.PHONY: demo test soak lint bench bench-throughput bench-latency mutate clean chromium
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,12 @@ bench: $(STAMP)
 # First pass and idle pass against plain exchangelib (ESX_BENCH_* sizes: benchmarks/throughput.py).
 bench-throughput: $(STAMP)
 	$(BIN)/python -m benchmarks.throughput
+
+# Change -> other side with the service running, 200 changes per backend and direction
+# (p50/p95/max); LATENCY_ARGS="--db postgresql://..." measures on an empty PostgreSQL db.
+LATENCY_ARGS ?=
+bench-latency: $(STAMP)
+	$(BIN)/python -m benchmarks.latency $(LATENCY_ARGS)
 
 # Mutation testing of domain/ with the fast tests (pyproject's [tool.mutmut]); from scratch
 # each time, so the scores judge today's tests. MUTANTS narrows it: 'esexchange.domain.merge*'.
