@@ -216,8 +216,8 @@ def _erp_side(engine: Engine, emails: list[str]) -> Side:
 def _add_people(engine: Engine, connection: str, emails: list[str]) -> None:
     with engine.begin() as db:
         for email in emails:
-            db.execute(text("INSERT INTO employee (number, name, email) VALUES (:e, :e, :e)"),
-                       {"e": email})
+            db.execute(text("INSERT INTO employee (number, name, email) VALUES (:n, :e, :e)"),
+                       {"n": email.split("@")[0][-20:], "e": email})
     config.set_options(engine, connection, {"erp_time_zone": "Europe/Berlin",
                                             "delete_guard_percent": "100"})
     config.add_personnel(engine, connection, emails)

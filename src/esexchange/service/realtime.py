@@ -38,6 +38,8 @@ CHANNEL = "esx_journal"
 """The PostgreSQL notification channel of the journal (see ``erp/triggers.py``)."""
 
 Wake = Callable[[Iterable[Scope]], None]
+BURST_SECONDS = 0.02
+"""How long notifications arriving after the first are gathered into one wake-up."""
 
 
 @dataclass(frozen=True)
@@ -134,9 +136,13 @@ class JournalWatcher:
             listener.execute(f"LISTEN {CHANNEL}")
             log.info("listening for ERP changes on channel %s", CHANNEL)
             while not self.stop.is_set():
-                keys = [_key(note.payload) for note in listener.notifies(timeout=1.0)]
-                if keys:
-                    self.wake(self.mailboxes(keys))
+                # Wake at the first notification; what came with it (one transaction's
+                # rows arrive together) is read in the same breath.
+                # (Each notifies() holds the connection's lock until it is exhausted.)
+                notes = list(listener.notifies(timeout=1.0, stop_after=1))
+                if notes:
+                    notes += listener.notifies(timeout=BURST_SECONDS)
+                    self.wake(self.mailboxes([_key(note.payload) for note in notes]))
 
     def mailboxes(self, keys: Iterable[tuple[int | None, int | None]] | None = None
                   ) -> list[Scope]:
