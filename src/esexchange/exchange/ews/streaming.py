@@ -2,8 +2,8 @@
 
 ``MailboxEvents.subscribe`` opens one streaming subscription on both folders;
 ``listen`` holds a GetStreamingEvents connection open for up to ``minutes`` and yields,
-per notification the server streams, how many item or folder events it carried (0 for a
-status event). A subscription the server no longer has (unsubscribed, expired 30
+per notification the server streams, how many item events it carried (0 for a status
+event or events about folders). A subscription the server no longer has (unsubscribed, expired 30
 minutes after its last connection, lost in a server restart) is ``SubscriptionGone``:
 subscribe again. ``close`` ends an open connection from another thread.
 """
@@ -29,6 +29,13 @@ from esexchange.exchange.errors import MailboxError
 
 EVENT_TYPES = ("CopiedEvent", "CreatedEvent", "DeletedEvent", "ModifiedEvent", "MovedEvent")
 _GONE = (ErrorSubscriptionNotFound, ErrorExpiredSubscription, ErrorInvalidSubscription)
+
+
+def _about_an_item(event: Any) -> bool:
+    """Whether an event concerns an item: status events and folder events (the folder
+    itself changed, e.g. the calendar's user configuration where the pass renews its
+    claim) are not changes a pass would carry over."""
+    return not isinstance(event, StatusEvent) and getattr(event, "item_id", None) is not None
 
 
 class SubscriptionGone(MailboxError):
@@ -58,7 +65,7 @@ class MailboxEvents:
         try:
             for notification in service.call(subscription_ids=[subscription_id],
                                              connection_timeout=minutes):
-                yield sum(1 for e in notification.events if not isinstance(e, StatusEvent))
+                yield sum(1 for e in notification.events if _about_an_item(e))
         except _GONE as error:
             raise SubscriptionGone(f"mailbox {self._address}: {error}") from error
         finally:
