@@ -140,3 +140,36 @@ def test_a_streaming_subscription_expires_30_minutes_after_its_last_connection(
         mailbox.subscription(subscription_id, streaming=True).polled_at -= timedelta(minutes=2)
     with pytest.raises(ErrorExpiredSubscription):
         list(account.calendar.get_streaming_events(subscription_id, connection_timeout=1))
+
+
+def test_open_connections_leave_the_server_free_for_other_requests(
+    ews: RunningSandbox,
+) -> None:
+    """More open connections than the server has worker threads (40) do not hold up a
+    plain request: a connection holds no thread between two looks at its mailbox."""
+    account = ews.account(ANNA)
+    ids = [account.calendar.subscribe_to_streaming() for _ in range(45)]
+    opened = threading.Barrier(len(ids) + 1, timeout=20)
+    stop = threading.Event()
+
+    def hold(subscription_id: str) -> None:
+        for count, _document in enumerate(_envelopes(ews, subscription_id)):
+            if count == 0:
+                opened.wait()
+            if stop.is_set():
+                return
+
+    ews.sandbox.endpoint.keep_alive = 0.2  # each connection answers at once, then idles
+    threads = [threading.Thread(target=hold, args=(i,), daemon=True) for i in ids]
+    try:
+        for thread in threads:
+            thread.start()
+        opened.wait()
+        started = time.monotonic()
+        Task(account=account, folder=account.tasks, subject="still served").save()
+        assert time.monotonic() - started < 2
+    finally:
+        stop.set()
+        ews.sandbox.endpoint.keep_alive = 30.0
+        for thread in threads:
+            thread.join(timeout=5)

@@ -99,7 +99,7 @@ class SyncService:
         name_this_worker(self.holder)
         log.info("worker %s started (%d mailboxes at once)", self.holder, self.settings.workers)
         pool = ThreadPoolExecutor(self.settings.workers, thread_name_prefix="esx-pass")
-        watchers = Realtime(self.engine, self.settings.realtime, self.wake)
+        watchers = Realtime(self.engine, self.settings.realtime, self.wake, self.holder)
         watchers.start()
         try:
             while not stop.is_set():

@@ -65,13 +65,14 @@ class RealtimeSettings:
 class Realtime:
     """The watchers of one service worker: ``start()``, then ``stop()``."""
 
-    def __init__(self, engine: Engine, settings: RealtimeSettings, wake: Wake) -> None:
+    def __init__(self, engine: Engine, settings: RealtimeSettings, wake: Wake,
+                 holder: str = "") -> None:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self.journal = JournalWatcher(engine, settings, wake, self._stop)
         from esexchange.service.streaming import MailboxStreams  # imports this module
 
-        self.streams = MailboxStreams(engine, settings, wake, self._stop)
+        self.streams = MailboxStreams(engine, settings, wake, self._stop, holder)
         self.settings = settings
 
     def start(self) -> None:

@@ -2,7 +2,10 @@
 starts a pass over that mailbox in about a second.
 
 Every few seconds ``MailboxStreams`` compares the mailboxes it watches with the
-synchronized mailboxes of the EWS connections, starts a thread for each new one and ends
+synchronized mailboxes of the EWS connections that fall to this worker (each mailbox to
+one of the installation's live workers, so two workers never both stream it; the
+worker that hears a change wakes its own scheduler, which passes unless another
+worker's lease holds the mailbox, and then right after), starts a thread for each new one and ends
 the threads of those no longer synchronized. A thread subscribes (one streaming
 subscription on calendar and tasks), wakes its mailbox once (what happened before the
 subscription was not heard), then keeps a GetStreamingEvents connection open
@@ -31,6 +34,7 @@ from esexchange.domain.errors import EsExchangeError
 from esexchange.erp.port import Scope
 from esexchange.exchange.ews.connection import EwsConnection
 from esexchange.exchange.ews.streaming import MailboxEvents, SubscriptionGone
+from esexchange.service import workers
 from esexchange.service.adapter import ews_settings
 from esexchange.service.realtime import RealtimeSettings, Wake
 
@@ -100,8 +104,9 @@ class MailboxStreams:
     """The streams of every synchronized EWS mailbox of the installation."""
 
     def __init__(self, engine: Engine, settings: RealtimeSettings, wake: Wake,
-                 stop: threading.Event) -> None:
+                 stop: threading.Event, holder: str = "") -> None:
         self.engine = engine
+        self.holder = holder
         self.settings = settings
         self.wake = wake
         self.stop = stop
@@ -118,15 +123,21 @@ class MailboxStreams:
             self.stop.wait(RECONCILE_SECONDS)
 
     def wanted(self) -> set[Watched]:
-        """The synchronized mailboxes of the EWS connections."""
+        """The synchronized mailboxes of the EWS connections that this worker streams:
+        among the live workers of the installation each mailbox has one (by its key), so
+        several workers on one database open each stream once."""
+        live = sorted({w.holder for w in workers.workers(self.engine) if w.alive}
+                      | {self.holder})
         wanted: set[Watched] = set()
         for conn in config.list_connections(self.engine):
             if conn.backend is not Backend.EWS or not conn.ews_url:
                 continue  # no URL yet: the first pass finds it by Autodiscover
             assert conn.id is not None
             for person, _settings in config.personnel(self.engine, conn.name):
-                if person.email.strip():
-                    wanted.add(Watched(conn.name, person.email, Scope(conn.id, person.id)))
+                scope = Scope(conn.id, person.id)
+                mine = live[(scope.connection_id * 7919 + scope.employee_id) % len(live)]
+                if person.email.strip() and mine == self.holder:
+                    wanted.add(Watched(conn.name, person.email, scope))
         return wanted
 
     def _reconcile(self) -> None:
@@ -150,7 +161,9 @@ class MailboxStreams:
             conn = config.get_connection(self.engine, name)
             settings = replace(ews_settings(self.engine, conn),
                                max_connections=STREAMS_PER_CONNECTION)
-            self._connections[name] = EwsConnection(settings)
+            connection = EwsConnection(settings)
+            connection.protocol.listener = True
+            self._connections[name] = connection
         return self._connections[name]
 
     def close(self) -> None:

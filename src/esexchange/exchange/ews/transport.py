@@ -205,6 +205,9 @@ class _TlsSessions:
     verify: bool | str = True
     CONNECTIONS_PER_SESSION: int
     TIMEOUT: int
+    listener = False
+    """Only listens for notifications: its User-Agent says so (``esExchange listener``),
+    so server logs tell it from the passes."""
 
     def raw_session(
         self, prefix: str, oauth2_client: Any = None, oauth2_session_params: Any = None,
@@ -213,7 +216,9 @@ class _TlsSessions:
         session = super().raw_session(  # type: ignore[misc]
             prefix, oauth2_client, oauth2_session_params, oauth2_token_endpoint
         )
-        session.headers["User-Agent"] = _user_agent
+        session.headers["User-Agent"] = (
+            _user_agent.replace("esExchange", "esExchange listener", 1) if self.listener
+            else _user_agent)
         for mounted in (prefix, oauth2_token_endpoint):
             if mounted:
                 session.mount(mounted, self._adapter())

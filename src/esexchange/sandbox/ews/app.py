@@ -8,10 +8,12 @@ layer; the realism knobs wrap everything.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
 
+import anyio
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -23,7 +25,7 @@ from esexchange.sandbox.directory import Directory
 from esexchange.sandbox.ews import schema
 from esexchange.sandbox.ews.auth import AuthChallenge, authenticate, unauthorized
 from esexchange.sandbox.ews.autodiscover import autodiscover_routes
-from esexchange.sandbox.ews.endpoint import EwsEndpoint
+from esexchange.sandbox.ews.endpoint import EwsEndpoint, OpenStream
 from esexchange.sandbox.ews.knobs import Knobs, KnobsMiddleware
 from esexchange.sandbox.models import Backend
 from esexchange.sandbox.oauth import TokenIssuer, oauth_routes
@@ -42,6 +44,18 @@ class Sandbox:
     backend: Backend
     issuer: TokenIssuer
     knobs: KnobsMiddleware | None  # its ``counters`` say what was injected
+
+
+async def _envelopes(stream: OpenStream) -> AsyncIterator[bytes]:
+    """The envelopes of an open stream; between two looks no thread is held, so open
+    connections never starve the other requests of the thread pool."""
+    while True:
+        envelope, last = await run_in_threadpool(stream.step)
+        if envelope is not None:
+            yield envelope
+        if last:
+            return
+        await anyio.sleep(stream.poll)
 
 
 def create_sandbox(
@@ -83,9 +97,9 @@ def create_sandbox(
             )
             return Response(message, status_code=415, media_type="text/plain")
         payload = await request.body()
-        envelopes = await run_in_threadpool(endpoint.stream, payload, principal)
-        if envelopes is not None:  # an open GetStreamingEvents connection
-            return StreamingResponse(envelopes, media_type=SOAP_CONTENT_TYPE)
+        stream = await run_in_threadpool(endpoint.stream, payload, principal)
+        if stream is not None:  # an open GetStreamingEvents connection
+            return StreamingResponse(_envelopes(stream), media_type=SOAP_CONTENT_TYPE)
         status, body = await run_in_threadpool(endpoint.handle, payload, principal)
         return Response(body, status_code=status, media_type=SOAP_CONTENT_TYPE)
 

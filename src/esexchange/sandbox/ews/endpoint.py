@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from lxml import etree
@@ -60,6 +60,29 @@ def not_implemented(operation: str) -> etree._Element:
     raise error  # a response of another shape: the whole request fails instead
 
 
+class OpenStream:
+    """A GetStreamingEvents connection as envelopes: ``step()`` gives the envelope to
+    send now (or ``None``) and whether it is the last; ``poll`` is the wait between."""
+
+    def __init__(self, endpoint: EwsEndpoint, stream: notifications.Stream,
+                 refused: etree._Element | None) -> None:
+        self._endpoint = endpoint
+        self._stream = stream
+        self._refused = refused
+        self.poll = stream.poll
+
+    def step(self) -> tuple[bytes | None, bool]:
+        if self._refused is not None:  # answered at once: one envelope, then the end
+            return self._envelope(self._refused), True
+        body, last = self._stream.step()
+        return (self._envelope(body) if body is not None else None), last
+
+    def _envelope(self, body: etree._Element) -> bytes:
+        if self._endpoint.validate_responses:
+            self._endpoint.check(body)
+        return soap.to_bytes(soap.envelope(body))
+
+
 class EwsEndpoint:
     """Answers SOAP requests for the mailboxes of a :class:`Backend`."""
 
@@ -97,13 +120,13 @@ class EwsEndpoint:
             failure = EwsError("ErrorInternalServerError", "An internal server error occurred.")
             return 500, soap.to_bytes(soap.fault(failure))
         if self.validate_responses:
-            self._check(body)
+            self.check(body)
         return 200, soap.to_bytes(soap.envelope(body))
 
-    def stream(self, payload: bytes, principal: Principal) -> Iterator[bytes] | None:
-        """The envelopes of a GetStreamingEvents connection, one after another (just the
-        error when a subscription is gone); ``None`` for any other request and for one
-        the schema or the mailbox refuses (``handle`` answers those)."""
+    def stream(self, payload: bytes, principal: Principal) -> OpenStream | None:
+        """An open GetStreamingEvents connection (just the error, at once, when a
+        subscription is gone); ``None`` for any other request and for one the schema or
+        the mailbox refuses (``handle`` answers those)."""
         try:
             request = soap.parse_request(payload)
             if request.name != "GetStreamingEvents":
@@ -116,17 +139,9 @@ class EwsEndpoint:
             return None
         with self.stats.lock:
             self.stats.requests += 1
-        if refused is not None:  # answered at once: one envelope, then the end
-            return self._envelopes(iter([refused]))
-        bodies = notifications.stream(lambda: self.backend.locked(address), request.operation,
+        stream = notifications.Stream(lambda: self.backend.locked(address), request.operation,
                                       keep_alive=self.keep_alive, minute=self.minute)
-        return self._envelopes(bodies)
-
-    def _envelopes(self, bodies: Iterator[etree._Element]) -> Iterator[bytes]:
-        for body in bodies:
-            if self.validate_responses:
-                self._check(body)
-            yield soap.to_bytes(soap.envelope(body))
+        return OpenStream(self, stream, refused)
 
     def _dispatch(self, request: soap.Request, principal: Principal) -> etree._Element:
         handler = self._operations.get(request.name)
@@ -161,7 +176,8 @@ class EwsEndpoint:
         )
         return named.text if named is not None and named.text else None
 
-    def _check(self, body: etree._Element) -> None:
+    def check(self, body: etree._Element) -> None:
+        """Validate a response body against the schema (counted in ``stats``)."""
         try:
             schema.validate(body)
         except EwsError as error:

@@ -11,14 +11,14 @@ SOAP envelope after another, each notification batch in its own envelope as it h
 nothing happened for ``keep_alive`` seconds, and a last one with ConnectionStatus
 ``Closed``. A subscription that is gone or expired fails the request at once with its
 code and ``ErrorSubscriptionIds``, without notifications for the others (as Exchange
-does, and as exchangelib expects). ``stream`` is the open connection; ``app.py`` serves
-it as a streaming response.
+does, and as exchangelib expects). ``Stream`` is the open connection; ``app.py`` serves
+it as a streaming response, looking every ``POLL_SECONDS`` without holding a thread.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 
 from lxml import etree
@@ -103,7 +103,7 @@ def _fill(node: etree._Element, subscription_id: str, batch: EventBatch) -> None
 
 KEEP_ALIVE_SECONDS = 30.0
 """Seconds without a notification after which an open connection sends a keep-alive."""
-POLL_SECONDS = 0.05
+POLL_SECONDS = 0.1
 """How often an open connection looks at its mailbox (a look without a change is cheap)."""
 
 
@@ -183,36 +183,44 @@ def check_streaming(mailbox: Mailbox, op: etree._Element) -> etree._Element | No
     return _failed(_Gone(failed)) if failed else None
 
 
-def stream(
-    locked: Callable[[], AbstractContextManager[Mailbox]],
-    op: etree._Element,
-    *,
-    keep_alive: float = KEEP_ALIVE_SECONDS,
-    poll: float = POLL_SECONDS,
-    minute: float = 60.0,
-    clock: Callable[[], float] = time.monotonic,
-    sleep: Callable[[float], None] = time.sleep,
-) -> Iterator[etree._Element]:
-    """The response bodies of one open connection, in order (see the module doc)."""
-    ids = _subscription_ids(op)
-    minutes = int(op.findtext(m("ConnectionTimeout")) or "1")
-    now = clock()
-    closes, quiet_since = now + minute * minutes, now
-    while True:
-        try:
-            with locked() as mailbox:
-                notifications = _notifications(mailbox, ids)
-        except _Gone as gone:
-            yield _failed(gone)
-            return
+class Stream:
+    """One open GetStreamingEvents connection (see the module doc). The server calls
+    ``step`` every ``poll`` seconds, holding no thread in between, and sends what it
+    returns; the connection ends after the step that says ``last``."""
+
+    def __init__(
+        self,
+        locked: Callable[[], AbstractContextManager[Mailbox]],
+        op: etree._Element,
+        *,
+        keep_alive: float = KEEP_ALIVE_SECONDS,
+        poll: float = POLL_SECONDS,
+        minute: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._locked = locked
+        self._ids = _subscription_ids(op)
+        self._keep_alive = keep_alive
+        self._clock = clock
+        self.poll = poll
         now = clock()
-        if now >= closes:
-            yield _answer(notifications, "Closed")
-            return
-        if notifications is not None or now - quiet_since >= keep_alive:
-            yield _answer(notifications, "OK")
-            quiet_since = now
-        sleep(poll)
+        self._closes = now + minute * int(op.findtext(m("ConnectionTimeout")) or "1")
+        self._quiet_since = now
+
+    def step(self) -> tuple[etree._Element | None, bool]:
+        """(the response body to send now, or ``None``; whether it is the last)."""
+        try:
+            with self._locked() as mailbox:
+                notifications = _notifications(mailbox, self._ids)
+        except _Gone as gone:
+            return _failed(gone), True
+        now = self._clock()
+        if now >= self._closes:
+            return _answer(notifications, "Closed"), True
+        if notifications is not None or now - self._quiet_since >= self._keep_alive:
+            self._quiet_since = now
+            return _answer(notifications, "OK"), False
+        return None, False
 
 
 def unsubscribe(ctx: Context, op: etree._Element) -> etree._Element:
