@@ -21,7 +21,7 @@ Series (``create_series_triggers``, script step 5) are journaled as one thing:
   series is seen changed whichever of its rows changed.
 
 On PostgreSQL every journal row also sends ``pg_notify('esx_journal',
-'activity_id:employee_id')`` (``create_notify_trigger``, script step 10; empty where NULL),
+'activity_id:employee_id')`` (``create_notify_trigger``, script step 11; empty where NULL),
 delivered at commit to the service that LISTENs (``service/realtime.py``), so an ERP
 change starts a pass in seconds. SQLite has no notifications; the service reads the
 journal's highest ``seq`` instead.
@@ -253,7 +253,7 @@ END $$
 
 
 def create_notify_trigger(conn: Connection) -> None:
-    """PostgreSQL: tell listeners of every journal row at commit (step 10; SQLite: none)."""
+    """PostgreSQL: tell listeners of every journal row at commit (step 11; SQLite: none)."""
     if conn.dialect.name != "postgresql":
         return
     for statement in (

@@ -2,7 +2,7 @@
 
 - ERP -> Exchange (``JournalWatcher``): on PostgreSQL the journal's trigger sends
   ``pg_notify('esx_journal', 'activity_id:employee_id')`` with every journal row (script
-  step 10) and a dedicated connection LISTENs; on SQLite the journal's highest ``seq`` is
+  step 11) and a dedicated connection LISTENs; on SQLite the journal's highest ``seq`` is
   read every ``journal_poll`` seconds (one primary-key lookup) and the rows after the last
   one seen are read when it moved. Either way the rows' employees (and the participants of
   their activities) are mapped to the synchronized mailboxes, and only those are woken.
