@@ -19,10 +19,16 @@ play a windowed backend.
 - With ``window`` set, a read from ``None`` lists only the items inside it and says it
   is complete only there (``complete=window``).
 - ``cannot_hold`` names ``Item`` fields the folders have no place for (``capabilities``);
-  they read back as their defaults.
+  they read back as their defaults. ``series`` says whether series are written whole.
 - Updates write only the named fields and are guarded by the version: a stale version
   fails that element with ``ItemFailed``. Deleting an item that is already gone counts
   as deleted.
+- A series master (an item with ``recurrence``) keeps its modified occurrences, each
+  with its own id and version, and its deleted ones; a read of the master carries
+  both (``RemoteItem.exceptions``, ``recurrence.modified``/``deleted``). Writing an
+  occurrence gives the master a new version too (EWS keeps exceptions inside the
+  master). Writing a different pattern, range, zone or first day drops every modified
+  and deleted occurrence, as Exchange does.
 - Nothing ever sends an invitation or a cancellation (``invitations_sent`` stays 0;
   the counter is there so tests can say so).
 
@@ -41,7 +47,17 @@ from datetime import UTC, datetime
 
 from esexchange.domain.claims import MailboxClaim
 from esexchange.domain.mapping import exchange_carriers, keep_user_categories
-from esexchange.domain.model import Category, ExchangeItem, ItemRef, Kind, RemoteItem
+from esexchange.domain.mapping.times import erp_to_utc
+from esexchange.domain.model import (
+    Category,
+    ExchangeItem,
+    ItemRef,
+    Kind,
+    OccurrenceKey,
+    RemoteItem,
+    RemoteOccurrence,
+)
+from esexchange.domain.recurrence import Recurrence, is_generated
 from esexchange.domain.state import WHOLE_FOLDER, Capabilities, CompleteWindow, MailboxChange
 from esexchange.exchange.errors import (
     InvalidSyncState,
@@ -49,9 +65,25 @@ from esexchange.exchange.errors import (
     MailboxError,
     MailboxUnreachable,
 )
-from esexchange.exchange.port import BatchResult, ChangePage, ExchangeUpdate, OwnWrites
+from esexchange.exchange.port import (
+    BatchResult,
+    ChangePage,
+    ExchangeUpdate,
+    OccurrenceUpdate,
+    OwnWrites,
+)
 
 _ITEM_FIELDS = frozenset(f.name for f in fields(ExchangeItem)) - {"kind"}
+
+
+@dataclass(frozen=True)
+class _StoredOccurrence:
+    """A modified occurrence of a series (an exception) with its own id and version."""
+
+    id: str
+    item: ExchangeItem
+    version: str
+    modified_at: datetime
 
 
 @dataclass(frozen=True)
@@ -61,6 +93,18 @@ class _Stored:
     modified_at: datetime
     created_seq: int
     changed_seq: int
+    exceptions: tuple[tuple[datetime, _StoredOccurrence], ...] = ()
+    """A series master's modified occurrences by original start, in order."""
+
+    def remote(self, item_id: str) -> RemoteItem:
+        exceptions = tuple(
+            RemoteOccurrence(OccurrenceKey(item_id, original),
+                             ItemRef(occurrence.id, occurrence.version), occurrence.item,
+                             occurrence.modified_at)
+            for original, occurrence in self.exceptions
+        )
+        return RemoteItem(ItemRef(item_id, self.version), self.item, self.modified_at,
+                          exceptions)
 
 
 class MemoryMailbox:
@@ -75,11 +119,12 @@ class MemoryMailbox:
         page_size: int = 512,
         window: CompleteWindow | None = None,
         cannot_hold: frozenset[str] = frozenset(),
+        series: bool = True,
     ) -> None:
         self._address = address
         self.page_size = page_size
         self._window = window
-        self._capabilities = Capabilities(cannot_hold)
+        self._capabilities = Capabilities(cannot_hold, series)
         self._clock = clock
         self._random = random.Random(seed)
         self._epoch = self._token(4)
@@ -120,10 +165,9 @@ class MemoryMailbox:
             if window is not None and not window.contains(stored.item):
                 continue
             if stored.changed_seq > after:
-                remote = RemoteItem(
-                    ItemRef(item_id, stored.version), stored.item, stored.modified_at
+                events.append(
+                    (stored.changed_seq, MailboxChange(item_id, kind, stored.remote(item_id)))
                 )
-                events.append((stored.changed_seq, MailboxChange(item_id, kind, remote)))
         for item_id, deleted_seq in self._deleted_at[kind].items():
             if state is not None and deleted_seq > after:
                 events.append((deleted_seq, MailboxChange(item_id, kind, None)))
@@ -148,9 +192,7 @@ class MemoryMailbox:
         for item_id in ids:
             stored = self._items[kind].get(item_id)
             if stored is not None:
-                found[item_id] = RemoteItem(
-                    ItemRef(item_id, stored.version), stored.item, stored.modified_at
-                )
+                found[item_id] = stored.remote(item_id)
         return found
 
     def find_by_erp_id(self, kind: Kind, erp_ids: Sequence[int]) -> dict[int, RemoteItem]:
@@ -161,9 +203,7 @@ class MemoryMailbox:
         for item_id, stored in sorted(self._items[kind].items(), key=lambda i: i[1].created_seq):
             erp_id = stored.item.erp_id
             if erp_id in wanted and erp_id not in found:
-                found[erp_id] = RemoteItem(
-                    ItemRef(item_id, stored.version), stored.item, stored.modified_at
-                )
+                found[erp_id] = stored.remote(item_id)
         return found
 
     def create(self, items: Sequence[ExchangeItem]) -> list[BatchResult[ItemRef]]:
@@ -174,7 +214,7 @@ class MemoryMailbox:
                 results.append(BatchResult(error=ItemFailed(f"creating {item.subject!r} failed")))
                 continue
             results.append(
-                BatchResult(self._store(item.kind, self._token(24), self._held(item), None))
+                BatchResult(self._store(item.kind, self._token(24), self._created(item), None))
             )
         return results
 
@@ -202,9 +242,44 @@ class MemoryMailbox:
                         stored.item.categories, update.item.categories
                     )
                 written = self._held(replace(stored.item, **values))
-                results.append(
-                    BatchResult(self._store(kind, update.ref.id, written, stored.created_seq))
-                )
+                exceptions = stored.exceptions
+                if "recurrence" in values:
+                    written, exceptions = _series_rewritten(stored, written)
+                results.append(BatchResult(self._store(
+                    kind, update.ref.id, written, stored.created_seq, exceptions)))
+        return results
+
+    def update_occurrences(
+        self, updates: Sequence[OccurrenceUpdate]
+    ) -> list[BatchResult[ItemRef]]:
+        self._reachable()
+        results: list[BatchResult[ItemRef]] = []
+        for update in updates:
+            unknown = update.fields - _ITEM_FIELDS
+            if unknown:
+                raise ValueError(f"not fields of ExchangeItem: {sorted(unknown)}")
+            results.append(self._write_occurrence(update))
+        return results
+
+    def delete_occurrences(self, keys: Sequence[OccurrenceKey]) -> list[BatchResult[None]]:
+        self._reachable()
+        results: list[BatchResult[None]] = []
+        for key in keys:
+            found = self._series(key.series_id)
+            if found is None:
+                results.append(BatchResult())  # the series is gone: deleted, as the port says
+                continue
+            kind, _, recurrence = found
+            if key.original_start in recurrence.deleted:
+                results.append(BatchResult())
+            elif not is_generated(recurrence, key.original_start):
+                results.append(BatchResult(error=ItemFailed(
+                    f"series {key.series_id} has no occurrence at {key.original_start}")))
+            elif self._write_fails():
+                results.append(BatchResult(error=ItemFailed(f"deleting {key} failed")))
+            else:
+                self._delete_occurrence(kind, key)
+                results.append(BatchResult())
         return results
 
     def delete(self, refs: Sequence[ItemRef]) -> list[BatchResult[None]]:
@@ -253,6 +328,25 @@ class MemoryMailbox:
     def user_delete(self, kind: Kind, item_id: str) -> None:
         self._remove(kind, item_id)
 
+    def user_update_occurrence(self, key: OccurrenceKey, **values: object) -> None:
+        """Change one occurrence of a series as a user would (it becomes an exception)."""
+        template = replace(ExchangeItem(Kind.APPOINTMENT, ""), **values)  # type: ignore[arg-type]
+        result = self._write_occurrence(
+            OccurrenceUpdate(key, template, frozenset(values)), count=False)
+        if not result.ok:
+            raise KeyError(f"{key}: {result.error}")
+
+    def user_delete_occurrence(self, key: OccurrenceKey) -> None:
+        """Delete one occurrence of a series as a user would."""
+        kind = self._kind_of(key.series_id)
+        assert kind is not None, f"no series {key.series_id}"
+        self._delete_occurrence(kind, key)
+
+    def exceptions(self, kind: Kind, series_id: str) -> dict[datetime, ExchangeItem]:
+        """The modified occurrences of a series by original start."""
+        return {original: occurrence.item
+                for original, occurrence in self._items[kind][series_id].exceptions}
+
     def items(self, kind: Kind) -> dict[str, ExchangeItem]:
         """Every item of the folder by id."""
         return {item_id: stored.item for item_id, stored in self._items[kind].items()}
@@ -292,6 +386,68 @@ class MemoryMailbox:
         defaults = ExchangeItem(kind=item.kind, subject="")
         return replace(item, **{name: getattr(defaults, name) for name in dropped})
 
+    def _created(self, item: ExchangeItem) -> ExchangeItem:
+        """A new item as stored: a series starts without modified occurrences."""
+        held = self._held(item)
+        if held.recurrence is not None:
+            held = replace(held, recurrence=replace(held.recurrence, modified=frozenset()))
+        return held
+
+    def _series(self, series_id: str) -> tuple[Kind, _Stored, Recurrence] | None:
+        kind = self._kind_of(series_id)
+        if kind is None:
+            return None
+        stored = self._items[kind][series_id]
+        if stored.item.recurrence is None:
+            return None
+        return kind, stored, stored.item.recurrence
+
+    def _write_occurrence(
+        self, update: OccurrenceUpdate, *, count: bool = True
+    ) -> BatchResult[ItemRef]:
+        key = update.key
+        found = self._series(key.series_id)
+        if found is None:
+            return BatchResult(error=ItemFailed(f"series {key.series_id} not found"))
+        kind, stored, recurrence = found
+        if key.original_start in recurrence.deleted or not is_generated(
+                recurrence, key.original_start):
+            return BatchResult(error=ItemFailed(
+                f"series {key.series_id} has no occurrence at {key.original_start}"))
+        exceptions = dict(stored.exceptions)
+        current = exceptions.get(key.original_start)
+        if update.ref is not None and (
+                current is None or (current.id, current.version) != (update.ref.id,
+                                                                     update.ref.version)):
+            return BatchResult(error=ItemFailed(f"occurrence {key} changed meanwhile"))
+        if count and self._write_fails():
+            return BatchResult(error=ItemFailed(f"updating occurrence {key} failed"))
+        base = current.item if current is not None else _plain_occurrence(stored, key)
+        values = {name: getattr(update.item, name) for name in update.fields}
+        if "categories" in values:
+            values["categories"] = keep_user_categories(base.categories, update.item.categories)
+        values.pop("recurrence", None)
+        values.pop("recurring", None)
+        occurrence = _StoredOccurrence(
+            current.id if current is not None else self._token(24),
+            self._held(replace(base, **values)), self._token(12), self._clock())
+        exceptions[key.original_start] = occurrence
+        master = replace(stored.item, recurrence=replace(
+            recurrence, modified=frozenset(exceptions)))
+        self._store(kind, key.series_id, master, stored.created_seq,
+                    tuple(sorted(exceptions.items())))
+        return BatchResult(ItemRef(occurrence.id, occurrence.version))
+
+    def _delete_occurrence(self, kind: Kind, key: OccurrenceKey) -> None:
+        stored = self._items[kind][key.series_id]
+        recurrence = stored.item.recurrence
+        assert recurrence is not None
+        exceptions = tuple(e for e in stored.exceptions if e[0] != key.original_start)
+        master = replace(stored.item, recurrence=replace(
+            recurrence, modified=frozenset(original for original, _ in exceptions),
+            deleted=recurrence.deleted | {key.original_start}))
+        self._store(kind, key.series_id, master, stored.created_seq, exceptions)
+
     def _reachable(self) -> None:
         if self.unreachable:
             raise MailboxUnreachable(f"mailbox {self._address} cannot be reached")
@@ -309,16 +465,24 @@ class MemoryMailbox:
         return False
 
     def _store(
-        self, kind: Kind, item_id: str, item: ExchangeItem, created_seq: int | None
+        self, kind: Kind, item_id: str, item: ExchangeItem, created_seq: int | None,
+        exceptions: tuple[tuple[datetime, _StoredOccurrence], ...] | None = None,
     ) -> ItemRef:
-        """Write an item (a new one when ``created_seq`` is None) with a new version."""
+        """Write an item (a new one when ``created_seq`` is None) with a new version;
+        a series keeps its exceptions unless ``exceptions`` replaces them."""
         self._seq += 1
+        if exceptions is None:
+            previous = self._items[kind].get(item_id)
+            exceptions = previous.exceptions if previous is not None else ()
+        if item.recurrence is None:
+            exceptions = ()
         stored = _Stored(
             item=item,
             version=self._token(12),
             modified_at=self._clock(),
             created_seq=self._seq if created_seq is None else created_seq,
             changed_seq=self._seq,
+            exceptions=exceptions,
         )
         self._items[kind][item_id] = stored
         return ItemRef(item_id, stored.version)
@@ -348,3 +512,40 @@ class MemoryMailbox:
     def _token(self, size: int) -> str:
         raw = self._random.getrandbits(size * 8).to_bytes(size, "big")
         return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _same_series(old: Recurrence, new: Recurrence) -> bool:
+    """Whether two recurrences give the same occurrences before deletions."""
+    return (old.start, old.pattern, old.range, old.time_zone) == (
+        new.start, new.pattern, new.range, new.time_zone)
+
+
+def _series_rewritten(
+    stored: _Stored, written: ExchangeItem
+) -> tuple[ExchangeItem, tuple[tuple[datetime, _StoredOccurrence], ...]]:
+    """The master and exceptions after writing ``recurrence``: deletions are added to an
+    unchanged series; a changed one (or one that gets deletions back) starts afresh."""
+    old, new = stored.item.recurrence, written.recurrence
+    if new is None:
+        return written, ()
+    if old is not None and _same_series(old, new) and old.deleted <= new.deleted:
+        kept = tuple(e for e in stored.exceptions if e[0] not in new.deleted)
+        modified = frozenset(original for original, _ in kept)
+        return replace(written, recurrence=replace(new, modified=modified)), kept
+    deleted = frozenset(d for d in new.deleted if is_generated(new, d))
+    return replace(written, recurrence=replace(new, modified=frozenset(), deleted=deleted)), ()
+
+
+def _plain_occurrence(stored: _Stored, key: OccurrenceKey) -> ExchangeItem:
+    """An occurrence nobody changed yet: the master's content on its own day."""
+    recurrence = stored.item.recurrence
+    assert recurrence is not None
+    single = replace(stored.item, recurrence=None, recurring=False)
+    start, end = stored.item.start, stored.item.end
+    if start is None or end is None:
+        return single
+    if isinstance(start, datetime) and isinstance(end, datetime):
+        moved = erp_to_utc(key.original_start, recurrence.zone)
+        return replace(single, start=moved, end=moved + (end - start))
+    day = key.original_start.date()
+    return replace(single, start=day, end=day + (end - start))

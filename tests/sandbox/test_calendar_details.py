@@ -253,3 +253,52 @@ def test_deleting_one_occurrence(ews: RunningSandbox) -> None:
     shown = [s.text for s in root.iterfind(".//t:CalendarItem/t:Start", NS)]
     assert shown == ["2026-12-01T08:00:00Z", "2026-12-03T08:00:00Z"]
     assert list(ews.mailbox(ANNA).items) == [master]  # no copy of an occurrence is kept
+
+
+def _set_recurrence(ews: RunningSandbox, master: str, recurrence: str) -> None:
+    update = (
+        '<m:UpdateItem ConflictResolution="AlwaysOverwrite" '
+        'SendMeetingInvitationsOrCancellations="SendToNone"><m:ItemChanges><t:ItemChange>'
+        f'<t:ItemId Id="{master}"/><t:Updates><t:SetItemField>'
+        '<t:FieldURI FieldURI="calendar:Recurrence"/><t:CalendarItem>'
+        f"{recurrence}</t:CalendarItem></t:SetItemField></t:Updates></t:ItemChange>"
+        "</m:ItemChanges></m:UpdateItem>"
+    )
+    _, root = post(ews.url, update, impersonate=ANNA)
+    assert response_codes(root) == ["NoError"]
+
+
+@pytest.mark.parametrize(("pattern", "kept"), [(RECURRENCE, True),
+                                               (RECURRENCE.replace(">3<", ">4<"), False)])
+def test_a_changed_recurrence_pattern_removes_every_exception(
+    ews: RunningSandbox, pattern: str, kept: bool
+) -> None:
+    """MS-OXOCAL 3.1.4.7.3.5: when the recurrence pattern changes, every exception is
+    removed (modified and deleted occurrences); the same pattern written again keeps them."""
+    master = _create(ews, TIMES + RECURRENCE)
+    first = f'<t:OccurrenceItemId RecurringMasterId="{master}" InstanceIndex="1"/>'
+    rename = (
+        '<m:UpdateItem ConflictResolution="AlwaysOverwrite" '
+        'SendMeetingInvitationsOrCancellations="SendToNone"><m:ItemChanges><t:ItemChange>'
+        f'{first}<t:Updates><t:SetItemField><t:FieldURI FieldURI="item:Subject"/>'
+        "<t:CalendarItem><t:Subject>moved</t:Subject></t:CalendarItem></t:SetItemField>"
+        "</t:Updates></t:ItemChange></m:ItemChanges></m:UpdateItem>"
+    )
+    _, root = post(ews.url, rename, impersonate=ANNA)
+    assert response_codes(root) == ["NoError"]
+    second = f'<t:OccurrenceItemId RecurringMasterId="{master}" InstanceIndex="2"/>'
+    delete = (
+        '<m:DeleteItem DeleteType="MoveToDeletedItems" SendMeetingCancellations="SendToNone">'
+        f"<m:ItemIds>{second}</m:ItemIds></m:DeleteItem>"
+    )
+    _, root = post(ews.url, delete, impersonate=ANNA)
+    assert response_codes(root) == ["NoError"]
+
+    _set_recurrence(ews, master, pattern)
+
+    root = _get(ews, master, "calendar:ModifiedOccurrences", "calendar:DeletedOccurrences")
+    modified = root.findall(".//t:ModifiedOccurrences/t:Occurrence", NS)  # type: ignore[attr-defined]
+    deleted = root.findall(".//t:DeletedOccurrences/t:DeletedOccurrence", NS)  # type: ignore[attr-defined]
+    assert (len(modified), len(deleted)) == ((1, 1) if kept else (0, 0))
+    root = _get(ews, "", "item:Subject", id_element=first)
+    assert root.findtext(".//t:Subject", namespaces=NS) == ("moved" if kept else "detail")  # type: ignore[attr-defined]

@@ -259,12 +259,72 @@ class ItemRef:
 
 
 @dataclass(frozen=True)
+class OccurrenceKey:
+    """One occurrence of an Exchange series: the master's item id and the start the
+    pattern gives the occurrence (``original_start``, a naive wall time in the series'
+    time zone, as in ``Recurrence.modified``/``deleted``).
+
+    The key stays the same while the occurrence is moved, edited or deleted (EWS
+    ``OccurrenceItemId``/``OriginalStart``, Graph ``originalStart``), so it names an
+    exception's pair across passes; ``str(key)`` is the id its link keeps.
+    """
+
+    series_id: str
+    original_start: datetime
+
+    def __post_init__(self) -> None:
+        if self.original_start.tzinfo is not None:
+            raise ValueError("an original start is a naive wall time in the series' zone")
+
+    def __str__(self) -> str:
+        return f"{self.series_id}{OCCURRENCE_SEPARATOR}{self.original_start:%Y%m%dT%H%M%S}"
+
+    @classmethod
+    def parse(cls, text: str) -> OccurrenceKey | None:
+        """The key ``str(key)`` gave; None for a plain item id."""
+        series_id, separator, start = text.rpartition(OCCURRENCE_SEPARATOR)
+        if not separator or not series_id:
+            return None
+        try:
+            return cls(series_id, datetime.strptime(start, "%Y%m%dT%H%M%S"))
+        except ValueError:
+            return None
+
+
+OCCURRENCE_SEPARATOR = "#occurrence@"
+"""Joins a series id and an original start into one id (no EWS or Graph id has it)."""
+
+
+@dataclass(frozen=True)
+class RemoteOccurrence:
+    """A modified occurrence (an exception) of an Exchange series as read.
+
+    ``ref`` is the occurrence's own identity and version (EWS: the occurrence's item id
+    and change key; Graph: the exception event's id and etag); ``item`` its content
+    (no ``recurrence``, ``recurring`` False: an exception is a single appointment that
+    belongs to its series by ``key``).
+    """
+
+    key: OccurrenceKey
+    ref: ItemRef
+    item: ExchangeItem
+    modified_at: datetime
+
+
+@dataclass(frozen=True)
 class RemoteItem:
-    """An Exchange item as read, with its identity and Exchange's LastModifiedTime (UTC)."""
+    """An Exchange item as read, with its identity and Exchange's LastModifiedTime (UTC).
+
+    For a series master (``item.recurrence`` set) ``exceptions`` are its modified
+    occurrences with their content, ordered by original start; its deleted occurrences
+    are ``item.recurrence.deleted``. An adapter reads both with the master, so a read
+    of a master is the whole series.
+    """
 
     ref: ItemRef
     item: ExchangeItem
     modified_at: datetime
+    exceptions: tuple[RemoteOccurrence, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -134,9 +134,14 @@ class Capabilities:
     To Do has no percent complete and no sensitivity). For that backend they are owned
     by the ERP: never written to it, and the value read back (always the default) is
     never taken as a change.
+
+    ``series``: the backend reads and writes recurring series whole (pattern, range,
+    modified and deleted occurrences: ``exchange.port``). Without it every series and
+    every occurrence of one is skipped as recurring, on both sides.
     """
 
     cannot_hold: frozenset[str] = frozenset()
+    series: bool = True
 
     def __post_init__(self) -> None:
         unknown = self.cannot_hold - set(SYNC_FIELDS)
@@ -144,7 +149,7 @@ class Capabilities:
 
 
 EVERYTHING = Capabilities()
-"""A backend that holds every synchronized field (EWS)."""
+"""A backend that holds every synchronized field and whole series (EWS)."""
 
 
 @dataclass(frozen=True)

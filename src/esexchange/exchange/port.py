@@ -15,6 +15,22 @@ What differs between backends travels as data, not as code in the engine:
 - how big a page is and what a sync state means after the pass's own writes are the
   adapter's business (``changes``, ``state_after_writes``).
 
+Recurring series (docs/recurrence.md) travel through the same calls plus two:
+
+- A read of a series master is the whole series: ``ExchangeItem.recurrence`` holds its
+  pattern, range and zone with the original starts of its modified and deleted
+  occurrences; ``RemoteItem.exceptions`` the modified occurrences' content, each with
+  its own ``ItemRef`` and its ``OccurrenceKey`` (master id + original start). Single
+  occurrences are never listed on their own.
+- ``create`` of an item with ``recurrence`` makes a series master whose ``start``/``end``
+  are the first occurrence; its ``recurrence.deleted`` occurrences are deleted in the
+  same call. ``update`` with ``recurrence`` in its fields sets pattern, range and zone
+  (see ``Mailbox.update`` for what Exchange then keeps).
+- ``update_occurrences`` writes fields of single occurrences, keyed by
+  ``OccurrenceKey`` (EWS ``OccurrenceItemId`` by index, or the exception's own id;
+  Graph the instance with that ``originalStart``); ``delete_occurrences`` removes
+  occurrences from their series (they become deleted occurrences).
+
 Errors (all in ``esexchange.exchange.errors``)::
 
     MailboxError                 anything a mailbox operation reports
@@ -34,12 +50,19 @@ from datetime import datetime
 from typing import Generic, Protocol, TypeVar
 
 from esexchange.domain.claims import MailboxClaim
-from esexchange.domain.model import Category, ExchangeItem, ItemRef, Kind, RemoteItem
+from esexchange.domain.model import (
+    Category,
+    ExchangeItem,
+    ItemRef,
+    Kind,
+    OccurrenceKey,
+    RemoteItem,
+)
 from esexchange.domain.state import Capabilities, CompleteWindow, MailboxChange
 
 __all__ = [
     "AppToken", "BatchResult", "Capabilities", "ChangePage", "CompleteWindow", "Exchange",
-    "ExchangeUpdate", "Mailbox", "MailboxClaim", "OwnWrites",
+    "ExchangeUpdate", "Mailbox", "MailboxClaim", "OccurrenceUpdate", "OwnWrites",
 ]
 
 
@@ -83,6 +106,24 @@ class ExchangeUpdate:
     ref: ItemRef
     item: ExchangeItem
     fields: frozenset[str]
+
+
+@dataclass(frozen=True)
+class OccurrenceUpdate:
+    """Write ``fields`` of ``item`` to the occurrence ``key`` of a series.
+
+    ``ref`` is the exception's own identity and version as last read
+    (``RemoteOccurrence.ref``), which guards the write; ``None`` for an occurrence that
+    is not modified yet (it becomes an exception, written by the key: EWS
+    ``OccurrenceItemId`` with the occurrence's index). ``item`` is a single appointment
+    (no ``recurrence``); its ``start``/``end`` may move the occurrence anywhere, its key
+    stays the original start.
+    """
+
+    key: OccurrenceKey
+    item: ExchangeItem
+    fields: frozenset[str]
+    ref: ItemRef | None = None
 
 
 @dataclass(frozen=True)
@@ -158,7 +199,15 @@ class Mailbox(Protocol):
         ...
 
     def create(self, items: Sequence[ExchangeItem]) -> list[BatchResult[ItemRef]]:
-        """Create items (in batches, never one request per item); never sends invitations."""
+        """Create items (in batches, never one request per item); never sends invitations.
+
+        An item with ``recurrence`` is created as a series master: ``start``/``end`` are
+        its first occurrence, the pattern and range repeat it in ``recurrence.time_zone``
+        (wall time kept across DST), and the occurrences in ``recurrence.deleted`` are
+        deleted before the call returns; ``recurrence.modified`` is not written here (the
+        master's id is needed first: ``update_occurrences``). A recurrence the backend
+        cannot express fails that element with ``ItemFailed`` naming the rule part.
+        """
         ...
 
     def update(self, updates: Sequence[ExchangeUpdate]) -> list[BatchResult[ItemRef]]:
@@ -170,7 +219,35 @@ class Mailbox(Protocol):
         (``domain.mapping.keep_user_categories``). A version that no longer matches
         fails that element with ``ItemFailed`` (the item changed meanwhile; the next pass
         merges it).
+
+        ``recurrence`` in the fields of a series master: when its pattern, range, zone
+        and first day are as the item has them, only the occurrences of
+        ``recurrence.deleted`` that are not deleted yet are deleted (the modified ones
+        stay). Otherwise the series is written anew, as Exchange does when a pattern
+        changes: every modified and deleted occurrence is dropped, then
+        ``recurrence.deleted`` are deleted again. Either way the answer's version is the
+        master's after all of it.
         """
+        ...
+
+    def update_occurrences(
+        self, updates: Sequence[OccurrenceUpdate]
+    ) -> list[BatchResult[ItemRef]]:
+        """Write the named fields of single occurrences (each becomes or stays a modified
+        occurrence of its series); answers each occurrence's own new ``ItemRef``.
+
+        An occurrence the series does not have (no such original start, or deleted)
+        fails with ``ItemFailed``, and so does a stale ``ref``. Writing an exception
+        changes its master as well (EWS keeps exceptions inside the master): the
+        master's next read has a new version and the same content.
+        """
+        ...
+
+    def delete_occurrences(self, keys: Sequence[OccurrenceKey]) -> list[BatchResult[None]]:
+        """Remove occurrences from their series (they become deleted occurrences); never
+        sends cancellations. An occurrence that is already deleted, or whose series is
+        gone, counts as deleted; an original start the pattern does not give fails with
+        ``ItemFailed``."""
         ...
 
     def delete(self, refs: Sequence[ItemRef]) -> list[BatchResult[None]]:

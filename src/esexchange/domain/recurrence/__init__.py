@@ -10,6 +10,7 @@ from esexchange.domain.recurrence.expand import (
     is_generated,
     last_start,
     next_regeneration,
+    occurrence_index,
     occurrences,
     occurrences_utc,
 )
@@ -39,6 +40,6 @@ __all__ = [
     "AbsoluteMonthly", "AbsoluteYearly", "Daily", "EndDate", "NoEnd", "Numbered", "Pattern",
     "Range", "Recurrence", "Regenerating", "RelativeMonthly", "RelativeYearly", "Unit",
     "WeekIndex", "Weekday", "Weekly", "format_rrule", "from_graph", "generated",
-    "is_generated", "last_start", "next_regeneration", "occurrences", "occurrences_utc",
-    "parse_rrule", "require_ews_expressible", "to_graph",
+    "is_generated", "last_start", "next_regeneration", "occurrence_index", "occurrences",
+    "occurrences_utc", "parse_rrule", "require_ews_expressible", "to_graph",
 ]

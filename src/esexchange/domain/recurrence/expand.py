@@ -83,6 +83,15 @@ def is_generated(recurrence: Recurrence, original_start: datetime) -> bool:
     return False
 
 
+def occurrence_index(recurrence: Recurrence, original_start: datetime) -> int | None:
+    """The 1-based position of ``original_start`` among the starts the rule generates
+    (deleted occurrences count, as EWS ``InstanceIndex`` does); None if it gives none."""
+    for index, start in enumerate(generated(recurrence), start=1):
+        if start >= original_start:
+            return index if start == original_start else None
+    return None
+
+
 def last_start(recurrence: Recurrence) -> datetime | None:
     """The start of the last generated occurrence; None for a series without end."""
     if recurrence.regenerating:

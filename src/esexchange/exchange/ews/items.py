@@ -31,7 +31,7 @@ from esexchange.domain.model import (
     Sensitivity,
     TaskStatus,
 )
-from esexchange.exchange.ews.recurrence import series_of
+from esexchange.exchange.ews.recurrence import series_of, to_ews
 
 ERP_ID_FIELD = "esx_erp_id"
 """The attribute name under which exchangelib carries esExchange's extended property."""
@@ -88,14 +88,14 @@ _WRITE_FIELDS: dict[Kind, dict[str, tuple[str, ...]]] = {
         "start": ("start", "end", "is_all_day"), "end": ("start", "end", "is_all_day"),
         "sensitivity": ("sensitivity",), "importance": ("importance",),
         "categories": ("categories",), "reminder_minutes": _REMINDER,
-        "erp_id": (ERP_ID_FIELD,),
+        "erp_id": (ERP_ID_FIELD,), "recurrence": ("recurrence",),
     },
     Kind.TASK: {
         "subject": ("subject",), "body": ("body",), "start": ("start_date",),
         "due": ("due_date",), "status": ("status",), "percent_complete": ("percent_complete",),
         "sensitivity": ("sensitivity",), "importance": ("importance",),
         "categories": ("categories",), "reminder_minutes": _REMINDER,
-        "erp_id": (ERP_ID_FIELD,),
+        "erp_id": (ERP_ID_FIELD,), "recurrence": ("recurrence",),
     },
 }
 """``ExchangeItem`` field -> exchangelib fields written for it. A field without an
@@ -128,8 +128,10 @@ def exchangelib_fields(kind: Kind, fields: Iterable[str]) -> list[str]:
     return out
 
 
-def to_exchangelib(item: ExchangeItem, *, account: Any, folder: Any, **identity: str) -> Any:
-    """An exchangelib item with every field of ``item`` set (``identity``: id, changekey)."""
+def to_exchangelib(item: ExchangeItem, *, account: Any, folder: Any, **identity: Any) -> Any:
+    """An exchangelib item with every field of ``item`` set (``identity``: id and
+    changekey, or ``_id``: an ``OccurrenceItemId``). A series master gets its pattern
+    and range (``to_ews``; refused with ``RecurrenceRefused`` where EWS has none)."""
     values: dict[str, Any] = {
         "subject": sendable(item.subject),
         "body": Body(sendable(item.body)) if item.body else None,
@@ -141,8 +143,12 @@ def to_exchangelib(item: ExchangeItem, *, account: Any, folder: Any, **identity:
     }
     if item.reminder_minutes is not None:
         values["reminder_minutes_before_start"] = item.reminder_minutes
+    if item.recurrence is not None:
+        values["recurrence"] = to_ews(item.recurrence, task=item.kind is Kind.TASK)
     if item.kind is Kind.APPOINTMENT:
-        zone = account.default_timezone
+        # A series repeats at its wall time in its own zone (StartTimeZone).
+        zone = (EWSTimeZone(item.recurrence.time_zone) if item.recurrence is not None
+                else account.default_timezone)
         values |= {
             "start": _bound_to_ews(item.start, zone, is_end=False),
             "end": _bound_to_ews(item.end, zone, is_end=True),

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from exchangelib import EWSTimeZone, FolderCollection, Q
 from exchangelib.errors import (
+    ErrorCalendarOccurrenceIsDeletedFromRecurrence,
     ErrorExceededConnectionCount,
     ErrorIrresolvableConflict,
     ErrorItemNotFound,
@@ -32,12 +33,22 @@ from exchangelib.items import (
     SAVE_ONLY,
     SEND_TO_NONE,
 )
-from exchangelib.properties import DistinguishedFolderId
+from exchangelib.properties import DistinguishedFolderId, OccurrenceItemId
 from exchangelib.properties import Mailbox as MailboxAddress
 
 from esexchange.domain.claims import CLAIM_NAME, MailboxClaim
+from esexchange.domain.errors import RecurrenceRefused
 from esexchange.domain.mapping import keep_user_categories
-from esexchange.domain.model import Category, ExchangeItem, ItemRef, Kind, RemoteItem
+from esexchange.domain.model import (
+    Category,
+    ExchangeItem,
+    ItemRef,
+    Kind,
+    OccurrenceKey,
+    RemoteItem,
+    RemoteOccurrence,
+)
+from esexchange.domain.recurrence import Recurrence, occurrence_index
 from esexchange.domain.state import EVERYTHING, WHOLE_FOLDER, Capabilities, MailboxChange
 from esexchange.exchange.errors import ItemFailed, MailboxError
 from esexchange.exchange.ews.categories import CONFIGURATION_NAME, merge_categories
@@ -51,6 +62,7 @@ from esexchange.exchange.ews.items import (
     to_exchangelib,
 )
 from esexchange.exchange.ews.memo import ServerMemo
+from esexchange.exchange.ews.recurrence import exception_ids
 from esexchange.exchange.ews.services import (
     CreateItems,
     DeleteItems,
@@ -62,7 +74,13 @@ from esexchange.exchange.ews.settings import EwsSettings
 from esexchange.exchange.ews.streaming import MailboxEvents
 from esexchange.exchange.ews.transport import RequestCounter, mailbox_call
 from esexchange.exchange.ics import VersionPage, state_past_own_writes
-from esexchange.exchange.port import BatchResult, ChangePage, ExchangeUpdate, OwnWrites
+from esexchange.exchange.port import (
+    BatchResult,
+    ChangePage,
+    ExchangeUpdate,
+    OccurrenceUpdate,
+    OwnWrites,
+)
 
 log = logging.getLogger(__name__)
 
@@ -209,13 +227,38 @@ class EwsMailbox:
                 for index, outcome in self._in_chunks(pending, send, nothing_sent=nothing_sent):
                     results[index] = self._result(items[index], outcome, "created")
                 nothing_sent = nothing_sent and not pending
+            self._delete_created_occurrences(items, results)
         return _complete(results)
+
+    def _delete_created_occurrences(
+        self, items: Sequence[ExchangeItem], results: list[BatchResult[ItemRef] | None]
+    ) -> None:
+        """Delete the ``recurrence.deleted`` occurrences of the series just created; each
+        master's answer becomes its version after that (or the failure of it)."""
+        wanted: dict[int, tuple[ItemRef, Recurrence]] = {}
+        for index, (item, result) in enumerate(zip(items, results, strict=True)):
+            if (item.recurrence is not None and item.recurrence.deleted
+                    and result is not None and result.value is not None):
+                wanted[index] = (result.value, item.recurrence)
+        if not wanted:
+            return
+        targets = [(ref.id, recurrence, original) for ref, recurrence in wanted.values()
+                   for original in sorted(recurrence.deleted)]
+        failed = self._delete_by_index(targets)
+        versions = self._versions([ref.id for ref, _ in wanted.values()])
+        for index, (ref, _) in wanted.items():
+            error = failed.get(ref.id)
+            if error is not None:
+                results[index] = BatchResult(error=error)
+            else:
+                results[index] = BatchResult(ItemRef(ref.id, versions.get(ref.id, ref.version)))
 
     def update(self, updates: Sequence[ExchangeUpdate]) -> list[BatchResult[ItemRef]]:
         """UpdateItem in chunks with NeverOverwrite: a stale change key fails that element."""
         results: list[BatchResult[ItemRef] | None] = [None] * len(updates)
         with self._call():
             updates = self._with_user_categories(updates)
+            updates, deletions = self._series_writes(updates)
             pending = []
             for index, update in enumerate(updates):
                 names = exchangelib_fields(update.item.kind, update.fields)
@@ -230,7 +273,160 @@ class EwsMailbox:
                     pending.append((index, (built, names)))
             for index, outcome in self._in_chunks(pending, self._send_updates, nothing_sent=True):
                 results[index] = self._result(updates[index].item, outcome, "updated")
+            self._delete_updated_occurrences(updates, deletions, results)
         return _complete(results)
+
+    def _series_writes(
+        self, updates: Sequence[ExchangeUpdate]
+    ) -> tuple[list[ExchangeUpdate], dict[int, frozenset[datetime]]]:
+        """Updates that write a series' ``recurrence``, as the port says: an unchanged
+        pattern is not written again (so Exchange keeps the modified occurrences), only
+        the missing deletions are made. Answers the updates to send and, by index, the
+        occurrences to delete after them. One batched GetItem, only when needed."""
+        out = list(updates)
+        deletions: dict[int, frozenset[datetime]] = {}
+        for kind in Kind:
+            indexes = [i for i, u in enumerate(updates) if u.item.kind is kind
+                       and "recurrence" in u.fields and u.item.recurrence is not None]
+            if not indexes:
+                continue
+            current = self._fetch(kind, [updates[i].ref.id for i in indexes])
+            for i in indexes:
+                update, wanted = updates[i], updates[i].item.recurrence
+                assert wanted is not None
+                now = current.get(update.ref.id)
+                had = now.item.recurrence if now is not None else None
+                if had is not None and _same_series(had, wanted) and had.deleted <= wanted.deleted:
+                    out[i] = replace(update, fields=update.fields - {"recurrence"})
+                    deletions[i] = wanted.deleted - had.deleted
+                else:
+                    deletions[i] = wanted.deleted
+        return out, deletions
+
+    def _delete_updated_occurrences(
+        self, updates: Sequence[ExchangeUpdate], deletions: dict[int, frozenset[datetime]],
+        results: list[BatchResult[ItemRef] | None],
+    ) -> None:
+        written = {i: result.value for i, result in enumerate(results)
+                   if i in deletions and deletions[i] and result is not None
+                   and result.value is not None}
+        if not written:
+            return
+        targets = []
+        for i, ref in written.items():
+            recurrence = updates[i].item.recurrence
+            assert recurrence is not None
+            targets += [(ref.id, recurrence, original) for original in sorted(deletions[i])]
+        failed = self._delete_by_index(targets)
+        versions = self._versions([ref.id for ref in written.values()])
+        for i, ref in written.items():
+            error = failed.get(ref.id)
+            results[i] = (BatchResult(error=error) if error is not None
+                          else BatchResult(ItemRef(ref.id, versions.get(ref.id, ref.version))))
+
+    def update_occurrences(
+        self, updates: Sequence[OccurrenceUpdate]
+    ) -> list[BatchResult[ItemRef]]:
+        """UpdateItem of single occurrences: an exception by its own id and change key
+        (NeverOverwrite), an occurrence not modified yet by ``OccurrenceItemId`` with its
+        index (one batched GetItem of the masters computes the indexes)."""
+        results: list[BatchResult[ItemRef] | None] = [None] * len(updates)
+        if not updates:
+            return []
+        with self._call():
+            masters = self._fetch(Kind.APPOINTMENT, sorted({u.key.series_id for u in updates}))
+            pending = []
+            for index, update in enumerate(updates):
+                names = [name for name in exchangelib_fields(Kind.APPOINTMENT, update.fields)
+                         if name != "recurrence"]
+                target = self._occurrence_target(update.key, update.ref, masters)
+                if isinstance(target, ItemFailed):
+                    results[index] = BatchResult(error=target)
+                    continue
+                if not names:
+                    results[index] = BatchResult(error=ItemFailed(
+                        f"occurrence {update.key}: nothing to write"))
+                    continue
+                identity = target if isinstance(target, dict) else {}
+                built = self._build(replace(update.item, recurrence=None), "updated",
+                                    folder=None, **identity)
+                if isinstance(built, ItemFailed):
+                    results[index] = BatchResult(error=built)
+                    continue
+                if isinstance(target, OccurrenceItemId):
+                    built._id = target  # after clean(), which allows only an ItemId
+                pending.append((index, (built, names)))
+            for index, outcome in self._in_chunks(pending, self._send_updates, nothing_sent=True):
+                results[index] = self._result(updates[index].item, outcome, "updated")
+        return _complete(results)
+
+    def delete_occurrences(self, keys: Sequence[OccurrenceKey]) -> list[BatchResult[None]]:
+        """DeleteItem of ``OccurrenceItemId``s (their indexes from one batched GetItem of
+        the masters); SendToNone. Already deleted, or a series that is gone: deleted."""
+        if not keys:
+            return []
+        with self._call():
+            masters = self._fetch(Kind.APPOINTMENT, sorted({k.series_id for k in keys}))
+            targets = []
+            results: list[BatchResult[None] | None] = [None] * len(keys)
+            for index, key in enumerate(keys):
+                master = masters.get(key.series_id)
+                recurrence = master.item.recurrence if master is not None else None
+                if recurrence is None or key.original_start in recurrence.deleted:
+                    results[index] = BatchResult()
+                    continue
+                targets.append((index, key.series_id, recurrence, key.original_start))
+            failed = self._delete_by_index([t[1:] for t in targets], per_element=True)
+            for index, *_ in targets:
+                error = failed.get(str(index))
+                results[index] = BatchResult(error=error) if error is not None else BatchResult()
+        return _complete(results)
+
+    def _occurrence_target(
+        self, key: OccurrenceKey, ref: ItemRef | None, masters: dict[str, RemoteItem]
+    ) -> dict[str, str] | OccurrenceItemId | ItemFailed:
+        """How UpdateItem names an occurrence: the exception's id, or master id + index."""
+        if ref is not None:
+            return {"id": ref.id, "changekey": ref.version}
+        master = masters.get(key.series_id)
+        recurrence = master.item.recurrence if master is not None else None
+        index = None
+        if recurrence is not None and key.original_start not in recurrence.deleted:
+            index = occurrence_index(recurrence, key.original_start)
+        if index is None:
+            return ItemFailed(f"series {key.series_id} in mailbox {self.address} has no "
+                              f"occurrence at {key.original_start:%Y-%m-%d %H:%M}")
+        return OccurrenceItemId(id=key.series_id, instance_index=index)
+
+    def _delete_by_index(
+        self, targets: Sequence[tuple[str, Recurrence, datetime]], *, per_element: bool = False
+    ) -> dict[str, ItemFailed]:
+        """DeleteItem of occurrences by master id and original start; the failures by
+        master id (by position in ``targets`` with ``per_element``)."""
+        failed: dict[str, ItemFailed] = {}
+        pending = []
+        for position, (series_id, recurrence, original) in enumerate(targets):
+            name = str(position) if per_element else series_id
+            index = occurrence_index(recurrence, original)
+            if index is None:
+                failed[name] = ItemFailed(
+                    f"series {series_id} in mailbox {self.address} has no occurrence at "
+                    f"{original:%Y-%m-%d %H:%M}")
+                continue
+            pending.append((position, OccurrenceItemId(id=series_id, instance_index=index)))
+        already_gone = (ErrorItemNotFound, ErrorCalendarOccurrenceIsDeletedFromRecurrence)
+        for position, outcome in self._in_chunks(pending, self._send_deletes, nothing_sent=True):
+            if isinstance(outcome, Exception) and not isinstance(outcome, already_gone):
+                series_id = targets[position][0]
+                name = str(position) if per_element else series_id
+                failed[name] = self._item_failed(f"an occurrence of series {series_id}",
+                                                 "deleted", outcome)
+        return failed
+
+    def _versions(self, ids: Sequence[str]) -> dict[str, str]:
+        """The current change keys of items (one batched GetItem)."""
+        return {item_id: remote.ref.version
+                for item_id, remote in self._fetch(Kind.APPOINTMENT, list(ids)).items()}
 
     def _with_user_categories(self, updates: Sequence[ExchangeUpdate]) -> list[ExchangeUpdate]:
         """Updates that write categories keep the user's own ones as Exchange has them
@@ -387,6 +583,7 @@ class EwsMailbox:
             if not path.field.is_attribute
         }
         fetched: dict[str, RemoteItem] = {}
+        exceptions: dict[str, list[tuple[str, datetime]]] = {}
         size = self._settings.batch_size
         for start in range(0, len(ids), size):
             chunk = [(item_id, None) for item_id in ids[start:start + size]]
@@ -405,7 +602,28 @@ class EwsMailbox:
                     continue
                 if isinstance(answer, MODELS[kind]):
                     fetched[item_id] = from_exchangelib(answer, kind, zone=self._zone)
+                    if kind is Kind.APPOINTMENT:
+                        exceptions[item_id] = exception_ids(answer, zone=self._zone)
+        if any(exceptions.values()):
+            self._with_exceptions(fetched, exceptions)
         return fetched
+
+    def _with_exceptions(
+        self, fetched: dict[str, RemoteItem], exceptions: dict[str, list[tuple[str, datetime]]]
+    ) -> None:
+        """Give each master read its modified occurrences' content (batched GetItem)."""
+        wanted = [occurrence_id for listed in exceptions.values() for occurrence_id, _ in listed]
+        read = self._fetch(Kind.APPOINTMENT, wanted)
+        for master_id, listed in exceptions.items():
+            found = tuple(
+                RemoteOccurrence(OccurrenceKey(master_id, original), read[occurrence_id].ref,
+                                 replace(read[occurrence_id].item, recurring=False),
+                                 read[occurrence_id].modified_at)
+                for occurrence_id, original in sorted(listed, key=lambda pair: pair[1])
+                if occurrence_id in read
+            )
+            if found and master_id in fetched:
+                fetched[master_id] = replace(fetched[master_id], exceptions=found)
 
     def _in_chunks(
         self, pending: list[tuple[int, Any]], send: Callable[[list[Any]], list[Any]],
@@ -439,7 +657,7 @@ class EwsMailbox:
         try:
             built = to_exchangelib(item, account=self._account, **target)
             built.clean(version=self._account.version)
-        except (ValueError, TypeError) as error:
+        except (ValueError, TypeError, RecurrenceRefused) as error:
             return self._item_failed(_label(item), verb, error)
         return built
 
@@ -511,3 +729,9 @@ def _complete(results: list[BatchResult[T] | None]) -> list[BatchResult[T]]:
     missing = [index for index, result in enumerate(results) if result is None]
     assert not missing, f"no result for elements {missing}"
     return [result for result in results if result is not None]
+
+
+def _same_series(old: Recurrence, new: Recurrence) -> bool:
+    """Whether two recurrences generate the same occurrences before deletions."""
+    return (old.start, old.pattern, old.range, old.time_zone) == (
+        new.start, new.pattern, new.range, new.time_zone)

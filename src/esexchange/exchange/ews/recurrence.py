@@ -112,6 +112,16 @@ def series_of(item: Any, kind: Kind, *, zone: EWSTimeZone) -> Recurrence | None:
         return None
 
 
+def exception_ids(item: Any, *, zone: EWSTimeZone) -> list[tuple[str, datetime]]:
+    """(item id, original start as the series' wall time) of a master's modified
+    occurrences as read (``ModifiedOccurrences``), in the order EWS lists them."""
+    if getattr(item, "recurrence", None) is None or item.start is None:
+        return []
+    series_zone = item._start_timezone or zone
+    return [(o.id, _wall(o.original_start, series_zone))
+            for o in getattr(item, "modified_occurrences", None) or () if o.id]
+
+
 def _wall(moment: datetime, zone: EWSTimeZone) -> datetime:
     """A moment read from EWS as the naive wall time in ``zone``."""
     local = moment.astimezone(zone)

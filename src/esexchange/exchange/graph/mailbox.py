@@ -117,7 +117,9 @@ class GraphMailbox:
         return self._address
 
     def capabilities(self, kind: Kind) -> Capabilities:
-        return Capabilities(wire.TASK_CANNOT_HOLD) if kind is Kind.TASK else Capabilities()
+        # Series are read and written whole once the Graph side of issue 12 lands.
+        cannot_hold = wire.TASK_CANNOT_HOLD if kind is Kind.TASK else frozenset()
+        return Capabilities(cannot_hold, series=False)
 
     # --- reading ------------------------------------------------------------------------
 

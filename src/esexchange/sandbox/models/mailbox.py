@@ -113,6 +113,9 @@ class Mailbox(SeriesMailbox, ConfigurationsMailbox, FolderTreeMailbox, Subscript
             self._apply(fields, extended, change)
             if item.kind == "Task" and isinstance(change.target, str):
                 rules.task_rule(fields, change.target, now)
+        if item.kind == "CalendarItem" and fields.get("Recurrence") != item.fields.get(
+                "Recurrence") and "Recurrence" in item.fields:
+            self._drop_exceptions(item, fields)
         if item.kind == "Task":
             fields["ChangeCount"] = int(fields.get("ChangeCount", 0)) + 1  # type: ignore[arg-type]
         rules.derive(item.kind, fields, now)  # may refuse the result; the item stays untouched
@@ -195,6 +198,15 @@ class Mailbox(SeriesMailbox, ConfigurationsMailbox, FolderTreeMailbox, Subscript
             # The organizer's cancelled meeting: state 5 = meeting (1) + cancelled (4).
             moved.fields.update(IsCancelled=True, AppointmentState=5)
         self.items[moved.id] = moved
+
+    def _drop_exceptions(self, master: Item, fields: dict[str, Value]) -> None:
+        """A changed recurrence pattern removes every modified and deleted occurrence
+        (MS-OXOCAL 3.1.4.7.3.5: "removes every exception from the PidLidAppointmentRecur
+        property and every Exception Attachment object")."""
+        fields.pop("ModifiedOccurrences", None)
+        fields.pop("DeletedOccurrences", None)
+        for exception_id in [k for k, e in self.exceptions.items() if e.master_id == master.id]:
+            del self.exceptions[exception_id]
 
     def _delete_occurrence(self, occurrence: Item, send_cancellations: str | None) -> None:
         """Delete one occurrence: the master lists it in DeletedOccurrences from now on."""
