@@ -1,10 +1,12 @@
 """An in-memory ``ErpStore`` that keeps the port's promises, for tests of the engine.
 
 Like the SQL store: every activity write appends to a change journal with increasing
-sequence numbers (the triggers' job); ``changes(after_seq=0)`` returns every current
-activity of the employee; a transaction applies at ``commit()`` and not at all
-otherwise (it works on a copy, swapped in at commit). ``crash_on_commit`` makes the next
-commit raise, as a process dying before its commit would.
+sequence numbers (the triggers' job; a modified occurrence's row is journaled as a
+change of its series, and deleting a master deletes its occurrence rows);
+``changes(after_seq=0)`` returns every current activity of the employee; a transaction
+applies at ``commit()`` and not at all otherwise (it works on a copy, swapped in at
+commit). ``crash_on_commit`` makes the next commit raise, as a process dying before its
+commit would.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
+from esexchange.domain.errors import ItemRejected
 from esexchange.domain.model import ErpActivity, Kind, Reference, Side
+from esexchange.domain.recurrence.series import ErpSeries, erp_series
 from esexchange.domain.state import ErpChange, Link, Parked
 from esexchange.erp.errors import PairWriteFailed
 from esexchange.erp.port import Cursor, Scope
@@ -125,6 +129,20 @@ class FakeErp:
     def last_changed(self, erp_ids: Sequence[int]) -> dict[int, datetime]:
         return {i: self.state.modified[i] for i in erp_ids if i in self.state.modified}
 
+    def series(self, master_ids: Sequence[int], *, time_zone: str
+               ) -> dict[int, ErpSeries | ItemRejected]:
+        found: dict[int, ErpSeries | ItemRejected] = {}
+        for erp_id in master_ids:
+            master = self.state.activities.get(erp_id)
+            if master is None or master.recurrence is None:
+                continue
+            rows = [a for a in self.state.activities.values() if a.series_id == erp_id]
+            try:
+                found[erp_id] = erp_series(master, rows, time_zone=time_zone)
+            except ItemRejected as rejected:
+                found[erp_id] = rejected
+        return found
+
     def links(self, scope: Scope, kind: Kind) -> list[Link]:
         return [
             link for (s, k, _), link in sorted(self.state.links.items(), key=lambda i: i[0][2])
@@ -155,9 +173,10 @@ class FakeTransaction:
 
     def create_activity(self, activity: ErpActivity, owner_employee_id: int) -> int:
         self._writes += 1
+        # A modified occurrence has no participants of its own: its series' are its.
+        owners = () if activity.series_id is not None else (owner_employee_id,)
         return _write_create(
-            self._state, replace(activity, participant_ids=(owner_employee_id,)),
-            self._store._clock(),
+            self._state, replace(activity, participant_ids=owners), self._store._clock(),
         )
 
     def update_activity(self, erp_id: int, activity: ErpActivity, fields: frozenset[str]) -> None:
@@ -226,6 +245,13 @@ class FakeTransaction:
 
 
 def _journal(state: _State, erp_id: int, activity: ErpActivity) -> None:
+    if activity.series_id is not None:  # an occurrence row: a change of its series
+        master = state.activities.get(activity.series_id)
+        if master is not None:
+            state.seq += 1
+            state.journal.append(Journal(state.seq, activity.series_id, master.kind,
+                                         frozenset(master.participant_ids)))
+        return
     state.seq += 1
     state.journal.append(
         Journal(state.seq, erp_id, activity.kind, frozenset(activity.participant_ids))
@@ -245,6 +271,9 @@ def _write_update(state: _State, erp_id: int, activity: ErpActivity, now: dateti
     before = state.activities[erp_id]
     state.activities[erp_id] = activity
     state.modified[erp_id] = now
+    if activity.series_id is not None:
+        _journal(state, erp_id, activity)
+        return
     # Like the triggers: former participants hear of it too (it is gone for them).
     state.seq += 1
     state.journal.append(
@@ -259,3 +288,6 @@ def _write_delete(state: _State, erp_id: int) -> None:
     activity = state.activities.pop(erp_id)
     state.modified.pop(erp_id, None)
     _journal(state, erp_id, activity)
+    for occurrence_id in [i for i, a in state.activities.items() if a.series_id == erp_id]:
+        state.activities.pop(occurrence_id)
+        state.modified.pop(occurrence_id, None)

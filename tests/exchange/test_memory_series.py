@@ -9,11 +9,11 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 import pytest
+from esexchange.exchange.memory import MemoryMailbox
 
 from esexchange.domain.mapping.times import erp_to_utc
 from esexchange.domain.model import ExchangeItem, ItemRef, Kind, OccurrenceKey
 from esexchange.domain.recurrence import parse_rrule
-from esexchange.exchange.memory import MemoryMailbox
 from esexchange.exchange.port import ExchangeUpdate, OccurrenceUpdate
 from tests.exchange.test_memory_mailbox import Clock
 

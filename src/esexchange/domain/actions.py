@@ -19,7 +19,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from esexchange.domain.model import ErpActivity, ExchangeItem, ItemRef, Kind, Side
+from esexchange.domain.model import (
+    ErpActivity,
+    ExchangeItem,
+    ItemRef,
+    Kind,
+    OccurrenceKey,
+    Side,
+)
 from esexchange.domain.state import Link
 
 
@@ -51,17 +58,41 @@ class DeleteInExchange:
 
 
 @dataclass(frozen=True)
+class UpdateOccurrence:
+    """Write ``fields`` of ``item`` to one occurrence of a series in Exchange
+    (``Mailbox.update_occurrences``); ``erp_id`` is the ERP row of the modified
+    occurrence, or of the series when the occurrence is given back the series' content.
+
+    ``key.series_id`` is empty for a series this pass creates in Exchange: the engine
+    takes it from the create of ERP activity ``series_erp_id``. ``link`` (the
+    occurrence pair's, ``None`` when the pair ends) gets its Exchange id (``str(key)``)
+    and version from the write.
+    """
+
+    erp_id: int
+    series_erp_id: int
+    key: OccurrenceKey
+    ref: ItemRef | None
+    item: ExchangeItem
+    fields: frozenset[str]
+    link: Link | None
+
+
+@dataclass(frozen=True)
 class CreateInErp:
     """Create an activity from Exchange item ``exchange_id``.
 
     ``replaces`` is the ERP id of a link this one supersedes (an edit in Exchange beat a
     deletion in the ERP: the old activity is gone, the new one takes its place).
+    ``series_exchange_id`` names the Exchange series of a modified occurrence whose ERP
+    master this pass creates: the engine fills ``activity.series_id`` from it.
     """
 
     exchange_id: str
     activity: ErpActivity
     link: Link
     replaces: int | None = None
+    series_exchange_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -109,6 +140,7 @@ class Detach:
 Action = (
     CreateInExchange
     | UpdateInExchange
+    | UpdateOccurrence
     | DeleteInExchange
     | CreateInErp
     | UpdateInErp
@@ -120,7 +152,7 @@ Action = (
 
 DELETIONS = (DeleteInExchange, DeleteInErp)
 
-ExchangeWrite = CreateInExchange | UpdateInExchange | DeleteInExchange
+ExchangeWrite = CreateInExchange | UpdateInExchange | UpdateOccurrence | DeleteInExchange
 ErpWrite = CreateInErp | UpdateInErp | DeleteInErp
 LinkRecord = SaveLink | DropLink | Detach
 
@@ -170,6 +202,8 @@ class PairStep:
             return self.erp.exchange_id
         if isinstance(self.exchange, UpdateInExchange | DeleteInExchange):
             return self.exchange.ref.id
+        if isinstance(self.exchange, UpdateOccurrence) and self.exchange.key.series_id:
+            return str(self.exchange.key)
         if isinstance(self.record, SaveLink | Detach):
             return self.record.link.exchange_id or None
         return None
@@ -188,7 +222,10 @@ class SkipReason(StrEnum):
     """Why an item was left alone."""
 
     SETTING_OFF = "the employee's setting for this kind is off"
-    RECURRING = "recurring series are not synchronized"
+    RECURRING = (
+        "this recurring item is not synchronized (a series this backend cannot write yet, "
+        "a series whose pattern could not be read, or an occurrence seen without its series)"
+    )
     PRIVATE = "private items are not synchronized (no-private setting)"
     OUTSIDE_WINDOW = "outside the synchronized time window"
     BEFORE_START = "last modified before the start of synchronization"

@@ -93,6 +93,12 @@ class TaskStatus(StrEnum):
 class Item:
     """Canonical content of one appointment or task: what both sides agree on.
 
+    A series master has ``recurrence``, its pattern and range as canonical RRULE text
+    (``format_rrule``), repeating ``start``/``end`` (the first occurrence) at their wall
+    time in the connection's ERP zone, and ``exdates``, the original starts of its
+    deleted occurrences (naive wall times, sorted). Its modified occurrences are pairs
+    of their own.
+
     Fields that exist on both sides are merged. ``equipment`` and ``priority_name`` are
     owned by the ERP (they reach Exchange only as the body trailer and are never taken
     from Exchange: see ``ERP_OWNED_FIELDS``). Other one-sided data stays on its side:
@@ -114,6 +120,8 @@ class Item:
     percent_complete: int = 0
     equipment: tuple[str, ...] = ()
     priority_name: str = ""
+    recurrence: str | None = None
+    exdates: tuple[datetime, ...] = ()
 
     @property
     def all_day(self) -> bool:
@@ -125,6 +133,8 @@ class Item:
             json.dumps(item_to_json(self), sort_keys=True, ensure_ascii=False).encode()
         ).hexdigest()
 
+
+_SERIES_FIELDS = frozenset({"recurrence", "exdates"})
 
 SYNC_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Item) if f.name != "kind")
 """The fields that are merged one by one in a three-way merge."""
@@ -139,7 +149,11 @@ def item_to_json(item: Item) -> dict[str, object]:
     # getattr per field, not asdict(): the same values without asdict's deep copies,
     # which made hashing the hot spot of a pass.
     for name, value in ((f.name, getattr(item, f.name)) for f in fields(item)):
-        if isinstance(value, datetime):
+        if name in _SERIES_FIELDS:
+            if value:  # left out when empty: items that are no series hash as before
+                out[name] = value if name == "recurrence" else {
+                    "dts": [moment.isoformat() for moment in value]}
+        elif isinstance(value, datetime):
             out[name] = {"dt": value.isoformat()}
         elif isinstance(value, date):
             out[name] = {"d": value.isoformat()}
@@ -154,7 +168,9 @@ def item_from_json(data: dict[str, object]) -> Item:
     """The inverse of ``item_to_json``."""
     values: dict[str, object] = {}
     for name, value in data.items():
-        if isinstance(value, dict) and "dt" in value:
+        if isinstance(value, dict) and "dts" in value:
+            values[name] = tuple(datetime.fromisoformat(str(v)) for v in value["dts"])
+        elif isinstance(value, dict) and "dt" in value:
             values[name] = datetime.fromisoformat(str(value["dt"]))
         elif isinstance(value, dict) and "d" in value:
             values[name] = date.fromisoformat(str(value["d"]))

@@ -79,8 +79,20 @@ from esexchange.domain.model import (
     instant,
 )
 from esexchange.domain.options import EmployeeSettings, effective_start
+from esexchange.domain.planner_series import (
+    SeriesPair,
+    SeriesRules,
+    erp_exceptions,
+    exception_links,
+    exchange_exceptions,
+    is_master,
+    unsyncable_erp,
+    unsyncable_exchange,
+)
+from esexchange.domain.recurrence.series import ErpSeries
 from esexchange.domain.state import (
     EVERYTHING,
+    WHOLE_FOLDER,
     Capabilities,
     CompleteWindow,
     ErpChange,
@@ -127,6 +139,9 @@ class PlanInputs:
     """The administrator refused the deletions the breaker would hold: each pair is
     detached instead (both copies kept, no longer synchronized), as with the delete
     setting off."""
+    erp_series: Mapping[int, ErpSeries | ItemRejected] = field(default_factory=dict)
+    """The series of the ERP series masters among the activities above (their modified
+    occurrences; a series whose rows do not fit together is its ``ItemRejected``)."""
 
 
 @dataclass(frozen=True)
@@ -197,11 +212,17 @@ _BLANK_ITEM = Item(kind=Kind.TASK, subject="")
 """Every field at its default: what a field Exchange cannot change looks like there."""
 
 
-class _Planner:
+class _Planner(SeriesRules):
     def __init__(self, inputs: PlanInputs) -> None:
         self.inputs = inputs
         self.kind = inputs.kind
         self.ctx = inputs.ctx
+        self.capabilities = inputs.capabilities
+        # Series (planner_series.py): occurrence links by series, masters whose
+        # occurrence pairs follow their step, series whose master pair ended.
+        self.exception_links: dict[str, dict[datetime, Link]] = {}
+        self.pending_series: list[SeriesPair] = []
+        self.ended_series: set[str] = set()
         self.rules = kind_rules(inputs.kind, inputs.settings, self.ctx.options.appointment_sync)
         self.erp_only = erp_only_fields(self.ctx, inputs.capabilities)
         self.start = effective_start(self.ctx.options.start_sync_at, inputs.now)
@@ -223,7 +244,8 @@ class _Planner:
         mailbox_changes = {
             c.exchange_id: c for c in inputs.mailbox_changes if c.kind is self.kind
         }
-        links = [link for link in inputs.links if link.kind is self.kind]
+        links, self.exception_links = exception_links(
+            [link for link in inputs.links if link.kind is self.kind])
         if not self.rules.enabled:
             self.skipped += [Skipped(Side.ERP, str(i), SkipReason.SETTING_OFF) for i in erp_changes]
             self.skipped += [
@@ -252,6 +274,8 @@ class _Planner:
                 inputs.complete is not None
                 and link.detached is not Side.EXCHANGE
                 and inputs.complete.contains(link.synced)
+                # A windowed listing may leave out a series with occurrences elsewhere.
+                and (link.synced.recurrence is None or inputs.complete == WHOLE_FOLDER)
             )
             if mailbox_change is None and listed_gone:
                 # A complete listing without this item is evidence of its deletion (an
@@ -267,12 +291,24 @@ class _Planner:
             remote = mailbox_change.remote
             if remote is not None and remote.ref.id not in self.exchange_claimed:
                 self._guarded(Side.EXCHANGE, remote.ref.id, self._from_exchange, remote)
+        self._drop_orphan_occurrences(links)
         return self._with_breaker(links)
+
+    def _drop_orphan_occurrences(self, links: Sequence[Link]) -> None:
+        """Forget the occurrence links of series whose master pair is gone."""
+        live = {link.exchange_id for link in links}
+        for series_id, by_original in self.exception_links.items():
+            if series_id in self.ended_series or series_id not in live:
+                for link in by_original.values():
+                    self._guarded(Side.ERP, str(link.erp_id), self._drop, link)
+
+    def _drop(self, link: Link) -> None:
+        self.actions.append(DropLink(link.erp_id))
 
     def _guarded(self, side: Side, key: str, step: Callable[..., None], *args: Any) -> None:
         """Plan one pair into one ``PairStep``; an item that cannot be mapped is
         reported, and none of its pair's actions stay half-planned. The other pairs go on."""
-        self.actions, self.conflicts = [], []
+        self.actions, self.conflicts, self.pending_series = [], [], []
         skipped = len(self.skipped)
         try:
             step(*args)
@@ -282,6 +318,13 @@ class _Planner:
             return
         if self.actions or self.conflicts:
             self.steps.append(PairStep.of(self.actions, self.conflicts))
+        # A series master's occurrence pairs: one step each, after the master's.
+        pending, self.pending_series = self.pending_series, []
+        for pair in pending:
+            for original in self.occurrence_originals(pair):
+                self._guarded(side, key, self.plan_occurrence, pair, original)
+                if pair.exchange_id:
+                    self.exception_links.get(pair.exchange_id, {}).pop(original, None)
 
     # -- linked pairs ------------------------------------------------------------------
 
@@ -293,6 +336,8 @@ class _Planner:
         exchange_gone = mailbox_change is not None and mailbox_change.remote is None
 
         # A tombstone: one copy is gone and its deletion was not propagated.
+        if link.detached is not None or erp_gone or exchange_gone:
+            self.end_series(link.exchange_id)  # a series' occurrence pairs end with it
         if link.detached is Side.ERP:
             if exchange_gone:
                 self.actions.append(DropLink(erp_id))
@@ -388,6 +433,7 @@ class _Planner:
                 fields = mapping.exchange_fields(frozenset({"body"}), self.ctx) | {"erp_id"}
                 self.actions.append(UpdateInExchange(erp_id, remote.ref, form, fields))
             self._refresh(link, erp_change, remote, erp_item, exchange_item)
+            self._queue_linked_series(link, activity, erp_change, remote, link.synced)
             return
         if activity.conference and not erp_edited:
             # An Exchange edit of a conference appointment is not imported: the ERP is
@@ -396,6 +442,19 @@ class _Planner:
         new_link = self._merge(link, activity, erp_item, erp_change, remote, exchange_item)
         if new_link != link:
             self.actions.append(SaveLink(new_link))
+        self._queue_linked_series(link, activity, erp_change, remote, new_link.synced)
+
+    def _queue_linked_series(self, link: Link, activity: ErpActivity,
+                             erp_change: ErpChange | None, remote: RemoteItem | None,
+                             target: Item) -> None:
+        """A linked series: its occurrence pairs follow the master's step."""
+        self.queue_series(SeriesPair(
+            link.erp_id, link.exchange_id, target, activity.conference,
+            erp_exceptions(self.inputs.erp_series.get(link.erp_id))
+            if is_master(activity) else {},
+            exchange_exceptions(remote),
+            erp_change.modified_at if erp_change else None,
+            erp_change.seq if erp_change else link.erp_seq))
 
     def _merge(
         self,
@@ -421,6 +480,7 @@ class _Planner:
         merged = merge(link.erp_id, base, erp_item, exchange_side, winner=winner, erp_only=erp_only)
         self.conflicts += merged.conflicts
         target = merged.item
+        self.check_series_deletions(link.erp_id, erp_item, exchange_side, target)
 
         erp_writes = mapping.erp_fields(changed_fields(erp_item, target))
         written = mapping.item_to_erp(target, self.ctx, current=activity, now=self.inputs.now)
@@ -505,11 +565,12 @@ class _Planner:
             self._adopt(activity, change.erp_id, change, partner)
             return
         item = mapping.erp_to_item(activity, self.ctx)
-        reason = self._unlinked_skip(item, activity.recurring, change.modified_at)
+        reason = self._unlinked_skip(item, unsyncable_erp(activity, self.capabilities),
+                                     change.modified_at)
         if reason is not None:
             self._skip(Side.ERP, str(change.erp_id), reason)
             return
-        self._create_in_exchange(change.erp_id, item, change)
+        self._create_in_exchange(change.erp_id, item, change, conference=activity.conference)
 
     def _from_exchange(self, remote: RemoteItem) -> None:
         """An Exchange item without a link: adopt it for its stamped ERP id, or import it."""
@@ -520,7 +581,8 @@ class _Planner:
                 self._adopt(activity, stamp, None, remote)
                 return
         item = mapping.exchange_to_item(remote.item, self.ctx)
-        reason = self._unlinked_skip(item, remote.item.recurring, remote.modified_at)
+        reason = self._unlinked_skip(item, unsyncable_exchange(remote.item, self.capabilities),
+                                     remote.modified_at)
         if reason is not None:
             self._skip(Side.EXCHANGE, remote.ref.id, reason)
             return
@@ -547,9 +609,9 @@ class _Planner:
             exchange_hash=self._exchange_hash(exchange_item),
             synced=base,
         )
-        self.actions.append(
-            SaveLink(self._merge(link, activity, erp_item, change, remote, exchange_item))
-        )
+        merged = self._merge(link, activity, erp_item, change, remote, exchange_item)
+        self.actions.append(SaveLink(merged))
+        self._queue_linked_series(merged, activity, change, remote, merged.synced)
 
     def _tombstone(self, erp_id: int, remote: RemoteItem) -> Link:
         """A detached link keeping an Exchange copy whose ERP activity is gone."""
@@ -566,8 +628,14 @@ class _Planner:
             detached=Side.ERP,
         )
 
-    def _create_in_exchange(self, erp_id: int, item: Item, change: ErpChange | None) -> None:
+    def _create_in_exchange(self, erp_id: int, item: Item, change: ErpChange | None, *,
+                            conference: bool = False) -> None:
         self._claim(erp_id, None)
+        if item.recurrence is not None:
+            # Its occurrence pairs are written once the engine has the new series' id.
+            self.queue_series(SeriesPair(
+                erp_id, "", item, conference, erp_exceptions(self.inputs.erp_series.get(erp_id)),
+                {}, change.modified_at if change else None, change.seq if change else 0))
         exchange_form = mapping.item_to_exchange(item, self.ctx, erp_id=erp_id)
         link = Link(
             kind=self.kind,
@@ -597,6 +665,9 @@ class _Planner:
             synced=synced,
         )
         self.actions.append(CreateInErp(remote.ref.id, activity, link, replaces=replaces))
+        if item.recurrence is not None:
+            self.queue_series(SeriesPair(None, remote.ref.id, synced, False, {},
+                                         exchange_exceptions(remote)))
 
     # -- rules -------------------------------------------------------------------------
 
@@ -607,8 +678,8 @@ class _Planner:
         remote: RemoteItem | None,
         exchange_item: Item | None,
     ) -> SkipReason | None:
-        if (activity is not None and activity.recurring) or (
-            remote is not None and remote.item.recurring
+        if (activity is not None and unsyncable_erp(activity, self.capabilities)) or (
+            remote is not None and unsyncable_exchange(remote.item, self.capabilities)
         ):
             return SkipReason.RECURRING
         private = any(i is not None and i.private for i in (erp_item, exchange_item))
@@ -626,7 +697,10 @@ class _Planner:
             return SkipReason.PRIVATE
         if modified_at is not None and modified_at < self.start:
             return SkipReason.BEFORE_START
-        if self.kind is Kind.APPOINTMENT and item.start is not None:
+        if self.kind is Kind.APPOINTMENT and item.recurrence is not None:
+            if not self.series_in_window(item, self.start):
+                return SkipReason.OUTSIDE_WINDOW
+        elif self.kind is Kind.APPOINTMENT and item.start is not None:
             end = item.end if item.end is not None else item.start
             if instant(end) < self.start or instant(item.start) > self.horizon:
                 return SkipReason.OUTSIDE_WINDOW
@@ -702,6 +776,11 @@ class _Planner:
 
     def _exchange_hash(self, item: Item) -> str:
         return exchange_view(item, self.ctx, self.inputs.capabilities).content_hash()
+
+    def _winner(self, erp_modified: datetime | None, exchange_modified: datetime | None
+                ) -> Side:
+        return conflict_winner(self.ctx.options.conflict_policy, erp_modified,
+                               exchange_modified)
 
     def _claim(self, erp_id: int | None, exchange_id: str | None) -> None:
         """Mark ids as paired, so no later rule pairs them again (links are one-to-one)."""

@@ -28,14 +28,22 @@ from esexchange.domain.actions import (
     SaveLink,
     UpdateInErp,
     UpdateInExchange,
+    UpdateOccurrence,
 )
 from esexchange.domain.errors import EsExchangeError
-from esexchange.domain.model import ItemRef, Kind, Side
+from esexchange.domain.model import ItemRef, Kind, OccurrenceKey, Side
 from esexchange.engine.fetch import chunks
 from esexchange.engine.report import KindReport
+from esexchange.erp.errors import PairWriteFailed
 from esexchange.erp.port import ErpTransaction, Scope
 from esexchange.exchange.errors import MailboxError
-from esexchange.exchange.port import BatchResult, ExchangeUpdate, Mailbox, OwnWrites
+from esexchange.exchange.port import (
+    BatchResult,
+    ExchangeUpdate,
+    Mailbox,
+    OccurrenceUpdate,
+    OwnWrites,
+)
 
 
 @dataclass
@@ -46,6 +54,9 @@ class ExchangeOutcomes:
     """New identity and version of the items created or updated."""
     errors: dict[int, Exception] = field(default_factory=dict)
     deleted: set[int] = field(default_factory=set)
+    occurrences: dict[int, OccurrenceKey] = field(default_factory=dict)
+    """The occurrence each occurrence write reached (with the id of a series created
+    in the same pass)."""
 
     def own_writes(self, steps: Sequence[PairStep]) -> OwnWrites:
         """What the pass wrote to the folder, for ``Mailbox.state_after_writes``."""
@@ -72,6 +83,8 @@ def write_exchange(
                if isinstance(s.exchange, UpdateInExchange)]
     deletes = [(i, s.exchange) for i, s in enumerate(steps)
                if isinstance(s.exchange, DeleteInExchange)]
+    occurrence_writes = [(i, s.exchange) for i, s in enumerate(steps)
+                         if isinstance(s.exchange, UpdateOccurrence)]
     try:
         for create_batch in chunks(creates, batch_size):
             created = mailbox.create([write.item for _, write in create_batch])
@@ -81,6 +94,7 @@ def write_exchange(
                 [ExchangeUpdate(w.ref, w.item, w.fields) for _, w in update_batch]
             )
             _record_refs(outcomes, [i for i, _ in update_batch], updated)
+        _write_occurrences(mailbox, steps, occurrence_writes, outcomes, batch_size)
         for delete_batch in chunks(deletes, batch_size):
             results = mailbox.delete([write.ref for _, write in delete_batch])
             for (i, _), result in zip(delete_batch, results, strict=True):
@@ -90,10 +104,36 @@ def write_exchange(
                     outcomes.errors[i] = _error(result)
     except MailboxError as error:
         answered = outcomes.refs.keys() | outcomes.errors.keys() | outcomes.deleted
-        for i, _ in (*creates, *updates, *deletes):
+        for i, _ in (*creates, *updates, *occurrence_writes, *deletes):
             if i not in answered:
                 outcomes.errors[i] = error
     return outcomes
+
+
+def _write_occurrences(
+    mailbox: Mailbox, steps: Sequence[PairStep],
+    writes: Sequence[tuple[int, UpdateOccurrence]], outcomes: ExchangeOutcomes,
+    batch_size: int,
+) -> None:
+    """Occurrence writes, after the series' creates and updates; an occurrence of a
+    series this pass created gets that series' new id (none if its create failed)."""
+    created = {step.exchange.erp_id: outcomes.refs[i].id for i, step in enumerate(steps)
+               if isinstance(step.exchange, CreateInExchange) and i in outcomes.refs}
+    ready: list[tuple[int, OccurrenceUpdate]] = []
+    for i, write in writes:
+        key = write.key
+        if not key.series_id:
+            series_id = created.get(write.series_erp_id)
+            if series_id is None:
+                outcomes.errors[i] = MailboxError(
+                    f"the series of ERP activity {write.series_erp_id} was not created")
+                continue
+            key = OccurrenceKey(series_id, key.original_start)
+        outcomes.occurrences[i] = key
+        ready.append((i, OccurrenceUpdate(key, write.item, write.fields, write.ref)))
+    for batch in chunks(ready, batch_size):
+        written = mailbox.update_occurrences([update for _, update in batch])
+        _record_refs(outcomes, [i for i, _ in batch], written)
 
 
 def _record_refs(
@@ -135,6 +175,9 @@ class PairRecorder:
         self.tx, self.scope, self.kind = tx, scope, kind
         self.employee_id, self.mailbox, self.report = employee_id, mailbox, report
         self.failures: list[PairFailure] = []
+        self.created_erp: dict[str, int] = {}
+        """ERP ids of the activities this pass imported, by Exchange id (a series' id
+        for its occurrences imported in the same pass)."""
 
     def apply(self, steps: Sequence[PairStep], outcomes: ExchangeOutcomes,
               together: int = PAIRS_TOGETHER) -> None:
@@ -151,12 +194,14 @@ class PairRecorder:
     def _apply_together(self, steps: Sequence[PairStep], outcomes: ExchangeOutcomes,
                         indices: range) -> bool:
         """The steps at ``indices`` in one savepoint; False (nothing kept) if one failed."""
+        imported = dict(self.created_erp)
         try:
             with self.tx.savepoint():
                 for i in indices:
                     if i not in outcomes.errors:
-                        self._record(steps[i], outcomes.refs.get(i))
+                        self._record(steps[i], outcomes.refs.get(i), outcomes.occurrences.get(i))
         except EsExchangeError:
+            self.created_erp = imported  # those imports were undone with the savepoint
             return False
         for i in indices:
             error = outcomes.errors.get(i)
@@ -174,7 +219,7 @@ class PairRecorder:
             return
         try:
             with self.tx.savepoint():
-                self._record(step, ref)
+                self._record(step, ref, outcomes.occurrences.get(i))
         except EsExchangeError as refused:
             self._fail(step, ref, Side.ERP, refused)
             if step.exchange is not None:
@@ -182,8 +227,10 @@ class PairRecorder:
         else:
             self.report.count_step(step)
 
-    def _record(self, step: PairStep, ref: ItemRef | None) -> None:
-        """The ERP side of one step: its write, its link, its conflicts, audit lines."""
+    def _record(self, step: PairStep, ref: ItemRef | None,
+                occurrence: OccurrenceKey | None = None) -> None:
+        """The ERP side of one step: its write, its link, its conflicts, audit lines.
+        ``occurrence`` is the occurrence an occurrence write reached."""
         tx, scope, kind = self.tx, self.scope, self.kind
         write = step.exchange
         if isinstance(write, CreateInExchange):
@@ -195,10 +242,25 @@ class PairRecorder:
         elif isinstance(write, DeleteInExchange):
             tx.drop_link(scope, kind, write.erp_id)
             self._audit(write, write.erp_id, write.ref.id)
+        elif isinstance(write, UpdateOccurrence):
+            key = occurrence or write.key
+            if write.link is not None:
+                assert ref is not None
+                tx.save_link(scope, replace(write.link, exchange_id=str(key),
+                                            version=ref.version))
+            self._audit(write, write.erp_id, str(key))
 
         erp = step.erp
         if isinstance(erp, CreateInErp):
-            erp_id = tx.create_activity(erp.activity, self.employee_id)
+            activity = erp.activity
+            if erp.series_exchange_id is not None:
+                series_id = self.created_erp.get(erp.series_exchange_id)
+                if series_id is None:
+                    raise PairWriteFailed(
+                        f"the series {erp.series_exchange_id} was not imported")
+                activity = replace(activity, series_id=series_id)
+            erp_id = tx.create_activity(activity, self.employee_id)
+            self.created_erp[erp.exchange_id] = erp_id
             if erp.replaces is not None:
                 tx.drop_link(scope, kind, erp.replaces)
             tx.save_link(scope, replace(erp.link, erp_id=erp_id))
@@ -253,7 +315,15 @@ class PairRecorder:
         self.report.fail(side, f"mailbox {self.mailbox}, {self.kind} {label}: {error}")
         # An Exchange copy the step made is known by id from now on (retried by id).
         exchange_id = ref.id if ref is not None else step.exchange_id
-        self.failures.append(PairFailure(step.erp_id, exchange_id, label, str(error)))
+        erp_id = step.erp_id
+        # An occurrence pair is retried with its series (planned with the master).
+        if isinstance(step.exchange, UpdateOccurrence) and step.exchange.series_erp_id:
+            erp_id, exchange_id = step.exchange.series_erp_id, step.exchange.key.series_id
+        elif isinstance(step.erp, CreateInErp) and step.erp.activity.series_id:
+            erp_id, exchange_id = step.erp.activity.series_id, None
+        elif isinstance(step.erp, CreateInErp) and step.erp.series_exchange_id:
+            exchange_id = step.erp.series_exchange_id
+        self.failures.append(PairFailure(erp_id, exchange_id or None, label, str(error)))
 
 
 def describe(step: PairStep) -> str:
@@ -261,7 +331,7 @@ def describe(step: PairStep) -> str:
     if isinstance(step.erp, CreateInErp):
         return f"{step.erp.activity.subject!r} ({step.erp.exchange_id})"
     what = ""
-    if isinstance(step.exchange, CreateInExchange | UpdateInExchange):
+    if isinstance(step.exchange, CreateInExchange | UpdateInExchange | UpdateOccurrence):
         what = step.exchange.item.subject
     elif isinstance(step.erp, UpdateInErp):
         what = step.erp.activity.subject

@@ -8,6 +8,10 @@ there (one request per batch: crash recovery adopts them instead of creating twi
 when the read listed the whole folder, whose stamped items are all in the listing),
 and the stamped copies of pairs whose Exchange side holds edits the merge has not seen.
 
+Series: the ERP series masters among the activities come with their exceptions
+(``ErpStore.series``), and a linked series changed in the ERP only is read from the
+mailbox too (by id), so its occurrence pairs are planned against Exchange as it is.
+
 Parked pairs (a step that failed in an earlier pass) are retried by id when their next
 try is due: the ERP row is read again, and the Exchange item by id (one request per
 batch); a pair edited on either side is in the changes anyway and is retried at once.
@@ -20,9 +24,11 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TypeVar
 
+from esexchange.domain.errors import ItemRejected
 from esexchange.domain.mapping import MappingContext
 from esexchange.domain.model import ErpActivity, Kind, RemoteItem
 from esexchange.domain.planner import exchange_copy_unmerged
+from esexchange.domain.recurrence.series import ErpSeries
 from esexchange.domain.state import CompleteWindow, ErpChange, Link, MailboxChange, Parked
 from esexchange.erp.port import Cursor, ErpStore
 from esexchange.exchange.errors import InvalidSyncState
@@ -49,6 +55,8 @@ class Fetched:
     """Every parked pair of the kind before the pass."""
     attempted: set[str]
     """Keys of the parked pairs this pass plans again (retried by id, or edited)."""
+    erp_series: dict[int, ErpSeries | ItemRejected]
+    """The series of the ERP series masters among the activities, by master id."""
 
 
 def fetch(
@@ -69,7 +77,12 @@ def fetch(
         store, mailbox, kind, employee_id, links, parked, now, erp_changes, mailbox_changes,
         batch_size,
     )
+    if mailbox.capabilities(kind).series:
+        _read_changed_series(mailbox, kind, erp_changes, mailbox_changes, links, batch_size)
     erp_current = _erp_rows(store, erp_changes, mailbox_changes, links, complete)
+    masters = sorted({c.erp_id for c in erp_changes
+                      if c.activity is not None and c.activity.recurrence is not None}
+                     | {erp_id for erp_id, a in erp_current.items() if a.recurrence is not None})
     return Fetched(
         erp_changes, erp_seq, mailbox_changes, sync_state, complete, links,
         erp_current=erp_current,
@@ -77,6 +90,7 @@ def fetch(
         stamped=_stamped(mailbox, kind, erp_changes, mailbox_changes, links, complete,
                          ctx, batch_size),
         parked=parked, attempted=attempted,
+        erp_series=store.series(masters, time_zone=ctx.erp_zone.key) if masters else {},
     )
 
 
@@ -105,6 +119,22 @@ def _gone_from_first_read(
     listed = {c.erp_id for c in erp_changes}
     return [ErpChange(link.erp_id, kind, None, link.erp_seq)
             for link in links if link.erp_id not in listed]
+
+
+def _read_changed_series(
+    mailbox: Mailbox, kind: Kind, erp_changes: Sequence[ErpChange],
+    mailbox_changes: list[MailboxChange], links: Sequence[Link], batch_size: int,
+) -> None:
+    """Read (by id) the linked Exchange series whose ERP side changed and which the
+    mailbox did not list: their exceptions are compared occurrence by occurrence."""
+    listed = {c.exchange_id for c in mailbox_changes}
+    partner = {link.erp_id: link.exchange_id for link in links if link.detached is None}
+    wanted = sorted({partner[c.erp_id] for c in erp_changes
+                     if c.activity is not None and c.activity.recurrence is not None
+                     and c.erp_id in partner and partner[c.erp_id] not in listed})
+    for batch in chunks(wanted, batch_size):
+        for item_id, remote in mailbox.read(kind, batch).items():
+            mailbox_changes.append(MailboxChange(item_id, kind, remote))
 
 
 def _retry_parked(

@@ -22,6 +22,7 @@ from esexchange.domain.actions import (
     Plan,
     UpdateInErp,
     UpdateInExchange,
+    UpdateOccurrence,
 )
 from esexchange.domain.model import Kind, Side
 from esexchange.domain.state import Parked
@@ -124,6 +125,7 @@ class KindReport:
 _OUTCOMES: dict[type, tuple[Side, Outcome]] = {
     CreateInExchange: (Side.EXCHANGE, Outcome.CREATED),
     UpdateInExchange: (Side.EXCHANGE, Outcome.UPDATED),
+    UpdateOccurrence: (Side.EXCHANGE, Outcome.UPDATED),
     DeleteInExchange: (Side.EXCHANGE, Outcome.DELETED),
     CreateInErp: (Side.ERP, Outcome.CREATED),
     UpdateInErp: (Side.ERP, Outcome.UPDATED),

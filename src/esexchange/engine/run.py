@@ -120,6 +120,7 @@ def _kind_pass(
             stamped=fetched.stamped,
             approve_deletions=approve_deletions,
             reject_deletions=reject_deletions,
+            erp_series=fetched.erp_series,
         )
     )
     report.count_plan(the_plan, mailbox.address, _subjects(fetched))

@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from esexchange.domain.errors import ItemRejected
 from esexchange.domain.model import ErpActivity, Kind, Reference, Side
+from esexchange.domain.recurrence.series import ErpSeries
 from esexchange.domain.state import ErpChange, Link, Parked
 
 
@@ -135,6 +137,13 @@ class ErpStore(Protocol):
     def last_changed(self, erp_ids: Sequence[int]) -> dict[int, datetime]:
         """When each of these activities last changed (aware UTC, the ``modified_at`` of
         its newest change); ids the journal never saw are left out."""
+        ...
+
+    def series(self, master_ids: Sequence[int], *, time_zone: str
+               ) -> dict[int, ErpSeries | ItemRejected]:
+        """Series masters with their modified occurrences and deleted ones, by master id;
+        a series whose rows do not fit together is an ``ItemRejected`` naming row and
+        field. Ids that are not series masters are left out."""
         ...
 
     def links(self, scope: Scope, kind: Kind) -> list[Link]:

@@ -93,9 +93,11 @@ GAP_GRACE = timedelta(minutes=10)
 WRITABLE_FIELDS: frozenset[str] = frozenset({
     "subject", "text", "start_at", "end_at", "all_day", "location", "due_at", "status",
     "percent_complete", "completed_at", "private", "priority_id", "activity_type_no",
-    "reminder_minutes",
+    "reminder_minutes", "recurrence",
 })
-"""``ErpActivity`` fields that are ``activity`` columns the sync may write."""
+"""``ErpActivity`` fields that are ``activity`` columns the sync may write; besides
+them ``exdates`` (rows of ``activity_exdate``) and, on create, a modified occurrence's
+``series_id`` and ``original_start``."""
 
 _CHUNK = 500  # ids per IN (...) list
 
@@ -491,14 +493,24 @@ class SqlErpTransaction:
             del self._pending[table][mark:]
 
     def create_activity(self, activity_: ErpActivity, owner_employee_id: int) -> int:
-        """Insert an activity with the owner as its only participant; returns its id."""
+        """Insert an activity with the owner as its only participant; returns its id.
+
+        A series master gets its deleted occurrences (``exdates``); a modified occurrence
+        (``series_id`` set) gets its series and original start and no participants (the
+        series' are the master's).
+        """
         values = _column_values(activity_, WRITABLE_FIELDS, erp_id=None)
         values["kind"] = activity_.kind.value
+        if activity_.series_id is not None:
+            values |= {"series_id": activity_.series_id,
+                       "original_start": activity_.original_start}
         conn = self.connection
         erp_id = int(conn.execute(
             activity.insert().returning(activity.c.id).values(**values)).scalar_one())
-        conn.execute(activity_participant.insert().values(
-            activity_id=erp_id, employee_id=owner_employee_id))
+        if activity_.series_id is None:
+            conn.execute(activity_participant.insert().values(
+                activity_id=erp_id, employee_id=owner_employee_id))
+        self._write_exdates(erp_id, activity_.exdates)
         return erp_id
 
     def resolve_conflict(self, conflict_id: int, *, by: str, at: datetime) -> None:
@@ -506,12 +518,28 @@ class SqlErpTransaction:
         self.connection.execute(esx_conflict.update().where(esx_conflict.c.id == conflict_id)
                                 .values(resolved_at=at, resolved_by=by))
 
+    def _write_exdates(self, erp_id: int, exdates: Sequence[datetime]) -> None:
+        """The series' deleted occurrences are exactly ``exdates`` from now on."""
+        conn = self.connection
+        current = set(conn.scalars(select(activity_exdate.c.original_start)
+                                   .where(activity_exdate.c.activity_id == erp_id)))
+        wanted = set(exdates)
+        for gone in current - wanted:
+            conn.execute(activity_exdate.delete().where(
+                activity_exdate.c.activity_id == erp_id,
+                activity_exdate.c.original_start == gone))
+        for original in sorted(wanted - current):
+            conn.execute(activity_exdate.insert().values(activity_id=erp_id,
+                                                         original_start=original))
+
     def update_activity(self, erp_id: int, activity_: ErpActivity, fields: frozenset[str]) -> None:
         """Write the named fields; all others (participants, equipment too) are kept."""
-        unknown = fields - WRITABLE_FIELDS
+        unknown = fields - WRITABLE_FIELDS - {"exdates"}
         if unknown:
             raise ValueError(f"not writable activity fields: {', '.join(sorted(unknown))}")
-        values: dict[str, Any] = _column_values(activity_, fields, erp_id=erp_id)
+        if "exdates" in fields:
+            self._write_exdates(erp_id, activity_.exdates)
+        values: dict[str, Any] = _column_values(activity_, fields - {"exdates"}, erp_id=erp_id)
         values["modified_at"] = func.current_timestamp()
         updated = self.connection.execute(
             activity.update().where(activity.c.id == erp_id).values(**values)
@@ -520,7 +548,8 @@ class SqlErpTransaction:
             raise ActivityNotFound(erp_id)
 
     def delete_activity(self, erp_id: int, *, employee_id: int) -> None:
-        """Archive the activity with participants and equipment, then delete it.
+        """Archive the activity with participants and equipment, then delete it; a
+        series master's modified occurrences are archived and deleted with it.
 
         An activity that is already gone is left alone (a retried pass deletes twice).
         """
@@ -528,6 +557,9 @@ class SqlErpTransaction:
         row = conn.execute(select(activity).where(activity.c.id == erp_id)).first()
         if row is None:
             return
+        for occurrence_id in list(conn.scalars(
+                select(activity.c.id).where(activity.c.series_id == erp_id))):
+            self.delete_activity(occurrence_id, employee_id=employee_id)
         participants = list(conn.scalars(
             select(activity_participant.c.employee_id)
             .where(activity_participant.c.activity_id == erp_id)

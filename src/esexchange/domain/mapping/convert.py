@@ -38,6 +38,7 @@ from esexchange.domain.mapping.priorities import (
     priority_for_importance,
     priority_name,
 )
+from esexchange.domain.mapping.series import erp_series, exchange_series, item_recurrence
 from esexchange.domain.mapping.text import (
     ERP_LOCATION_MAX,
     ERP_SUBJECT_MAX,
@@ -91,6 +92,7 @@ def erp_to_item(activity: ErpActivity, ctx: MappingContext) -> Item:
         due = None if activity.due_at is None else activity.due_at.date()
         status = activity.status or TaskStatus.NOT_STARTED
         percent = _percent(activity.percent_complete, label, "percent_complete")
+    recurrence, exdates = erp_series(activity, ctx, label)
     return Item(
         kind=activity.kind,
         subject=fit(clean_text(activity.subject), ERP_SUBJECT_MAX),
@@ -107,6 +109,8 @@ def erp_to_item(activity: ErpActivity, ctx: MappingContext) -> Item:
         percent_complete=percent,
         equipment=tuple(sorted(clean_text(name) for name in activity.equipment)),
         priority_name=clean_text(priority_name(activity.priority_id, ctx)),
+        recurrence=recurrence,
+        exdates=exdates,
     )
 
 
@@ -124,6 +128,7 @@ def exchange_to_item(item: ExchangeItem, ctx: MappingContext) -> Item:
     percent = 0
     if item.kind is Kind.TASK:
         status, percent = _outlook_progress(item.status, item.percent_complete, label)
+    recurrence, exdates = exchange_series(item, ctx, label)
     return Item(
         kind=item.kind,
         subject=fit(clean_text(item.subject), ERP_SUBJECT_MAX),
@@ -138,6 +143,8 @@ def exchange_to_item(item: ExchangeItem, ctx: MappingContext) -> Item:
         due=due,
         status=status,
         percent_complete=percent,
+        recurrence=recurrence,
+        exdates=exdates,
     )
 
 
@@ -184,7 +191,8 @@ def item_to_exchange(
         status=status,
         percent_complete=percent,
         erp_id=erp_id if erp_id is not None else (current.erp_id if current else None),
-        recurring=current.recurring if current else False,
+        recurring=item.recurrence is not None or (current.recurring if current else False),
+        recurrence=item_recurrence(item, ctx, label),
     )
 
 
@@ -266,6 +274,9 @@ def _new_erp_activity(
             else default_activity_type(item.kind, ctx)
         ),
         reminder_minutes=item.reminder_minutes,
+        recurrence=item.recurrence,
+        exdates=item.exdates,
+        recurring=item.recurrence is not None,
     )
 
 

@@ -26,6 +26,8 @@ ERP_COLUMNS: dict[str, frozenset[str]] = {
     "percent_complete": frozenset({"percent_complete"}),
     "equipment": frozenset(),
     "priority_name": frozenset(),
+    "recurrence": frozenset({"recurrence"}),
+    "exdates": frozenset({"exdates"}),
 }
 """Canonical field -> ``ErpActivity`` fields. Equipment and the priority name are the
 ERP's own data: the sync never writes them there."""
@@ -45,6 +47,8 @@ _EXCHANGE_FIELDS: dict[str, frozenset[str]] = {
     "percent_complete": frozenset({"percent_complete"}),
     "equipment": frozenset(),
     "priority_name": frozenset(),
+    "recurrence": frozenset({"recurrence"}),
+    "exdates": frozenset({"recurrence"}),
 }
 
 

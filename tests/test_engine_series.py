@@ -1,0 +1,213 @@
+"""Series through whole passes (fetch, plan, apply) between the fake ERP and the
+in-memory mailbox: a series is one pair, its modified occurrences pairs of their own
+keyed by (series, original start), its deleted occurrences a field of the series."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+import pytest
+
+from esexchange.domain.mapping.times import erp_to_utc
+from esexchange.domain.model import ErpActivity, ExchangeItem, Kind, OccurrenceKey, Side
+from esexchange.domain.options import EmployeeSettings
+from esexchange.domain.recurrence import occurrences, parse_rrule
+from esexchange.engine import Outcome
+from tests.fake_erp import FakeErp
+from tests.test_engine import ANNA, CTX, NOW, REFERENCE, CountingMailbox, sync
+
+BERLIN = CTX.erp_zone
+RULE = "FREQ=WEEKLY;BYDAY=WE;COUNT=12"
+FIRST = datetime(2026, 11, 4, 10)  # a Wednesday, in the ERP's (Berlin) wall time
+MOVED = datetime(2026, 11, 11, 10)  # the second occurrence
+DELETED = datetime(2026, 11, 18, 10)  # the third
+
+
+def master(rule: str = RULE, **values: object) -> ErpActivity:
+    fields: dict[str, object] = {
+        "start_at": FIRST, "end_at": FIRST + timedelta(hours=1),
+        "participant_ids": (ANNA.id,), "priority_id": 2, "activity_type_no": 1,
+        "recurrence": rule, "recurring": True, **values}
+    return ErpActivity(None, Kind.APPOINTMENT, "Jour fixe", **fields)  # type: ignore[arg-type]
+
+
+def exception(series_id: int, original: datetime, **values: object) -> ErpActivity:
+    start = values.pop("start_at", original + timedelta(hours=4))
+    fields: dict[str, object] = {"start_at": start, "end_at": start + timedelta(hours=1),  # type: ignore[operator]
+                                 "priority_id": 2, "activity_type_no": 1, **values}
+    return ErpActivity(None, Kind.APPOINTMENT, "Jour fixe (verlegt)", series_id=series_id,
+                       original_start=original, recurring=True, **fields)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def erp() -> FakeErp:
+    return FakeErp(REFERENCE, clock=lambda: NOW - timedelta(hours=1))
+
+
+@pytest.fixture
+def mailbox() -> CountingMailbox:
+    return CountingMailbox()
+
+
+def the_series(mailbox: CountingMailbox) -> tuple[str, ExchangeItem]:
+    [(series_id, item)] = [(i, it) for i, it in mailbox.items(Kind.APPOINTMENT).items()
+                           if it.recurrence is not None]
+    return series_id, item
+
+
+def test_an_erp_series_with_a_moved_and_a_deleted_occurrence_reaches_exchange_in_one_pass(
+    erp: FakeErp, mailbox: CountingMailbox
+) -> None:
+    series_id = erp.user_create(master(exdates=(DELETED,)))
+    erp.user_create(exception(series_id, MOVED))
+
+    report = sync(erp, mailbox)
+    assert report.ok, report
+
+    exchange_id, item = the_series(mailbox)
+    assert item.recurrence is not None
+    assert item.recurrence == replace(parse_rrule(RULE, start=FIRST, time_zone=BERLIN.key),
+                                      deleted=frozenset({DELETED}),
+                                      modified=frozenset({MOVED}))
+    [moved] = mailbox.exceptions(Kind.APPOINTMENT, exchange_id).values()
+    assert moved.subject == "Jour fixe (verlegt)"
+    assert moved.start == erp_to_utc(MOVED + timedelta(hours=4), BERLIN)
+    # The occurrences Outlook shows are the rule's, in Berlin wall time across the DST
+    # switch of March 2027, without the deleted one.
+    starts = occurrences(item.recurrence, before=datetime(2027, 6, 1))
+    assert len(starts) == 11 and DELETED not in starts
+    assert {s.hour for s in starts} == {10}
+
+    writes = (mailbox.writes, erp.writes)
+    assert sync(erp, mailbox).ok
+    assert (mailbox.writes, erp.writes) == writes  # a second pass writes nothing
+
+
+def test_outlook_moves_and_deletes_occurrences_and_the_erp_gets_a_row_and_an_exdate(
+    erp: FakeErp, mailbox: CountingMailbox
+) -> None:
+    series_id = erp.user_create(master())
+    assert sync(erp, mailbox).ok
+    exchange_id, _ = the_series(mailbox)
+    moved_start = erp_to_utc(MOVED + timedelta(days=1), BERLIN)
+    mailbox.user_update_occurrence(OccurrenceKey(exchange_id, MOVED), subject="Verschoben",
+                                   start=moved_start, end=moved_start + timedelta(hours=1))
+    mailbox.user_delete_occurrence(OccurrenceKey(exchange_id, DELETED))
+
+    assert sync(erp, mailbox).ok
+    assert erp.state.activities[series_id].exdates == (DELETED,)
+    [row] = [a for a in erp.state.activities.values() if a.series_id == series_id]
+    assert (row.subject, row.original_start) == ("Verschoben", MOVED)
+    assert row.start_at == MOVED + timedelta(days=1)
+    assert row.participant_ids == ()  # the series' participants are the master's
+
+    writes = (mailbox.writes, erp.writes)
+    assert sync(erp, mailbox).ok
+    assert (mailbox.writes, erp.writes) == writes
+
+
+def test_an_outlook_series_is_imported_with_its_exception_in_one_pass(
+    erp: FakeErp, mailbox: CountingMailbox
+) -> None:
+    recurrence = parse_rrule(RULE, start=FIRST, time_zone=BERLIN.key)
+    first = erp_to_utc(FIRST, BERLIN)
+    series_id = mailbox.user_create(ExchangeItem(
+        Kind.APPOINTMENT, "Teamrunde", start=first, end=first + timedelta(hours=1),
+        recurring=True, recurrence=recurrence))
+    mailbox.user_update_occurrence(OccurrenceKey(series_id, MOVED), subject="Teamrunde (Raum 3)")
+    mailbox.user_delete_occurrence(OccurrenceKey(series_id, DELETED))
+
+    assert sync(erp, mailbox).ok
+    [imported] = [a for a in erp.state.activities.values() if a.recurrence is not None]
+    assert imported.recurrence == RULE and imported.exdates == (DELETED,)
+    assert imported.start_at == FIRST
+    [row] = [a for a in erp.state.activities.values() if a.series_id == imported.id]
+    assert (row.subject, row.original_start, row.start_at) == (
+        "Teamrunde (Raum 3)", MOVED, MOVED)
+
+    writes = (mailbox.writes, erp.writes)
+    assert sync(erp, mailbox).ok
+    assert (mailbox.writes, erp.writes) == writes
+
+
+def test_an_exception_edited_on_both_sides_is_a_conflict_of_that_occurrence(
+    erp: FakeErp, mailbox: CountingMailbox
+) -> None:
+    series_id = erp.user_create(master())
+    row_id = erp.user_create(exception(series_id, MOVED))
+    assert sync(erp, mailbox).ok
+    exchange_id, _ = the_series(mailbox)
+    erp.user_update(row_id, location="Raum ERP")
+    mailbox.user_update_occurrence(OccurrenceKey(exchange_id, MOVED), location="Raum Outlook")
+
+    assert sync(erp, mailbox).ok
+    [conflict] = erp.state.conflicts
+    assert (conflict.erp_id, conflict.field) == (row_id, "location")
+    assert conflict.winner is Side.EXCHANGE  # newer wins: Outlook's edit came later
+    [moved] = mailbox.exceptions(Kind.APPOINTMENT, exchange_id).values()
+    assert moved.location == erp.state.activities[row_id].location == "Raum Outlook"
+
+
+def test_a_shortened_series_deletes_the_later_occurrences_and_their_rows_where_allowed(
+    erp: FakeErp, mailbox: CountingMailbox
+) -> None:
+    series_id = erp.user_create(master())
+    erp.user_create(exception(series_id, datetime(2027, 1, 13, 10)))
+    assert sync(erp, mailbox).ok
+    exchange_id, item = the_series(mailbox)
+    assert item.recurrence is not None
+    shorter = parse_rrule("FREQ=WEEKLY;BYDAY=WE;COUNT=4", start=FIRST, time_zone=BERLIN.key)
+    mailbox.user_update(Kind.APPOINTMENT, exchange_id, recurrence=shorter)  # in Outlook
+
+    off = EmployeeSettings(delete_appointments_in_erp=False)
+    refused = sync(erp, mailbox, settings=off)
+    [failure] = refused.failures
+    assert "would be deleted in the ERP" in failure and "is off" in failure
+    assert erp.state.activities[series_id].recurrence == RULE  # nothing of it written
+    assert any(a.series_id == series_id for a in erp.state.activities.values())
+
+    # Deleting in the ERP allowed (the default); the parked series is retried.
+    allowed = sync(erp, mailbox, now=NOW + timedelta(hours=7))
+    assert allowed.ok, allowed.failures
+    assert erp.state.activities[series_id].recurrence == "FREQ=WEEKLY;BYDAY=WE;COUNT=4"
+    assert not any(a.series_id == series_id for a in erp.state.activities.values())
+
+
+def test_a_series_starting_before_the_window_is_followed_while_it_has_occurrences_in_it(
+    erp: FakeErp, mailbox: CountingMailbox
+) -> None:
+    long_ago = datetime(2025, 1, 8, 10)
+    erp.user_create(master("FREQ=WEEKLY;BYDAY=WE", start_at=long_ago,
+                           end_at=long_ago + timedelta(hours=1)))
+    ended = datetime(2025, 2, 5, 10)
+    erp.user_create(master("FREQ=WEEKLY;BYDAY=WE;COUNT=3", start_at=ended,
+                           end_at=ended + timedelta(hours=1)))
+    report = sync(erp, mailbox)
+    assert report.ok
+    assert report.count(Kind.APPOINTMENT, Side.EXCHANGE, Outcome.CREATED) == 1
+    _, item = the_series(mailbox)
+    assert item.start == erp_to_utc(long_ago, BERLIN)
+
+
+def test_a_rule_outlook_cannot_show_is_reported_in_words_and_not_synced(
+    erp: FakeErp, mailbox: CountingMailbox
+) -> None:
+    erp.user_create(master("FREQ=HOURLY;COUNT=3"))
+    report = sync(erp, mailbox)
+    assert mailbox.items(Kind.APPOINTMENT) == {}
+    [failure] = report.failures
+    assert "this series repeats in a way Outlook cannot show: " in failure
+    assert "FREQ" in failure
+
+
+def test_series_stay_skipped_on_a_backend_that_cannot_write_them(erp: FakeErp) -> None:
+    mailbox = CountingMailbox()
+    mailbox._capabilities = replace(mailbox._capabilities, series=False)
+    erp.user_create(master())
+    report = sync(erp, mailbox)
+    assert mailbox.items(Kind.APPOINTMENT) == {}
+    assert [s.reason for s in report.skipped] == [
+        "this recurring item is not synchronized (a series this backend cannot write yet, a "
+        "series whose pattern could not be read, or an occurrence seen without its series)"]
+
