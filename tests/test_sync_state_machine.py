@@ -416,8 +416,11 @@ class SyncMachine(RuleBasedStateMachine):
                 self.mailbox.user_update(kind, item_id, sensitivity=sensitivity)
             self.changed(erp_id)
 
-        freeze(True)
+        # Edits made before the freeze are synchronized first: one made in the ERP and
+        # left pending would rightly be a conflict with the frozen edit at thaw.
         clean = self.clean(self.checked_pass())
+        freeze(True)
+        clean = self.clean(self.checked_pass()) and clean
         self.tick()
         location = self.unique("Frozen edit")
         if edited_in is Side.ERP:
