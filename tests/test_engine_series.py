@@ -211,3 +211,20 @@ def test_series_stay_skipped_on_a_backend_that_cannot_write_them(erp: FakeErp) -
         "this recurring item is not synchronized (a series this backend cannot write yet, a "
         "series whose pattern could not be read, or an occurrence seen without its series)"]
 
+
+
+def test_a_regenerating_erp_task_reaches_exchange_with_its_recurrence(
+    erp: FakeErp, mailbox: CountingMailbox
+) -> None:
+    due = datetime(2026, 11, 6)
+    erp.user_create(ErpActivity(None, Kind.TASK, "Reisekosten", due_at=due, start_at=due,
+                                participant_ids=(ANNA.id,), priority_id=2,
+                                recurrence="FREQ=WEEKLY;INTERVAL=2;X-REGENERATE=1",
+                                recurring=True))
+    assert sync(erp, mailbox).ok
+    [task] = mailbox.items(Kind.TASK).values()
+    assert task.recurrence == parse_rrule("FREQ=WEEKLY;INTERVAL=2;X-REGENERATE=1",
+                                          start=due, time_zone=BERLIN.key)
+    writes = (mailbox.writes, erp.writes)
+    assert sync(erp, mailbox).ok
+    assert (mailbox.writes, erp.writes) == writes

@@ -180,3 +180,18 @@ def test_an_all_day_series_keeps_its_days(world: World) -> None:
                                          before=first + timedelta(days=200))]
     assert days == expected
     assert all(item.is_all_day for item in shown)
+
+
+def test_a_regenerating_task_reaches_outlook_with_its_task_recurrence(world: World) -> None:
+    anna = world.employee()
+    due = _first_wednesday(0)
+    world.add("task", "Reisekosten", anna, start_at=due, due_at=due,
+              recurrence="FREQ=WEEKLY;INTERVAL=2;X-REGENERATE=1")
+
+    world.sync_ok()
+
+    task = anna.outlook.task("Reisekosten")
+    assert type(task.recurrence.pattern).__name__ == "WeeklyRegeneration"
+    assert task.recurrence.pattern.interval == 2
+    world.sync_ok()
+    assert anna.outlook.subjects("task") == ["Reisekosten"]
