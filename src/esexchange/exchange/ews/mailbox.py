@@ -245,7 +245,7 @@ class EwsMailbox:
         targets = [(ref.id, recurrence, original) for ref, recurrence in wanted.values()
                    for original in sorted(recurrence.deleted)]
         failed = self._delete_by_index(targets)
-        versions = self._versions([ref.id for ref, _ in wanted.values()])
+        versions = self._change_keys([ref.id for ref, _ in wanted.values()])
         for index, (ref, _) in wanted.items():
             error = failed.get(ref.id)
             if error is not None:
@@ -318,7 +318,7 @@ class EwsMailbox:
             assert recurrence is not None
             targets += [(ref.id, recurrence, original) for original in sorted(deletions[i])]
         failed = self._delete_by_index(targets)
-        versions = self._versions([ref.id for ref in written.values()])
+        versions = self._change_keys([ref.id for ref in written.values()])
         for i, ref in written.items():
             error = failed.get(ref.id)
             results[i] = (BatchResult(error=error) if error is not None
@@ -423,7 +423,7 @@ class EwsMailbox:
                                                  "deleted", outcome)
         return failed
 
-    def _versions(self, ids: Sequence[str]) -> dict[str, str]:
+    def _change_keys(self, ids: Sequence[str]) -> dict[str, str]:
         """The current change keys of items (one batched GetItem)."""
         return {item_id: remote.ref.version
                 for item_id, remote in self._fetch(Kind.APPOINTMENT, list(ids)).items()}
