@@ -59,7 +59,7 @@ from esexchange.domain.model import (
     RemoteOccurrence,
     Side,
 )
-from esexchange.domain.recurrence import is_generated, occurrences
+from esexchange.domain.recurrence.expand import is_generated, occurrences
 from esexchange.domain.recurrence.series import ErpSeries
 from esexchange.domain.state import Capabilities, Link
 

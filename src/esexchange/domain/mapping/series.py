@@ -17,7 +17,11 @@ from esexchange.domain.errors import ItemRejected, RecurrenceInvalid, Recurrence
 from esexchange.domain.mapping.context import MappingContext
 from esexchange.domain.mapping.times import utc_to_erp
 from esexchange.domain.model import ErpActivity, ExchangeItem, Item, Kind, When
-from esexchange.domain.recurrence import Recurrence, format_rrule, parse_rrule
+
+# The submodules, not the package: the package imports mapping.times, and mapping
+# imports this module.
+from esexchange.domain.recurrence.model import Recurrence
+from esexchange.domain.recurrence.rrule import format_rrule, parse_rrule
 
 Series = tuple[str | None, tuple[datetime, ...]]
 
