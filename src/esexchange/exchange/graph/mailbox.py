@@ -27,7 +27,14 @@ from urllib.parse import quote, urlsplit
 
 from esexchange.domain.claims import CLAIM_NAME, MailboxClaim
 from esexchange.domain.mapping import keep_user_categories
-from esexchange.domain.model import Category, ExchangeItem, ItemRef, Kind, RemoteItem
+from esexchange.domain.model import (
+    Category,
+    ExchangeItem,
+    ItemRef,
+    Kind,
+    OccurrenceKey,
+    RemoteItem,
+)
 from esexchange.domain.state import WHOLE_FOLDER, Capabilities, CompleteWindow, MailboxChange
 from esexchange.exchange.errors import (
     AccessDenied,
@@ -41,7 +48,16 @@ from esexchange.exchange.graph import items as wire
 from esexchange.exchange.graph import series
 from esexchange.exchange.graph.client import Answer, GraphClient, SubRequest
 from esexchange.exchange.graph.settings import NEEDED_ROLES, GraphSettings
-from esexchange.exchange.port import BatchResult, ChangePage, ExchangeUpdate, OwnWrites
+from esexchange.exchange.port import (
+    BatchResult,
+    ChangePage,
+    ExchangeUpdate,
+    OccurrenceUpdate,
+    OwnWrites,
+)
+
+_NO_SERIES_WRITES = ("occurrence {} was not written: the Graph backend does not write "
+                     "series yet (they are skipped there)")
 
 log = logging.getLogger(__name__)
 
@@ -494,6 +510,17 @@ class GraphMailbox:
             pending = [i for i in pending if results[i] is None]
         # not found under either path: already gone, which counts as deleted
         return [r if r is not None else BatchResult() for r in results]
+
+    def update_occurrences(
+        self, updates: Sequence[OccurrenceUpdate]
+    ) -> list[BatchResult[ItemRef]]:
+        """Not on Graph yet: ``capabilities`` says ``series=False``, so the planner never
+        asks; each element is refused in words should anything else."""
+        return [BatchResult(error=ItemFailed(_NO_SERIES_WRITES.format(u.key))) for u in updates]
+
+    def delete_occurrences(self, keys: Sequence[OccurrenceKey]) -> list[BatchResult[None]]:
+        """Not on Graph yet (see ``update_occurrences``)."""
+        return [BatchResult(error=ItemFailed(_NO_SERIES_WRITES.format(k))) for k in keys]
 
     def ensure_categories(self, categories: Sequence[Category]) -> None:
         url = f"{self._user}/outlook/masterCategories"
