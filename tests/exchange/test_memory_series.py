@@ -14,8 +14,8 @@ from esexchange.domain.mapping.times import erp_to_utc
 from esexchange.domain.model import ExchangeItem, ItemRef, Kind, OccurrenceKey
 from esexchange.domain.recurrence import parse_rrule
 from esexchange.exchange.port import ExchangeUpdate, OccurrenceUpdate
-from tests.exchange.test_memory_mailbox import Clock
 from tests.memory_mailbox import MemoryMailbox
+from tests.test_memory_mailbox_faults import Clock
 
 WEEKLY = parse_rrule("FREQ=WEEKLY;BYDAY=MO;COUNT=10", start=datetime(2026, 3, 23, 9),
                      time_zone="Europe/Berlin")
