@@ -7,8 +7,9 @@ import concurrent.futures
 import pytest
 
 from esexchange.domain.model import Kind
-from esexchange.exchange.errors import AccessDenied, MailboxNotFound
+from esexchange.exchange.errors import AccessDenied, MailboxNotFound, MailboxUnreachable
 from esexchange.exchange.graph import GraphConnection
+from esexchange.exchange.graph.mailbox import GraphMailbox
 from esexchange.exchange.graph.settings import NEEDED_ROLES
 from esexchange.sandbox.graph.knobs import GraphKnobs
 from tests.exchange.test_graph_mailbox import appointment, read_all, task
@@ -40,13 +41,43 @@ def test_unavailable_answers_and_dropped_connections_are_retried(
 ) -> None:
     mailbox = online.mailbox(ANNA)
     graph.sandbox.injector.knobs = GraphKnobs(http_503_rate=0.25, drop_rate=0.25, seed=3)
-    assert all(r.ok for r in mailbox.create([task(f"T{n}", n) for n in range(5)]))
-    pages, _ = read_all(mailbox, Kind.TASK)
+    assert all(r.ok for r in mailbox.create([appointment(f"E{n}", n) for n in range(60)]))
     counters = graph.sandbox.injector.counters
     assert counters.http_503 and counters.dropped
-    assert sorted(c.remote.item.subject for p in pages for c in p.changes if c.remote) == [
-        f"T{n}" for n in range(5)
-    ]
+    assert _subjects(mailbox, Kind.APPOINTMENT) == sorted(f"E{n}" for n in range(60))
+
+
+def _subjects(mailbox: GraphMailbox, kind: Kind) -> list[str]:
+    pages, _ = read_all(mailbox, kind)
+    return sorted(c.remote.item.subject for p in pages for c in p.changes if c.remote)
+
+
+def test_a_task_create_whose_answer_was_lost_is_not_sent_again(
+    graph: GraphHarness, online: GraphConnection
+) -> None:
+    """To Do has no transactionId: sent again, the tasks would exist twice. The pass fails
+    for the mailbox instead, and the next one adopts the tasks by their ERP id."""
+    mailbox = online.mailbox(ANNA)
+    assert _subjects(mailbox, Kind.TASK) == []  # (which also finds the To Do list)
+    graph.sandbox.injector.knobs = GraphKnobs(lost_answer_rate=1.0)
+    with pytest.raises(MailboxUnreachable, match="not sent again"):
+        mailbox.create([task("T1", 1), task("T2", 2)])
+    graph.sandbox.injector.knobs = GraphKnobs()
+    assert graph.sandbox.injector.counters.lost_answers == 1
+    assert _subjects(mailbox, Kind.TASK) == ["T1", "T2"]  # made once, not twice
+    assert sorted(mailbox.find_by_erp_id(Kind.TASK, [1, 2])) == [1, 2]
+
+
+def test_an_event_create_whose_answer_was_lost_is_sent_again_and_made_once(
+    graph: GraphHarness, online: GraphConnection
+) -> None:
+    """An event carries a transactionId, so Graph drops the second copy of a resent POST."""
+    mailbox = online.mailbox(ANNA)
+    graph.sandbox.injector.knobs = GraphKnobs(lost_answer_rate=0.3, seed=1)
+    results = mailbox.create([appointment(f"E{n}", n) for n in range(30)])
+    assert all(r.ok for r in results)
+    assert graph.sandbox.injector.counters.lost_answers > 0
+    assert _subjects(mailbox, Kind.APPOINTMENT) == sorted(f"E{n}" for n in range(30))
 
 
 def test_a_token_that_expires_mid_pass_is_renewed(graph: GraphHarness,

@@ -7,6 +7,10 @@ with exponential back-off; both within ``max_wait_seconds`` per request, after w
 mailbox is ``MailboxUnreachable``. A 401 renews the token once. ``batch`` sends at most
 ``batch_size`` sub-requests per ``$batch``, and a sub-request throttled inside a batch
 is sent again alone after its own ``Retry-After`` (Graph does not retry them itself).
+A request that creates something without a ``transactionId`` (a To Do task: To Do has
+none) is never sent again once it may have arrived: its answer lost, the task may exist,
+and sending it again would make it twice. The pass fails for that mailbox instead, and
+the next pass adopts what was created by its ERP id (the task's ``linkedResource``).
 At most ``max_in_flight`` requests per mailbox are in flight at once (4 in Exchange
 Online, across every thread of a connection).
 """
@@ -32,6 +36,7 @@ log = logging.getLogger(__name__)
 
 PREFER = 'IdType="ImmutableId", outlook.timezone="UTC", outlook.body-content-type="text"'
 _RETRIED = frozenset({429, 502, 503, 504})
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout)  # failed before the request left
 _FIRST_BACK_OFF = 0.5
 
 
@@ -43,6 +48,12 @@ class SubRequest:
     url: str
     body: Any = None
     headers: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def resendable(self) -> bool:
+        """Whether sending it twice does no more than sending it once."""
+        return self.method != "POST" or (
+            isinstance(self.body, Mapping) and "transactionId" in self.body)
 
 
 @dataclass(frozen=True)
@@ -105,6 +116,7 @@ class GraphClient:
         return self._with_retries(
             lambda: self._http(request.method, url, request.body, request.headers, mailbox),
             what=f"{request.method} {request.url}",
+            resendable=request.resendable,
         )
 
     def batch(self, requests: Sequence[SubRequest], *, mailbox: str) -> list[Answer]:
@@ -161,6 +173,7 @@ class GraphClient:
                 "POST", self.settings.graph_url + "/$batch", {"requests": items}, {}, mailbox
             ),
             what=f"$batch of {len(items)}",
+            resendable=all(requests[index].resendable for index in chunk),
         )
         if not answer.ok:
             return [answer] * len(chunk)
@@ -177,7 +190,9 @@ class GraphClient:
             )
         return out
 
-    def _with_retries(self, call: Callable[[], Answer], *, what: str) -> Answer:
+    def _with_retries(
+        self, call: Callable[[], Answer], *, what: str, resendable: bool = True
+    ) -> Answer:
         waited, back_off, renewed = 0.0, _FIRST_BACK_OFF, False
         while True:
             try:
@@ -185,6 +200,12 @@ class GraphClient:
             except httpx.TransportError as error:
                 answer = None
                 failure = f"{type(error).__name__}: {error}"
+                if not resendable and not isinstance(error, _NOT_SENT):
+                    raise MailboxUnreachable(
+                        f"the answer to {what} was lost ({failure}); it is not sent again, "
+                        "since what it creates may exist now (the next pass adopts it by "
+                        "its ERP id)"
+                    ) from error
             if answer is not None and answer.status == 401 and not renewed:
                 self.tokens.renew()  # revoked or expired before msal expected: once more
                 renewed = True

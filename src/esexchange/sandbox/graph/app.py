@@ -111,6 +111,8 @@ class GraphSandbox:
             query = dict(parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True))
             request = GraphRequest(method, path, query, headers, body, claims, base_url)
             response = (await self._limited(caller, {_mailbox_of(path)}, [request]))[0]
+        if fate == "lost":  # served, and then the answer never leaves
+            return _DROP
         await _send_json(send, response.status, response.body, {**out, **response.headers})
         return None
 

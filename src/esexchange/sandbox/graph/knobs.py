@@ -6,6 +6,9 @@
   ``Retry-After: retry_after_s``.
 - ``http_503_rate``: share answered ``503 Service Unavailable``.
 - ``drop_rate``: share whose connection is closed without an answer.
+- ``lost_answer_rate``: share that is served, whose answer is then lost (the connection
+  closes before it leaves, as behind a proxy that timed out): a client cannot tell whether
+  what it asked for happened.
 - ``max_concurrent_per_mailbox``: Outlook's limit of concurrent requests per app and
   mailbox (4 in Exchange Online); one more is ``429`` "Application is over its
   MailboxConcurrency limit." It is always in force, unlike the others.
@@ -25,7 +28,7 @@ from typing import Any
 from esexchange.sandbox.graph.errors import GraphError
 
 MAILBOX_CONCURRENCY = 4
-_RATES = ("throttle_rate", "http_503_rate", "drop_rate")
+_RATES = ("throttle_rate", "http_503_rate", "drop_rate", "lost_answer_rate")
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,7 @@ class GraphKnobs:
     retry_after_s: int = 1
     http_503_rate: float = 0.0
     drop_rate: float = 0.0
+    lost_answer_rate: float = 0.0
     max_concurrent_per_mailbox: int = MAILBOX_CONCURRENCY
     seed: int = 0
 
@@ -76,6 +80,7 @@ class GraphKnobCounters:
     throttled: int = 0
     http_503: int = 0
     dropped: int = 0
+    lost_answers: int = 0
     concurrency_limit: int = 0
 
 
@@ -97,9 +102,9 @@ class Injector:
         self._random = random.Random(knobs.seed)
 
     def draw(self, part: str = "request") -> str | None:
-        """``throttle``, ``503``, ``drop`` or None for one `part` of the traffic.
+        """``throttle``, ``503``, ``drop``, ``lost`` or None for one `part` of the traffic.
 
-        A ``request`` may meet any of them, a ``batch`` envelope only 503 or a drop (its
+        A ``request`` may meet any of them, a ``batch`` envelope all but throttling (its
         sub-requests are throttled one by one), a batch ``item`` only throttling.
         """
         knobs = self.knobs
@@ -114,9 +119,13 @@ class Injector:
         if value < knobs.http_503_rate:
             self.counters.http_503 += 1
             return "503"
-        if value - knobs.http_503_rate < knobs.drop_rate:
+        value -= knobs.http_503_rate
+        if value < knobs.drop_rate:
             self.counters.dropped += 1
             return "drop"
+        if value - knobs.drop_rate < knobs.lost_answer_rate:
+            self.counters.lost_answers += 1
+            return "lost"
         return None
 
     def throttled(self) -> GraphError:
