@@ -173,13 +173,17 @@ def test_the_status_page_shows_a_pass_after_an_erp_change(
     page = admin_page
     row = page.locator(f"tr.mailbox[data-email='{anna.email}']")
 
+    # The row shows the newest pass; the service passes every second (and the echo of its
+    # own write wakes one more), so the pass that carried the change may already be
+    # followed by one that moved nothing: wait for the change, then for an ok pass after it.
+    wait_for(lambda: anna.outlook.subjects("appointment") == ["Seen on the status page"],
+             60, "the appointment in Outlook")
+
     def passed() -> bool:
         page.goto(f"{console.url}/status")
-        return row.count() == 1 and "ok" in row.inner_text() and re.search(
-            r"\b1\b", row.locator("td").nth(3).inner_text()) is not None
+        return row.count() == 1 and "ok" in row.inner_text()
 
     wait_for(passed, 60, "the pass to show")
-    assert anna.outlook.subjects("appointment") == ["Seen on the status page"]
     screenshot(page, "08-status")
     page.click("text=Workers")
     assert "running" in page.locator("table").inner_text()
