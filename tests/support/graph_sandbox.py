@@ -7,11 +7,13 @@ a test fails if one did not follow it.
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from esexchange.exchange.graph import GraphConnection, GraphSettings
@@ -104,3 +106,22 @@ def online(graph: GraphHarness) -> Iterator[GraphConnection]:
     connection = graph.connect()
     yield connection
     connection.close()
+
+
+@pytest.fixture
+def graph_http(graph: GraphHarness) -> Iterator[httpx.Client]:
+    """Graph's own requests to the sandbox as the app (immutable ids), for a test to make
+    what a user would make in Outlook."""
+    settings = graph.settings
+    token = httpx.post(
+        settings.token_url.replace("{tenant}", settings.tenant_id),
+        data={"grant_type": "client_credentials", "client_id": settings.client_id,
+              "client_secret": settings.client_secret,
+              "scope": "https://graph.microsoft.com/.default"},
+        verify=ssl.create_default_context(cafile=settings.ca_bundle),
+    ).json()["access_token"]  # fmt: skip
+    tls = ssl.create_default_context(cafile=settings.ca_bundle)
+    with httpx.Client(base_url=settings.graph_url, verify=tls, timeout=10,
+                      headers={"Authorization": f"Bearer {token}",
+                               "Prefer": 'IdType="ImmutableId"'}) as client:
+        yield client

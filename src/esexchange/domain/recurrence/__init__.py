@@ -33,6 +33,7 @@ from esexchange.domain.recurrence.model import (
     WeekIndex,
     Weekly,
     require_ews_expressible,
+    same_series,
 )
 from esexchange.domain.recurrence.rrule import format_rrule, parse_rrule
 
@@ -41,5 +42,5 @@ __all__ = [
     "Range", "Recurrence", "Regenerating", "RelativeMonthly", "RelativeYearly", "Unit",
     "WeekIndex", "Weekday", "Weekly", "format_rrule", "from_graph", "generated",
     "is_generated", "last_start", "next_regeneration", "occurrence_index", "occurrences",
-    "occurrences_utc", "parse_rrule", "require_ews_expressible", "to_graph",
+    "occurrences_utc", "parse_rrule", "require_ews_expressible", "same_series", "to_graph",
 ]

@@ -269,3 +269,9 @@ def require_ews_expressible(recurrence: Recurrence) -> None:
         raise RecurrenceRefused(
             f"every {pattern.interval} years (Exchange Web Services repeats yearly patterns "
             "every year only)", part="INTERVAL")
+
+
+def same_series(old: Recurrence, new: Recurrence) -> bool:
+    """Whether two recurrences generate the same occurrences before deletions."""
+    return (old.start, old.pattern, old.range, old.time_zone) == (
+        new.start, new.pattern, new.range, new.time_zone)

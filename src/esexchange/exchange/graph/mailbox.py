@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from esexchange.domain.claims import CLAIM_NAME, MailboxClaim
+from esexchange.domain.errors import RecurrenceRefused
 from esexchange.domain.mapping import keep_user_categories
 from esexchange.domain.model import (
     Category,
@@ -35,6 +36,7 @@ from esexchange.domain.model import (
     OccurrenceKey,
     RemoteItem,
 )
+from esexchange.domain.recurrence import same_series
 from esexchange.domain.state import WHOLE_FOLDER, Capabilities, CompleteWindow, MailboxChange
 from esexchange.exchange.errors import (
     AccessDenied,
@@ -47,6 +49,7 @@ from esexchange.exchange.errors import (
 from esexchange.exchange.graph import items as wire
 from esexchange.exchange.graph import series
 from esexchange.exchange.graph.client import Answer, GraphClient, SubRequest
+from esexchange.exchange.graph.series_writes import SeriesWrites
 from esexchange.exchange.graph.settings import NEEDED_ROLES, GraphSettings
 from esexchange.exchange.port import (
     BatchResult,
@@ -55,9 +58,6 @@ from esexchange.exchange.port import (
     OccurrenceUpdate,
     OwnWrites,
 )
-
-_NO_SERIES_WRITES = ("occurrence {} was not written: the Graph backend does not write "
-                     "series yet (they are skipped there)")
 
 log = logging.getLogger(__name__)
 
@@ -127,15 +127,18 @@ class GraphMailbox:
         self._user = f"/users/{quote(address, safe='@')}"
         self._task_list: str | None = None
         self._kinds: dict[str, Kind] = {}  # ids seen, to address deletes to the right path
+        self._series = SeriesWrites(self)
 
     @property
     def address(self) -> str:
         return self._address
 
     def capabilities(self, kind: Kind) -> Capabilities:
-        # Series are read and written whole once the Graph side of issue 12 lands.
-        cannot_hold = wire.TASK_CANNOT_HOLD if kind is Kind.TASK else frozenset()
-        return Capabilities(cannot_hold, series=False)
+        if kind is Kind.APPOINTMENT:
+            return Capabilities()
+        # To Do repeats a completed task as a new one (the completed one keeps no
+        # recurrence), the reverse of Exchange's recurring tasks: they stay skipped.
+        return Capabilities(wire.TASK_CANNOT_HOLD, series=False)
 
     # --- reading ------------------------------------------------------------------------
 
@@ -418,26 +421,47 @@ class GraphMailbox:
     # --- writing ------------------------------------------------------------------------
 
     def create(self, items: Sequence[ExchangeItem]) -> list[BatchResult[ItemRef]]:
-        requests = []
-        for item in items:
+        """POST in $batch requests; a series master gets its pattern and then loses its
+        deleted occurrences (``series_writes.py``)."""
+        results: list[BatchResult[ItemRef] | None] = [None] * len(items)
+        requests, sent = [], []
+        for index, item in enumerate(items):
             if item.kind is Kind.APPOINTMENT:
-                body = wire.new_event(item, self.settings.time_zone, str(uuid.uuid4()))
+                try:
+                    body = wire.new_event(item, self.settings.time_zone, str(uuid.uuid4()))
+                    body |= series.event_fields(item, self.settings.time_zone)
+                except RecurrenceRefused as refused:
+                    results[index] = self._refused(item, "create", refused)
+                    continue
                 requests.append(SubRequest("POST", f"{self._user}/events", body))
             else:
                 url = f"{self._user}/todo/lists/{self._list()}/tasks"
                 requests.append(SubRequest("POST", url, wire.new_task(item)))
-        return [
-            self._written(item, answer, "create")
-            for item, answer in zip(items, self._batch(requests), strict=True)
-        ]
+            sent.append(index)
+        for index, answer in zip(sent, self._batch(requests), strict=True):
+            results[index] = self._written(items[index], answer, "create")
+        deletions = {i: item.recurrence.deleted for i, item in enumerate(items)
+                     if item.recurrence is not None and item.recurrence.deleted}
+        done = [r for r in results if r is not None]
+        return self._series.delete_after_write(items, done, deletions) if deletions else done
 
     def update(self, updates: Sequence[ExchangeUpdate]) -> list[BatchResult[ItemRef]]:
+        """PATCH with If-Match in $batch requests. A master's ``recurrence`` is written only
+        when its pattern, range, zone or first day changed (Graph then drops every
+        exception and cancellation, as Exchange does); the deleted occurrences it lacks
+        are deleted afterwards."""
         updates = self._with_user_categories(updates)
-        requests = []
-        for update in updates:
+        updates, deletions = self._series_changes(updates)
+        results: list[BatchResult[ItemRef] | None] = [None] * len(updates)
+        requests, sent = [], []
+        for index, update in enumerate(updates):
             item, fields = update.item, update.fields
             if item.kind is Kind.APPOINTMENT:
-                body = wire.event_body(item, self.settings.time_zone, fields)
+                try:
+                    body = series.event_fields(item, self.settings.time_zone, fields)
+                except RecurrenceRefused as refused:
+                    results[index] = self._refused(item, "update", refused)
+                    continue
                 if "erp_id" in fields and item.erp_id is not None:
                     body["singleValueExtendedProperties"] = [
                         {"id": wire.ERP_ID_PROPERTY, "value": str(item.erp_id)}
@@ -446,9 +470,53 @@ class GraphMailbox:
             else:
                 body = wire.task_body(item, fields)
                 url = f"{self._user}/todo/lists/{self._list()}/tasks/{update.ref.id}"
+            if not body:  # only deletions to add to a series as it is
+                results[index] = BatchResult(update.ref)
+                continue
             requests.append(SubRequest("PATCH", url, body, {"If-Match": update.ref.version}))
-        answers = self._batch(requests)
-        return [self._written(u.item, a, "update") for u, a in zip(updates, answers, strict=True)]
+            sent.append(index)
+        for index, answer in zip(sent, self._batch(requests), strict=True):
+            results[index] = self._written(updates[index].item, answer, "update")
+        done = [r for r in results if r is not None]
+        items = [u.item for u in updates]
+        return self._series.delete_after_write(items, done, deletions) if deletions else done
+
+    def _series_changes(
+        self, updates: Sequence[ExchangeUpdate]
+    ) -> tuple[list[ExchangeUpdate], dict[int, frozenset[datetime]]]:
+        """Updates that write a master's ``recurrence``, as the port says: an unchanged
+        series is not written again (its exceptions stay), only its missing deletions
+        are made. One batched read of those masters, only when needed."""
+        out = list(updates)
+        indexes = [i for i, u in enumerate(updates) if u.item.kind is Kind.APPOINTMENT
+                   and "recurrence" in u.fields and u.item.recurrence is not None]
+        if not indexes:
+            return out, {}
+        current = self.read(Kind.APPOINTMENT, [updates[i].ref.id for i in indexes])
+        deletions: dict[int, frozenset[datetime]] = {}
+        for i in indexes:
+            update, wanted = updates[i], updates[i].item.recurrence
+            assert wanted is not None
+            now = current.get(update.ref.id)
+            had = now.item.recurrence if now is not None else None
+            if had is not None and same_series(had, wanted) and had.deleted <= wanted.deleted:
+                out[i] = replace(update, fields=update.fields - {"recurrence"})
+                deletions[i] = wanted.deleted - had.deleted
+            else:
+                deletions[i] = wanted.deleted
+        return out, deletions
+
+    def update_occurrences(
+        self, updates: Sequence[OccurrenceUpdate]
+    ) -> list[BatchResult[ItemRef]]:
+        return self._series.update_occurrences(updates)
+
+    def delete_occurrences(self, keys: Sequence[OccurrenceKey]) -> list[BatchResult[None]]:
+        return self._series.delete_occurrences(keys)
+
+    def _refused(self, item: ExchangeItem, verb: str, refused: Exception) -> BatchResult[ItemRef]:
+        return BatchResult(error=ItemFailed(f"{self.address}: cannot {verb} {_label(item)}: "
+                                            f"{refused}"))
 
     def _with_user_categories(self, updates: Sequence[ExchangeUpdate]) -> list[ExchangeUpdate]:
         """Writing categories keeps the user's own ones as the item has them now."""
@@ -473,9 +541,7 @@ class GraphMailbox:
         if answer.ok:
             remote = self._remote(item.kind, answer.body)
             return BatchResult(value=remote.ref)
-        label = f"{item.kind.value} {item.subject!r}" + (
-            f" (ERP {item.erp_id})" if item.erp_id is not None else ""
-        )
+        label = _label(item)
         if answer.status == 412:
             reason = "it changed in Exchange meanwhile; the next pass merges it"
         else:
@@ -511,16 +577,6 @@ class GraphMailbox:
         # not found under either path: already gone, which counts as deleted
         return [r if r is not None else BatchResult() for r in results]
 
-    def update_occurrences(
-        self, updates: Sequence[OccurrenceUpdate]
-    ) -> list[BatchResult[ItemRef]]:
-        """Not on Graph yet: ``capabilities`` says ``series=False``, so the planner never
-        asks; each element is refused in words should anything else."""
-        return [BatchResult(error=ItemFailed(_NO_SERIES_WRITES.format(u.key))) for u in updates]
-
-    def delete_occurrences(self, keys: Sequence[OccurrenceKey]) -> list[BatchResult[None]]:
-        """Not on Graph yet (see ``update_occurrences``)."""
-        return [BatchResult(error=ItemFailed(_NO_SERIES_WRITES.format(k))) for k in keys]
 
     def ensure_categories(self, categories: Sequence[Category]) -> None:
         url = f"{self._user}/outlook/masterCategories"
@@ -616,6 +672,12 @@ def _id_ranges(ids: Sequence[int], span: int) -> list[tuple[int, int]]:
         else:
             ranges.append((erp_id, erp_id))
     return ranges
+
+
+def _label(item: ExchangeItem) -> str:
+    return f"{item.kind.value} {item.subject!r}" + (
+        f" (ERP {item.erp_id})" if item.erp_id is not None else ""
+    )
 
 
 def _below_root(link: str) -> str:

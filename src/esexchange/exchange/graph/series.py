@@ -5,9 +5,11 @@ events, each with ``seriesMasterId``), never the master. The adapter groups them
 ``seriesMasterId`` and reads each master once: ``GET /events/{id}`` with its
 ``recurrence``, ``$select=...,cancelledOccurrences`` (the deleted occurrences, as
 ``OID.{masterId}.{local date}``) and ``$expand=exceptionOccurrences`` (the modified ones,
-with their ``originalStart``). That yields the same ``ExchangeItem`` as the EWS adapter
-reads from a recurring master with its ``ModifiedOccurrences`` and
-``DeletedOccurrences``.
+with their ``originalStart``). That yields the same ``ExchangeItem`` (and
+``RemoteItem.exceptions``) as the EWS adapter reads from a recurring master with its
+``ModifiedOccurrences`` and ``DeletedOccurrences``. Writing a master puts its bounds in
+the series' zone with its ``patternedRecurrence`` (``event_fields``); single occurrences
+are written by ``series_writes.py``.
 
 The series' zone is the master's ``originalStartTimeZone`` (Graph gives a Windows name
 there, e.g. ``W. Europe Standard Time``; translated to IANA), else the range's
@@ -17,7 +19,7 @@ there, e.g. ``W. Europe Standard Time``; translated to IANA), else the range's
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from datetime import UTC, date, datetime, time
 from typing import Any
@@ -27,8 +29,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from exchangelib.winzone import MS_TIMEZONE_TO_IANA_MAP
 
 from esexchange.domain.errors import EsExchangeError
-from esexchange.domain.model import RemoteItem
-from esexchange.domain.recurrence import Recurrence, from_graph
+from esexchange.domain.model import ExchangeItem, OccurrenceKey, RemoteItem, RemoteOccurrence
+from esexchange.domain.recurrence import Recurrence, from_graph, to_graph
+from esexchange.exchange.graph import items as wire
 
 log = logging.getLogger(__name__)
 
@@ -81,17 +84,56 @@ def with_series(remote: RemoteItem, data: Mapping[str, Any], fallback_zone: str)
             else start.astimezone(zone).replace(tzinfo=None))
     try:
         series = from_graph(data["recurrence"], start=wall, time_zone=zone_name)
+        exceptions = tuple(sorted(
+            (_exception(remote, e, zone) for e in data.get("exceptionOccurrences") or ()),
+            key=lambda e: e.key.original_start))
         series = replace(
             series,
-            modified=frozenset(_wall(str(e["originalStart"]), zone)
-                               for e in data.get("exceptionOccurrences") or ()),
+            modified=frozenset(e.key.original_start for e in exceptions),
             deleted=frozenset(datetime.combine(_cancelled_day(text), series.start.time())
                               for text in data.get("cancelledOccurrences") or ()),
         )
     except (EsExchangeError, ValueError, KeyError, TypeError) as exc:
         log.warning("the series %s cannot be read: %s", remote.ref.id, exc)
         return remote
-    return replace(remote, item=replace(remote.item, recurrence=series))
+    return replace(remote, item=replace(remote.item, recurrence=series), exceptions=exceptions)
+
+
+def _exception(master: RemoteItem, data: Mapping[str, Any], zone: ZoneInfo) -> RemoteOccurrence:
+    """A modified occurrence as ``$expand=exceptionOccurrences`` lists it; it carries the
+    master's ERP id, as an exception does in Exchange."""
+    read = wire.remote_event(data)
+    item = replace(read.item, recurring=False, erp_id=read.item.erp_id or master.item.erp_id)
+    key = OccurrenceKey(master.ref.id, _wall(str(data["originalStart"]), zone))
+    return RemoteOccurrence(key, read.ref, item, read.modified_at)
+
+
+def event_fields(item: ExchangeItem, zone: str, fields: Iterable[str] | None = None
+                 ) -> dict[str, Any]:
+    """``wire.event_body`` for a series master: its bounds are wall times in the series'
+    zone (the pattern repeats them there across DST) and ``recurrence`` is its
+    ``patternedRecurrence`` (``RecurrenceRefused`` where Graph has none); a master's
+    ``start`` and ``end`` are written with its recurrence."""
+    body = wire.event_body(item, zone, fields)
+    recurrence = item.recurrence
+    if recurrence is None:
+        return body
+    if fields is None or "recurrence" in fields:
+        body["recurrence"] = to_graph(recurrence)
+        body |= wire.event_body(item, zone, {"start"})
+    series_zone = ZoneInfo(recurrence.time_zone)
+    for name, bound in (("start", item.start), ("end", item.end)):
+        if name in body and bound is not None:
+            body[name] = _series_bound(bound, series_zone)
+    return body
+
+
+def _series_bound(bound: date | datetime, zone: ZoneInfo) -> dict[str, str]:
+    if isinstance(bound, datetime):
+        wall = bound.astimezone(zone).replace(tzinfo=None)
+    else:
+        wall = datetime.combine(bound, time())
+    return {"dateTime": wall.strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": zone.key}
 
 
 def task_series(data: Mapping[str, Any], first: date | None, zone: str) -> Recurrence | None:
