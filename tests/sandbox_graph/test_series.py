@@ -5,6 +5,7 @@ cancelled; a new pattern regenerates; a completed recurring To Do task comes bac
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -212,3 +213,21 @@ def test_a_completed_recurring_task_comes_back_on_its_next_date(client: httpx.Cl
     assert following["title"] == "Wochenbericht" and following["status"] == "notStarted"
     assert following["dueDateTime"]["dateTime"].startswith("2026-12-10")
     assert following["recurrence"]["pattern"]["daysOfWeek"] == ["thursday"]
+
+
+def test_a_series_with_its_exceptions_and_cancellations_survives_a_restart(
+    graph: Any, client: httpx.Client
+) -> None:
+    master = weekly_on_mondays(client)
+    occurrences = instances(client, master["id"])
+    client.patch(f"{EVENTS}/{occurrences[1]['id']}", json={"subject": "moved"})
+    client.delete(f"{EVENTS}/{occurrences[2]['id']}")
+    client.delete(f"{EVENTS}/{weekly_on_mondays(client, count=2)['id']}")  # a removed series
+    backend = graph.sandbox.backend
+    before = instances(client, master["id"])
+
+    restored = type(backend)(backend.directory)
+    restored.restore(json.loads(json.dumps(backend.snapshot())))
+    graph.sandbox.backend.mailboxes = restored.mailboxes
+    assert instances(client, master["id"]) == before
+    assert [e["subject"] for e in before].count("moved") == 1 and len(before) == 9
