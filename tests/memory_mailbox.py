@@ -57,7 +57,7 @@ from esexchange.domain.model import (
     RemoteItem,
     RemoteOccurrence,
 )
-from esexchange.domain.recurrence import Recurrence, is_generated
+from esexchange.domain.recurrence import Recurrence, is_generated, same_series
 from esexchange.domain.state import WHOLE_FOLDER, Capabilities, CompleteWindow, MailboxChange
 from esexchange.exchange.errors import (
     InvalidSyncState,
@@ -514,11 +514,6 @@ class MemoryMailbox:
         return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _same_series(old: Recurrence, new: Recurrence) -> bool:
-    """Whether two recurrences give the same occurrences before deletions."""
-    return (old.start, old.pattern, old.range, old.time_zone) == (
-        new.start, new.pattern, new.range, new.time_zone)
-
 
 def _series_rewritten(
     stored: _Stored, written: ExchangeItem
@@ -528,7 +523,7 @@ def _series_rewritten(
     old, new = stored.item.recurrence, written.recurrence
     if new is None:
         return written, ()
-    if old is not None and _same_series(old, new) and old.deleted <= new.deleted:
+    if old is not None and same_series(old, new) and old.deleted <= new.deleted:
         kept = tuple(e for e in stored.exceptions if e[0] not in new.deleted)
         modified = frozenset(original for original, _ in kept)
         return replace(written, recurrence=replace(new, modified=modified)), kept

@@ -48,7 +48,7 @@ from esexchange.domain.model import (
     RemoteItem,
     RemoteOccurrence,
 )
-from esexchange.domain.recurrence import Recurrence, occurrence_index
+from esexchange.domain.recurrence import Recurrence, occurrence_index, same_series
 from esexchange.domain.state import EVERYTHING, WHOLE_FOLDER, Capabilities, MailboxChange
 from esexchange.exchange.errors import ItemFailed, MailboxError
 from esexchange.exchange.ews.categories import CONFIGURATION_NAME, merge_categories
@@ -296,7 +296,7 @@ class EwsMailbox:
                 assert wanted is not None
                 now = current.get(update.ref.id)
                 had = now.item.recurrence if now is not None else None
-                if had is not None and _same_series(had, wanted) and had.deleted <= wanted.deleted:
+                if had is not None and same_series(had, wanted) and had.deleted <= wanted.deleted:
                     out[i] = replace(update, fields=update.fields - {"recurrence"})
                     deletions[i] = wanted.deleted - had.deleted
                 else:
@@ -730,8 +730,3 @@ def _complete(results: list[BatchResult[T] | None]) -> list[BatchResult[T]]:
     assert not missing, f"no result for elements {missing}"
     return [result for result in results if result is not None]
 
-
-def _same_series(old: Recurrence, new: Recurrence) -> bool:
-    """Whether two recurrences generate the same occurrences before deletions."""
-    return (old.start, old.pattern, old.range, old.time_zone) == (
-        new.start, new.pattern, new.range, new.time_zone)
