@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
 
 import pytest
@@ -30,6 +31,7 @@ from esexchange.domain.recurrence import (
     occurrences_utc,
     parse_rrule,
     require_ews_expressible,
+    same_series,
     to_graph,
 )
 from esexchange.domain.recurrence.model import WEEKDAYS
@@ -237,3 +239,15 @@ def test_ews_has_no_interval_for_yearly_patterns() -> None:
         require_ews_expressible(every_other_year)
     assert refused.value.part == "INTERVAL"
     require_ews_expressible(parse("FREQ=MONTHLY;INTERVAL=2"))
+
+
+def test_same_series_compares_what_generates_the_dates_not_the_changed_occurrences() -> None:
+    weekly = parse_rrule("FREQ=WEEKLY;BYDAY=MO;COUNT=10", start=datetime(2026, 3, 23, 9),
+                         time_zone="Europe/Berlin")
+    edited = replace(weekly, modified=frozenset({datetime(2026, 3, 30, 9)}),
+                     deleted=frozenset({datetime(2026, 4, 6, 9)}))
+    assert same_series(weekly, edited)
+    assert not same_series(weekly, replace(weekly, range=Numbered(4)))
+    assert not same_series(weekly, replace(weekly, time_zone="America/New_York"))
+    assert not same_series(weekly, replace(weekly, start=datetime(2026, 3, 23, 10)))
+    assert not same_series(weekly, replace(weekly, pattern=Weekly((Weekday.TUESDAY,))))
