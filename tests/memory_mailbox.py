@@ -57,7 +57,7 @@ from esexchange.domain.model import (
     RemoteItem,
     RemoteOccurrence,
 )
-from esexchange.domain.recurrence import Recurrence, is_generated, same_series
+from esexchange.domain.recurrence import Recurrence, deletions_to_add, is_generated
 from esexchange.domain.state import WHOLE_FOLDER, Capabilities, CompleteWindow, MailboxChange
 from esexchange.exchange.errors import (
     InvalidSyncState,
@@ -523,7 +523,7 @@ def _series_rewritten(
     old, new = stored.item.recurrence, written.recurrence
     if new is None:
         return written, ()
-    if old is not None and same_series(old, new) and old.deleted <= new.deleted:
+    if deletions_to_add(old, new) is not None:
         kept = tuple(e for e in stored.exceptions if e[0] not in new.deleted)
         modified = frozenset(original for original, _ in kept)
         return replace(written, recurrence=replace(new, modified=modified)), kept

@@ -275,3 +275,12 @@ def same_series(old: Recurrence, new: Recurrence) -> bool:
     """Whether two recurrences generate the same occurrences before deletions."""
     return (old.start, old.pattern, old.range, old.time_zone) == (
         new.start, new.pattern, new.range, new.time_zone)
+
+
+def deletions_to_add(old: Recurrence | None, new: Recurrence) -> frozenset[datetime] | None:
+    """The occurrences to delete from series ``old`` to make it ``new``, or None when
+    ``new`` must be written afresh (another series, or deleted occurrences given back),
+    which in Exchange drops every modified and deleted occurrence."""
+    if old is None or not same_series(old, new) or not old.deleted <= new.deleted:
+        return None
+    return new.deleted - old.deleted

@@ -48,7 +48,7 @@ from esexchange.domain.model import (
     RemoteItem,
     RemoteOccurrence,
 )
-from esexchange.domain.recurrence import Recurrence, occurrence_index, same_series
+from esexchange.domain.recurrence import Recurrence, deletions_to_add, occurrence_index
 from esexchange.domain.state import EVERYTHING, WHOLE_FOLDER, Capabilities, MailboxChange
 from esexchange.exchange.errors import ItemFailed, MailboxError
 from esexchange.exchange.ews.categories import CONFIGURATION_NAME, merge_categories
@@ -296,9 +296,10 @@ class EwsMailbox:
                 assert wanted is not None
                 now = current.get(update.ref.id)
                 had = now.item.recurrence if now is not None else None
-                if had is not None and same_series(had, wanted) and had.deleted <= wanted.deleted:
+                added = deletions_to_add(had, wanted)
+                if added is not None:  # the series stays (with its exceptions); add deletions
                     out[i] = replace(update, fields=update.fields - {"recurrence"})
-                    deletions[i] = wanted.deleted - had.deleted
+                    deletions[i] = added
                 else:
                     deletions[i] = wanted.deleted
         return out, deletions

@@ -36,7 +36,7 @@ from esexchange.domain.model import (
     OccurrenceKey,
     RemoteItem,
 )
-from esexchange.domain.recurrence import same_series
+from esexchange.domain.recurrence import deletions_to_add
 from esexchange.domain.state import WHOLE_FOLDER, Capabilities, CompleteWindow, MailboxChange
 from esexchange.exchange.errors import (
     AccessDenied,
@@ -499,9 +499,10 @@ class GraphMailbox:
             assert wanted is not None
             now = current.get(update.ref.id)
             had = now.item.recurrence if now is not None else None
-            if had is not None and same_series(had, wanted) and had.deleted <= wanted.deleted:
+            added = deletions_to_add(had, wanted)
+            if added is not None:  # the series stays (with its exceptions); add deletions
                 out[i] = replace(update, fields=update.fields - {"recurrence"})
-                deletions[i] = wanted.deleted - had.deleted
+                deletions[i] = added
             else:
                 deletions[i] = wanted.deleted
         return out, deletions
