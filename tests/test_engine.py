@@ -249,6 +249,40 @@ def test_a_crash_at_the_commit_adopts_the_exchange_copies(
     assert subjects(mailbox) == erp_subjects(erp) == ["Planung", "Zahnarzt"]
 
 
+def test_before_writes_runs_once_before_the_first_write_and_never_on_an_idle_pass(
+    erp: FakeErp, mailbox: CountingMailbox
+) -> None:
+    seen: list[tuple[int, int]] = []
+
+    def before_writes() -> None:  # what each side held when it ran
+        seen.append((len(mailbox.items(Kind.APPOINTMENT)), len(mailbox.categories)))
+
+    erp.user_create(meeting(1))
+    erp.user_create(meeting(2, "Review"))
+    assert sync(erp, mailbox, before_writes=before_writes).ok
+    assert seen == [(0, 0)]  # once, before the creates and the master categories
+    assert sync(erp, mailbox, before_writes=before_writes).ok
+    assert seen == [(0, 0)]  # nothing to write: not called
+
+
+def test_what_before_writes_raises_ends_the_pass_with_nothing_written(
+    erp: FakeErp, mailbox: CountingMailbox
+) -> None:
+    class Refused(Exception):
+        pass
+
+    def refuse() -> None:
+        raise Refused
+
+    erp.user_create(meeting(1))
+    mailbox.user_create(outlook_item())
+    with pytest.raises(Refused):
+        sync(erp, mailbox, before_writes=refuse)
+    assert subjects(mailbox) == ["Zahnarzt"] and erp_subjects(erp) == ["Planung"]
+    assert mailbox.categories == {}
+    assert erp.links(SCOPE, Kind.APPOINTMENT) == []
+
+
 def test_a_dry_run_writes_nothing_and_says_what_would_move(
     erp: FakeErp, mailbox: CountingMailbox
 ) -> None:

@@ -122,3 +122,24 @@ def test_a_copy_is_refused_on_graph_too(
         "Production", "Test data"]
     [back] = world.sync()
     assert back.claimed_by is not None
+
+
+@pytest.mark.backends("ews")
+def test_an_idle_pass_sends_no_claim_request_and_a_take_over_stops_the_next_write(
+    world: World, copy_of: CopyOf,
+) -> None:
+    anna = world.employee()
+    world.add("appointment", "Production", anna)
+    world.sync_ok()
+    [idle] = world.sync()
+    assert idle.ok
+    assert dict(idle.requests) == {("ews", "SyncFolderItems"): 2}  # one per folder
+
+    test_system = copy_of(world)
+    _claim(test_system, anna.email)
+    world.add("appointment", "Written after the take-over", anna)
+    [refused] = world.sync()
+    assert refused.claimed_by is not None
+    assert refused.claimed_by.installation == installation(test_system.engine).id
+    assert anna.outlook.subjects("appointment") == ["Production"]
+    assert ("ews", "GetUserConfiguration") in refused.requests  # read before writing

@@ -20,6 +20,7 @@ from esexchange.inprocess import BackgroundServer
 from esexchange.sandbox.directory import AccountEntry, Directory, MailboxEntry
 from esexchange.sandbox.ews.app import Sandbox, create_sandbox
 from esexchange.sandbox.models import Mailbox
+from esexchange.service.claims import forget_claims
 
 ANNA = "anna.berger@example.test"
 BEN = "ben.kraus@example.test"
@@ -100,6 +101,7 @@ def ews(ews_session: RunningSandbox) -> RunningSandbox:
     """The sandbox with empty mailboxes (a new server: this process forgets the old one)."""
     ews_session.sandbox.backend.reset()
     forget_servers()
+    forget_claims()
     return ews_session
 
 

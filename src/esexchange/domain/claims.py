@@ -1,16 +1,22 @@
 """One installation per mailbox: the claim a pass leaves in the mailbox, and when it refuses.
 
 A test system on a copy of the ERP database must not work on the production mailboxes.
-Every pass reads the mailbox's claim first (EWS: the user configuration
-``esExchange.Claim`` of the calendar folder; Graph: a named extended property of the
-calendar). A claim of another installation that is still fresh refuses the pass: nothing
-is read or written. Otherwise the pass writes its own claim (renewing it) and goes on.
+A pass reads the mailbox's claim (EWS: the user configuration ``esExchange.Claim`` of
+the calendar folder; Graph: a named extended property of the calendar) before it writes
+anything on either side, and first of all when its installation's claim there is due for
+renewal. A claim of another installation that is still fresh refuses the pass: nothing
+is written. Otherwise the pass renews its own claim when due and goes on. A pass with
+nothing to write and a claim renewed recently sends no claim request at all.
 
 "Fresh" is decided by the claimer: a claim holds for ``CLAIM_INTERVALS`` times the
-interval at which its installation passes over the mailbox, so a claim is renewed about
-three times before it lapses, and a mailbox whose installation stopped (or was moved) is
-free again after three missed passes. An administrator takes a mailbox over at once with
-``esexchange personnel claim`` (or the console), which writes this installation's claim.
+interval at which its installation passes over the mailbox. It is renewed once it is
+``RENEW_AFTER_INTERVALS`` intervals old (``renewal_due``): at every other pass of an
+interval schedule, not at every pass, since an idle pass should cost one request per
+synchronized folder and nothing more. So a claim is renewed at least once more before it
+lapses even when a pass is missed, and a mailbox whose installation stopped (or was
+moved) is free again at most four intervals after its last pass. An administrator takes
+a mailbox over at once with ``esexchange personnel claim`` (or the console), which writes
+this installation's claim.
 """
 
 from __future__ import annotations
@@ -22,8 +28,12 @@ from datetime import UTC, datetime, timedelta
 CLAIM_NAME = "esExchange.Claim"
 """The name of the claim object in the mailbox."""
 
-CLAIM_INTERVALS = 3
+CLAIM_INTERVALS = 4
 """A claim stays fresh for this many of its installation's pass intervals."""
+
+RENEW_AFTER_INTERVALS = 1.5
+"""A claim this old (in its installation's intervals) is renewed by the next pass: every
+other pass of an interval schedule, leaving at least one more before it lapses."""
 
 
 @dataclass(frozen=True)
@@ -74,6 +84,15 @@ def refusing_claim(found: MailboxClaim | None, installation: str,
     if found is None or found.installation == installation or found.fresh_until <= now:
         return None
     return found
+
+
+def renewal_due(found: MailboxClaim | None, installation: str, now: datetime,
+                interval: timedelta) -> bool:
+    """Whether a pass of ``installation`` at ``now`` writes its claim, ``found`` being the
+    claim in the mailbox that does not refuse it: none, another's that lapsed, or its own
+    that is ``RENEW_AFTER_INTERVALS`` old."""
+    return (found is None or found.installation != installation
+            or now - found.claimed_at >= interval * RENEW_AFTER_INTERVALS)
 
 
 def refusal(claim: MailboxClaim, mailbox: str, connection: str) -> str:

@@ -17,10 +17,16 @@ stamps adopt the Exchange copies whose links were lost.
 
 A ``MailboxError`` while reading ends the pass for this mailbox with a report; the
 caller runs many mailboxes and does not have to catch it.
+
+Before the pass's first write on either side (a kind whose plan has anything to do),
+``before_writes`` runs once (the runner checks the installation claim there and may end
+the pass by raising), then the master category list is made sure of. A pass with nothing
+to write costs no request but its reads.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from esexchange.domain import mapping
@@ -53,22 +59,24 @@ def run_pass(
     approve_deletions: bool = False,
     reject_deletions: bool = False,
     batch_size: int = DEFAULT_BATCH_SIZE,
+    before_writes: Callable[[], None] | None = None,
 ) -> PassReport:
     """Synchronize one employee's mailbox with the ERP, appointments then tasks.
 
     ``now`` is an aware UTC time. With ``dry_run`` nothing is written and the report
     counts what a pass would do. ``approve_deletions`` lets deletions through that the
     circuit breaker would hold; ``reject_deletions`` detaches their pairs instead (both
-    copies kept, no longer synchronized).
+    copies kept, no longer synchronized). ``before_writes`` runs once before the first
+    write (in a dry run: before the first plan with anything to report); what it raises
+    ends the pass and reaches the caller.
     """
     report = PassReport(mailbox.address, employee.id, dry_run=dry_run)
     if not employee.syncable:
         why = "has left" if employee.employment_status == "left" else "may not create appointments"
         report.not_syncable = f"employee {employee.number} ({employee.name}) {why}: not synced"
         return report
+    first_write = _FirstWrite(mailbox, ctx, before_writes, dry_run=dry_run)
     try:
-        if not dry_run:
-            mailbox.ensure_categories(mapping.master_categories(ctx))
         for kind in Kind:
             kind_report = report.kinds[kind] = KindReport(kind)
             if not kind_rules(kind, settings, ctx.options.appointment_sync).enabled:
@@ -77,12 +85,41 @@ def run_pass(
                 continue
             _kind_pass(
                 store, mailbox, scope, employee, settings, ctx, now, kind_report,
-                dry_run=dry_run, approve_deletions=approve_deletions,
+                first_write, dry_run=dry_run, approve_deletions=approve_deletions,
                 reject_deletions=reject_deletions, batch_size=batch_size,
             )
     except MailboxError as error:
         report.error = in_mailbox(mailbox.address, error)
     return report
+
+
+class _FirstWrite:
+    """What comes once before a pass's first write: the caller's ``before_writes``, then
+    the master category list (not in a dry run)."""
+
+    def __init__(self, mailbox: Mailbox, ctx: MappingContext,
+                 before_writes: Callable[[], None] | None, *, dry_run: bool) -> None:
+        self._mailbox = mailbox
+        self._ctx = ctx
+        self._before_writes = before_writes
+        self._dry_run = dry_run
+        self._done = False
+
+    def __call__(self) -> None:
+        if self._done:
+            return
+        if self._before_writes is not None:
+            self._before_writes()
+        if not self._dry_run:
+            self._mailbox.ensure_categories(mapping.master_categories(self._ctx))
+        self._done = True
+
+
+def _has_work(the_plan: Plan, fetched: Fetched) -> bool:
+    """Whether applying the plan writes anything but the cursor (parked pairs retried
+    are unparked or parked again)."""
+    return bool(the_plan.steps or the_plan.skipped or the_plan.held or the_plan.rejected
+                or fetched.attempted)
 
 
 def _kind_pass(
@@ -94,6 +131,7 @@ def _kind_pass(
     ctx: MappingContext,
     now: datetime,
     report: KindReport,
+    first_write: _FirstWrite,
     *,
     dry_run: bool,
     approve_deletions: bool,
@@ -123,6 +161,8 @@ def _kind_pass(
             erp_series=fetched.erp_series,
         )
     )
+    if _has_work(the_plan, fetched):
+        first_write()
     report.count_plan(the_plan, mailbox.address, _subjects(fetched))
     if dry_run:
         for step in the_plan.steps:

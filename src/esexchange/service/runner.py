@@ -38,7 +38,7 @@ from esexchange.exchange.errors import MailboxError, in_mailbox
 from esexchange.exchange.port import Exchange, Mailbox
 from esexchange.hostzone import host_time_zone
 from esexchange.service.adapter import open_connection
-from esexchange.service.claims import Claimant, claim_or_refuse, claimant
+from esexchange.service.claims import Claimant, ClaimCheck, ClaimRefused, claimant
 from esexchange.service.leases import LEASE_DURATION, MailboxBusy, mailbox_lease, new_holder
 from esexchange.service.summary import movement
 
@@ -144,7 +144,8 @@ def sync_connection(
     takes (the service's worker name; a new one by default); ``lease`` is how long a lease
     lasts between two renewals. ``interval`` is how often passes come (the service's
     override; the connection's ``interval_minutes`` by default): the mailbox claims this
-    run leaves hold for three of them (``domain.claims``). ``parallel`` mailboxes are
+    run leaves hold for four of them (``domain.claims``; checked before a mailbox's first
+    write, renewed every other interval: ``service.claims.ClaimCheck``). ``parallel`` mailboxes are
     synchronized at once (threads sharing the connection's sessions); the outcomes come
     in the personnel's order.
     """
@@ -251,17 +252,20 @@ def _one_mailbox(
     try:
         mailbox = exchange.mailbox(person.email)
         # A dry run writes nothing, not even the claim, but is refused all the same.
-        refused = claim_or_refuse(mailbox, me, now=datetime.now(UTC), renew=not dry_run)
+        claim = ClaimCheck(mailbox, me, renew=not dry_run)
+        if claim.due_now(datetime.now(UTC)):
+            claim.ensure()
     except MailboxError as error:
         log.warning("mailbox %s: %s", person.email, error)
         return MailboxOutcome(person, None, in_mailbox(person.email, error))
-    if refused is not None:
-        return MailboxOutcome(person, None, refused.problem, claimed_by=refused.claim,
-                              requests=_requests(mailbox))
+    except ClaimRefused as refused:
+        return _claimed(person, refused, mailbox)
     try:
         report = run_pass(store, mailbox, scope, person, settings, ctx, now, dry_run=dry_run,
                           approve_deletions=approve_deletions,
-                          reject_deletions=reject_deletions)
+                          reject_deletions=reject_deletions, before_writes=claim.ensure)
+    except ClaimRefused as refused:
+        return _claimed(person, refused, mailbox)
     except (EsExchangeError, SQLAlchemyError) as error:
         # The ERP refused this mailbox's unit of work (it rolled back as a whole; items
         # already created in Exchange carry their stamp and are adopted next time).
@@ -274,6 +278,11 @@ def _one_mailbox(
     if report.error:
         log.warning("%s", report.error)
     return MailboxOutcome(person, report, problem, requests=_requests(mailbox))
+
+
+def _claimed(person: Employee, refused: ClaimRefused, mailbox: Mailbox) -> MailboxOutcome:
+    return MailboxOutcome(person, None, refused.refused.problem,
+                          claimed_by=refused.refused.claim, requests=_requests(mailbox))
 
 
 def _requests(mailbox: Mailbox) -> dict[tuple[str, str], int]:

@@ -5,9 +5,9 @@ per connection; without a memory each would pay the same fixed round trips again
 authentication-scheme probe, the version probe (a ``ConvertId``), and per mailbox the
 calendar's id (a ``GetFolder``: user configurations, the category list and the claim, are
 addressed by it) and the master category list (``GetUserConfiguration``) even when
-nothing about the categories changed. With them, an idle pass costs one
-``SyncFolderItems`` per synchronized folder, plus the installation claim's read and
-renewal (``domain.claims``).
+nothing about the categories changed. With them (and the installation claim checked
+only before a pass's first write: ``service.claims``), an idle pass costs one
+``SyncFolderItems`` per synchronized folder.
 
 ``ServerMemo`` is looked up by (EWS URL, signed-in identity). The category list is read
 again only when the entries esExchange wants differ from those it last made sure of in
