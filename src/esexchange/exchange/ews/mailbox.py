@@ -73,6 +73,7 @@ from esexchange.exchange.ews.services import (
 from esexchange.exchange.ews.settings import EwsSettings
 from esexchange.exchange.ews.streaming import MailboxEvents
 from esexchange.exchange.ews.transport import RequestCounter, mailbox_call
+from esexchange.exchange.ews.wire import appointment_element, direct_create
 from esexchange.exchange.ics import VersionPage, state_past_own_writes
 from esexchange.exchange.port import (
     BatchResult,
@@ -218,7 +219,7 @@ class EwsMailbox:
                 folder = self._folder(kind)
                 pending = []
                 for index in indices:
-                    built = self._build(items[index], "created", folder=folder)
+                    built = self._build_create(items[index], folder)
                     if isinstance(built, ItemFailed):
                         results[index] = BatchResult(error=built)
                     else:
@@ -653,6 +654,16 @@ class EwsMailbox:
                 return
             yield from zip((index for index, _ in chunk), outcomes, strict=True)
 
+    def _build_create(self, item: ExchangeItem, folder: Any) -> Any:
+        """What CreateItem sends for ``item``: a plain appointment's ready element
+        (``wire.py``: the hot path of a first pass), else the exchangelib item."""
+        if not direct_create(item, self._account.version):
+            return self._build(item, "created", folder=folder)
+        try:
+            return appointment_element(item, self._account.default_timezone)
+        except ValueError as error:
+            return self._item_failed(_label(item), "created", error)
+
     def _build(self, item: ExchangeItem, verb: str, **target: Any) -> Any:
         """The exchangelib item, validated here so that one bad item cannot fail a chunk."""
         try:
@@ -712,7 +723,8 @@ def _distinct_changes(entries: Sequence[tuple[str, Any]], model: type[Any]
     for change_type, item in entries:
         if change_type == SyncItems.DELETE:
             key, version = (_DELETED, item.id), None
-        elif change_type in (SyncItems.CREATE, SyncItems.UPDATE) and isinstance(item, model):
+        elif (change_type in (SyncItems.CREATE, SyncItems.UPDATE)
+              and item.model is not None and issubclass(item.model, model)):
             key, version = (_CHANGED, item.id), item.changekey
         else:
             continue  # read-flag changes; other classes (a message filed among tasks)

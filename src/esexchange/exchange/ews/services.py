@@ -8,12 +8,16 @@ Here every item-level error is returned in place; errors about the request as a 
 see them.
 
 ``SyncItems`` reads an error answer that carries no SyncState (the schema makes it
-optional; exchangelib assumes it is there and fails on ``None.text``).
+optional; exchangelib assumes it is there and fails on ``None.text``), and lists an
+IdOnly page's ids and change keys without building an exchangelib item for each.
 
-``CreateItem`` is never sent twice: a lost answer (the connection dropped after the request
-left, a timeout) may mean the items were created, and exchangelib sends the request again
-after one whenever its session pool holds more than one session (as soon as several
-mailboxes run at once), which made every item of the chunk twice. ``CreateAnswerLost``
+``CreateItem`` also takes ready ``t:CalendarItem`` elements among its items (``wire.py``
+builds them straight from the domain's values) and answers each element with its
+(id, change key) instead of an exchangelib object. It is never sent twice: a lost answer
+(the connection dropped after the request left, a timeout) may mean the items were
+created, and exchangelib sends the request again after one whenever its session pool
+holds more than one session (as soon as several mailboxes run at once), which made
+every item of the chunk twice. ``CreateAnswerLost``
 ends the call instead; the next pass adopts what was created by its stamp.
 
 ``GetItem`` also keeps the UTC instants of all-day calendar items: exchangelib turns
@@ -23,6 +27,7 @@ has a daylight-saving change. ``items.py`` converts them in the item's own zone.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from exchangelib.errors import (
@@ -44,7 +49,8 @@ from exchangelib.folders.base import BaseFolder
 from exchangelib.items import CalendarItem
 from exchangelib.services import CreateItem, DeleteItem, GetItem, SyncFolderItems, UpdateItem
 from exchangelib.services.sync_folder_hierarchy import SyncFolder
-from exchangelib.util import MNS
+from exchangelib.util import MNS, TNS
+from lxml import etree
 
 REQUEST_LEVEL_ERRORS: tuple[type[ResponseMessageError], ...] = (
     ErrorServerBusy,
@@ -79,8 +85,29 @@ class CreateAnswerLost(EWSError):
 
 
 class CreateItems(_PerElementErrors, CreateItem):
-    """CreateItem, one result (ids or error) per element; never sent again after its
-    answer was lost (see the module docstring)."""
+    """CreateItem, one result ((id, change key) or error) per element, of exchangelib
+    items and ready elements alike; never sent again after its answer was lost (see the
+    module docstring)."""
+
+    def get_payload(self, items: Any, folder: Any, message_disposition: Any,
+                    send_meeting_invitations: Any) -> Any:
+        items = list(items)
+        payload = super().get_payload(
+            items=[item for item in items if not isinstance(item, etree._Element)],
+            folder=folder, message_disposition=message_disposition,
+            send_meeting_invitations=send_meeting_invitations,
+        )
+        container = payload.find(f"{{{MNS}}}Items")
+        serialized = iter(list(container))
+        container[:] = [item if isinstance(item, etree._Element) else next(serialized)
+                        for item in items]
+        return payload
+
+    def _elem_to_obj(self, elem: Any) -> Any:
+        if isinstance(elem, bool):
+            return elem
+        found = elem.find(f"{{{TNS}}}ItemId")
+        return found.get("Id"), found.get("ChangeKey")
 
     def _response_generator(self, payload: Any) -> Any:
         try:
@@ -111,8 +138,31 @@ class GetItems(_PerElementErrors, GetItem):
         return model.from_xml(elem=elem, account=self.account)
 
 
+@dataclass(frozen=True)
+class Listed:
+    """An item as an IdOnly SyncFolderItems lists it: its exchangelib class (``None`` for
+    a deletion), id and change key."""
+
+    model: type[Any] | None
+    id: str
+    changekey: str | None
+
+
 class SyncItems(SyncFolderItems):
-    """SyncFolderItems that also understands an error answer without a SyncState."""
+    """SyncFolderItems, IdOnly: each change is (change type, ``Listed``), read straight
+    from the answer's ItemIds without building exchangelib items (a read-flag change:
+    (its type, ``None``)); also understands an error answer without a SyncState."""
+
+    def _elem_to_obj(self, elem: Any) -> Any:
+        change_type = self.change_types_map[elem.tag]
+        if change_type == self.READ_FLAG_CHANGE:
+            return change_type, None
+        if change_type == self.DELETE:
+            model, item_id = None, elem.find(f"{{{TNS}}}ItemId")
+        else:
+            model = BaseFolder.item_model_from_tag(elem[0].tag)
+            item_id = elem[0].find(f"{{{TNS}}}ItemId")
+        return change_type, Listed(model, item_id.get("Id"), item_id.get("ChangeKey"))
 
     def _get_element_container(self, message: Any, name: Any = None) -> Any:
         if message.find(f"{{{MNS}}}SyncState") is None:
