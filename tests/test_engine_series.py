@@ -60,10 +60,14 @@ def test_an_erp_series_with_a_moved_and_a_deleted_occurrence_reaches_exchange_in
     erp: FakeErp, mailbox: CountingMailbox
 ) -> None:
     series_id = erp.user_create(master(exdates=(DELETED,)))
-    erp.user_create(exception(series_id, MOVED))
+    row_id = erp.user_create(exception(series_id, MOVED))
 
     report = sync(erp, mailbox)
     assert report.ok, report
+    # Two ERP rows got their Exchange counterparts: both count as created, as the two
+    # rows an Outlook series with a moved occurrence becomes do (below).
+    assert report.count(Kind.APPOINTMENT, Side.EXCHANGE, Outcome.CREATED) == 2
+    assert report.count(Kind.APPOINTMENT, Side.EXCHANGE, Outcome.UPDATED) == 0
 
     exchange_id, item = the_series(mailbox)
     assert item.recurrence is not None
@@ -82,6 +86,11 @@ def test_an_erp_series_with_a_moved_and_a_deleted_occurrence_reaches_exchange_in
     writes = (mailbox.writes, erp.writes)
     assert sync(erp, mailbox).ok
     assert (mailbox.writes, erp.writes) == writes  # a second pass writes nothing
+
+    erp.user_update(row_id, location="Raum 2")
+    edited = sync(erp, mailbox)
+    assert edited.count(Kind.APPOINTMENT, Side.EXCHANGE, Outcome.UPDATED) == 1
+    assert edited.count(Kind.APPOINTMENT, Side.EXCHANGE, Outcome.CREATED) == 0
 
 
 def test_outlook_moves_and_deletes_occurrences_and_the_erp_gets_a_row_and_an_exdate(
@@ -118,7 +127,9 @@ def test_an_outlook_series_is_imported_with_its_exception_in_one_pass(
     mailbox.user_update_occurrence(OccurrenceKey(series_id, MOVED), subject="Teamrunde (Raum 3)")
     mailbox.user_delete_occurrence(OccurrenceKey(series_id, DELETED))
 
-    assert sync(erp, mailbox).ok
+    report = sync(erp, mailbox)
+    assert report.ok
+    assert report.count(Kind.APPOINTMENT, Side.ERP, Outcome.CREATED) == 2
     [imported] = [a for a in erp.state.activities.values() if a.recurrence is not None]
     assert imported.recurrence == RULE and imported.exdates == (DELETED,)
     assert imported.start_at == FIRST

@@ -42,7 +42,7 @@ from esexchange.config import Auth, Backend, ConnectionConfig
 from esexchange.domain.errors import EsExchangeError
 from esexchange.domain.model import Employee
 from esexchange.erp.db import open_engine
-from esexchange.erp.sample import fill_sample
+from esexchange.erp.sample import SERIES_RULES, fill_sample
 from esexchange.erp.schema import employee
 from esexchange.erp.script import install
 from esexchange.erp.store import SqlErpStore
@@ -60,6 +60,7 @@ CONNECTION = "demo"
 SERVICE_UPN = "svc-esexchange@example.test"
 SAMPLE_EMPLOYEES = 5
 SAMPLE_ACTIVITIES = 36
+SAMPLE_SERIES = len(SERIES_RULES)  # one of each rule, with moved and deleted occurrences
 MAILBOX_ZONE = "Europe/Berlin"
 
 
@@ -110,8 +111,9 @@ def prepare_erp(folder: DemoFolder, say: Callable[[str], None]) -> Engine:
     if has_employees:
         say(f"Using the ERP {folder.database} from an earlier run.")
         return engine
-    fill_sample(engine, employees=SAMPLE_EMPLOYEES, activities=SAMPLE_ACTIVITIES)
-    say(f"Created the ERP {folder.database} with sample data.")
+    report = fill_sample(engine, employees=SAMPLE_EMPLOYEES, activities=SAMPLE_ACTIVITIES,
+                         series=SAMPLE_SERIES)
+    say(f"Created the ERP {folder.database} with sample data: {report.summary()}.")
     if folder.state.exists():
         for suffix in ("", "-wal", "-shm"):  # SQLite's write-ahead log beside it
             Path(f"{folder.state}{suffix}").unlink(missing_ok=True)

@@ -14,6 +14,8 @@ import secrets
 import ssl
 import sys
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -112,20 +114,32 @@ def configure_connection(
     config.add_personnel(engine, CONNECTION, [p.email for p in people])
 
 
-def seed_mailboxes(base_url: str, app: GraphApp, ca_file: Path, people: list[Employee]) -> int:
-    """A few events and tasks made in Outlook, in the first mailboxes; returns how many."""
+@contextmanager
+def graph_client(base_url: str, app: GraphApp, ca_file: Path) -> Iterator[httpx.Client]:
+    """A Graph client of the sandbox at ``base_url`` (``/v1.0`` paths) signed in as the
+    demo's app, as any other Graph client would be."""
     trust = ssl.create_default_context(cafile=str(ca_file))
     with httpx.Client(base_url=f"{base_url}/v1.0", verify=trust, timeout=30) as http:
-        token = http.post(
-            f"{base_url}/{app.tenant_id}/oauth2/v2.0/token",
-            data={
-                "grant_type": "client_credentials",
-                "client_id": app.client_id,
-                "client_secret": app.client_secret,
-                "scope": f"{GRAPH_RESOURCE}/.default",
-            },
-        ).json()["access_token"]
-        http.headers["Authorization"] = f"Bearer {token}"
+        yield _signed_in(http, base_url, app)
+
+
+def _signed_in(http: httpx.Client, base_url: str, app: GraphApp) -> httpx.Client:
+    token = http.post(
+        f"{base_url}/{app.tenant_id}/oauth2/v2.0/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": app.client_id,
+            "client_secret": app.client_secret,
+            "scope": f"{GRAPH_RESOURCE}/.default",
+        },
+    ).json()["access_token"]
+    http.headers["Authorization"] = f"Bearer {token}"
+    return http
+
+
+def seed_mailboxes(base_url: str, app: GraphApp, ca_file: Path, people: list[Employee]) -> int:
+    """A few events and tasks made in Outlook, in the first mailboxes; returns how many."""
+    with graph_client(base_url, app, ca_file) as http:
         start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(days=2)
         made = 0
         for index, person in enumerate(people[:3]):

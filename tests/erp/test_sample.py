@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from datetime import date, time, timedelta
+from itertools import islice
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
 
 from esexchange.domain.model import Kind
+from esexchange.domain.recurrence import generated
 from esexchange.domain.recurrence.series import ErpSeries
 from esexchange.erp.db import open_engine
 from esexchange.erp.errors import ErpNotEmpty
-from esexchange.erp.sample import fill_sample
+from esexchange.erp.sample import SERIES_RULES, fill_sample
 from esexchange.erp.script import install
 from esexchange.erp.store import SqlErpStore
 
@@ -102,6 +104,30 @@ def test_the_sample_has_series_with_moved_and_deleted_occurrences(engine: Engine
                         "ON p.activity_id = a.id WHERE a.series_id IS NOT NULL") == [(0,)]
 
 
+def test_asked_for_series_the_sample_has_one_of_each_rule_moved_within_its_neighbours(
+    engine: Engine,
+) -> None:
+    report = fill_sample(engine, employees=3, activities=10, seed=2, start=START,
+                         series=len(SERIES_RULES))
+
+    assert report.recurring - report.recurring_tasks >= len(SERIES_RULES)
+    rules = {r for (r,) in rows(engine, "SELECT recurrence FROM activity WHERE kind = "
+                                        "'appointment' AND recurrence IS NOT NULL")}
+    assert rules == set(SERIES_RULES)
+    assert report.modified_occurrences >= 3 and report.deleted_occurrences >= 3
+    assert f"series with {report.modified_occurrences} moved" in report.summary()
+    masters = [i for (i,) in rows(engine, "SELECT id FROM activity WHERE kind = 'appointment' "
+                                          "AND recurrence IS NOT NULL")]
+    for series in SqlErpStore(engine).series(masters, time_zone="Europe/Berlin").values():
+        assert isinstance(series, ErpSeries), str(series)
+        starts = list(islice(generated(series.recurrence), 4))
+        for moved in series.exceptions:
+            # Exchange refuses an occurrence moved onto or past a neighbour's day.
+            assert moved.original_start is not None
+            after = min(s for s in starts if s > moved.original_start)
+            assert moved.start_at is not None and moved.start_at.date() < after.date()
+
+
 def test_a_filled_erp_is_refused_unless_forced(engine: Engine) -> None:
     fill_sample(engine, employees=3, activities=10, seed=1, start=START)
 
@@ -112,4 +138,5 @@ def test_a_filled_erp_is_refused_unless_forced(engine: Engine) -> None:
     assert rows(engine, "SELECT count(*), count(DISTINCT email), count(DISTINCT number) "
                         "FROM employee") == [(6, 6, 6)]
     assert rows(engine, "SELECT count(*) FROM activity_type") == [(5,)]
-    assert rows(engine, "SELECT count(*) FROM activity") == [(20,)]
+    # A moved occurrence of a series is a row of its own, beside its series.
+    assert rows(engine, "SELECT count(*) FROM activity WHERE series_id IS NULL") == [(20,)]

@@ -77,13 +77,7 @@ def sample(
         script.install(engine)
         report = sample_data.fill_sample(engine, employees=employees, activities=activities,
                                          seed=seed, force=force)
-    out().print(
-        f"added {report.employees} employees, {report.appointments} appointments "
-        f"({report.all_day} all-day, {report.conference} conference) and {report.tasks} "
-        f"tasks; {report.recurring} recurring series ({report.modified_occurrences} moved "
-        f"and {report.deleted_occurrences} deleted occurrences); {report.private} private, "
-        f"{report.with_equipment} with equipment"
-    )
+    out().print(f"added {report.summary()}")
 
 
 @app.command()

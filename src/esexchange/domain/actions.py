@@ -66,7 +66,9 @@ class UpdateOccurrence:
     ``key.series_id`` is empty for a series this pass creates in Exchange: the engine
     takes it from the create of ERP activity ``series_erp_id``. ``link`` (the
     occurrence pair's, ``None`` when the pair ends) gets its Exchange id (``str(key)``)
-    and version from the write.
+    and version from the write. ``new_pair``: the ERP's occurrence row gets its Exchange
+    counterpart now (counted as created, as Outlook's moved occurrence that becomes an
+    ERP row is); else the write updates an occurrence already paired or given back.
     """
 
     erp_id: int
@@ -76,6 +78,7 @@ class UpdateOccurrence:
     item: ExchangeItem
     fields: frozenset[str]
     link: Link | None
+    new_pair: bool = False
 
 
 @dataclass(frozen=True)

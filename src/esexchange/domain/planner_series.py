@@ -224,7 +224,8 @@ class SeriesRules:
             assert row.id is not None
             item = mapping.erp_to_item(row, self.ctx)
             self._write_occurrence(pair, key, row.id, item, remote, frozenset(SYNC_FIELDS),
-                                   self._new_link(row.id, key, item, item, pair.seq))
+                                   self._new_link(row.id, key, item, item, pair.seq),
+                                   new_pair=True)
             return
         assert remote is not None
         if pair.conference:
@@ -298,7 +299,7 @@ class SeriesRules:
 
     def _write_occurrence(self, pair: SeriesPair, key: OccurrenceKey, erp_id: int, item: Item,
                           remote: RemoteOccurrence | None, changed: frozenset[str],
-                          link: Link | None) -> None:
+                          link: Link | None, *, new_pair: bool = False) -> None:
         fields = mapping.exchange_fields(changed - SERIES_FIELDS
                                          - self.capabilities.cannot_hold, self.ctx)
         form = mapping.item_to_exchange(item, self.ctx, current=remote.item if remote else None)
@@ -308,7 +309,7 @@ class SeriesRules:
                 mapping.exchange_to_item(form, self.ctx)))
         self.actions.append(UpdateOccurrence(
             erp_id, pair.erp_id or 0, key, remote.ref if remote else None, form,
-            fields - {"erp_id"}, link))
+            fields - {"erp_id"}, link, new_pair))
 
     def _give_back(self, pair: SeriesPair, key: OccurrenceKey,
                    remote: RemoteOccurrence | None) -> None:

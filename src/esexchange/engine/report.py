@@ -118,6 +118,10 @@ class KindReport:
             assert action.link.detached is not None
             # Counted on the side the deletion did not go to.
             self.counts[(action.link.detached.other, Outcome.DETACHED)] += 1
+        elif isinstance(action, UpdateOccurrence) and action.new_pair:
+            # An ERP occurrence row gets its counterpart: created, like the ERP row an
+            # occurrence moved in Outlook becomes.
+            self.counts[(Side.EXCHANGE, Outcome.CREATED)] += 1
         elif type(action) in _OUTCOMES:
             self.counts[_OUTCOMES[type(action)]] += 1
 

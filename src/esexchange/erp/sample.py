@@ -1,11 +1,12 @@
 """Realistic sample data for an empty ERP: employees, reference data, appointments, tasks.
 
 German and English names and subjects, all-day items, private items, conference
-appointments with two or three participants, equipment, reminders, a few recurring
-series (weekly, fortnightly, monthly, every workday; some with a moved and a deleted
-occurrence), tasks in every status and a few regenerating tasks. The sync skips series
-for now. The same seed and start day
-give the same data.
+appointments with two or three participants, equipment, reminders, recurring series
+(weekly, fortnightly, monthly, every workday, the last day of the month; taking the rules
+in turn, two series in three have a moved occurrence and two in three a deleted one),
+tasks in every status and a few regenerating tasks. The sync writes the series, their
+moved and their deleted occurrences to Exchange like any other appointment. The same
+seed and start day give the same data.
 
 Everything is written with ordinary inserts, so the journal triggers record it like any
 other ERP change.
@@ -83,7 +84,7 @@ _ALL_DAY = (("Messe {city}", VISIT), ("Trade fair in {city}", VISIT),
             ("Inventur", None))
 _RECURRING = (("Jour fixe", MEETING), ("Monday stand-up", MEETING), ("Team-Runde", MEETING),
               ("Monthly review", MEETING))
-_SERIES_RULES = ("FREQ=WEEKLY;BYDAY=MO", "FREQ=WEEKLY;INTERVAL=2;BYDAY=TU,TH;COUNT=12",
+SERIES_RULES = ("FREQ=WEEKLY;BYDAY=MO", "FREQ=WEEKLY;INTERVAL=2;BYDAY=TU,TH;COUNT=12",
                  "FREQ=MONTHLY;BYDAY=1WE", "FREQ=DAILY;BYDAY=MO,TU,WE,TH,FR;COUNT=20",
                  "FREQ=MONTHLY;BYMONTHDAY=-1;COUNT=6")
 _REGENERATING = ("FREQ=WEEKLY;INTERVAL=2;X-REGENERATE=1", "FREQ=MONTHLY;X-REGENERATE=1")
@@ -119,22 +120,39 @@ class SampleReport:
     conference: int
     with_equipment: int
     recurring: int
+    """Series of either kind: appointment series and recurring tasks."""
+    recurring_tasks: int
     modified_occurrences: int
     deleted_occurrences: int
+
+    def summary(self) -> str:
+        """What was written, in one line (``db sample`` and the demo print it)."""
+        return (
+            f"{self.employees} employees, {self.appointments} appointments "
+            f"({self.all_day} all-day, {self.conference} conference, "
+            f"{self.recurring - self.recurring_tasks} series with "
+            f"{self.modified_occurrences} moved and {self.deleted_occurrences} deleted "
+            f"occurrences) and {self.tasks} tasks ({self.recurring_tasks} recurring); "
+            f"{self.private} private, {self.with_equipment} with equipment"
+        )
 
 
 def fill_sample(
     engine: Engine, *, employees: int, activities: int, seed: int = 1,
-    start: date | None = None, force: bool = False,
+    start: date | None = None, force: bool = False, series: int = 0,
 ) -> SampleReport:
     """Write sample data; appointments fall in the four weeks from ``start`` (today).
 
+    About one appointment in twelve is a series; ``series`` makes at least that many of
+    the ``activities`` appointment series (the demo asks for one of each rule).
     Refuses (``ErpNotEmpty``) an ERP that already has employees or activities, unless
     ``force``: then the sample is added beside what is there. Needs the reference tables
     (``esexchange db install`` creates them).
     """
     if employees < 1 or activities < 0:
         raise ValueError("employees must be at least 1 and activities not negative")
+    if not 0 <= series <= activities:
+        raise ValueError("series must be between 0 and the number of activities")
     rng = random.Random(seed)
     first_day = start or date.today()
     with write_connection(engine) as conn, conn.begin():
@@ -153,7 +171,10 @@ def fill_sample(
                       <= {c["name"] for c in inspect(conn).get_columns("activity")}
                       and inspect(conn).has_table(activity_exdate.name))
         maker = _Maker(rng, first_day, staff, priority_ids, equipment_ids, has_series)
-        planned = [maker.activity() for _ in range(activities)]
+        if series and not has_series:
+            raise ValueError("this ERP has no series columns; run esexchange db install")
+        planned = ([maker.series_appointment() for _ in range(series)]
+                   + [maker.activity() for _ in range(activities - series)])
         return _insert(conn, planned, len(staff))
 
 
@@ -242,6 +263,7 @@ class _Maker:
         self.rng, self.first_day, self.staff = rng, first_day, list(staff)
         self.priority_ids, self.equipment_ids = priority_ids, list(equipment_ids)
         self.has_series = has_series
+        self.series_made = 0
 
     def activity(self) -> _Planned:
         planned = self.task() if self.rng.random() < 0.3 else self.appointment()
@@ -250,21 +272,34 @@ class _Maker:
             del planned.row["recurrence"]
         return planned
 
-    def _series(self, planned: _Planned, rule: str) -> None:
-        """Start ``planned`` on its rule's first occurrence; maybe move or delete one."""
-        row, rng = planned.row, self.rng
+    def series_appointment(self) -> _Planned:
+        """An appointment series, whatever the dice say (``fill_sample(series=...)``)."""
+        return self.appointment(series=True)
+
+    def _series(self, planned: _Planned) -> None:
+        """Make ``planned`` the next series: the next rule, started on its first
+        occurrence; the second occurrence moved and the third deleted, or one of them."""
+        row, rng, number = planned.row, self.rng, self.series_made
+        self.series_made += 1
+        rule = SERIES_RULES[number % len(SERIES_RULES)]
         duration = row["end_at"] - row["start_at"]
         first, second, third = islice(generated(parse_rrule(
             rule, start=row["start_at"], time_zone="UTC")), 3)
         row.update(recurrence=rule, start_at=first, end_at=first + duration)
-        if rng.random() < 0.5:
-            start = second + timedelta(hours=rng.choice((1, 2, 24)))
+        if number % 3 != 2:
+            # Outlook moves an occurrence only between its neighbours' days (Exchange
+            # refuses a moved occurrence that crosses an adjacent one): a day later only
+            # where the next occurrence is later still.
+            shifts = [timedelta(hours=1), timedelta(hours=2)]
+            if (second + timedelta(days=1)).date() < third.date():
+                shifts.append(timedelta(days=1))
+            start = second + rng.choice(shifts)
             planned.exceptions.append({
                 **row, "subject": f"{row['subject']} ({rng.choice(('verschoben', 'moved'))})",
                 "start_at": start, "end_at": start + duration, "recurrence": None,
                 "original_start": second,
             })
-        if rng.random() < 0.5:
+        if number % 3 != 1:
             planned.exdates.append(third)
 
     def _fill(self, template: str) -> str:
@@ -282,24 +317,24 @@ class _Maker:
         name = self.rng.choices(("Low", "Normal", "High", "Urgent"), weights=(2, 10, 3, 1))[0]
         return self.priority_ids.get(name)
 
-    def appointment(self) -> _Planned:
+    def appointment(self, *, series: bool = False) -> _Planned:
         rng = self.rng
         owner = rng.choice(self.staff)
         day = self._workday(rng.randrange(28))
         roll = rng.random()
-        rule = None
-        if roll < 0.12:
+        series = series or (self.has_series and 0.22 <= roll < 0.30)
+        if roll < 0.12 and not series:
             template, type_no = rng.choice(_ALL_DAY)
             start = datetime.combine(day, time())
             end = start + timedelta(days=rng.choice((1, 1, 2, 3)))
             all_day, private = True, False
         else:
-            if roll < 0.22:
+            if series:
+                template, type_no = rng.choice(_RECURRING)
+                private = False
+            elif roll < 0.22:
                 template, type_no = rng.choice(_PRIVATE)
                 private = True
-            elif roll < 0.25 and self.has_series:
-                template, type_no = rng.choice(_RECURRING)
-                rule, private = rng.choice(_SERIES_RULES), False
             else:
                 template, type_no = rng.choice(_APPOINTMENTS)
                 private = False
@@ -323,8 +358,8 @@ class _Maker:
             "recurrence": None,
         }
         planned = _Planned(row, participants, things)
-        if rule is not None:
-            self._series(planned, rule)
+        if series:
+            self._series(planned)
         return planned
 
     def task(self) -> _Planned:
@@ -387,6 +422,8 @@ def _insert(conn: Connection, planned: list[_Planned], employees: int) -> Sample
         conference=sum(len(p.participants) >= 2 for p in planned),
         with_equipment=sum(bool(p.equipment) for p in planned),
         recurring=sum(r.get("recurrence") is not None for r in rows),
+        recurring_tasks=sum(r.get("recurrence") is not None and r["kind"] == "task"
+                            for r in rows),
         modified_occurrences=len(exception_rows),
         deleted_occurrences=len(exdate_rows),
     )
