@@ -39,7 +39,14 @@ from esexchange.domain.model import (
 )
 from esexchange.domain.options import ConflictPolicy, ConnectionOptions, EmployeeSettings
 from esexchange.domain.planner import PlanInputs, exchange_view, plan
-from esexchange.domain.state import WHOLE_FOLDER, ErpChange, Link, MailboxChange
+from esexchange.domain.state import (
+    EVERYTHING,
+    EWS_FOLDERS,
+    WHOLE_FOLDER,
+    ErpChange,
+    Link,
+    MailboxChange,
+)
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 EARLIER = NOW - timedelta(hours=2)
@@ -462,6 +469,38 @@ def test_recurring_series_are_skipped_on_both_sides() -> None:
                  exchange=(changed_exchange(series, "EX2"),))
     assert result.actions == ()
     assert [s.reason for s in result.skipped] == [SkipReason.RECURRING] * 2
+
+
+EVERY_OTHER_YEAR = "FREQ=YEARLY;INTERVAL=2;BYMONTH=11;BYMONTHDAY=5"
+REFUSED_ON_EWS = ("this series repeats in a way Outlook cannot show: every 2 years (Exchange "
+                  "Web Services repeats yearly patterns every year only) (INTERVAL) "
+                  "(item activity 1, field recurrence)")
+
+
+def test_a_yearly_series_with_an_interval_is_refused_for_ews_before_anything_is_sent() -> None:
+    series = activity(recurrence=EVERY_OTHER_YEAR, recurring=True)
+
+    on_ews = run(erp=(changed_erp(series),), capabilities=EWS_FOLDERS)
+    on_graph = run(erp=(changed_erp(series),), capabilities=EVERYTHING)
+
+    assert on_ews.actions == ()
+    assert [(r.side, r.key, r.message) for r in on_ews.rejected] == [
+        (Side.ERP, "1", REFUSED_ON_EWS)]
+    # Graph's absoluteYearly and relativeYearly have an interval: written as it is.
+    [create] = on_graph.actions
+    assert isinstance(create, CreateInExchange) and create.item.recurrence is not None
+    assert on_graph.rejected == ()
+
+
+def test_a_linked_series_changed_to_every_other_year_is_refused_for_ews_whole() -> None:
+    yearly = activity(recurrence="FREQ=YEARLY;BYMONTH=11;BYMONTHDAY=5", recurring=True)
+    pair = link(yearly)
+    changed = replace(yearly, recurrence=EVERY_OTHER_YEAR, subject="Jahresgespräch")
+
+    result = run(erp=(changed_erp(changed),), links=(pair,), capabilities=EWS_FOLDERS)
+
+    assert result.actions == ()  # not even the new subject: nothing of the series
+    assert [r.message for r in result.rejected] == [REFUSED_ON_EWS]
 
 
 # -- circuit breaker -------------------------------------------------------------------

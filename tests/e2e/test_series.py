@@ -197,3 +197,36 @@ def test_a_regenerating_task_reaches_outlook_with_its_task_recurrence(world: Wor
     assert task.recurrence.pattern.interval == 2
     world.sync_ok()
     assert anna.outlook.subjects("task") == ["Reisekosten"]
+
+
+def test_a_yearly_series_with_an_interval_is_refused_before_anything_is_sent(
+    world: World,
+) -> None:
+    anna = world.employee()
+    first = _first_wednesday(9)
+    series_id = world.add("appointment", "Strategietag", anna, start_at=first,
+                          end_at=first + timedelta(hours=8),
+                          recurrence=f"FREQ=YEARLY;INTERVAL=2;BYMONTH={first.month};"
+                                     f"BYMONTHDAY={first.day}")
+    world.add("appointment", "Planung", anna, start_at=first + timedelta(days=1),
+              end_at=first + timedelta(days=1, hours=1))
+
+    refusal = ("this series repeats in a way Outlook cannot show: every 2 years (Exchange "
+               "Web Services repeats yearly patterns every year only) (INTERVAL) "
+               f"(item activity {series_id}, field recurrence)")
+
+    [outcome] = world.sync()
+
+    assert outcome.report is not None
+    [failure] = outcome.report.failures
+    assert refusal in failure and anna.email in failure
+    # Only the other appointment was written; the series never reached the wire.
+    assert outcome.requests.get(("ews", "CreateItem"), 0) == 1
+    assert anna.outlook.subjects("appointment") == ["Planung"]
+    [parked] = outcome.report.parked  # status shows it, in the same words
+    assert (parked.erp_id, parked.last_error) == (series_id, refusal)
+
+    [again] = world.sync()  # waits to be retried; nothing is sent meanwhile
+
+    assert again.requests.get(("ews", "CreateItem"), 0) == 0
+    assert again.report is not None and [p.erp_id for p in again.report.parked] == [series_id]

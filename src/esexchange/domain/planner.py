@@ -481,6 +481,7 @@ class _Planner(SeriesRules):
         self.conflicts += merged.conflicts
         target = merged.item
         self.check_series_deletions(link.erp_id, erp_item, exchange_side, target)
+        self.check_series_holdable(link.erp_id, target)
 
         erp_writes = mapping.erp_fields(changed_fields(erp_item, target))
         written = mapping.item_to_erp(target, self.ctx, current=activity, now=self.inputs.now)
@@ -631,6 +632,7 @@ class _Planner(SeriesRules):
     def _create_in_exchange(self, erp_id: int, item: Item, change: ErpChange | None, *,
                             conference: bool = False) -> None:
         self._claim(erp_id, None)
+        self.check_series_holdable(erp_id, item)
         if item.recurrence is not None:
             # Its occurrence pairs are written once the engine has the new series' id.
             self.queue_series(SeriesPair(

@@ -43,7 +43,7 @@ from esexchange.domain.actions import (
     UpdateInErp,
     UpdateOccurrence,
 )
-from esexchange.domain.errors import ItemRejected
+from esexchange.domain.errors import ItemRejected, RecurrenceRefused
 from esexchange.domain.mapping import MappingContext
 from esexchange.domain.mapping.series import first_wall_time, item_recurrence
 from esexchange.domain.mapping.times import erp_to_utc, utc_to_erp
@@ -60,6 +60,7 @@ from esexchange.domain.model import (
     Side,
 )
 from esexchange.domain.recurrence.expand import is_generated, occurrences
+from esexchange.domain.recurrence.model import require_ews_expressible
 from esexchange.domain.recurrence.series import ErpSeries
 from esexchange.domain.state import Capabilities, Link
 
@@ -160,6 +161,19 @@ class SeriesRules:
                     f"{lost[0]:%Y-%m-%d %H:%M} would be deleted in {where}, and deleting "
                     f"{self.kind.value}s there is off for this employee; nothing of the "
                     "series is written", item=label, field="recurrence")
+
+    def check_series_holdable(self, erp_id: int, target: Item) -> None:
+        """Refuse, before anything is sent, a series the backend cannot hold (EWS: a
+        yearly pattern with an interval), in the words of every rule Outlook cannot show."""
+        if target.recurrence is None or self.capabilities.yearly_interval:
+            return
+        label = f"activity {erp_id}"
+        recurrence = item_recurrence(target, self.ctx, label)
+        assert recurrence is not None
+        try:
+            require_ews_expressible(recurrence)
+        except RecurrenceRefused as refused:
+            raise ItemRejected(str(refused), item=label, field="recurrence") from refused
 
     def _starts(self, item: Item, label: str) -> set[datetime]:
         """The occurrence starts (wall time) up to the horizon; a single item's start."""

@@ -138,10 +138,16 @@ class Capabilities:
     ``series``: the backend reads and writes recurring series whole (pattern, range,
     modified and deleted occurrences: ``exchange.port``). Without it every series and
     every occurrence of one is skipped as recurring, on both sides.
+
+    ``yearly_interval``: a yearly pattern may repeat every n years (Graph's
+    ``absoluteYearly``/``relativeYearly`` have an ``interval``). EWS's yearly patterns
+    have none: such a series is refused before anything is sent
+    (``require_ews_expressible``).
     """
 
     cannot_hold: frozenset[str] = frozenset()
     series: bool = True
+    yearly_interval: bool = True
 
     def __post_init__(self) -> None:
         unknown = self.cannot_hold - set(SYNC_FIELDS)
@@ -149,7 +155,11 @@ class Capabilities:
 
 
 EVERYTHING = Capabilities()
-"""A backend that holds every synchronized field and whole series (EWS)."""
+"""A backend that holds every synchronized field and whole series of every pattern."""
+
+EWS_FOLDERS = Capabilities(yearly_interval=False)
+"""EWS calendars and task folders: every synchronized field and whole series, but no
+interval for yearly patterns."""
 
 
 @dataclass(frozen=True)

@@ -49,7 +49,7 @@ from esexchange.domain.model import (
     RemoteOccurrence,
 )
 from esexchange.domain.recurrence import Recurrence, deletions_to_add, occurrence_index
-from esexchange.domain.state import EVERYTHING, WHOLE_FOLDER, Capabilities, MailboxChange
+from esexchange.domain.state import EWS_FOLDERS, WHOLE_FOLDER, Capabilities, MailboxChange
 from esexchange.exchange.errors import ItemFailed, MailboxError
 from esexchange.exchange.ews.categories import CONFIGURATION_NAME, merge_categories
 from esexchange.exchange.ews.failures import Who, translate, translated
@@ -113,8 +113,9 @@ class EwsMailbox:
     # --- reachability -------------------------------------------------------------------
 
     def capabilities(self, kind: Kind) -> Capabilities:
-        """EWS calendars and task folders hold every synchronized field."""
-        return EVERYTHING
+        """EWS calendars and task folders hold every synchronized field and whole series,
+        but a yearly pattern repeats every year only."""
+        return EWS_FOLDERS
 
     def check(self) -> None:
         """Open the calendar and the tasks folder (one GetFolder request)."""
