@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import text
 
 from tests.domain.recurrence_support import oracle
-from tests.e2e.conftest import GraphWorld, World
+from tests.e2e.conftest import GraphWorld, World, utc
 from tests.e2e.test_series import (
     _add_exception,
     _exceptions,
@@ -189,3 +189,68 @@ def test_an_all_day_series_keeps_its_days(graph_world: tuple[World, GraphWorld])
                                          before=first + timedelta(days=200))]
     assert days == expected
     assert all(e["isAllDay"] for e in shown)
+
+
+def test_a_graph_client_cancelling_the_first_occurrence_deletes_only_that_occurrence(
+    graph_world: tuple[World, GraphWorld],
+) -> None:
+    world, online = graph_world
+    anna = world.employee()
+    series_id, master, starts = _synced_series(world, online, anna.email, anna)
+    first = _instances(online, anna.email, master, starts)[0]
+    with online.user() as user:
+        gone = user.delete(f"/users/{anna.email}/events/{first['id']}")
+        assert gone.status_code == 204, gone.text
+
+    world.sync_ok()
+
+    # The series still starts where it did: its first occurrence is a deleted one, not
+    # a later start, and neither the series nor its row is gone.
+    row = world.activity(series_id)
+    assert row is not None
+    assert (_naive(row["start_at"]), row["recurrence"]) == (
+        starts[0], "FREQ=WEEKLY;BYDAY=WE;COUNT=8")
+    assert _exdates(world, series_id) == [starts[0]]
+    assert _exceptions(world, series_id) == []
+    shown = _instances(online, anna.email, master, starts)
+    assert [_utc(e) for e in shown] == [utc(s) for s in starts[1:]]
+    world.sync_ok()  # and it stays so
+    assert _exdates(world, series_id) == [starts[0]]
+    assert len(_instances(online, anna.email, master, starts)) == 7
+
+
+def test_an_outlook_series_whose_first_occurrence_is_cancelled_is_imported_from_its_start(
+    graph_world: tuple[World, GraphWorld],
+) -> None:
+    world, online = graph_world
+    anna = world.employee()
+    first = _first_wednesday(11)
+    wall = "%Y-%m-%dT%H:%M:%S"
+    # An IANA name: Graph takes Windows names too, the sandbox does not (yet).
+    zone = "Europe/Berlin"
+    with online.user() as user:
+        made = user.post(f"/users/{anna.email}/events", json={
+            "subject": "Sprechstunde",
+            "start": {"dateTime": first.strftime(wall), "timeZone": zone},
+            "end": {"dateTime": (first + timedelta(hours=1)).strftime(wall),
+                    "timeZone": zone},
+            "recurrence": {
+                "pattern": {"type": "weekly", "interval": 1, "daysOfWeek": ["wednesday"],
+                            "firstDayOfWeek": "monday"},
+                "range": {"type": "numbered", "startDate": first.date().isoformat(),
+                          "numberOfOccurrences": 6,
+                          "recurrenceTimeZone": zone}}})  # fmt: skip
+        assert made.status_code == 201, made.text
+        starts = oracle("FREQ=WEEKLY;BYDAY=WE;COUNT=6", first, before=first + timedelta(days=60))
+        [opening, *_] = _instances(online, anna.email, made.json()["id"], starts)
+        gone = user.delete(f"/users/{anna.email}/events/{opening['id']}")
+        assert gone.status_code == 204, gone.text
+
+    world.sync_ok()
+
+    [row] = [r for r in world.activities(anna, "appointment") if r["subject"] == "Sprechstunde"]
+    assert _naive(row["start_at"]) == starts[0]  # the series' start, not the next occurrence
+    assert row["recurrence"] == "FREQ=WEEKLY;BYDAY=WE;COUNT=6"
+    assert _exdates(world, row["id"]) == [starts[0]]
+    world.sync_ok()
+    assert len(_instances(online, anna.email, made.json()["id"], starts)) == 5

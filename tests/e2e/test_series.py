@@ -12,12 +12,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from exchangelib import EWSDateTime, EWSTimeZone
+from exchangelib import CalendarItem, EWSDateTime, EWSTimeZone
+from exchangelib.fields import MONDAY, WEDNESDAY
 from exchangelib.items import SEND_TO_NONE
+from exchangelib.recurrence import NumberedPattern, Recurrence, WeeklyPattern
 from sqlalchemy import text
 
 from tests.domain.recurrence_support import oracle
-from tests.e2e.conftest import Person, World
+from tests.e2e.conftest import Person, World, utc
 
 TWO_YEARS = timedelta(days=731)
 # EWS only: the Graph backend reads series but does not write them yet.
@@ -140,6 +142,63 @@ def test_outlook_moves_and_deletes_occurrences_and_the_erp_follows(world: World)
                        i=row["id"]) == []  # the series' participants are the master's
     world.sync_ok()
     assert len(_exceptions(world, series_id)) == 1
+
+
+def test_outlook_cancelling_the_first_occurrence_deletes_only_that_occurrence(
+    world: World,
+) -> None:
+    anna = world.employee()
+    series_id, master, starts = _synced_series(world, anna)
+    first = master.occurrence(index=1)
+    first.refresh()
+    first.delete(send_meeting_cancellations=SEND_TO_NONE)
+
+    world.sync_ok()
+
+    # The series still starts where it did: its first occurrence is a deleted one, not
+    # a later start, and neither the series nor its row is gone.
+    row = world.activity(series_id)
+    assert row is not None
+    assert (_naive(row["start_at"]), row["recurrence"]) == (
+        starts[0], "FREQ=WEEKLY;BYDAY=WE;COUNT=8")
+    assert _exdates(world, series_id) == [starts[0]]
+    assert _exceptions(world, series_id) == []
+    shown = _view(anna, "Europe/Berlin", starts[0] - timedelta(days=1),
+                  starts[-1] + timedelta(days=1))
+    assert [_utc(i.start) for i in shown] == [utc(s) for s in starts[1:]]
+    world.sync_ok()  # and it stays so
+    assert _exdates(world, series_id) == [starts[0]]
+
+
+def test_an_outlook_series_whose_first_occurrence_is_cancelled_is_imported_from_its_start(
+    world: World,
+) -> None:
+    anna = world.employee()
+    first = _first_wednesday(11)
+    berlin = EWSTimeZone("Europe/Berlin")  # as an Outlook in Berlin makes it
+    made = CalendarItem(
+        folder=anna.outlook.account.calendar, subject="Sprechstunde",
+        start=EWSDateTime.from_datetime(first.replace(tzinfo=berlin)),
+        end=EWSDateTime.from_datetime((first + timedelta(hours=1)).replace(tzinfo=berlin)),
+        recurrence=Recurrence(pattern=WeeklyPattern(interval=1, weekdays=[WEDNESDAY],
+                                                    first_day_of_week=MONDAY),
+                              boundary=NumberedPattern(start=first.date(), number=6)))
+    made.save(send_meeting_invitations=SEND_TO_NONE)
+    opening = made.occurrence(index=1)
+    opening.refresh()
+    opening.delete(send_meeting_cancellations=SEND_TO_NONE)
+    starts = oracle("FREQ=WEEKLY;BYDAY=WE;COUNT=6", first, before=first + timedelta(days=60))
+
+    world.sync_ok()
+
+    [row] = [r for r in world.activities(anna, "appointment") if r["subject"] == "Sprechstunde"]
+    assert _naive(row["start_at"]) == starts[0]  # the series' start, not the next occurrence
+    assert row["recurrence"] == "FREQ=WEEKLY;BYDAY=WE;COUNT=6"
+    assert _exdates(world, row["id"]) == [starts[0]]
+    world.sync_ok()
+    shown = _view(anna, "Europe/Berlin", starts[0] - timedelta(days=1),
+                  starts[-1] + timedelta(days=1))
+    assert [_utc(i.start) for i in shown] == [utc(s) for s in starts[1:]]
 
 
 def test_an_exception_edited_on_both_sides_is_a_recorded_conflict(world: World) -> None:
