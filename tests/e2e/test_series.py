@@ -22,7 +22,7 @@ from tests.domain.recurrence_support import oracle
 from tests.e2e.conftest import Person, World, utc
 
 TWO_YEARS = timedelta(days=731)
-# EWS only: the Graph backend reads series but does not write them yet.
+# EWS only: tests/e2e/test_graph_series.py has the same cases on Graph.
 pytestmark = pytest.mark.backends("ews")
 
 
@@ -144,6 +144,18 @@ def test_outlook_moves_and_deletes_occurrences_and_the_erp_follows(world: World)
     assert len(_exceptions(world, series_id)) == 1
 
 
+def assert_only_the_first_occurrence_is_deleted(world: World, series_id: int,
+                                                starts: list[datetime]) -> None:
+    """The series still starts where it did: its first occurrence is a deleted one, not a
+    later start, and neither the series nor its row is gone."""
+    row = world.activity(series_id)
+    assert row is not None
+    assert (_naive(row["start_at"]), row["recurrence"]) == (
+        starts[0], "FREQ=WEEKLY;BYDAY=WE;COUNT=8")
+    assert _exdates(world, series_id) == [starts[0]]
+    assert _exceptions(world, series_id) == []
+
+
 def test_outlook_cancelling_the_first_occurrence_deletes_only_that_occurrence(
     world: World,
 ) -> None:
@@ -155,19 +167,23 @@ def test_outlook_cancelling_the_first_occurrence_deletes_only_that_occurrence(
 
     world.sync_ok()
 
-    # The series still starts where it did: its first occurrence is a deleted one, not
-    # a later start, and neither the series nor its row is gone.
-    row = world.activity(series_id)
-    assert row is not None
-    assert (_naive(row["start_at"]), row["recurrence"]) == (
-        starts[0], "FREQ=WEEKLY;BYDAY=WE;COUNT=8")
-    assert _exdates(world, series_id) == [starts[0]]
-    assert _exceptions(world, series_id) == []
+    assert_only_the_first_occurrence_is_deleted(world, series_id, starts)
     shown = _view(anna, "Europe/Berlin", starts[0] - timedelta(days=1),
                   starts[-1] + timedelta(days=1))
     assert [_utc(i.start) for i in shown] == [utc(s) for s in starts[1:]]
     world.sync_ok()  # and it stays so
     assert _exdates(world, series_id) == [starts[0]]
+
+
+def assert_imported_with_its_first_occurrence_deleted(world: World, person: Person,
+                                                      starts: list[datetime]) -> None:
+    """Outlook's "Sprechstunde" (weekly on Wednesdays, six times) is an ERP series from
+    its start, not from the next occurrence, with its first occurrence deleted."""
+    [row] = [r for r in world.activities(person, "appointment")
+             if r["subject"] == "Sprechstunde"]
+    assert _naive(row["start_at"]) == starts[0]
+    assert row["recurrence"] == "FREQ=WEEKLY;BYDAY=WE;COUNT=6"
+    assert _exdates(world, row["id"]) == [starts[0]]
 
 
 def test_an_outlook_series_whose_first_occurrence_is_cancelled_is_imported_from_its_start(
@@ -191,10 +207,7 @@ def test_an_outlook_series_whose_first_occurrence_is_cancelled_is_imported_from_
 
     world.sync_ok()
 
-    [row] = [r for r in world.activities(anna, "appointment") if r["subject"] == "Sprechstunde"]
-    assert _naive(row["start_at"]) == starts[0]  # the series' start, not the next occurrence
-    assert row["recurrence"] == "FREQ=WEEKLY;BYDAY=WE;COUNT=6"
-    assert _exdates(world, row["id"]) == [starts[0]]
+    assert_imported_with_its_first_occurrence_deleted(world, anna, starts)
     world.sync_ok()
     shown = _view(anna, "Europe/Berlin", starts[0] - timedelta(days=1),
                   starts[-1] + timedelta(days=1))
