@@ -3,6 +3,7 @@ installation's identity, the metrics read from the database."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -13,7 +14,8 @@ from pathlib import Path
 
 import pytest
 from prometheus_client import generate_latest
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text
+from sqlalchemy.exc import DBAPIError
 from typer.testing import CliRunner
 
 from esexchange import config
@@ -21,15 +23,16 @@ from esexchange.cli import app
 from esexchange.config import Auth, Backend, ConnectionConfig
 from esexchange.domain.model import Kind
 from esexchange.domain.state import Parked
-from esexchange.erp.db import open_engine
+from esexchange.erp.db import end_abandoned_transactions, open_engine
 from esexchange.erp.port import Scope
 from esexchange.erp.schema import esx_admin, esx_lease
 from esexchange.erp.store import SqlErpStore
 from esexchange.service.admins import AdminError, create_admin, sign_in
 from esexchange.service.daemon import ServiceSettings, SyncService
 from esexchange.service.installation import installation
-from esexchange.service.leases import MailboxBusy, mailbox_lease
+from esexchange.service.leases import MailboxBusy, abandoned_after, mailbox_lease
 from esexchange.service.metrics import ServiceMetrics
+from tests.support.postgres import Cluster
 
 PASSWORD = "correct horse battery"
 
@@ -154,3 +157,42 @@ def test_metrics_count_the_parked_items_by_kind(config_sqlite_url: str) -> None:
 
     assert 'esexchange_parked_items{kind="appointment"} 2.0' in text
     assert 'esexchange_parked_items{kind="task"} 1.0' in text
+
+
+def test_a_hung_workers_transaction_is_ended_so_its_successor_is_not_blocked(
+    postgres_cluster: Cluster,
+) -> None:
+    """A worker stopped mid-transaction (SIGSTOP, a frozen VM) keeps its row locks; the
+    service has PostgreSQL end such a transaction, so the worker taking over its mailbox
+    writes the same rows instead of waiting for ever."""
+    name = f"hung_{os.getpid()}"
+    postgres_cluster.execute(f"CREATE DATABASE {name}")
+    hung_worker, successor = (open_engine(postgres_cluster.url(name)) for _ in range(2))
+    try:
+        with successor.begin() as db:
+            db.execute(text("CREATE TABLE lease (mailbox text PRIMARY KEY, holder text)"))
+            db.execute(text("INSERT INTO lease VALUES ('anna@example.test', 'first')"))
+        end_abandoned_transactions(hung_worker, timedelta(seconds=1))
+        hung = hung_worker.connect()
+        hung.begin()
+        hung.execute(text("UPDATE lease SET holder = 'first, renewing'"))  # then it hangs
+
+        started = time.monotonic()
+        with successor.begin() as db:
+            db.execute(text("SET lock_timeout = '30s'"))
+            db.execute(text("UPDATE lease SET holder = 'second'"))
+        assert time.monotonic() - started < 20
+        with successor.connect() as db:
+            assert db.scalar(text("SELECT holder FROM lease")) == "second"
+        with pytest.raises(DBAPIError, match="idle-in-transaction"):  # its session was ended
+            hung.execute(text("SELECT 1"))
+        hung.invalidate()
+    finally:
+        hung_worker.dispose()
+        successor.dispose()
+        postgres_cluster.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def test_a_live_pass_is_never_taken_for_a_hung_one() -> None:
+    assert abandoned_after(timedelta(minutes=15)) == timedelta(minutes=15)
+    assert abandoned_after(timedelta(seconds=3)) == timedelta(seconds=10)

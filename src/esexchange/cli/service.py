@@ -13,10 +13,11 @@ from typing import Annotated
 import typer
 
 from esexchange.cli.common import DbOption, database, fail, out, reports_errors
+from esexchange.erp.db import end_abandoned_transactions
 from esexchange.inprocess import BackgroundServer
 from esexchange.service.admins import create_admin
 from esexchange.service.daemon import ServiceSettings, SyncService
-from esexchange.service.leases import LEASE_DURATION
+from esexchange.service.leases import LEASE_DURATION, abandoned_after
 from esexchange.service.metrics import ServiceMetrics
 from esexchange.service.realtime import RealtimeSettings
 from esexchange.web.app import create_app
@@ -57,6 +58,8 @@ def run(
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     with database(db) as engine:
+        # A hung worker's open transaction must not hold the locks its successor needs.
+        end_abandoned_transactions(engine, abandoned_after(timedelta(seconds=lease_seconds)))
         metrics = ServiceMetrics(engine)
         interval = timedelta(seconds=interval_seconds) if interval_seconds else None
         app = create_app(engine, metrics, Console(engine, interval=interval).routes())

@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +66,31 @@ def open_engine(url: str | URL | None = None, **kwargs: Any) -> Engine:
     event.listen(engine, "connect", _sqlite_on_connect)
     event.listen(engine, "begin", _sqlite_on_begin)
     return engine
+
+
+def end_abandoned_transactions(engine: Engine, after: timedelta) -> None:
+    """Have PostgreSQL end a session of ``engine`` that stays idle inside a transaction
+    for longer than ``after`` (``idle_in_transaction_session_timeout``).
+
+    A worker that hangs (stopped, swapped out, its host frozen) mid-transaction keeps
+    its row locks, and the worker taking over its mailboxes once the lease lapsed would
+    wait on them for ever. The service passes its lease duration: a transaction idle
+    that long belongs to a holder whose lease is gone. No pass idles inside a
+    transaction (Exchange is written before the ERP transaction begins), so a live one
+    never meets the limit. Connections already open are replaced. SQLite: nothing (one
+    writer at a time by design, and no second host).
+    """
+    if engine.dialect.name != "postgresql":
+        return
+    milliseconds = max(1, int(after.total_seconds() * 1000))
+
+    @event.listens_for(engine, "connect")
+    def _limit_idle_transactions(dbapi_connection: Any, _record: Any) -> None:
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute(f"SET idle_in_transaction_session_timeout = {milliseconds}")
+        dbapi_connection.commit()
+
+    engine.dispose()
 
 
 def check_reachable(engine: Engine, *, create: bool = False) -> None:

@@ -30,6 +30,14 @@ from esexchange.erp.schema import esx_lease
 
 LEASE_DURATION = timedelta(minutes=15)
 
+
+def abandoned_after(lease: timedelta) -> timedelta:
+    """How long a worker's transaction may idle before PostgreSQL ends it
+    (``erp.db.end_abandoned_transactions``): the lease, since a worker idle that long has
+    lost its mailboxes, but never under 10 s, so a busy machine's pause between two
+    statements of a live pass is not mistaken for a hang."""
+    return max(lease, timedelta(seconds=10))
+
 log = logging.getLogger(__name__)
 
 
