@@ -55,8 +55,6 @@ STORED = [
     ("calendar", "ConferenceType", "2"),
     ("calendar", "AllowNewTimeProposal", "true"),
     ("calendar", "AllowNewTimeProposal", "false"),
-    ("calendar", "IsOnlineMeeting", "true"),
-    ("calendar", "IsOnlineMeeting", "false"),
     ("calendar", "MeetingWorkspaceUrl", "https://w.example.test"),
     ("calendar", "NetShowUrl", "https://n.example.test"),
     ("item", "Sensitivity", "Confidential"),
@@ -72,8 +70,8 @@ def test_calendar_properties_are_stored_and_returned(
     """MS-OXWSMTGS_R16501 MS-OXWSMTGS_R16502 MS-OXWSMTGS_R16503 MS-OXWSMTGS_R16504
     MS-OXWSMTGS_R169 MS-OXWSMTGS_R179
     MS-OXWSMTGS_R736 MS-OXWSMTGS_R737 MS-OXWSMTGS_R227 MS-OXWSMTGS_R516 MS-OXWSMTGS_R742
-    MS-OXWSMTGS_R743 MS-OXWSMTGS_R229 MS-OXWSMTGS_R744 MS-OXWSMTGS_R745 MS-OXWSMTGS_R231
-    MS-OXWSMTGS_R746 MS-OXWSMTGS_R747 MS-OXWSMTGS_R233 MS-OXWSMTGS_R235 MS-OXWSCORE_R1650
+    MS-OXWSMTGS_R743 MS-OXWSMTGS_R229 MS-OXWSMTGS_R744 MS-OXWSMTGS_R745
+    MS-OXWSMTGS_R233 MS-OXWSMTGS_R235 MS-OXWSCORE_R1650
     MS-OXWSCORE_R1651 MS-OXWSCORE_R200
     """
     xml = f"<t:{name}>{value}</t:{name}>"
@@ -81,6 +79,35 @@ def test_calendar_properties_are_stored_and_returned(
     item_id = _create(ews, xml + TIMES if prefix == "item" else TIMES + xml)
     root = _get(ews, item_id, f"{prefix}:{name}")
     assert root.findtext(f".//t:CalendarItem/t:{name}", namespaces=NS) == value  # type: ignore[attr-defined]
+
+
+def test_is_online_meeting_is_the_servers(ews: RunningSandbox) -> None:
+    """MS-OXWSMTGS_R2301: Exchange 2016 and later keep IsOnlineMeeting read-only, so a
+    CreateItem or UpdateItem setting it is ErrorInvalidPropertySet, as Microsoft's protocol
+    test finds; it is returned, false (MS-OXWSMTGS_R231 MS-OXWSMTGS_R747), as the sandbox
+    has no online meeting provider."""
+    for value in ("true", "false"):
+        body = (
+            '<m:CreateItem SendMeetingInvitations="SendToNone"><m:Items><t:CalendarItem>'
+            f"{TIMES}<t:IsOnlineMeeting>{value}</t:IsOnlineMeeting></t:CalendarItem></m:Items>"
+            "</m:CreateItem>"
+        )
+        _, root = post(ews.url, body, impersonate=ANNA)
+        assert response_codes(root) == ["ErrorInvalidPropertySet"]
+    item_id = _create(ews, TIMES)
+    update = (
+        '<m:UpdateItem ConflictResolution="AlwaysOverwrite" '
+        'SendMeetingInvitationsOrCancellations="SendToNone"><m:ItemChanges><t:ItemChange>'
+        f'<t:ItemId Id="{item_id}"/><t:Updates><t:SetItemField>'
+        '<t:FieldURI FieldURI="calendar:IsOnlineMeeting"/><t:CalendarItem><t:IsOnlineMeeting>'
+        "true</t:IsOnlineMeeting></t:CalendarItem></t:SetItemField></t:Updates></t:ItemChange>"
+        "</m:ItemChanges></m:UpdateItem>"
+    )
+    _, root = post(ews.url, update, impersonate=ANNA)
+    assert response_codes(root) == ["ErrorInvalidPropertySet"]
+    root = _get(ews, item_id, "calendar:IsOnlineMeeting")
+    assert root.findtext(".//t:IsOnlineMeeting", namespaces=NS) == "false"  # type: ignore[attr-defined]
+    assert len(ews.mailbox(ANNA).items) == 1
 
 
 def test_attendees_keep_their_response_details(ews: RunningSandbox) -> None:
@@ -116,7 +143,8 @@ def test_occurrence_and_master_ids(ews: RunningSandbox) -> None:
 
     MS-OXWSMTGS_R630 MS-OXWSMTGS_R1194 MS-OXWSMTGS_R1223 MS-OXWSMTGS_R1212 MS-OXWSMTGS_R1222
     MS-OXWSMTGS_R213 MS-OXWSMTGS_R215 MS-OXWSMTGS_R381 MS-OXWSMTGS_R383 MS-OXWSMTGS_R385
-    MS-OXWSMTGS_R387 MS-OXWSMTGS_R620 MS-OXWSMTGS_R56
+    MS-OXWSMTGS_R387 MS-OXWSMTGS_R620 MS-OXWSMTGS_R56 MS-OXWSMTGS_R807 (GetItem of a
+    recurring item by RecurringMasterItemId or OccurrenceItemId)
     """
     single = _create(ews, TIMES)
     master = _create(ews, TIMES + RECURRENCE)
@@ -302,3 +330,76 @@ def test_a_changed_recurrence_pattern_removes_every_exception(
     assert (len(modified), len(deleted)) == ((1, 1) if kept else (0, 0))
     root = _get(ews, "", "item:Subject", id_element=first)
     assert root.findtext(".//t:Subject", namespaces=NS) == ("moved" if kept else "detail")  # type: ignore[attr-defined]
+
+
+def test_occurrence_ranges_compare_original_or_current_times(ews: RunningSandbox) -> None:
+    """A RecurringMasterItemIdRanges answers the master and its occurrences in the ranges,
+    as Microsoft's protocol test finds on Exchange 2016 (the master and one occurrence
+    more when the moved first occurrence counts by its new time):
+    MS-OXWSCORE_R1076 MS-OXWSCORE_R1697 (CompareOriginalStartTime true compares the
+    original starts) MS-OXWSCORE_R1698 (false compares the current start and end);
+    Count caps a range; an id that is no master's is refused."""
+    single = _create(ews, TIMES)
+    master = _create(ews, TIMES + RECURRENCE)
+    first = f'<t:OccurrenceItemId RecurringMasterId="{master}" InstanceIndex="1"/>'
+    move = (
+        '<m:UpdateItem ConflictResolution="AlwaysOverwrite" '
+        'SendMeetingInvitationsOrCancellations="SendToNone"><m:ItemChanges><t:ItemChange>'
+        f'{first}<t:Updates><t:SetItemField><t:FieldURI FieldURI="calendar:Start"/>'
+        "<t:CalendarItem><t:Start>2026-12-01T08:20:00Z</t:Start></t:CalendarItem>"
+        '</t:SetItemField><t:SetItemField><t:FieldURI FieldURI="calendar:End"/><t:CalendarItem>'
+        "<t:End>2026-12-01T09:20:00Z</t:End></t:CalendarItem></t:SetItemField></t:Updates>"
+        "</t:ItemChange></m:ItemChanges></m:UpdateItem>"
+    )
+    _, root = post(ews.url, move, impersonate=ANNA)
+    assert response_codes(root) == ["NoError"]
+
+    def ranges(compare: str, count: str = "", item_id: str = master) -> tuple[list[str], list]:
+        limit = f' Count="{count}"' if count else ""
+        id_element = (
+            f'<t:RecurringMasterItemIdRanges Id="{item_id}"><t:Ranges><t:Range '
+            f'Start="2026-12-01T08:10:00Z" End="2026-12-04T00:00:00Z"{limit} '
+            f'CompareOriginalStartTime="{compare}"/></t:Ranges></t:RecurringMasterItemIdRanges>'
+        )
+        root = _get(ews, "", "calendar:CalendarItemType", "calendar:Start", id_element=id_element)
+        found = [
+            (i.findtext("t:CalendarItemType", namespaces=NS), i.findtext("t:Start", namespaces=NS))
+            for i in root.iterfind(".//m:Items/t:CalendarItem", NS)  # type: ignore[attr-defined]
+        ]
+        return response_codes(root), found  # type: ignore[arg-type]
+
+    assert ranges("true") == (["NoError"], [
+        ("RecurringMaster", "2026-12-01T08:00:00Z"), ("Occurrence", "2026-12-02T08:00:00Z"),
+        ("Occurrence", "2026-12-03T08:00:00Z"),
+    ])  # fmt: skip
+    assert ranges("false") == (["NoError"], [
+        ("RecurringMaster", "2026-12-01T08:00:00Z"), ("Exception", "2026-12-01T08:20:00Z"),
+        ("Occurrence", "2026-12-02T08:00:00Z"), ("Occurrence", "2026-12-03T08:00:00Z"),
+    ])  # fmt: skip
+    assert ranges("false", count="1")[1] == [
+        ("RecurringMaster", "2026-12-01T08:00:00Z"), ("Exception", "2026-12-01T08:20:00Z"),
+    ]  # fmt: skip
+    assert ranges("true", item_id=single) == (["ErrorCalendarCannotUseIdForRecurringMasterId"], [])
+
+
+def test_a_series_moves_and_copies_by_its_master_id(ews: RunningSandbox) -> None:
+    """MS-OXWSMTGS_R806 MS-OXWSMTGS_R808: a recurring calendar item is copied or moved by
+    a RecurringMasterItemId (here of one of its occurrences): the whole series goes, its
+    occurrences with it, where an OccurrenceItemId alone is refused."""
+    master = _create(ews, TIMES + RECURRENCE)
+    occurrence = f'<t:OccurrenceItemId RecurringMasterId="{master}" InstanceIndex="2"/>'
+    root = _get(ews, "", "item:Subject", id_element=occurrence)
+    occurrence_id = root.find(".//t:CalendarItem/t:ItemId", NS).get("Id")  # type: ignore[attr-defined]
+    mailbox = ews.mailbox(ANNA)
+    inbox = mailbox.folder(distinguished="inbox").id
+    by_master = f'<t:RecurringMasterItemId OccurrenceId="{occurrence_id}"/>'
+    for operation in ("CopyItem", "MoveItem"):
+        body = (
+            f'<m:{operation}><m:ToFolderId><t:DistinguishedFolderId Id="inbox"/></m:ToFolderId>'
+            f"<m:ItemIds>{occurrence}{by_master}</m:ItemIds></m:{operation}>"
+        )
+        _, root = post(ews.url, body, impersonate=ANNA)
+        assert response_codes(root) == ["ErrorCalendarCannotMoveOrCopyOccurrence", "NoError"]
+    in_inbox = [i for i in mailbox.items.values() if i.folder_id == inbox]
+    assert len(in_inbox) == 2 and master not in mailbox.items  # the copy and the moved series
+    assert all(i.fields["CalendarItemType"] == "RecurringMaster" for i in in_inbox)

@@ -61,6 +61,8 @@ def test_every_field_the_sync_uses_round_trips(ews: RunningSandbox) -> None:
     MS-OXWSMTGS_R157 MS-OXWSMTGS_R159 MS-OXWSMTGS_R167 MS-OXWSMTGS_R16500 MS-OXWSMTGS_R151
     MS-OXWSMTGS_R181 MS-OXWSMTGS_R53 MS-OXWSMTGS_R185 MS-OXWSMTGS_R80 MS-OXWSMTGS_R512
     MS-OXWSMTGS_R721 MS-OXWSMTGS_R733 MS-OXWSMTGS_R514 MS-OXWSMTGS_R729
+    MS-OXWSMTGS_R713 MS-OXWSMTGS_R714 (StartTimeZone and EndTimeZone, TimeZoneDefinitionType,
+    as Exchange 2010 and later support them)
     """
     account = ews.account(ANNA)
     created = _appointment(

@@ -75,7 +75,8 @@ def test_stored_properties_come_back_and_server_ones_are_computed(ews: RunningSa
     MS-OXWSCORE_R1338 (EffectiveRights; MS-OXWSCDATA_R1130 MS-OXWSCDATA_R21131
     MS-OXWSCDATA_R1132 MS-OXWSCDATA_R21133 MS-OXWSCDATA_R1133 MS-OXWSCDATA_R21135
     MS-OXWSCDATA_R1134 MS-OXWSCDATA_R21136 MS-OXWSCDATA_R1135 MS-OXWSCDATA_R21138
-    MS-OXWSCDATA_R1136 MS-OXWSCDATA_R21140); MS-OXWSCORE_R84 MS-OXWSCORE_R1608 (IsDraft of an
+    MS-OXWSCDATA_R1136 MS-OXWSCDATA_R21140; ViewPrivateItems true, as Exchange 2013 and later
+    include it: MS-OXWSCDATA_R21142); MS-OXWSCORE_R84 MS-OXWSCORE_R1608 (IsDraft of an
     unsent message)."""
     item_id = _create(
         ews,
@@ -133,3 +134,23 @@ def test_a_sent_copy_is_no_draft_and_a_contact_is_ipm_contact(ews: RunningSandbo
     contact_id = root.find(".//t:ItemId", NS).get("Id")
     item = _get(ews, contact_id, "item:ItemClass")
     assert item.findtext("t:ItemClass", namespaces=NS) == "IPM.Contact"
+
+
+def test_a_store_entry_id_sent_by_a_client_is_ignored(ews: RunningSandbox) -> None:
+    """MS-OXWSCORE_R20452: StoreEntryId is read-only, and Exchange 2013 and later ignore
+    it in a CreateItem or UpdateItem instead of refusing the request: the item is saved
+    and the client's value is kept nowhere."""
+    item_id = _create(
+        ews, "<t:Message><t:Subject>x</t:Subject><t:StoreEntryId>AAEC</t:StoreEntryId></t:Message>"
+    )
+    update = (
+        '<m:UpdateItem MessageDisposition="SaveOnly" ConflictResolution="AlwaysOverwrite">'
+        f'<m:ItemChanges><t:ItemChange><t:ItemId Id="{item_id}"/><t:Updates><t:SetItemField>'
+        '<t:FieldURI FieldURI="item:StoreEntryId"/><t:Message><t:StoreEntryId>AAEC'
+        "</t:StoreEntryId></t:Message></t:SetItemField></t:Updates></t:ItemChange>"
+        "</m:ItemChanges></m:UpdateItem>"
+    )
+    _, root = post(ews.url, update, impersonate=ANNA)
+    assert response_codes(root) == ["NoError"]
+    assert "StoreEntryId" not in ews.mailbox(ANNA).item(item_id).fields
+    assert _get(ews, item_id, "item:StoreEntryId").find("t:StoreEntryId", NS) is None

@@ -285,7 +285,8 @@ def test_query_string_is_searched_not_ignored(ews: RunningSandbox) -> None:
 
 def test_move_and_copy_items(ews: RunningSandbox) -> None:
     """MS-OXWSCORE_R45 MS-OXWSCORE_R46 MS-OXWSCORE_R47 MS-OXWSCORE_R1600 MS-OXWSCORE_R1601:
-    MoveItem puts an item into ToFolderId under a new id (returned with ReturnNewItemIds),
+    MoveItem puts an item into ToFolderId under a new id (returned with ReturnNewItemIds,
+    which Exchange 2010 SP1 and later have: MS-OXWSCORE_R1230),
     CopyItem leaves the original; a single occurrence is
     ErrorCalendarCannotMoveOrCopyOccurrence."""
     account = ews.account(ANNA)

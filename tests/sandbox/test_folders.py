@@ -54,7 +54,8 @@ def test_the_distinguished_tree_is_exchanges(ews: RunningSandbox) -> None:
 
 def test_create_rename_empty_and_delete_a_folder(ews: RunningSandbox) -> None:
     """MS-OXWSFOLD_R216 MS-OXWSFOLD_R217 MS-OXWSFOLD_R2202 MS-OXWSFOLD_R3104
-    MS-OXWSFOLD_R308 MS-OXWSFOLD_R380 MS-OXWSFOLD_R381 MS-OXWSFOLD_R34301 MS-OXWSFOLD_R46444:
+    MS-OXWSFOLD_R308 MS-OXWSFOLD_R380 MS-OXWSFOLD_R381 MS-OXWSFOLD_R34301 MS-OXWSFOLD_R46444
+    MS-OXWSFOLD_R5664 (EmptyFolder is supported):
     a name taken in the parent (in any case) is ErrorFolderExists; the class cannot
     change (ErrorObjectTypeChanged); EmptyFolder keeps subfolders unless DeleteSubFolders;
     a deleted folder is gone (updating it is ErrorItemNotFound, as exchangelib finds on
@@ -159,7 +160,8 @@ def test_a_hierarchy_sync_reports_created_changed_and_deleted_folders(
 ) -> None:
     """SyncFolderHierarchy after a state reports folders created, renamed and deleted
     since, each once; a renamed folder comes as an Update of its own folder type
-    (MS-OXWSSYNC_R85 MS-OXWSSYNC_R10020 MS-OXWSSYNC_R1022 MS-OXWSSYNC_R1082), a deleted one
+    (MS-OXWSSYNC_R85 MS-OXWSSYNC_R10020 MS-OXWSSYNC_R1022 MS-OXWSSYNC_R1082, a contacts
+    folder as a ContactsFolder: MS-OXWSSYNC_R1042), a deleted one
     as a Delete with its FolderId (MS-OXWSSYNC_R117)."""
     account = ews.account(ANNA)
     sync = (
@@ -172,15 +174,16 @@ def test_a_hierarchy_sync_reports_created_changed_and_deleted_folders(
     root = _create_folders(
         ews,
         "<t:CalendarFolder><t:DisplayName>Urlaub</t:DisplayName></t:CalendarFolder>"
-        "<t:TasksFolder><t:DisplayName>Projekt</t:DisplayName></t:TasksFolder>",
+        "<t:TasksFolder><t:DisplayName>Projekt</t:DisplayName></t:TasksFolder>"
+        "<t:ContactsFolder><t:DisplayName>Kunden</t:DisplayName></t:ContactsFolder>",
     )
-    calendar_id, tasks_id = (f.get("Id") for f in root.iterfind(".//t:FolderId", NS))
+    calendar_id, tasks_id, contacts_id = (f.get("Id") for f in root.iterfind(".//t:FolderId", NS))
     doomed = Folder(parent=account.inbox, name="kurz").save()
     doomed_id = doomed.id
     _, second = post(ews.url, sync.format(state=f"<m:SyncState>{state}</m:SyncState>"),
                      impersonate=ANNA)  # fmt: skip
     kinds = [etree_name(c) for c in second.find(".//m:Changes", NS)]
-    assert kinds == ["Create"] * 4
+    assert kinds == ["Create"] * 5
     state = second.findtext(".//m:SyncState", namespaces=NS)
     created.name = "umbenannt"
     created.save()
@@ -192,17 +195,18 @@ def test_a_hierarchy_sync_reports_created_changed_and_deleted_folders(
     root = _soap(ews, "<m:UpdateFolder><m:FolderChanges>"
                  + rename.format(id=calendar_id, kind="CalendarFolder")
                  + rename.format(id=tasks_id, kind="TasksFolder")
+                 + rename.format(id=contacts_id, kind="ContactsFolder")
                  + "</m:FolderChanges></m:UpdateFolder>")  # fmt: skip
-    assert response_codes(root) == ["NoError", "NoError"]
+    assert response_codes(root) == ["NoError"] * 3
     doomed.delete()
     _, third = post(ews.url, sync.format(state=f"<m:SyncState>{state}</m:SyncState>"),
                     impersonate=ANNA)  # fmt: skip
     changes = list(third.find(".//m:Changes", NS))
-    assert [etree_name(c) for c in changes] == ["Update"] * 3 + ["Delete"]
-    updated = {(etree_name(c[0]), c[0].find("t:FolderId", NS).get("Id")) for c in changes[:3]}
+    assert [etree_name(c) for c in changes] == ["Update"] * 4 + ["Delete"]
+    updated = {(etree_name(c[0]), c[0].find("t:FolderId", NS).get("Id")) for c in changes[:4]}
     assert updated == {("Folder", created.id), ("CalendarFolder", calendar_id),
-                       ("TasksFolder", tasks_id)}  # fmt: skip
-    assert changes[3].find("t:FolderId", NS).get("Id") == doomed_id
+                       ("TasksFolder", tasks_id), ("ContactsFolder", contacts_id)}  # fmt: skip
+    assert changes[4].find("t:FolderId", NS).get("Id") == doomed_id
 
 
 def etree_name(element) -> str:  # type: ignore[no-untyped-def]
@@ -261,6 +265,55 @@ def test_folder_operations_on_the_wire(ews: RunningSandbox) -> None:
     )  # fmt: skip
     assert "PermissionSet" in by_name["eigen"].properties
     assert "PermissionSet" not in by_name["ohne Klasse"].properties
+
+
+def test_a_plain_folder_of_a_typed_class_is_that_type(ews: RunningSandbox) -> None:
+    """A ``t:Folder`` created with FolderClass IPF.Appointment (or a class below it) is
+    a calendar folder, as Exchange reads a folder's type off its class; so for IPF.Task
+    and IPF.Contact; the other classes stay plain folders. A CalendarFolder carries the
+    elements of BaseFolderType (MS-OXWSMTGS_R507 MS-OXWSMTGS_R143: the CalendarFolderType
+    of the schema, which every response is validated against)."""
+    root = _create_folders(
+        ews,
+        "".join(
+            f"<t:Folder><t:FolderClass>{folder_class}</t:FolderClass>"
+            f"<t:DisplayName>{folder_class}</t:DisplayName></t:Folder>"
+            for folder_class in ("IPF.Appointment", "IPF.Appointment.Birthday", "IPF.Task",
+                                 "IPF.Contact", "IPF.Note", "IPF.Appointmentx")
+        ),
+    )  # fmt: skip
+    created = [f.tag.split("}")[1] for f in root.iterfind(".//m:Folders/*", NS)]
+    assert created == ["CalendarFolder", "CalendarFolder", "TasksFolder", "ContactsFolder",
+                       "Folder", "Folder"]  # fmt: skip
+    calendar_id = root.find(".//m:Folders/t:CalendarFolder/t:FolderId", NS).get("Id")
+    get = (
+        "<m:GetFolder><m:FolderShape><t:BaseShape>AllProperties</t:BaseShape></m:FolderShape>"
+        f'<m:FolderIds><t:FolderId Id="{calendar_id}"/></m:FolderIds></m:GetFolder>'
+    )
+    folder = _soap(ews, get).find(".//m:Folders/t:CalendarFolder", NS)
+    assert folder is not None
+    names = [child.tag.split("}")[1] for child in folder]
+    assert names[:4] == ["FolderId", "ParentFolderId", "FolderClass", "DisplayName"]
+    assert folder.findtext("t:FolderClass", namespaces=NS) == "IPF.Appointment"
+
+
+def test_a_distinguished_folder_names_its_well_known_id(ews: RunningSandbox) -> None:
+    """MS-OXWSFOLD_R8401: a folder's DistinguishedFolderId is a DistinguishedFolderIdNameType
+    (the well-known name, "calendar"), returned when asked for; a folder of a client's own
+    has none."""
+    created = _create_folders(ews, "<t:Folder><t:DisplayName>eigen</t:DisplayName></t:Folder>")
+    own_id = created.find(".//t:FolderId", NS).get("Id")
+    get = (
+        "<m:GetFolder><m:FolderShape><t:BaseShape>IdOnly</t:BaseShape><t:AdditionalProperties>"
+        '<t:FieldURI FieldURI="folder:DistinguishedFolderId"/></t:AdditionalProperties>'
+        '</m:FolderShape><m:FolderIds><t:DistinguishedFolderId Id="calendar"/>'
+        f'<t:FolderId Id="{own_id}"/></m:FolderIds></m:GetFolder>'
+    )
+    root = _soap(ews, get)
+    assert response_codes(root) == ["NoError", "NoError"]
+    found = [f.findtext("t:DistinguishedFolderId", namespaces=NS)
+             for f in root.iterfind(".//m:Folders/*", NS)]  # fmt: skip
+    assert found == ["calendar", None]
 
 
 def test_what_a_folder_creation_may_not_set(ews: RunningSandbox) -> None:

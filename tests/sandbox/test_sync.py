@@ -323,7 +323,8 @@ def test_filter_html_content(ews: RunningSandbox) -> None:
     """FilterHtmlContent true removes script blocks and web beacons; false keeps them.
 
     MS-OXWSSYNC_R37801 MS-OXWSSYNC_R37802 MS-OXWSCDATA_R1193 MS-OXWSCDATA_R21193
-    MS-OXWSCDATA_R21194 MS-OXWSCORE_R1679
+    MS-OXWSCDATA_R21194 MS-OXWSCORE_R1679 MS-OXWSCDATA_R2119413 (Exchange 2010 and later
+    support FilterHtmlContent)
     """
     html = (
         "&lt;p&gt;Hi&lt;script&gt;alert(1)&lt;/script&gt;"

@@ -49,7 +49,7 @@ DEFAULT_PROPERTIES = frozenset(
 COMPUTED = frozenset({"ItemId", "ParentFolderId", "Duration", "HasAttachments", "IsRecurring",
                       "Organizer", "IsAssociated", "IsMeeting", "AppointmentState", "IsCancelled",
                       "DateTimeReceived", "Size", "LastModifiedName", "EffectiveRights",
-                      "DisplayTo", "DisplayCc", "IsDraft"})  # fmt: skip
+                      "DisplayTo", "DisplayCc", "IsDraft", "IsOnlineMeeting"})  # fmt: skip
 
 
 _TYPE_NAMES = {
@@ -405,7 +405,7 @@ def _render_calendar_computed(
     start, end = item.fields.get("Start"), item.fields.get("End")
     if name == "Duration" and isinstance(start, datetime) and isinstance(end, datetime):
         render_value(node, name, _iso_duration(end - start))
-    elif name == "IsCancelled":
+    elif name == "IsCancelled" or name == "IsOnlineMeeting":  # no online meeting provider
         render_value(node, name, False)
     elif name == "IsMeeting":
         render_value(node, name, bool(recipient_addresses(item.fields)))

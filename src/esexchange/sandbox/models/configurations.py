@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from esexchange.sandbox.models.errors import StoreError
 from esexchange.sandbox.models.folders import UserConfiguration
+from esexchange.sandbox.models.items import Item
 from esexchange.sandbox.models.mailbox_state import MailboxState
 
 
@@ -18,6 +19,19 @@ class ConfigurationsMailbox(MailboxState):
         if found is None:
             raise StoreError("ErrorItemNotFound", f"The user configuration {name!r} was not found.")
         return found
+
+    def configuration_items(self, folder_id: str) -> list[Item]:
+        """A folder's user configurations as the associated items Exchange keeps them as
+        (``IPM.Configuration.<name>``, ``IsAssociated`` true), for a FindItem with
+        Traversal Associated; they are read and written with the UserConfiguration
+        operations."""
+        folder = self.folder(folder_id)
+        return [
+            Item(config.item_id, "", "Message", folder.id,
+                 {"ItemClass": f"IPM.Configuration.{config.name}", "IsAssociated": True},
+                 {}, 0, 0)
+            for config in folder.configurations.values()
+        ]  # fmt: skip
 
     def create_configuration(self, folder_id: str, config: UserConfiguration) -> None:
         """Add a user configuration; a second one of the same name is refused."""

@@ -10,7 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from esexchange.sandbox.models.errors import StoreError
-from esexchange.sandbox.models.folders import FOLDER_CLASSES, Folder, FolderTombstone
+from esexchange.sandbox.models.folders import (
+    FOLDER_CLASSES,
+    Folder,
+    FolderTombstone,
+    folder_type_for,
+)
 from esexchange.sandbox.models.items import Tombstone
 from esexchange.sandbox.models.mailbox_state import MailboxState
 from esexchange.sandbox.models.values import ExtendedKey, ExtendedValue, XmlValue
@@ -39,11 +44,12 @@ class FolderTreeMailbox(MailboxState):
                 "ErrorInvalidOperation", f"The sandbox does not create a {folder_type}."
             )
         self._check_free_name(parent.id, display_name)
+        folder_class = folder_class or FOLDER_CLASSES[folder_type]
         folder = Folder(
             id=self._new_id(b"\x01"),
             change_key=self._new_change_key(),
-            folder_type=folder_type,
-            folder_class=folder_class or FOLDER_CLASSES[folder_type],
+            folder_type=folder_type_for(folder_type, folder_class),
+            folder_class=folder_class,
             display_name=display_name,
             parent_id=parent.id,
             created_seq=self.seq,

@@ -48,6 +48,19 @@ FOLDER_CLASSES = {"Folder": "", "CalendarFolder": "IPF.Appointment",
                   "ContactsFolder": "IPF.Contact", "TasksFolder": "IPF.Task"}  # fmt: skip
 
 
+def folder_type_for(folder_type: str, folder_class: str) -> str:
+    """The type a folder is returned as: Exchange reads it off the folder's class, so a
+    plain ``Folder`` created with ``IPF.Appointment`` (or a class below it, such as
+    ``IPF.Appointment.Birthday``) is a ``CalendarFolder``, and likewise for contacts and
+    tasks; a typed folder keeps its type."""
+    if folder_type != "Folder":
+        return folder_type
+    for typed, base_class in FOLDER_CLASSES.items():
+        if base_class and (folder_class == base_class or folder_class.startswith(base_class + ".")):
+            return typed
+    return folder_type
+
+
 @dataclass
 class UserConfiguration:
     """A named configuration object of a folder (e.g. Outlook's ``CategoryList``)."""

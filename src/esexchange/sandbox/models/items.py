@@ -34,6 +34,12 @@ class Item:
     master_id: str | None = None  # set on expanded occurrences only
     read_seq: int = 0  # the last change that touched IsRead only (a ReadFlagChange in sync)
 
+    @property
+    def associated(self) -> bool:
+        """A folder associated item (FAI, created with ``IsAssociated`` true): kept with
+        the folder's settings, outside its contents (views, counts, sync)."""
+        return self.fields.get("IsAssociated") is True
+
 
 @dataclass(frozen=True)
 class Tombstone:
@@ -43,6 +49,7 @@ class Tombstone:
     folder_id: str
     created_seq: int
     deleted_seq: int
+    associated: bool = False  # an associated item's deletion is no change of the contents
 
 
 @dataclass(frozen=True)

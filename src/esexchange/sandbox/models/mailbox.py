@@ -39,6 +39,7 @@ class Mailbox(SeriesMailbox, ConfigurationsMailbox, FolderTreeMailbox, Subscript
         folder = self.folder(folder_id)
         if kind == "Item":
             kind = "Message"  # Exchange 2013+ keeps a plain item as a message (MS-OXWSCDATA)
+        fields = {k: v for k, v in fields.items() if k not in rules.IGNORED_ON_WRITE}
         for name in fields:
             if name in rules.READ_ONLY:
                 raise StoreError("ErrorInvalidPropertySet", f"{name} is read-only.")
@@ -175,7 +176,9 @@ class Mailbox(SeriesMailbox, ConfigurationsMailbox, FolderTreeMailbox, Subscript
         for exception_id in [k for k, e in self.exceptions.items() if e.master_id == item.id]:
             del self.exceptions[exception_id]
         self.seq += 1
-        self.tombstones.append(Tombstone(item.id, item.folder_id, item.created_seq, self.seq))
+        self.tombstones.append(
+            Tombstone(item.id, item.folder_id, item.created_seq, self.seq, item.associated)
+        )
         destination = {"SoftDelete": "recoverableitemsdeletions",
                        "MoveToDeletedItems": "deleteditems"}.get(delete_type)  # fmt: skip
         if destination is None:
@@ -292,19 +295,38 @@ class Mailbox(SeriesMailbox, ConfigurationsMailbox, FolderTreeMailbox, Subscript
         return item
 
     def send_message(
-        self, fields: dict[str, Value], extended: dict[ExtendedKey, ExtendedValue], save_copy: bool
+        self,
+        fields: dict[str, Value],
+        extended: dict[ExtendedKey, ExtendedValue],
+        save_copy: bool,
+        copy_folder_id: str | None = None,
     ) -> Item | None:
-        """Record a sent message; with ``save_copy`` it is also kept in Sent Items."""
+        """Record a sent message; with ``save_copy`` it is also kept in ``copy_folder_id``
+        (the request's SavedItemFolderId), else in Sent Items."""
         saved = None
         if save_copy:
-            sent_items = self.folder(distinguished="sentitems")
-            saved = self.create_item(sent_items.id, "Message", fields, extended)
+            folder = self.folder(copy_folder_id or self.folder(distinguished="sentitems").id)
+            saved = self.create_item(folder.id, "Message", fields, extended)
         subject = str(fields.get("Subject", ""))
         self.sent.append(
             SentMessage(
                 "message", saved.id if saved else "", subject, values.recipient_addresses(fields)
             )
         )
+        return saved
+
+    def send_draft(self, item_id: str, save_copy: bool, copy_folder_id: str | None) -> Item | None:
+        """Send a saved message (an UpdateItem with SendOnly or SendAndSaveCopy): the draft
+        leaves its folder and, with ``save_copy``, a sent copy is kept as ``send_message``
+        keeps one."""
+        draft = self.item(item_id)
+        if draft.kind != "Message":
+            raise StoreError(
+                "ErrorInvalidItemForOperationSendItem", "Only messages can be sent."
+            )
+        fields = {k: v for k, v in draft.fields.items() if k not in rules.READ_ONLY}
+        saved = self.send_message(fields, dict(draft.extended), save_copy, copy_folder_id)
+        self.delete_item(draft.id, "HardDelete", send_cancellations=None)
         return saved
 
     def _apply(
@@ -325,7 +347,9 @@ class Mailbox(SeriesMailbox, ConfigurationsMailbox, FolderTreeMailbox, Subscript
                     "ErrorInvalidPropertyAppend", "Extended properties cannot be appended to."
                 )
             return
-        if target in rules.READ_ONLY:
+        if target in rules.IGNORED_ON_WRITE:
+            return
+        if target in rules.READ_ONLY or target in rules.SET_ON_CREATE:
             code = (
                 "ErrorInvalidPropertyDelete"
                 if change.action == "delete"

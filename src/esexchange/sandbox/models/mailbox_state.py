@@ -143,25 +143,31 @@ class MailboxState:
 
     def item_count(self, folder_id: str) -> int:
         """Number of items in a folder."""
-        return sum(1 for item in self.items.values() if item.folder_id == folder_id)
+        return sum(
+            1 for item in self.items.values() if item.folder_id == folder_id and not item.associated
+        )
 
     def unread_count(self, folder_id: str) -> int:
         """Number of unread messages in a folder (other items are never unread)."""
         return sum(
             1
             for item in self.items.values()
-            if item.folder_id == folder_id and item.fields.get("IsRead") is False
+            if item.folder_id == folder_id
+            and item.fields.get("IsRead") is False
+            and not item.associated
         )
 
     # items -------------------------------------------------------------------------------
 
-    def items_in(self, folder_id: str) -> list[Item]:
-        """Items of a folder in the order they were created."""
+    def items_in(self, folder_id: str, *, associated: bool = False) -> list[Item]:
+        """Items of a folder in the order they were created: its contents, or with
+        ``associated`` its associated items (a FindItem with Traversal Associated)."""
         self.folder(folder_id)
         return sorted(
-            (i for i in self.items.values() if i.folder_id == folder_id),
+            (i for i in self.items.values()
+             if i.folder_id == folder_id and i.associated == associated),
             key=lambda i: i.created_seq,
-        )
+        )  # fmt: skip
 
     # sync --------------------------------------------------------------------------------
 
@@ -170,7 +176,12 @@ class MailboxState:
         folder = self.folder(folder_id)
         since = sync.decode_state(state, folder.id, self.seq) if state else 0
         changes, reached, last = sync.changes_since(
-            self.items.values(), self.tombstones, folder.id, since, self.seq, max_changes
+            [i for i in self.items.values() if not i.associated],
+            [s for s in self.tombstones if not s.associated],
+            folder.id,
+            since,
+            self.seq,
+            max_changes,
         )
         return sync.SyncPage(tuple(changes), sync.encode_state(folder.id, reached), last)
 

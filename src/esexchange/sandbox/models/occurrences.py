@@ -57,6 +57,29 @@ class SeriesMailbox(MailboxState):
             )
         return self.occurrence(master, index)
 
+    def occurrences_in_ranges(
+        self,
+        master_id: str,
+        ranges: list[tuple[datetime | None, datetime | None, int | None, bool]],
+    ) -> tuple[Item, list[Item]]:
+        """A recurring master and its occurrences in ``ranges`` (start, end, count, compare
+        original start), each once, in time order (a ``RecurringMasterItemIdRanges``)."""
+        master = self.items.get(master_id)
+        if master is None or "Recurrence" not in master.fields or master.kind != "CalendarItem":
+            check_id(master_id)
+            raise StoreError(
+                "ErrorCalendarCannotUseIdForRecurringMasterId",
+                "The id does not belong to a recurring master.",
+            )
+        found: dict[str, Item] = {}
+        for start, end, count, by_original in ranges:
+            for occurrence in series.occurrences_in_range(
+                master, self.exceptions, start, end, count, by_original_start=by_original
+            ):
+                found.setdefault(occurrence.id, occurrence)
+        ordered = sorted(found.values(), key=lambda o: (o.fields["Start"], o.id))
+        return master, ordered
+
     def master_of(self, occurrence_id: str) -> Item:
         """The recurring master of an occurrence (a ``RecurringMasterItemId``)."""
         parsed = recurrence.parse_occurrence_id(occurrence_id)

@@ -93,7 +93,8 @@ def _dump(mailbox: Mailbox) -> dict[str, Any]:
         "items": [_dump_item(i) for i in mailbox.items.values()],
         "exceptions": [_dump_item(e) for e in mailbox.exceptions.values()],
         "tombstones": [
-            [s.item_id, s.folder_id, s.created_seq, s.deleted_seq] for s in mailbox.tombstones
+            [s.item_id, s.folder_id, s.created_seq, s.deleted_seq, s.associated]
+            for s in mailbox.tombstones
         ],
         "sent": [[s.kind, s.item_id, s.subject, list(s.recipients)] for s in mailbox.sent],
         "folder_tombstones": [

@@ -34,8 +34,15 @@ READ_ONLY = frozenset(
         "MeetingRequestWasSent", "EffectiveRights", "WebClientReadFormQueryString",
         "WebClientEditFormQueryString", "UniqueBody", "IsDraft",
         "ModifiedOccurrences", "DeletedOccurrences", "OriginalStart",
+        "IsOnlineMeeting",  # read-only in Exchange 2016 and later (MS-OXWSMTGS R2301)
     }
 )  # fmt: skip
+# Properties a client sets when it creates an item and never after: whether an item is
+# associated with its folder is fixed for its life (ErrorInvalidPropertySet on update).
+SET_ON_CREATE = frozenset({"IsAssociated"})
+# Read-only properties Exchange 2013 and later ignore when a client sends them, instead
+# of refusing the request (MS-OXWSCORE R20452: StoreEntryId).
+IGNORED_ON_WRITE = frozenset({"StoreEntryId"})
 
 MAX_SUBJECT = 255
 MAX_DURATION = timedelta(days=5 * 365 + 1)  # "exceeds five years" (MS-OXWSMTGS R1203)

@@ -86,3 +86,43 @@ def overlaps(item: Item, start: datetime, end: datetime) -> bool:
     if not isinstance(item_start, datetime) or not isinstance(item_end, datetime):
         return False
     return item_start < end and item_end >= start
+
+
+def occurrences_in_range(
+    master: Item,
+    exceptions: Mapping[str, Item],
+    start: datetime | None,
+    end: datetime | None,
+    count: int | None,
+    *,
+    by_original_start: bool,
+) -> list[Item]:
+    """The occurrences of a series in one ``OccurrencesRange`` of a GetItem, in time order.
+
+    ``CompareOriginalStartTime`` true compares the range with where each occurrence was
+    laid out (its ``OriginalStart`` in [start, end)), false with where it is now (its
+    start and end both inside the range) (MS-OXWSCORE R1697, R1698): an occurrence moved
+    into the range is in it only by its new times, one moved out of it only by its
+    original one. At most ``count`` of them; an open end lays out the whole series.
+    """
+    laid_out = [occurrence for _, occurrence in expand(master, exceptions, start, end)]
+    if not by_original_start:
+        shown = {occurrence.id for occurrence in laid_out}
+        laid_out += [
+            e for e in exceptions.values() if e.master_id == master.id and e.id not in shown
+        ]
+
+    def in_range(occurrence: Item) -> bool:
+        first = occurrence.fields.get("OriginalStart" if by_original_start else "Start")
+        last = first if by_original_start else occurrence.fields.get("End")
+        if not isinstance(first, datetime) or not isinstance(last, datetime):
+            return False
+        if start is not None and first < start:
+            return False
+        return end is None or last < end or (not by_original_start and last == end)
+
+    found = sorted(
+        (o for o in laid_out if in_range(o)),
+        key=lambda o: (o.fields["OriginalStart" if by_original_start else "Start"], o.id),
+    )
+    return found[:count] if count is not None else found

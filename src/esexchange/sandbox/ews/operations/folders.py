@@ -60,6 +60,9 @@ def render_folder(
             etree.SubElement(node, t(name)).text = folder.folder_class
         elif name == "DisplayName":
             etree.SubElement(node, t(name)).text = folder.display_name
+        elif name == "DistinguishedFolderId" and folder.distinguished:
+            # Exchange 2013+ names a distinguished folder's well-known id when asked
+            etree.SubElement(node, t(name)).text = folder.distinguished
         elif name == "TotalCount":
             etree.SubElement(node, t(name)).text = str(mailbox.item_count(folder.id))
         elif name == "ChildFolderCount":

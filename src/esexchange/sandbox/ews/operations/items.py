@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from lxml import etree
@@ -63,8 +64,9 @@ def create_item(ctx: Context, op: etree._Element) -> etree._Element:
         if parsed.kind == "Message" and disposition is None:
             raise EwsError("ErrorMessageDispositionRequired", "MessageDisposition is required.")
         if parsed.kind == "Message" and disposition != "SaveOnly":
+            copy_folder = resolve_folder(ctx.mailbox, target).id if target is not None else None
             saved = ctx.mailbox.send_message(
-                parsed.fields, parsed.extended, disposition == "SendAndSaveCopy"
+                parsed.fields, parsed.extended, disposition == "SendAndSaveCopy", copy_folder
             )
             items = etree.SubElement(message, m("Items"))
             if saved is not None:
@@ -135,16 +137,47 @@ def get_item(ctx: Context, op: etree._Element) -> etree._Element:
 
     def handle(element: etree._Element, message: etree._Element) -> None:
         shape = codec.parse_shape(op.find(m("ItemShape")))  # its errors are per element
+        if etree.QName(element).localname == "RecurringMasterItemIdRanges":
+            master, occurrences = ctx.mailbox.occurrences_in_ranges(
+                element.get("Id", ""), _occurrence_ranges(ctx, element)
+            )
+            items = etree.SubElement(message, m("Items"))
+            for item in (master, *occurrences):
+                render(ctx, items, item, shape)
+            return
         item = resolve_item(ctx, element)[0]
         render(ctx, etree.SubElement(message, m("Items")), item, shape)
 
     return respond("GetItem", children(op.find(m("ItemIds"))), handle)
 
 
+def _occurrence_ranges(
+    ctx: Context, element: etree._Element
+) -> list[tuple[datetime | None, datetime | None, int | None, bool]]:
+    """(start, end, count, compare original start) of each ``Range`` of a
+    ``RecurringMasterItemIdRanges`` (without ranges: the master alone)."""
+    ranges = []
+    for found in element.iterfind(f"{t('Ranges')}/{t('Range')}"):
+        start, end, count = found.get("Start"), found.get("End"), found.get("Count")
+        ranges.append((
+            codec.parse_datetime(start, ctx.zone) if start else None,
+            codec.parse_datetime(end, ctx.zone) if end else None,
+            int(count) if count is not None else None,
+            found.get("CompareOriginalStartTime") in ("true", "1"),
+        ))  # fmt: skip
+    return ranges
+
+
 def update_item(ctx: Context, op: etree._Element) -> etree._Element:
-    """UpdateItem: Set/Append/DeleteItemField with Exchange's conflict resolution."""
+    """UpdateItem: Set/Append/DeleteItemField with Exchange's conflict resolution.
+
+    A message is saved (SaveOnly) or, with SendOnly / SendAndSaveCopy, sent once updated;
+    its sent copy goes to SavedItemFolderId, by default Sent Items (MS-OXWSCORE R514).
+    """
     conflict = op.get("ConflictResolution", "AutoResolve")
     send = op.get("SendMeetingInvitationsOrCancellations")
+    disposition = op.get("MessageDisposition")
+    target = op.find(f"{m('SavedItemFolderId')}/*")
 
     def handle(change: etree._Element, message: etree._Element) -> None:
         id_element, updates = children(change)[0], change.find(t("Updates"))
@@ -154,9 +187,17 @@ def update_item(ctx: Context, op: etree._Element) -> etree._Element:
                 "ErrorSendMeetingInvitationsOrCancellationsRequired",
                 "SendMeetingInvitationsOrCancellations is required for calendar items.",
             )
+        if current.kind == "Message" and disposition is None:
+            raise EwsError("ErrorMessageDispositionRequired", "MessageDisposition is required.")
+        sending = current.kind == "Message" and disposition in ("SendOnly", "SendAndSaveCopy")
+        copy_folder = resolve_folder(ctx.mailbox, target).id if target is not None else None
         changes = [_field_change(update, ctx) for update in children(updates)]
         item = ctx.mailbox.update_item(current.id, change_key, conflict, changes, send_to=send)
-        render(ctx, etree.SubElement(message, m("Items")), item, codec.Shape())
+        items = etree.SubElement(message, m("Items"))
+        if sending:  # answered without an item: the draft is gone, as a send answers
+            ctx.mailbox.send_draft(item.id, disposition == "SendAndSaveCopy", copy_folder)
+        else:
+            render(ctx, items, item, codec.Shape())
         etree.SubElement(etree.SubElement(message, m("ConflictResults")), t("Count")).text = "0"
 
     return respond("UpdateItem", children(op.find(m("ItemChanges"))), handle)
@@ -214,6 +255,7 @@ def delete_item(ctx: Context, op: etree._Element) -> etree._Element:
 def find_item(ctx: Context, op: etree._Element) -> etree._Element:
     """FindItem: paged or calendar views of folders, restricted and sorted."""
     order = _sort_key(op.find(m("SortOrder")))
+    traversal = op.get("Traversal", "Shallow")
     calendar_view = op.find(m("CalendarView"))
     paging = op.find(m("IndexedPageItemView"))
 
@@ -240,7 +282,7 @@ def find_item(ctx: Context, op: etree._Element) -> etree._Element:
             found = [item for item in found if matches(item)]
             page = found[: _max_entries(calendar_view, len(found))]
         else:
-            found = [item for item in ctx.mailbox.items_in(folder.id) if matches(item)]
+            found = [item for item in _traversed(ctx, folder.id, traversal) if matches(item)]
             if order is not None:
                 found = order(found)
             page, offset = _page(found, paging)
@@ -252,6 +294,20 @@ def find_item(ctx: Context, op: etree._Element) -> etree._Element:
             render(ctx, items, item, shape)
 
     return respond("FindItem", children(op.find(m("ParentFolderIds"))), handle)
+
+
+def _traversed(ctx: Context, folder_id: str, traversal: str) -> list[Item]:
+    """The items a FindItem traversal looks at: a folder's contents (Shallow), or its
+    associated items, user configurations included (Associated; MS-OXWSCORE R1618)."""
+    if traversal == "Associated":
+        return ctx.mailbox.items_in(folder_id, associated=True) + ctx.mailbox.configuration_items(
+            folder_id
+        )
+    if traversal == "SoftDeleted":
+        raise EwsError(
+            "ErrorInvalidOperation", "The sandbox keeps no soft-deleted items in a folder."
+        )
+    return ctx.mailbox.items_in(folder_id)
 
 
 def _page(found: list[Item], paging: etree._Element | None) -> tuple[list[Item], int]:
