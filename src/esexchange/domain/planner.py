@@ -35,6 +35,9 @@ Decisions worth knowing (each has a test in tests/domain/test_planner.py):
 - A conference appointment's Exchange edits are not imported: the ERP is its master,
   so the mailbox copy is restored to the ERP's version at once (a skip with its reason
   says so).
+- A recurring task completed in To Do goes on in a new task: the ERP row's link moves
+  to it and the completed task becomes a one-off row (``planner_tasks.py``), so the
+  ERP's rows are those Exchange's own way gives.
 """
 
 from __future__ import annotations
@@ -89,6 +92,7 @@ from esexchange.domain.planner_series import (
     unsyncable_erp,
     unsyncable_exchange,
 )
+from esexchange.domain.planner_tasks import continuations, series_ended
 from esexchange.domain.recurrence.series import ErpSeries
 from esexchange.domain.state import (
     EVERYTHING,
@@ -223,6 +227,8 @@ class _Planner(SeriesRules):
         self.exception_links: dict[str, dict[datetime, Link]] = {}
         self.pending_series: list[SeriesPair] = []
         self.ended_series: set[str] = set()
+        # Recurring tasks (planner_tasks.py): the new tasks this pass relinks a series to.
+        self.carried_on: set[str] = set()
         self.rules = kind_rules(inputs.kind, inputs.settings, self.ctx.options.appointment_sync)
         self.erp_only = erp_only_fields(self.ctx, inputs.capabilities)
         self.start = effective_start(self.ctx.options.start_sync_at, inputs.now)
@@ -266,6 +272,8 @@ class _Planner(SeriesRules):
             unlinked = remote is not None and remote.ref.id not in self.exchange_claimed
             if unlinked and remote is not None and stamp is not None:
                 self.stamped_unlinked[stamp] = remote
+        if self.kind is Kind.TASK and self.capabilities.series:
+            links = self._carry_series_on(links, mailbox_changes)
 
         for link in links:
             erp_change = erp_changes.pop(link.erp_id, None)
@@ -293,6 +301,25 @@ class _Planner(SeriesRules):
                 self._guarded(Side.EXCHANGE, remote.ref.id, self._from_exchange, remote)
         self._drop_orphan_occurrences(links)
         return self._with_breaker(links)
+
+    def _carry_series_on(self, links: list[Link],
+                         changes: Mapping[str, MailboxChange]) -> list[Link]:
+        """Move the link of a recurring task whose series a new task carries on (To Do)
+        to that task; the completed one is then imported as a one-off row
+        (``planner_tasks.py``)."""
+        moved = continuations(links, changes, self.exchange_claimed, self.ctx)
+        if not moved:
+            return links
+        out = []
+        for link in links:
+            carrier = moved.get(link.exchange_id)
+            if carrier is not None:
+                self.exchange_claimed.discard(link.exchange_id)
+                self.exchange_claimed.add(carrier.ref.id)
+                self.carried_on.add(carrier.ref.id)
+                link = replace(link, exchange_id=carrier.ref.id, version="")
+            out.append(link)
+        return out
 
     def _drop_orphan_occurrences(self, links: Sequence[Link]) -> None:
         """Forget the occurrence links of series whose master pair is gone."""
@@ -363,6 +390,11 @@ class _Planner(SeriesRules):
             return
         erp_item = None if activity is None else mapping.erp_to_item(activity, self.ctx)
         exchange_item = None if remote is None else mapping.exchange_to_item(remote.item, self.ctx)
+        if (exchange_item is not None and remote is not None
+                and series_ended(link, remote.item, self.ctx)):
+            # To Do drops the rule of a task completed at its last occurrence; Exchange
+            # keeps it, and so does the ERP row: the series ended, its rule stays.
+            exchange_item = replace(exchange_item, recurrence=link.synced.recurrence)
         # Edited: changed since the link last saw it, or different from the synced
         # content (an edit seen while the pair was frozen). A moved version token with
         # the same content is neither: a fake change.
@@ -472,6 +504,12 @@ class _Planner(SeriesRules):
             # Conference appointments are never changed in the ERP from Exchange.
             erp_only = frozenset(SYNC_FIELDS)
         exchange_side = base if exchange_item is None else self._effective(exchange_item, base)
+        if exchange_item is not None and link.exchange_id in self.carried_on:
+            # The task carrying a series on starts its occurrence afresh: its progress is
+            # its own even where the ERP owns the field (To Do has no percent complete).
+            erp_only -= {"percent_complete"}
+            exchange_side = replace(exchange_side,
+                                    percent_complete=exchange_item.percent_complete)
         winner = conflict_winner(
             self.ctx.options.conflict_policy,
             erp_change.modified_at if erp_change else self.inputs.erp_modified.get(link.erp_id),

@@ -146,7 +146,12 @@ class SeriesRules:
 
     def check_series_deletions(self, erp_id: int, erp_side: Item, exchange_side: Item,
                                target: Item) -> None:
-        """Refuse a merged series that would delete occurrences where that is not allowed."""
+        """Refuse a merged series that would delete occurrences where that is not allowed.
+
+        A recurring task has no occurrences of its own on either side, only the one
+        it is at: its series moving on (an occurrence completed) deletes nothing."""
+        if self.kind is Kind.TASK:
+            return
         if not {erp_side.recurrence, exchange_side.recurrence, target.recurrence} - {None}:
             return
         label = f"activity {erp_id}"

@@ -20,6 +20,7 @@ from esexchange.domain.model import ErpActivity, ExchangeItem, Item, Kind, When
 
 # The submodules, not the package: the package imports mapping.times, and mapping
 # imports this module.
+from esexchange.domain.recurrence import expand  # a module: it imports mapping.times
 from esexchange.domain.recurrence.model import Recurrence
 from esexchange.domain.recurrence.rrule import format_rrule, parse_rrule
 
@@ -54,8 +55,22 @@ def exchange_series(item: ExchangeItem, ctx: MappingContext, label: str) -> Seri
             f"the series repeats in time zone {recurrence.time_zone} and the ERP's is "
             f"{ctx.erp_zone.key}: some occurrences would move by an hour around the DST "
             "switches", item=label, field="recurrence")
+    if item.kind is Kind.TASK:
+        recurrence = _task_from_now_on(item, recurrence)
     bare = replace(recurrence, modified=frozenset(), deleted=frozenset())
     return format_rrule(bare), tuple(sorted(recurrence.deleted))
+
+
+def _task_from_now_on(item: ExchangeItem, recurrence: Recurrence) -> Recurrence:
+    """A recurring task's series counted from the occurrence it is at now (its start,
+    else its due day), as the ERP row keeps it: To Do carries a series on in a new task
+    that keeps the range it began with (its start day and number of occurrences), where
+    Exchange moves the range on with the task."""
+    current = item.start or item.due
+    if current is None:
+        return recurrence
+    day = current.date() if isinstance(current, datetime) else current
+    return expand.continued_from(recurrence, datetime.combine(day, recurrence.start.time()))
 
 
 def item_recurrence(item: Item, ctx: MappingContext, label: str) -> Recurrence | None:

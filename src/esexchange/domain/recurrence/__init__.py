@@ -6,10 +6,12 @@ for the dates a series has.
 """
 
 from esexchange.domain.recurrence.expand import (
+    continued_from,
     generated,
     is_generated,
     last_start,
     next_regeneration,
+    next_start,
     occurrence_index,
     occurrences,
     occurrences_utc,
@@ -55,6 +57,7 @@ __all__ = [
     "WeekIndex",
     "Weekday",
     "Weekly",
+    "continued_from",
     "deletions_to_add",
     "format_rrule",
     "from_graph",
@@ -62,6 +65,7 @@ __all__ = [
     "is_generated",
     "last_start",
     "next_regeneration",
+    "next_start",
     "occurrence_index",
     "occurrences",
     "occurrences_utc",

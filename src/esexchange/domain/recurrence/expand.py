@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from calendar import monthrange
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from itertools import count
 
@@ -102,6 +103,42 @@ def last_start(recurrence: Recurrence) -> datetime | None:
     for last in generated(recurrence):  # noqa: B007 - the loop keeps the last one
         pass
     return last
+
+
+def next_start(recurrence: Recurrence, after: date) -> datetime | None:
+    """The first start the rule generates on a day after ``after`` (a recurring task's
+    next occurrence once the one due on ``after`` is done); None when the series ends
+    there. A regenerating task has none: its next one follows from its completion."""
+    if recurrence.regenerating:
+        return None
+    for start in generated(recurrence):
+        if start.date() > after:
+            return start
+    return None
+
+
+def continued_from(recurrence: Recurrence, first: datetime) -> Recurrence:
+    """The series as it goes on from its occurrence ``first``: that start, and a numbered
+    range shortened by the occurrences before it (the form Exchange gives a recurring
+    task that moved on, where To Do keeps the range it began with).
+
+    ``first`` not after the series' start, a regenerating task, or a day the rule does
+    not give (a task moved by hand) leave the series as it is."""
+    if recurrence.regenerating or first <= recurrence.start:
+        return recurrence
+    before = 0
+    for start in generated(recurrence):
+        if start.date() >= first.date():
+            if start.date() != first.date():
+                return recurrence
+            break
+        before += 1
+    else:
+        return recurrence
+    range_ = recurrence.range
+    if isinstance(range_, Numbered):
+        range_ = Numbered(range_.count - before)
+    return replace(recurrence, start=first, range=range_)
 
 
 def next_regeneration(pattern: Regenerating, completed: date) -> date:
