@@ -16,6 +16,7 @@ import pytest
 from esexchange.domain.mapping.times import erp_to_utc
 from esexchange.domain.model import ExchangeItem, ItemRef, Kind, OccurrenceKey, RemoteItem
 from esexchange.domain.recurrence import (
+    Numbered,
     Recurrence,
     Regenerating,
     Unit,
@@ -187,3 +188,37 @@ def test_every_other_year_which_ews_refuses_is_written_and_regenerating_is_refus
     assert results[1].error is not None
     assert "Outlook cannot show" in str(results[1].error)
     assert "Regenerating" in str(results[1].error)
+
+
+def _task(series: Recurrence, subject: str = "Wochenbericht") -> ExchangeItem:
+    return ExchangeItem(kind=Kind.TASK, subject=subject, due=series.start.date(),
+                        recurrence=series, recurring=True, erp_id=7)
+
+
+def test_a_recurring_task_is_written_to_to_do_with_its_rule_and_regenerating_is_refused(
+    graph: GraphHarness, anna: GraphMailbox
+) -> None:
+    zone = graph.settings.time_zone
+    weekly = parse_rrule("FREQ=WEEKLY;BYDAY=TH;COUNT=3", start=datetime(2026, 11, 5),
+                         time_zone=zone)
+    regenerating = Recurrence(start=weekly.start, pattern=Regenerating(Unit.WEEK, 2),
+                              time_zone=zone)
+    made, refused = anna.create([_task(weekly), _task(regenerating, "Reisekosten")])
+    assert made.value is not None
+    assert _read_task(anna, made.value.id).item.recurrence == weekly
+    assert refused.error is not None and "X-REGENERATE" in str(refused.error)
+    assert "regenerates after completion" in str(refused.error)
+
+    longer = replace(weekly, range=Numbered(5))
+    [written] = anna.update([ExchangeUpdate(made.value, _task(longer),
+                                            frozenset({"recurrence"}))])
+    assert written.value is not None
+    assert _read_task(anna, made.value.id).item.recurrence == longer
+    [removed] = anna.update([ExchangeUpdate(written.value, replace(_task(longer), recurrence=None),
+                                            frozenset({"recurrence"}))])
+    assert removed.value is not None
+    assert _read_task(anna, made.value.id).item.recurrence is None
+
+
+def _read_task(anna: GraphMailbox, item_id: str) -> RemoteItem:
+    return anna.read(Kind.TASK, [item_id])[item_id]

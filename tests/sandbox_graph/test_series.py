@@ -194,16 +194,24 @@ def test_a_recurrence_that_cannot_be_expanded_is_refused(graph: Any, client: htt
     assert setting.status_code == 400
 
 
-def test_a_completed_recurring_task_comes_back_on_its_next_date(client: httpx.Client) -> None:
+def _thursday_task(client: httpx.Client, title: str, range_: dict[str, Any]
+                   ) -> tuple[str, dict[str, Any]]:
+    """A To Do task repeating on Thursdays from 3 December 2026: the list's tasks URL
+    and the task."""
     lists = client.get(f"/users/{ANNA}/todo/lists").json()["value"]
     tasks = f"/users/{ANNA}/todo/lists/{lists[0]['id']}/tasks"
     recurrence = {
         "pattern": {"type": "weekly", "interval": 1, "daysOfWeek": ["thursday"],
                     "firstDayOfWeek": "monday"},
-        "range": {"type": "noEnd", "startDate": "2026-12-03"}}  # fmt: skip
+        "range": {"startDate": "2026-12-03", **range_}}  # fmt: skip
     created = client.post(tasks, json={
-        "title": "Wochenbericht", "recurrence": recurrence,
+        "title": title, "recurrence": recurrence,
         "dueDateTime": {"dateTime": "2026-12-03T00:00:00", "timeZone": "UTC"}}).json()  # fmt: skip
+    return tasks, created
+
+
+def test_a_completed_recurring_task_comes_back_on_its_next_date(client: httpx.Client) -> None:
+    tasks, created = _thursday_task(client, "Wochenbericht", {"type": "noEnd"})
     _, delta_link, _ = a_round(client, f"{tasks}/delta")
     done = client.patch(f"{tasks}/{created['id']}", json={"status": "completed"})
     assert done.status_code == 200 and "recurrence" not in done.json()
@@ -213,6 +221,21 @@ def test_a_completed_recurring_task_comes_back_on_its_next_date(client: httpx.Cl
     assert following["title"] == "Wochenbericht" and following["status"] == "notStarted"
     assert following["dueDateTime"]["dateTime"].startswith("2026-12-10")
     assert following["recurrence"]["pattern"]["daysOfWeek"] == ["thursday"]
+
+
+def test_a_numbered_recurring_task_ends_after_its_last_occurrence(client: httpx.Client) -> None:
+    tasks, first = _thursday_task(client, "Zählerstand",
+                                  {"type": "numbered", "numberOfOccurrences": 2})
+    client.patch(f"{tasks}/{first['id']}", json={"status": "completed"})
+    [second] = [t for t in client.get(tasks).json()["value"] if t["id"] != first["id"]]
+    assert second["dueDateTime"]["dateTime"].startswith("2026-12-10")
+    kept = second["recurrence"]["range"]  # the range as it began: start day and count
+    assert (kept["startDate"], kept["numberOfOccurrences"]) == ("2026-12-03", 2)
+
+    last = client.patch(f"{tasks}/{second['id']}", json={"status": "completed"})
+
+    assert "recurrence" not in last.json()
+    assert len(client.get(tasks).json()["value"]) == 2  # no task after the last one
 
 
 def test_a_series_with_its_exceptions_and_cancellations_survives_a_restart(

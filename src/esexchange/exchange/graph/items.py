@@ -114,8 +114,11 @@ def task_body(item: ExchangeItem, fields: Iterable[str] | None = None) -> dict[s
     return _only(values, _TASK_FIELDS, fields)
 
 
-def new_task(item: ExchangeItem) -> dict[str, Any]:
-    body = {k: v for k, v in task_body(item).items() if v is not None}
+def new_task(item: ExchangeItem, body: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """A create: the values of ``body`` (else ``task_body``) that are set, and the ERP
+    id as a linked resource."""
+    body = {k: v for k, v in (task_body(item) if body is None else body).items()
+            if v is not None}
     if item.erp_id is not None:
         body["linkedResources"] = [
             {

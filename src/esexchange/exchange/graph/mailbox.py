@@ -136,9 +136,9 @@ class GraphMailbox:
     def capabilities(self, kind: Kind) -> Capabilities:
         if kind is Kind.APPOINTMENT:
             return Capabilities()
-        # To Do repeats a completed task as a new one (the completed one keeps no
-        # recurrence), the reverse of Exchange's recurring tasks: they stay skipped.
-        return Capabilities(wire.TASK_CANNOT_HOLD, series=False)
+        # Recurring To Do tasks synchronize too: To Do carries a completed task's series
+        # on in a new task, which the planner relinks the ERP row to (planner_tasks.py).
+        return Capabilities(wire.TASK_CANNOT_HOLD)
 
     # --- reading ------------------------------------------------------------------------
 
@@ -435,8 +435,13 @@ class GraphMailbox:
                     continue
                 requests.append(SubRequest("POST", f"{self._user}/events", body))
             else:
+                try:
+                    body = wire.new_task(item, series.task_fields(item))
+                except RecurrenceRefused as refused:
+                    results[index] = self._refused(item, "create", refused)
+                    continue
                 url = f"{self._user}/todo/lists/{self._list()}/tasks"
-                requests.append(SubRequest("POST", url, wire.new_task(item)))
+                requests.append(SubRequest("POST", url, body))
             sent.append(index)
         for index, answer in zip(sent, self._batch(requests), strict=True):
             results[index] = self._written(items[index], answer, "create")
@@ -468,7 +473,11 @@ class GraphMailbox:
                     ]
                 url = f"{self._user}/events/{update.ref.id}"
             else:
-                body = wire.task_body(item, fields)
+                try:
+                    body = series.task_fields(item, fields)
+                except RecurrenceRefused as refused:
+                    results[index] = self._refused(item, "update", refused)
+                    continue
                 url = f"{self._user}/todo/lists/{self._list()}/tasks/{update.ref.id}"
             if not body:  # only deletions to add to a series as it is
                 results[index] = BatchResult(update.ref)

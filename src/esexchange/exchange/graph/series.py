@@ -136,6 +136,19 @@ def _series_bound(bound: date | datetime, zone: ZoneInfo) -> dict[str, str]:
     return {"dateTime": wall.strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": zone.key}
 
 
+def task_fields(item: ExchangeItem, fields: Iterable[str] | None = None) -> dict[str, Any]:
+    """``wire.task_body`` with the task's ``patternedRecurrence`` (``RecurrenceRefused``
+    for a regenerating task: To Do repeats on fixed dates only); a recurrence the ERP
+    removed is written as null."""
+    body = wire.task_body(item, fields)
+    if fields is None:
+        if item.recurrence is not None:
+            body["recurrence"] = to_graph(item.recurrence)
+    elif "recurrence" in fields:
+        body["recurrence"] = None if item.recurrence is None else to_graph(item.recurrence)
+    return body
+
+
 def task_series(data: Mapping[str, Any], first: date | None, zone: str) -> Recurrence | None:
     """The series of a recurring To Do task (its first occurrence on ``first``)."""
     if not data.get("recurrence") or first is None:
