@@ -153,6 +153,14 @@ class PassReport:
         report = self.kinds.get(kind)
         return 0 if report is None else report.count(side, outcome)
 
+    def forget_plans(self) -> None:
+        """Drop the plans once applied: each holds every item its kind's pass read and
+        wrote, and a run over many mailboxes keeps every mailbox's report, so memory
+        would grow with the whole run instead of with the mailboxes at work. The counts,
+        failures, skipped and parked items stay."""
+        for report in self.kinds.values():
+            report.plan = None
+
     @property
     def failures(self) -> list[str]:
         return [f for report in self.kinds.values() for f in report.failures]

@@ -274,6 +274,7 @@ def _one_mailbox(
             person, None, in_mailbox(person.email, f"the pass failed: {error}"),
             requests=_requests(mailbox),
         )
+    report.forget_plans()  # the outcomes of all mailboxes stay until the run ends
     problem = report.error or report.not_syncable or ""
     if report.error:
         log.warning("%s", report.error)
