@@ -2,10 +2,15 @@
 
 Exchange searches its content index; the sandbox reads the same query against the items:
 words and quoted phrases (all must match, without case), ``OR`` between two terms, ``NOT``
-or ``-`` before one, and the property keywords ``subject:``, ``body:``, ``location:``,
-``category:`` (``categories:``) and ``from:``/``to:``/``participants:`` on the recipients.
-A term matches where its text occurs in the property, as the index matches word prefixes
-and phrases ("Query strings for FindItem", learn.microsoft.com, AQS for EWS).
+or ``-`` before one, the text keywords ``subject:``, ``body:`` (``content:``),
+``location:``, ``category:`` (``categories:``), ``from:``, ``to:``, ``cc:``, ``bcc:`` and
+``participants:``, and the keywords of a value: ``importance:``, ``isread:``, ``kind:``,
+``hasattachment:``, ``isflagged:`` and ``attachment:`` (the sandbox keeps no attachments
+or flags, so ``hasattachment:true``, ``isflagged:true`` and ``attachment:`` find
+nothing). A term matches where its text occurs in the property, as the index matches
+word prefixes and phrases ("Query strings for FindItem", learn.microsoft.com, AQS for
+EWS). The date and size keywords (``sent:``, ``received:``, ``size:``) are not read:
+a query using one is ``ErrorInvalidOperation`` rather than a search that ignores it.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from esexchange.sandbox.ews.errors import EwsError
 from esexchange.sandbox.models import Item
 from esexchange.sandbox.models.values import Body, XmlValue
 
@@ -21,14 +27,24 @@ _TOKEN = re.compile(r'(-?)(?:(\w+):)?(?:"([^"]*)"|(\S+))')
 _FIELDS = {
     "subject": ("Subject",),
     "body": ("Body",),
+    "content": ("Body",),
     "location": ("Location",),
     "category": ("Categories",),
     "categories": ("Categories",),
     "from": ("Organizer", "From", "Sender"),
     "to": ("RequiredAttendees", "OptionalAttendees", "ToRecipients", "CcRecipients"),
+    "cc": ("CcRecipients",),
+    "bcc": ("BccRecipients",),
     "participants": ("RequiredAttendees", "OptionalAttendees", "ToRecipients", "CcRecipients",
-                     "Organizer", "From"),
+                     "BccRecipients", "Organizer", "From"),
 }  # fmt: skip
+# kind: values and the item kinds they find (the other kinds are none the sandbox keeps).
+_KINDS: dict[str, tuple[str, ...]] = {
+    "meetings": ("CalendarItem",), "calendar": ("CalendarItem",), "tasks": ("Task",),
+    "contacts": ("Contact",), "email": ("Message",), "notes": (), "docs": (), "faxes": (),
+    "im": (), "journals": (), "voicemail": (), "rss": (), "posts": (),
+}  # fmt: skip
+_UNREAD_KEYWORDS = frozenset({"sent", "received", "size"})
 _FREE_TEXT = ("Subject", "Body", "Location", "Categories")
 
 
@@ -48,10 +64,20 @@ def query_string(text: str) -> Predicate:
             pending_or = value == "OR" and bool(terms)
             negate_next = value == "NOT"
             continue
-        fields = _FIELDS.get((keyword or "").lower())
-        if keyword and fields is None:  # not a property keyword: the words as written
-            value, fields = f"{keyword}:{value}", None
-        term = _term(value, fields or _FREE_TEXT, negate=bool(minus) or negate_next)
+        name = (keyword or "").lower()
+        negate = bool(minus) or negate_next
+        fields = _FIELDS.get(name)
+        if name in _VALUE_KEYWORDS:
+            term = _value_term(name, value, negate=negate)
+        else:
+            if name in _UNREAD_KEYWORDS:
+                raise EwsError(
+                    "ErrorInvalidOperation",
+                    f"The sandbox does not search by the AQS keyword {keyword}: ({text!r}).",
+                )
+            if keyword and fields is None:  # not a property keyword: the words as written
+                value, fields = f"{keyword}:{value}", None
+            term = _term(value, fields or _FREE_TEXT, negate=negate)
         negate_next = False
         if pending_or:
             previous = terms.pop()
@@ -70,6 +96,39 @@ def _term(value: str, fields: tuple[str, ...], *, negate: bool) -> Predicate:
         return found != negate
 
     return matches
+
+
+_VALUE_KEYWORDS = frozenset({"importance", "isread", "kind", "hasattachment", "hasattachments",
+                             "isflagged", "attachment", "attachments"})  # fmt: skip
+
+
+def _value_term(keyword: str, value: str, *, negate: bool) -> Predicate:
+    """A keyword that compares a value rather than searching text."""
+    test = _value_test(keyword, value)
+    return lambda item: test(item) != negate
+
+
+def _value_test(keyword: str, value: str) -> Predicate:
+    wanted = value.casefold()
+    if keyword == "importance":
+        return lambda item: str(item.fields.get("Importance", "Normal")).casefold() == wanted
+    if keyword == "kind":
+        kinds = _KINDS.get(wanted)
+        if kinds is None:
+            raise EwsError("ErrorInvalidOperation", f"kind:{value} is no AQS item kind.")
+        return lambda item: item.kind in kinds
+    if keyword in ("attachment", "attachments"):
+        return lambda item: False  # the sandbox keeps no attachments
+    flag = _boolean(keyword, value)
+    if keyword == "isread":  # what is never marked unread counts as read
+        return lambda item: (item.fields.get("IsRead") is not False) == flag
+    return lambda item: not flag  # hasattachment, isflagged: no item has either
+
+
+def _boolean(keyword: str, value: str) -> bool:
+    if value.casefold() in ("true", "false"):
+        return value.casefold() == "true"
+    raise EwsError("ErrorInvalidOperation", f"{keyword}:{value} needs true or false.")
 
 
 def _texts(item: Item, name: str) -> list[str]:
