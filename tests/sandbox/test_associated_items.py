@@ -12,7 +12,7 @@ from tests.sandbox.ews_support import NS, post, response_codes
 from tests.support.sandbox import ANNA, RunningSandbox
 
 
-def _find(ews: RunningSandbox, traversal: str, folder: str = "inbox") -> list[tuple[str, str]]:
+def _find_root(ews: RunningSandbox, traversal: str, folder: str):  # type: ignore[no-untyped-def]
     body = (
         f'<m:FindItem Traversal="{traversal}"><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape>'
         '<t:AdditionalProperties><t:FieldURI FieldURI="item:ItemClass"/>'
@@ -21,6 +21,11 @@ def _find(ews: RunningSandbox, traversal: str, folder: str = "inbox") -> list[tu
         "</m:FindItem>"
     )
     _, root = post(ews.url, body, impersonate=ANNA)
+    return root
+
+
+def _find(ews: RunningSandbox, traversal: str, folder: str = "inbox") -> list[tuple[str, str]]:
+    root = _find_root(ews, traversal, folder)
     assert response_codes(root) == ["NoError"]
     return [
         (item.findtext("t:ItemClass", namespaces=NS) or "",
@@ -81,3 +86,13 @@ def test_associated_items_are_found_only_by_an_associated_traversal(ews: Running
     _, root = post(ews.url, update, impersonate=ANNA)
     assert response_codes(root) == ["ErrorInvalidPropertySet"]
     assert mailbox.item(hidden.id).associated
+
+
+def test_a_soft_deleted_traversal_is_refused_not_taken_for_shallow(ews: RunningSandbox) -> None:
+    """The sandbox keeps soft-deleted items in Recoverable Items\\Deletions, not in the
+    folder they came from, so Traversal SoftDeleted is ErrorInvalidOperation rather than
+    the folder's contents."""
+    assert _create(ews, "IPM.Note", "") == ["NoError"]
+    root = _find_root(ews, "SoftDeleted", "inbox")
+    assert response_codes(root) == ["ErrorInvalidOperation"]
+    assert root.find(".//t:Items/*", NS) is None
