@@ -17,7 +17,9 @@ play a windowed backend.
   changes say ``more`` while changes are left. A state hides nothing, so
   ``state_after_writes`` keeps the state the read ended with.
 - With ``window`` set, a read from ``None`` lists only the items inside it and says it
-  is complete only there (``complete=window``).
+  is complete only there (``complete=window``). A series is listed while any of its
+  occurrences overlaps the window, as Graph's calendarView lists its instances; a test
+  moves the window with its clock by setting ``window``.
 - ``cannot_hold`` names ``Item`` fields the folders have no place for (``capabilities``);
   they read back as their defaults. ``series`` says whether series are written whole.
 - Updates write only the named fields and are guarded by the version: a stale version
@@ -43,11 +45,11 @@ import base64
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from esexchange.domain.claims import MailboxClaim
 from esexchange.domain.mapping import exchange_carriers, keep_user_categories
-from esexchange.domain.mapping.times import erp_to_utc
+from esexchange.domain.mapping.times import erp_to_utc, utc_to_erp
 from esexchange.domain.model import (
     Category,
     ExchangeItem,
@@ -56,8 +58,9 @@ from esexchange.domain.model import (
     OccurrenceKey,
     RemoteItem,
     RemoteOccurrence,
+    instant,
 )
-from esexchange.domain.recurrence import Recurrence, deletions_to_add, is_generated
+from esexchange.domain.recurrence import Recurrence, deletions_to_add, is_generated, occurrences
 from esexchange.domain.state import WHOLE_FOLDER, Capabilities, CompleteWindow, MailboxChange
 from esexchange.exchange.errors import (
     InvalidSyncState,
@@ -123,7 +126,7 @@ class MemoryMailbox:
     ) -> None:
         self._address = address
         self.page_size = page_size
-        self._window = window
+        self.window = window
         self._capabilities = Capabilities(cannot_hold, series)
         self._clock = clock
         self._random = random.Random(seed)
@@ -159,10 +162,10 @@ class MemoryMailbox:
             error, self._failing_listing = self._failing_listing, None
             raise error
         after = 0 if state is None else self._read_state(kind, state)
-        window = self._window if state is None else None
+        window = self.window if state is None else None
         events: list[tuple[int, MailboxChange]] = []
         for item_id, stored in self._items[kind].items():
-            if window is not None and not window.contains(stored.item):
+            if window is not None and not _in_window(stored, window):
                 continue
             if stored.changed_seq > after:
                 events.append(
@@ -316,9 +319,14 @@ class MemoryMailbox:
         return self._store(item.kind, self._token(24), item, None).id
 
     def user_update(self, kind: Kind, item_id: str, **values: object) -> None:
-        """Change an item's fields as a user would."""
+        """Change an item's fields as a user would. A new series (pattern, range, zone or
+        first day) drops its modified and deleted occurrences, as in ``update``."""
         stored = self._items[kind][item_id]
-        self._store(kind, item_id, replace(stored.item, **values), stored.created_seq)  # type: ignore[arg-type]
+        written = replace(stored.item, **values)  # type: ignore[arg-type]
+        exceptions = None
+        if "recurrence" in values:
+            written, exceptions = _series_rewritten(stored, written)
+        self._store(kind, item_id, written, stored.created_seq, exceptions)
 
     def user_touch(self, kind: Kind, item_id: str) -> None:
         """A write that changes nothing but the version (a client saving unchanged)."""
@@ -529,6 +537,30 @@ def _series_rewritten(
         return replace(written, recurrence=replace(new, modified=modified)), kept
     deleted = frozenset(d for d in new.deleted if is_generated(new, d))
     return replace(written, recurrence=replace(new, modified=frozenset(), deleted=deleted)), ()
+
+
+def _in_window(stored: _Stored, window: CompleteWindow) -> bool:
+    """Whether a windowed read lists the item: a single one lying wholly inside the
+    window, a series with an occurrence (as it is now: moved ones where they went)
+    overlapping it."""
+    recurrence = stored.item.recurrence
+    if recurrence is None or window.start is None or window.end is None:
+        return window.contains(stored.item)
+    start, end = window.start, window.end
+    if any(instant(o.item.end or o.item.start) > start and instant(o.item.start) < end
+           for _, o in stored.exceptions if o.item.start is not None):
+        return True
+    first, last = stored.item.start, stored.item.end
+    if first is None or last is None:
+        return False
+    length = instant(last) - instant(first)
+    before = utc_to_erp(end, recurrence.zone) + timedelta(days=1)
+    return any(
+        erp_to_utc(original, recurrence.zone) + length > start
+        and erp_to_utc(original, recurrence.zone) < end
+        for original in occurrences(recurrence, before=before)
+        if original not in recurrence.modified
+    )
 
 
 def _plain_occurrence(stored: _Stored, key: OccurrenceKey) -> ExchangeItem:
