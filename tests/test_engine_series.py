@@ -15,7 +15,7 @@ from esexchange.domain.options import EmployeeSettings
 from esexchange.domain.recurrence import occurrences, parse_rrule
 from esexchange.engine import Outcome
 from tests.fake_erp import FakeErp
-from tests.test_engine import ANNA, CTX, NOW, REFERENCE, CountingMailbox, sync
+from tests.test_engine import ANNA, CTX, NOW, REFERENCE, SCOPE, CountingMailbox, sync
 
 BERLIN = CTX.erp_zone
 RULE = "FREQ=WEEKLY;BYDAY=WE;COUNT=12"
@@ -236,6 +236,107 @@ def test_a_regenerating_erp_task_reaches_exchange_with_its_recurrence(
     [task] = mailbox.items(Kind.TASK).values()
     assert task.recurrence == parse_rrule("FREQ=WEEKLY;INTERVAL=2;X-REGENERATE=1",
                                           start=due, time_zone=BERLIN.key)
+    writes = (mailbox.writes, erp.writes)
+    assert sync(erp, mailbox).ok
+    assert (mailbox.writes, erp.writes) == writes
+
+
+def test_an_erp_series_with_another_pattern_keeps_its_exception_in_outlook_in_the_same_pass(
+    erp: FakeErp, mailbox: CountingMailbox
+) -> None:
+    # Exchange drops every exception of a series written with another pattern; the ERP's
+    # exception row of an occurrence the new pattern still gives is written again at once.
+    series_id = erp.user_create(master("FREQ=DAILY;COUNT=20"))
+    row_id = erp.user_create(exception(series_id, MOVED))
+    assert sync(erp, mailbox).ok
+    erp.user_update(series_id, recurrence=RULE)
+
+    assert sync(erp, mailbox).ok
+    exchange_id, item = the_series(mailbox)
+    assert item.recurrence is not None and item.recurrence.modified == {MOVED}
+    [moved] = mailbox.exceptions(Kind.APPOINTMENT, exchange_id).values()
+    assert moved.subject == erp.state.activities[row_id].subject
+    assert moved.start == erp_to_utc(MOVED + timedelta(hours=4), BERLIN)
+    writes = (mailbox.writes, erp.writes)
+    assert sync(erp, mailbox).ok
+    assert (mailbox.writes, erp.writes) == writes
+
+
+def test_a_conference_series_gives_an_outlook_exception_its_content_back_once(
+    erp: FakeErp, mailbox: CountingMailbox
+) -> None:
+    erp.user_create(master(participant_ids=(ANNA.id, 8)))
+    assert sync(erp, mailbox).ok
+    exchange_id, _ = the_series(mailbox)
+    moved_start = erp_to_utc(MOVED + timedelta(hours=3), BERLIN)
+    mailbox.user_update_occurrence(OccurrenceKey(exchange_id, MOVED), start=moved_start,
+                                   end=moved_start + timedelta(hours=1))
+
+    assert sync(erp, mailbox).ok
+    [given_back] = mailbox.exceptions(Kind.APPOINTMENT, exchange_id).values()
+    assert given_back.start == erp_to_utc(MOVED, BERLIN)
+    assert not any(a.series_id is not None for a in erp.state.activities.values())
+    writes = (mailbox.writes, erp.writes)
+    assert sync(erp, mailbox).ok
+    assert (mailbox.writes, erp.writes) == writes  # given back once, not on every pass
+
+
+def test_an_exception_row_removed_without_an_exdate_gives_the_occurrence_back_for_good(
+    erp: FakeErp, mailbox: CountingMailbox
+) -> None:
+    series_id = erp.user_create(master())
+    row_id = erp.user_create(exception(series_id, MOVED))
+    assert sync(erp, mailbox).ok
+    exchange_id, _ = the_series(mailbox)
+    erp.user_delete(row_id)
+
+    assert sync(erp, mailbox).ok
+    [given_back] = mailbox.exceptions(Kind.APPOINTMENT, exchange_id).values()
+    assert (given_back.subject, given_back.start) == ("Jour fixe", erp_to_utc(MOVED, BERLIN))
+    writes = (mailbox.writes, erp.writes)
+    assert sync(erp, mailbox).ok
+    assert (mailbox.writes, erp.writes) == writes  # not imported as a new exception row
+    assert not any(a.series_id == series_id for a in erp.state.activities.values())
+
+
+def test_a_series_edited_in_the_erp_and_deleted_in_outlook_comes_back_with_its_exception(
+    erp: FakeErp, mailbox: CountingMailbox
+) -> None:
+    series_id = erp.user_create(master())
+    row_id = erp.user_create(exception(series_id, MOVED))
+    assert sync(erp, mailbox).ok
+    old_id, _ = the_series(mailbox)
+    erp.user_update(series_id, location="Raum 2")
+    mailbox.user_delete(Kind.APPOINTMENT, old_id)
+
+    assert sync(erp, mailbox).ok  # an edit beats a delete: a new series in Outlook
+    exchange_id, item = the_series(mailbox)
+    assert item.location == "Raum 2"
+    [moved] = mailbox.exceptions(Kind.APPOINTMENT, exchange_id).values()
+    assert moved.subject == "Jour fixe (verlegt)"
+    [link] = [lk for lk in erp.links(SCOPE, Kind.APPOINTMENT) if lk.erp_id == row_id]
+    assert link.exchange_id == str(OccurrenceKey(exchange_id, MOVED))
+    writes = (mailbox.writes, erp.writes)
+    assert sync(erp, mailbox).ok
+    assert (mailbox.writes, erp.writes) == writes
+
+
+def test_a_series_edited_in_outlook_and_deleted_in_the_erp_comes_back_with_its_exception(
+    erp: FakeErp, mailbox: CountingMailbox
+) -> None:
+    series_id = erp.user_create(master())
+    erp.user_create(exception(series_id, MOVED))
+    assert sync(erp, mailbox).ok
+    exchange_id, _ = the_series(mailbox)
+    mailbox.user_update(Kind.APPOINTMENT, exchange_id, location="Room 2")
+    mailbox.user_update_occurrence(OccurrenceKey(exchange_id, MOVED), location="Room 3")
+    erp.user_delete(series_id)  # with its occurrence row
+
+    assert sync(erp, mailbox).ok  # an edit beats a delete: the series is imported again
+    [back] = [a for a in erp.state.activities.values() if a.recurrence is not None]
+    assert back.location == "Room 2"
+    [row] = [a for a in erp.state.activities.values() if a.original_start is not None]
+    assert (row.series_id, row.original_start, row.location) == (back.id, MOVED, "Room 3")
     writes = (mailbox.writes, erp.writes)
     assert sync(erp, mailbox).ok
     assert (mailbox.writes, erp.writes) == writes

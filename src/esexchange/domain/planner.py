@@ -65,6 +65,7 @@ from esexchange.domain.actions import (
     SkipReason,
     UpdateInErp,
     UpdateInExchange,
+    UpdateOccurrence,
 )
 from esexchange.domain.errors import ItemRejected
 from esexchange.domain.mapping import MappingContext
@@ -322,12 +323,17 @@ class _Planner(SeriesRules):
         return out
 
     def _drop_orphan_occurrences(self, links: Sequence[Link]) -> None:
-        """Forget the occurrence links of series whose master pair is gone."""
+        """Forget the occurrence links of series whose master pair is gone (not those of
+        ERP rows paired again this pass, with a new series made for an edited one)."""
         live = {link.exchange_id for link in links}
+        paired_again = {step.exchange.link.erp_id for step in self.steps
+                        if isinstance(step.exchange, UpdateOccurrence)
+                        and step.exchange.link is not None}
         for series_id, by_original in self.exception_links.items():
             if series_id in self.ended_series or series_id not in live:
                 for link in by_original.values():
-                    self._guarded(Side.ERP, str(link.erp_id), self._drop, link)
+                    if link.erp_id not in paired_again:
+                        self._guarded(Side.ERP, str(link.erp_id), self._drop, link)
 
     def _drop(self, link: Link) -> None:
         self.actions.append(DropLink(link.erp_id))
@@ -484,7 +490,7 @@ class _Planner(SeriesRules):
             link.erp_id, link.exchange_id, target, activity.conference,
             erp_exceptions(self.inputs.erp_series.get(link.erp_id))
             if is_master(activity) else {},
-            exchange_exceptions(remote),
+            self.exceptions_after_write(remote, target, link.erp_id),
             erp_change.modified_at if erp_change else None,
             erp_change.seq if erp_change else link.erp_seq))
 

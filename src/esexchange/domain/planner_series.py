@@ -60,7 +60,7 @@ from esexchange.domain.model import (
     Side,
 )
 from esexchange.domain.recurrence.expand import is_generated, occurrences
-from esexchange.domain.recurrence.model import require_ews_expressible
+from esexchange.domain.recurrence.model import deletions_to_add, require_ews_expressible
 from esexchange.domain.recurrence.series import ErpSeries
 from esexchange.domain.state import Capabilities, Link
 
@@ -199,6 +199,19 @@ class SeriesRules:
         return bool(occurrences(recurrence, before=utc_to_erp(self.horizon, zone),
                                 after=after))
 
+    def exceptions_after_write(self, remote: RemoteItem | None, target: Item,
+                               erp_id: int) -> dict[datetime, RemoteOccurrence] | None:
+        """The Exchange exceptions of a linked series once its master is written as
+        ``target``: none when the write is another series (pattern, range, zone or first
+        day), which makes Exchange drop them all, so the ERP's rows are written again."""
+        exceptions = exchange_exceptions(remote)
+        if remote is None or remote.item.recurrence is None or not exceptions:
+            return exceptions
+        wanted = item_recurrence(target, self.ctx, f"activity {erp_id}")
+        if wanted is not None and deletions_to_add(remote.item.recurrence, wanted) is None:
+            return {}
+        return exceptions
+
     def queue_series(self, pair: SeriesPair) -> None:
         """Plan the occurrence pairs of ``pair`` once its master's step is planned."""
         if pair.target.recurrence is not None or pair.erp or pair.exchange:
@@ -232,13 +245,21 @@ class SeriesRules:
             return
         if link is None:
             self._unlinked_occurrence(pair, key, row, remote)
+        elif row is None and pair.erp_id is None:
+            # The series comes back to the ERP as a new one (an Outlook edit beat its
+            # deletion there, which took its rows): its exceptions become new rows.
+            if remote is not None and not self._has_series_content(pair, key, remote):
+                self._unlinked_occurrence(pair, key, None, remote, replaces=link.erp_id)
+            else:
+                self.actions.append(DropLink(link.erp_id))
         elif row is None:
             self._occurrence_row_gone(pair, key, link, remote)
         else:
             self._merge_occurrence(pair, key, link, row, remote)
 
     def _unlinked_occurrence(self, pair: SeriesPair, key: OccurrenceKey,
-                             row: ErpActivity | None, remote: RemoteOccurrence | None) -> None:
+                             row: ErpActivity | None, remote: RemoteOccurrence | None,
+                             replaces: int | None = None) -> None:
         if row is not None:
             assert row.id is not None
             item = mapping.erp_to_item(row, self.ctx)
@@ -247,6 +268,8 @@ class SeriesRules:
                                    new_pair=True)
             return
         assert remote is not None
+        if self._has_series_content(pair, key, remote):
+            return  # given the series' content back (or edited back to it): no exception
         if pair.conference:
             # Conference series stay as the ERP has them: the occurrence gets the
             # series' content back instead of becoming an ERP row.
@@ -260,7 +283,7 @@ class SeriesRules:
         link = replace(self._new_link(0, key, synced, item, pair.seq),
                        version=remote.ref.version)
         self.actions.append(CreateInErp(
-            str(key), activity, link,
+            str(key), activity, link, replaces=replaces,
             series_exchange_id=pair.exchange_id if pair.erp_id is None else None))
 
     def _occurrence_row_gone(self, pair: SeriesPair, key: OccurrenceKey, link: Link,
@@ -332,10 +355,20 @@ class SeriesRules:
 
     def _give_back(self, pair: SeriesPair, key: OccurrenceKey,
                    remote: RemoteOccurrence | None) -> None:
-        """The occurrence gets the series' content again, at its original time."""
+        """The occurrence gets the series' content again, at its original time (once:
+        an exception that has it already stays as it is)."""
+        if remote is not None and self._has_series_content(pair, key, remote):
+            return
         item = occurrence_of(pair.target, key.original_start, self.ctx)
         self._write_occurrence(pair, key, pair.erp_id or 0, item, remote,
                                frozenset(SYNC_FIELDS), None)
+
+    def _has_series_content(self, pair: SeriesPair, key: OccurrenceKey,
+                            remote: RemoteOccurrence) -> bool:
+        """Whether an Exchange exception is the series' occurrence unchanged."""
+        plain = occurrence_of(pair.target, key.original_start, self.ctx)
+        seen = mapping.exchange_to_item(remote.item, self.ctx)
+        return self._exchange_hash(seen) == self._exchange_hash(plain)
 
     def _new_link(self, erp_id: int, key: OccurrenceKey, synced: Item, exchange_item: Item,
                   seq: int) -> Link:
