@@ -68,3 +68,23 @@ def test_fields_a_backend_cannot_hold_stay_as_the_erp_has_them() -> None:
     assert mailbox.writes == writes
     assert erp.state.activities[task].percent_complete == 70
 
+
+
+def test_an_outlook_edit_outside_a_windowed_read_beats_its_deletion_in_the_erp() -> None:
+    # The read starts over and lists only its window, so it says nothing of an edit made
+    # to an item after the window; deleted in the ERP meanwhile, the edited copy is read
+    # by id before anything is deleted, and it comes back (an edit beats a delete).
+    erp = fresh_erp()
+    mailbox = MemoryMailbox(ANNA.email, clock=lambda: NOW, seed=5, window=WINDOW)
+    outside = erp.user_create(meeting(20, "Danach"))  # 24 November
+    assert sync(erp, mailbox).ok
+    [item_id] = mailbox.items(Kind.APPOINTMENT)
+    mailbox.user_update(Kind.APPOINTMENT, item_id, location="Raum 5")
+    erp.user_delete(outside)
+    mailbox.invalidate_sync_states()
+
+    report = sync(erp, mailbox)
+
+    assert report.ok, report.failures
+    assert [i.location for i in mailbox.items(Kind.APPOINTMENT).values()] == ["Raum 5"]
+    assert [a.location for a in erp.state.activities.values()] == ["Raum 5"]

@@ -12,6 +12,10 @@ Series: the ERP series masters among the activities come with their exceptions
 (``ErpStore.series``), and a linked series changed in the ERP only is read from the
 mailbox too (by id), so its occurrence pairs are planned against Exchange as it is.
 
+A read listing afresh only a window (Graph's calendarView) leaves out the items outside
+it: the Exchange copies of pairs deleted in the ERP among them are read by id, so an
+edit made to one since the last pass is seen before it could be deleted.
+
 Parked pairs (a step that failed in an earlier pass) are retried by id when their next
 try is due: the ERP row is read again, and the Exchange item by id (one request per
 batch); a pair edited on either side is in the changes anyway and is retried at once.
@@ -79,6 +83,8 @@ def fetch(
     )
     if mailbox.capabilities(kind).series:
         _read_changed_series(mailbox, kind, erp_changes, mailbox_changes, links, batch_size)
+    _read_partners_outside_window(mailbox, kind, erp_changes, mailbox_changes, links,
+                                  complete, batch_size)
     erp_current = _erp_rows(store, erp_changes, mailbox_changes, links, complete)
     masters = sorted({c.erp_id for c in erp_changes
                       if c.activity is not None and c.activity.recurrence is not None}
@@ -132,6 +138,26 @@ def _read_changed_series(
     wanted = sorted({partner[c.erp_id] for c in erp_changes
                      if c.activity is not None and c.activity.recurrence is not None
                      and c.erp_id in partner and partner[c.erp_id] not in listed})
+    for batch in chunks(wanted, batch_size):
+        for item_id, remote in mailbox.read(kind, batch).items():
+            mailbox_changes.append(MailboxChange(item_id, kind, remote))
+
+
+def _read_partners_outside_window(
+    mailbox: Mailbox, kind: Kind, erp_changes: Sequence[ErpChange],
+    mailbox_changes: list[MailboxChange], links: Sequence[Link],
+    complete: CompleteWindow | None, batch_size: int,
+) -> None:
+    """Read (by id) the Exchange copies of pairs deleted in the ERP that a read listing
+    only its window afresh left out: it says nothing of an edit made to them since the
+    last pass, and an edited copy must not be deleted (an edit beats a delete)."""
+    if complete is None or (complete.start is None and complete.end is None):
+        return  # an incremental read lists every change; a whole folder every item
+    listed = {c.exchange_id for c in mailbox_changes}
+    partner = {link.erp_id: link.exchange_id for link in links if link.detached is None}
+    wanted = sorted({partner[c.erp_id] for c in erp_changes
+                     if c.activity is None and c.erp_id in partner
+                     and partner[c.erp_id] not in listed})
     for batch in chunks(wanted, batch_size):
         for item_id, remote in mailbox.read(kind, batch).items():
             mailbox_changes.append(MailboxChange(item_id, kind, remote))
