@@ -50,6 +50,23 @@ def mailbox() -> CountingMailbox:
     return CountingMailbox()
 
 
+def a_second_pass_writes_nothing(erp: FakeErp, mailbox: CountingMailbox) -> None:
+    writes = (mailbox.writes, erp.writes)
+    assert sync(erp, mailbox).ok
+    assert (mailbox.writes, erp.writes) == writes
+
+
+def a_synced_series_with_a_moved_occurrence(
+    erp: FakeErp, mailbox: CountingMailbox
+) -> tuple[int, int, str]:
+    """The ERP master, its exception row (at ``MOVED``) and the Exchange series' id."""
+    series_id = erp.user_create(master())
+    row_id = erp.user_create(exception(series_id, MOVED))
+    assert sync(erp, mailbox).ok
+    exchange_id, _ = the_series(mailbox)
+    return series_id, row_id, exchange_id
+
+
 def the_series(mailbox: CountingMailbox) -> tuple[str, ExchangeItem]:
     [(series_id, item)] = [(i, it) for i, it in mailbox.items(Kind.APPOINTMENT).items()
                            if it.recurrence is not None]
@@ -83,9 +100,7 @@ def test_an_erp_series_with_a_moved_and_a_deleted_occurrence_reaches_exchange_in
     assert len(starts) == 11 and DELETED not in starts
     assert {s.hour for s in starts} == {10}
 
-    writes = (mailbox.writes, erp.writes)
-    assert sync(erp, mailbox).ok
-    assert (mailbox.writes, erp.writes) == writes  # a second pass writes nothing
+    a_second_pass_writes_nothing(erp, mailbox)
 
     erp.user_update(row_id, location="Raum 2")
     edited = sync(erp, mailbox)
@@ -111,9 +126,7 @@ def test_outlook_moves_and_deletes_occurrences_and_the_erp_gets_a_row_and_an_exd
     assert row.start_at == MOVED + timedelta(days=1)
     assert row.participant_ids == ()  # the series' participants are the master's
 
-    writes = (mailbox.writes, erp.writes)
-    assert sync(erp, mailbox).ok
-    assert (mailbox.writes, erp.writes) == writes
+    a_second_pass_writes_nothing(erp, mailbox)
 
 
 def test_an_outlook_series_is_imported_with_its_exception_in_one_pass(
@@ -137,18 +150,13 @@ def test_an_outlook_series_is_imported_with_its_exception_in_one_pass(
     assert (row.subject, row.original_start, row.start_at) == (
         "Teamrunde (Raum 3)", MOVED, MOVED)
 
-    writes = (mailbox.writes, erp.writes)
-    assert sync(erp, mailbox).ok
-    assert (mailbox.writes, erp.writes) == writes
+    a_second_pass_writes_nothing(erp, mailbox)
 
 
 def test_an_exception_edited_on_both_sides_is_a_conflict_of_that_occurrence(
     erp: FakeErp, mailbox: CountingMailbox
 ) -> None:
-    series_id = erp.user_create(master())
-    row_id = erp.user_create(exception(series_id, MOVED))
-    assert sync(erp, mailbox).ok
-    exchange_id, _ = the_series(mailbox)
+    _, row_id, exchange_id = a_synced_series_with_a_moved_occurrence(erp, mailbox)
     erp.user_update(row_id, location="Raum ERP")
     mailbox.user_update_occurrence(OccurrenceKey(exchange_id, MOVED), location="Raum Outlook")
 
@@ -236,9 +244,7 @@ def test_a_regenerating_erp_task_reaches_exchange_with_its_recurrence(
     [task] = mailbox.items(Kind.TASK).values()
     assert task.recurrence == parse_rrule("FREQ=WEEKLY;INTERVAL=2;X-REGENERATE=1",
                                           start=due, time_zone=BERLIN.key)
-    writes = (mailbox.writes, erp.writes)
-    assert sync(erp, mailbox).ok
-    assert (mailbox.writes, erp.writes) == writes
+    a_second_pass_writes_nothing(erp, mailbox)
 
 
 def test_an_erp_series_with_another_pattern_keeps_its_exception_in_outlook_in_the_same_pass(
@@ -257,9 +263,7 @@ def test_an_erp_series_with_another_pattern_keeps_its_exception_in_outlook_in_th
     [moved] = mailbox.exceptions(Kind.APPOINTMENT, exchange_id).values()
     assert moved.subject == erp.state.activities[row_id].subject
     assert moved.start == erp_to_utc(MOVED + timedelta(hours=4), BERLIN)
-    writes = (mailbox.writes, erp.writes)
-    assert sync(erp, mailbox).ok
-    assert (mailbox.writes, erp.writes) == writes
+    a_second_pass_writes_nothing(erp, mailbox)
 
 
 def test_a_conference_series_gives_an_outlook_exception_its_content_back_once(
@@ -276,36 +280,26 @@ def test_a_conference_series_gives_an_outlook_exception_its_content_back_once(
     [given_back] = mailbox.exceptions(Kind.APPOINTMENT, exchange_id).values()
     assert given_back.start == erp_to_utc(MOVED, BERLIN)
     assert not any(a.series_id is not None for a in erp.state.activities.values())
-    writes = (mailbox.writes, erp.writes)
-    assert sync(erp, mailbox).ok
-    assert (mailbox.writes, erp.writes) == writes  # given back once, not on every pass
+    a_second_pass_writes_nothing(erp, mailbox)  # given back once, not on every pass
 
 
 def test_an_exception_row_removed_without_an_exdate_gives_the_occurrence_back_for_good(
     erp: FakeErp, mailbox: CountingMailbox
 ) -> None:
-    series_id = erp.user_create(master())
-    row_id = erp.user_create(exception(series_id, MOVED))
-    assert sync(erp, mailbox).ok
-    exchange_id, _ = the_series(mailbox)
+    series_id, row_id, exchange_id = a_synced_series_with_a_moved_occurrence(erp, mailbox)
     erp.user_delete(row_id)
 
     assert sync(erp, mailbox).ok
     [given_back] = mailbox.exceptions(Kind.APPOINTMENT, exchange_id).values()
     assert (given_back.subject, given_back.start) == ("Jour fixe", erp_to_utc(MOVED, BERLIN))
-    writes = (mailbox.writes, erp.writes)
-    assert sync(erp, mailbox).ok
-    assert (mailbox.writes, erp.writes) == writes  # not imported as a new exception row
+    a_second_pass_writes_nothing(erp, mailbox)  # not imported as a new exception row
     assert not any(a.series_id == series_id for a in erp.state.activities.values())
 
 
 def test_a_series_edited_in_the_erp_and_deleted_in_outlook_comes_back_with_its_exception(
     erp: FakeErp, mailbox: CountingMailbox
 ) -> None:
-    series_id = erp.user_create(master())
-    row_id = erp.user_create(exception(series_id, MOVED))
-    assert sync(erp, mailbox).ok
-    old_id, _ = the_series(mailbox)
+    series_id, row_id, old_id = a_synced_series_with_a_moved_occurrence(erp, mailbox)
     erp.user_update(series_id, location="Raum 2")
     mailbox.user_delete(Kind.APPOINTMENT, old_id)
 
@@ -316,18 +310,13 @@ def test_a_series_edited_in_the_erp_and_deleted_in_outlook_comes_back_with_its_e
     assert moved.subject == "Jour fixe (verlegt)"
     [link] = [lk for lk in erp.links(SCOPE, Kind.APPOINTMENT) if lk.erp_id == row_id]
     assert link.exchange_id == str(OccurrenceKey(exchange_id, MOVED))
-    writes = (mailbox.writes, erp.writes)
-    assert sync(erp, mailbox).ok
-    assert (mailbox.writes, erp.writes) == writes
+    a_second_pass_writes_nothing(erp, mailbox)
 
 
 def test_a_series_edited_in_outlook_and_deleted_in_the_erp_comes_back_with_its_exception(
     erp: FakeErp, mailbox: CountingMailbox
 ) -> None:
-    series_id = erp.user_create(master())
-    erp.user_create(exception(series_id, MOVED))
-    assert sync(erp, mailbox).ok
-    exchange_id, _ = the_series(mailbox)
+    series_id, _, exchange_id = a_synced_series_with_a_moved_occurrence(erp, mailbox)
     mailbox.user_update(Kind.APPOINTMENT, exchange_id, location="Room 2")
     mailbox.user_update_occurrence(OccurrenceKey(exchange_id, MOVED), location="Room 3")
     erp.user_delete(series_id)  # with its occurrence row
@@ -337,6 +326,4 @@ def test_a_series_edited_in_outlook_and_deleted_in_the_erp_comes_back_with_its_e
     assert back.location == "Room 2"
     [row] = [a for a in erp.state.activities.values() if a.original_start is not None]
     assert (row.series_id, row.original_start, row.location) == (back.id, MOVED, "Room 3")
-    writes = (mailbox.writes, erp.writes)
-    assert sync(erp, mailbox).ok
-    assert (mailbox.writes, erp.writes) == writes
+    a_second_pass_writes_nothing(erp, mailbox)
