@@ -327,3 +327,23 @@ def test_a_series_edited_in_outlook_and_deleted_in_the_erp_comes_back_with_its_e
     [row] = [a for a in erp.state.activities.values() if a.original_start is not None]
     assert (row.series_id, row.original_start, row.location) == (back.id, MOVED, "Room 3")
     a_second_pass_writes_nothing(erp, mailbox)
+
+
+def test_another_pattern_in_the_erp_and_a_deleted_occurrence_in_outlook_merge_to_a_valid_series(
+    erp: FakeErp, mailbox: CountingMailbox
+) -> None:
+    # Pattern and deleted occurrences are fields of their own: merged, the new pattern
+    # keeps only the deletions of occurrences it still gives (a Wednesday is no longer).
+    series_id = erp.user_create(master())
+    assert sync(erp, mailbox).ok
+    exchange_id, _ = the_series(mailbox)
+    mailbox.user_delete_occurrence(OccurrenceKey(exchange_id, DELETED))  # a Wednesday
+    thursday = FIRST + timedelta(days=1)
+    erp.user_update(series_id, recurrence="FREQ=WEEKLY;BYDAY=TH;COUNT=12", start_at=thursday,
+                    end_at=thursday + timedelta(hours=1))
+
+    assert sync(erp, mailbox).ok
+    assert erp.state.activities[series_id].exdates == ()
+    _, item = the_series(mailbox)
+    assert item.recurrence is not None and item.recurrence.deleted == frozenset()
+    a_second_pass_writes_nothing(erp, mailbox)

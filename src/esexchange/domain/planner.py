@@ -523,7 +523,7 @@ class _Planner(SeriesRules):
         )
         merged = merge(link.erp_id, base, erp_item, exchange_side, winner=winner, erp_only=erp_only)
         self.conflicts += merged.conflicts
-        target = merged.item
+        target = self.with_given_exdates(merged.item, link.erp_id)
         self.check_series_deletions(link.erp_id, erp_item, exchange_side, target)
         self.check_series_holdable(link.erp_id, target)
 

@@ -180,6 +180,16 @@ class SeriesRules:
         except RecurrenceRefused as refused:
             raise ItemRejected(str(refused), item=label, field="recurrence") from refused
 
+    def with_given_exdates(self, target: Item, erp_id: int) -> Item:
+        """A merged series keeps the deleted occurrences its rule gives: the pattern
+        taken from one side and the deletions from the other, those of occurrences the
+        pattern no longer has are gone with them (as Exchange drops them)."""
+        recurrence = item_recurrence(target, self.ctx, f"activity {erp_id}")
+        if recurrence is None or not target.exdates:
+            return target
+        given = tuple(d for d in target.exdates if is_generated(recurrence, d))
+        return target if given == target.exdates else replace(target, exdates=given)
+
     def _starts(self, item: Item, label: str) -> set[datetime]:
         """The occurrence starts (wall time) up to the horizon; a single item's start."""
         end = utc_to_erp(self.horizon, self.ctx.erp_zone)
