@@ -497,6 +497,23 @@ def test_an_exchange_edit_made_while_the_erp_copy_was_private_survives_the_thaw(
     assert not erp.state.activities[erp_id].private
 
 
+def test_an_exchange_edit_made_while_the_erp_copy_was_private_survives_its_deletion(
+    erp: FakeErp, mailbox: CountingMailbox
+) -> None:
+    erp_id = erp.user_create(meeting(1))
+    assert sync(erp, mailbox).ok
+    [item_id] = mailbox.items(Kind.APPOINTMENT)
+    erp.user_update(erp_id, private=True)  # frozen: no private items with the setting on
+    assert sync(erp, mailbox).ok
+    mailbox.user_update(Kind.APPOINTMENT, item_id, location="Raum 3")
+    assert sync(erp, mailbox).ok
+    erp.user_delete(erp_id)
+    assert sync(erp, mailbox).ok
+    # An edit beats a delete: the copy edited while frozen is read, kept and imported.
+    assert [i.location for i in mailbox.items(Kind.APPOINTMENT).values()] == ["Raum 3"]
+    assert [a.location for a in erp.state.activities.values()] == ["Raum 3"]
+
+
 def test_a_parked_pair_edited_in_the_erp_is_retried_at_once(
     erp: FakeErp, mailbox: CountingMailbox
 ) -> None:

@@ -12,9 +12,10 @@ Series: the ERP series masters among the activities come with their exceptions
 (``ErpStore.series``), and a linked series changed in the ERP only is read from the
 mailbox too (by id), so its occurrence pairs are planned against Exchange as it is.
 
-A read listing afresh only a window (Graph's calendarView) leaves out the items outside
-it: the Exchange copies of pairs deleted in the ERP among them are read by id, so an
-edit made to one since the last pass is seen before it could be deleted.
+The Exchange copies of pairs deleted in the ERP that may hold an edit the read did not
+show (made while the pair was frozen, or outside the window of a read listing afresh
+only a window, as Graph's calendarView does) are read by id, so the edit is seen before
+the copy could be deleted.
 
 Parked pairs (a step that failed in an earlier pass) are retried by id when their next
 try is due: the ERP row is read again, and the Exchange item by id (one request per
@@ -83,8 +84,8 @@ def fetch(
     )
     if mailbox.capabilities(kind).series:
         _read_changed_series(mailbox, kind, erp_changes, mailbox_changes, links, batch_size)
-    _read_partners_outside_window(mailbox, kind, erp_changes, mailbox_changes, links,
-                                  complete, batch_size)
+    _read_partners_of_erp_deletions(mailbox, kind, erp_changes, mailbox_changes, links,
+                                    complete, ctx, batch_size)
     erp_current = _erp_rows(store, erp_changes, mailbox_changes, links, complete)
     masters = sorted({c.erp_id for c in erp_changes
                       if c.activity is not None and c.activity.recurrence is not None}
@@ -143,21 +144,27 @@ def _read_changed_series(
             mailbox_changes.append(MailboxChange(item_id, kind, remote))
 
 
-def _read_partners_outside_window(
+def _read_partners_of_erp_deletions(
     mailbox: Mailbox, kind: Kind, erp_changes: Sequence[ErpChange],
     mailbox_changes: list[MailboxChange], links: Sequence[Link],
-    complete: CompleteWindow | None, batch_size: int,
+    complete: CompleteWindow | None, ctx: MappingContext, batch_size: int,
 ) -> None:
-    """Read (by id) the Exchange copies of pairs deleted in the ERP that a read listing
-    only its window afresh left out: it says nothing of an edit made to them since the
-    last pass, and an edited copy must not be deleted (an edit beats a delete)."""
-    if complete is None or (complete.start is None and complete.end is None):
-        return  # an incremental read lists every change; a whole folder every item
+    """Read (by id) the Exchange copies of pairs deleted in the ERP that the read did not
+    list although they may hold an edit: one the merge has not seen (made while the pair
+    was frozen), or any, when the read listed afresh only a window and left them out
+    (it says nothing of their edits since the last pass). An edited copy must not be
+    deleted: an edit beats a delete."""
+    windowed = complete is not None and (complete.start is not None
+                                         or complete.end is not None)
     listed = {c.exchange_id for c in mailbox_changes}
-    partner = {link.erp_id: link.exchange_id for link in links if link.detached is None}
-    wanted = sorted({partner[c.erp_id] for c in erp_changes
-                     if c.activity is None and c.erp_id in partner
-                     and partner[c.erp_id] not in listed})
+    capabilities = mailbox.capabilities(kind)
+    partner = {link.erp_id: link for link in links if link.detached is None}
+    wanted = sorted({
+        partner[c.erp_id].exchange_id for c in erp_changes
+        if c.activity is None and c.erp_id in partner
+        and partner[c.erp_id].exchange_id not in listed
+        and (windowed or exchange_copy_unmerged(partner[c.erp_id], ctx, capabilities))
+    })
     for batch in chunks(wanted, batch_size):
         for item_id, remote in mailbox.read(kind, batch).items():
             mailbox_changes.append(MailboxChange(item_id, kind, remote))
