@@ -514,6 +514,28 @@ def test_an_exchange_edit_made_while_the_erp_copy_was_private_survives_its_delet
     assert [a.location for a in erp.state.activities.values()] == ["Raum 3"]
 
 
+def test_a_pair_whose_link_was_refused_with_two_copies_in_turn_keeps_the_later_copy(
+    erp: FakeErp, mailbox: CountingMailbox
+) -> None:
+    erp_id = erp.user_create(meeting(1, "Termin"))
+    erp.failing_links = {erp_id}  # the database refuses the pair's link
+    assert not sync(erp, mailbox).ok  # a copy is made; the pair is parked with it
+    [first] = mailbox.items(Kind.APPOINTMENT)
+    mailbox.user_delete(Kind.APPOINTMENT, first)
+    assert not sync(erp, mailbox, now=NOW + timedelta(minutes=2)).ok  # a second copy
+    [second] = mailbox.items(Kind.APPOINTMENT)
+    erp.failing_links = set()
+    # The pair is the activity with the second copy: nothing is deleted because the
+    # first copy is gone, nothing imported twice.
+    assert sync(erp, mailbox, now=NOW + timedelta(minutes=3)).ok
+    report = sync(erp, mailbox, now=NOW + timedelta(hours=1))
+    assert report.ok and report.parked == []
+    assert list(erp.state.activities) == [erp_id]
+    assert list(mailbox.items(Kind.APPOINTMENT)) == [second]
+    [link] = erp.links(SCOPE, Kind.APPOINTMENT)
+    assert (link.erp_id, link.exchange_id) == (erp_id, second)
+
+
 def test_a_parked_pair_edited_in_the_erp_is_retried_at_once(
     erp: FakeErp, mailbox: CountingMailbox
 ) -> None:

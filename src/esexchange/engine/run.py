@@ -27,6 +27,7 @@ to write costs no request but its reads.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 
 from esexchange.domain import mapping
@@ -220,7 +221,10 @@ def _park(
         key = pair_key(failure.erp_id, failure.exchange_id)
         earlier = before.get(key)
         if earlier is not None:
-            parked = earlier.failed_again(failure.error, now)
+            # A step that made another Exchange copy (the earlier one was gone) parks the
+            # pair with it: that copy is the pair's Exchange side from now on.
+            parked = replace(earlier.failed_again(failure.error, now),
+                             exchange_id=failure.exchange_id or earlier.exchange_id)
         else:
             parked = Parked(kind, failure.erp_id, failure.exchange_id, failure.label, 1,
                             failure.error, now + retry_wait(1))
