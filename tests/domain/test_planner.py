@@ -47,6 +47,7 @@ from esexchange.domain.state import (
     Link,
     MailboxChange,
 )
+from tests.domain.planner_support import skips
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 EARLIER = NOW - timedelta(hours=2)
@@ -260,7 +261,16 @@ def test_an_exchange_edit_of_a_conference_appointment_is_not_imported() -> None:
     result = run(exchange=(changed_exchange(edited),), links=(link(CONFERENCE),),
                  erp_current={1: CONFERENCE})
     assert UpdateInErp not in kinds(result)
-    assert reasons(result) == {SkipReason.CONFERENCE}
+    assert skips(result) == {(Side.EXCHANGE, "EX1", SkipReason.CONFERENCE)}
+
+
+def test_an_exchange_edit_of_an_appointment_with_one_participant_is_imported() -> None:
+    # Only conference appointments are the ERP's alone: nothing is skipped here.
+    edited = exchange_copy(activity(), subject="Meine Notiz")
+    result = run(exchange=(changed_exchange(edited),), links=(link(activity()),),
+                 erp_current={1: activity()})
+    [update] = [a for a in result.actions if isinstance(a, UpdateInErp)]
+    assert update.activity.subject == "Meine Notiz" and result.skipped == ()
 
 
 def test_an_outlook_edit_of_a_conference_appointment_is_undone_in_the_mailbox() -> None:
@@ -336,6 +346,17 @@ def test_a_field_changed_on_both_sides_is_a_conflict_resolved_by_the_policy(
     expected = "ERP" if winner is Side.ERP else "Outlook"
     [save] = [a for a in result.actions if isinstance(a, SaveLink)]
     assert save.link.synced.subject == expected
+
+
+def test_every_conflict_of_a_pass_is_recorded_not_only_the_last_pairs() -> None:
+    first, second = activity(1), activity(2)
+    result = run(
+        erp=(changed_erp(activity(1, subject="ERP 1")), changed_erp(activity(2, location="A"))),
+        exchange=(changed_exchange(exchange_copy(first, subject="Outlook 1"), "EX1"),
+                  changed_exchange(exchange_copy(second, location="B"), "EX2")),
+        links=(link(first, "EX1"), link(second, "EX2")),
+    )
+    assert {(c.erp_id, c.field) for c in result.conflicts} == {(1, "subject"), (2, "location")}
 
 
 def test_the_same_change_on_both_sides_is_no_conflict_and_no_write() -> None:

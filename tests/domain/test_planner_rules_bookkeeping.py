@@ -79,6 +79,9 @@ def _scenarios() -> dict[str, Scenario]:
             "links": (link(base),)}),
         "adopt-stamped-copy": Scenario(moved, stale_copy, {
             "erp": (changed_erp(moved),), "stamped": {1: remote(stale_copy)}}),
+        # An interrupted pass made the copy and crashed before keeping its link.
+        "adopt-identical-copy": Scenario(base, exchange_copy(base), {
+            "erp": (changed_erp(base),), "stamped": {1: remote(exchange_copy(base))}}),
         "adopt-from-exchange": Scenario(base, stale_copy, {
             "exchange": (changed_exchange(stale_copy),), "erp_current": {1: base}}),
         "create-in-exchange": Scenario(moved, None, {"erp": (changed_erp(moved),)}),
@@ -96,6 +99,10 @@ def _scenarios() -> dict[str, Scenario]:
         "erp-edit-beats-exchange-delete": Scenario(moved, None, {
             "erp": (changed_erp(moved),), "exchange": (deleted_exchange(),),
             "links": (link(base),)}),
+        # The new copy an interrupted pass made for the edit is adopted, not made again.
+        "erp-edit-beats-exchange-delete-adopting": Scenario(moved, stale_copy, {
+            "erp": (changed_erp(moved),), "exchange": (deleted_exchange(),),
+            "links": (link(base),), "stamped": {1: remote(stale_copy, "EX2")}}),
         "conference-exchange-edit": Scenario(conference, exchange_copy(conference, body="x"), {
             "exchange": (changed_exchange(exchange_copy(conference, body="x")),),
             "links": (link(conference),), "erp_current": {1: conference}}),
@@ -240,3 +247,10 @@ def test_an_erp_edit_exchange_cannot_show_writes_only_the_erp_side_of_the_link()
     assert outcome.updated == {} and outcome.link is not None
     assert outcome.link.exchange_hash == before.exchange_hash
     assert outcome.link.synced.equipment == ("Beamer",)
+
+
+def test_an_erp_edit_beating_an_exchange_delete_adopts_the_copy_under_its_erp_id() -> None:
+    scenario = SCENARIOS["erp-edit-beats-exchange-delete-adopting"]
+    outcome = fate(run(**scenario.inputs), erp_id=1)
+    assert outcome.created == set() and outcome.link is not None
+    assert (outcome.link.erp_id, outcome.link.exchange_id) == (1, "EX2")

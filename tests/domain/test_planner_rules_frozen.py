@@ -6,16 +6,17 @@ meanwhile is synchronized, not lost."""
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 
 import pytest
 
 from esexchange.domain.actions import SkipReason
 from esexchange.domain.mapping import erp_to_item
-from esexchange.domain.model import Sensitivity, Side
+from esexchange.domain.model import Kind, Sensitivity, Side
 from esexchange.domain.options import EmployeeSettings
 from esexchange.domain.planner import exchange_copy_unmerged, exchange_view
 from esexchange.domain.state import Capabilities, ErpChange, MailboxChange
-from tests.domain.planner_support import fate, skips
+from tests.domain.planner_support import fate, same_pairing, skips
 from tests.domain.test_planner import (
     CTX,
     activity,
@@ -165,3 +166,20 @@ def test_a_frozen_pair_is_reported_by_the_erp_id_and_keeps_what_each_side_has_no
     assert kept is not None and (kept.version, kept.erp_seq) == ("ck4", 9)
     assert kept.erp_hash == erp_to_item(private, CTX).content_hash()
     assert kept.synced == PAIR.synced  # the synced content stays: the base of a later merge
+
+
+def test_a_fake_change_on_a_backend_without_sensitivity_writes_nothing() -> None:
+    # To Do has no sensitivity: the copy of a private ERP task reads as not private. The
+    # version moved, nothing else: no write either way, and the link is kept as it was.
+    todo = Capabilities(cannot_hold=frozenset({"percent_complete", "private"}))
+    task = activity(kind=Kind.TASK, start_at=None, end_at=None, activity_type_no=2,
+                    due_at=datetime(2026, 11, 6), private=True)
+    synced = erp_to_item(task, CTX)
+    pair = replace(link(task), exchange_hash=exchange_view(synced, CTX, todo).content_hash())
+    read_back = exchange_copy(task, sensitivity=Sensitivity.NORMAL)
+    result = run(exchange=(changed_exchange(read_back, key="ck7"),), links=(pair,),
+                 erp_current={1: task}, kind=Kind.TASK, capabilities=todo,
+                 settings=EmployeeSettings(no_private_tasks=False))
+    outcome = fate(result)
+    assert outcome.updated == {} and outcome.conflicts == frozenset()
+    assert outcome.link is None or same_pairing(outcome.link, pair)

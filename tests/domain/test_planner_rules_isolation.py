@@ -87,3 +87,19 @@ def test_a_linked_pair_is_merged_with_its_own_copy_not_a_stray_duplicate() -> No
     updates = [a for a in result.actions if isinstance(a, UpdateInExchange)]
     assert [(u.ref.id, u.ref.version) for u in updates] == [("EX1", "ck1")]
     assert updates[0].item.subject == "Planung"
+
+
+def test_a_rejected_pair_takes_none_of_the_other_pairs_skips_with_it() -> None:
+    # A conference appointment's Outlook edit, planned before or after the broken pair,
+    # stays reported as not imported.
+    conference = activity(3, participant_ids=(7, 8))
+    edited = changed_exchange(exchange_copy(conference, subject="Meine Notiz"), "EX3")
+    erp_side = activity(subject="ERP", start_at=datetime(2026, 11, 5, 10, 30))
+    exchange_side = changed_exchange(exchange_copy(
+        activity(), subject="Outlook", end=exchange_copy(activity()).start.replace(minute=15)))
+    links = (link(activity()), link(conference, "EX3"))
+    for order in (slice(None), slice(None, None, -1)):
+        result = run(erp=(changed_erp(erp_side),), exchange=(edited, exchange_side)[order],
+                     links=links[order], erp_current={3: conference})
+        assert [r.key for r in result.rejected] == ["1"]
+        assert skips(result) == {(Side.EXCHANGE, "EX3", SkipReason.CONFERENCE)}

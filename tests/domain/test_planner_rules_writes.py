@@ -241,6 +241,21 @@ def test_a_trailer_option_switched_on_rewrites_only_the_body() -> None:
     assert outcome.link is not None and outcome.link.version == "ck2"
 
 
+def test_a_trailer_rewrite_stamps_the_erp_id_and_keeps_the_users_categories() -> None:
+    # The trailer-only write is an Exchange update like any other: an imported copy
+    # without a stamp gets one, and the user's own category stays.
+    options = replace(OPTIONS, priority_as_text=True)
+    copy = exchange_copy(activity(), erp_id=None)
+    copy = replace(copy, categories=("Kunde", *copy.categories))
+    result = run(exchange=(changed_exchange(copy),), links=(link(activity()),),
+                 erp_current={1: activity()}, options=options)
+    outcome = fate(result)
+    assert outcome.updated == {Side.EXCHANGE: {"body", "erp_id"}}
+    written = outcome.exchange_written
+    assert written is not None and written.erp_id == 1 and "Mittel" in written.body
+    assert written.categories[0] == "Kunde"
+
+
 def test_an_erp_deletion_deletes_the_exchange_copy_at_the_version_read_now() -> None:
     touched = changed_exchange(exchange_copy(activity()), key="ck5")
     result = run(erp=(deleted_erp(),), exchange=(touched,), links=(link(activity()),))
