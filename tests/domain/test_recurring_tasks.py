@@ -27,6 +27,7 @@ from tests.domain.planner_support import fate
 from tests.domain.test_planner import (
     CTX,
     activity,
+    changed_erp,
     changed_exchange,
     exchange_copy,
     link,
@@ -208,3 +209,20 @@ def test_a_completed_task_without_its_new_one_in_the_same_pass_is_taken_as_it_is
     row = fate(plan, erp_id=1).erp_written
     assert row is not None and (row.status, row.recurrence) == (TaskStatus.COMPLETED, None)
     assert not _imported(plan)
+
+
+def test_a_regenerating_task_is_refused_before_sending_where_to_do_cannot_hold_it() -> None:
+    task = _task(recurrence="FREQ=WEEKLY;INTERVAL=2;X-REGENERATE=1")
+    to_do = replace(TO_DO, regenerating=False)
+    refused = run(kind=Kind.TASK, erp=(changed_erp(task),), capabilities=to_do)
+    [rejected] = refused.rejected
+    assert "a task that regenerates after completion (Microsoft Graph repeats on fixed "\
+        "dates only) (X-REGENERATE)" in rejected.message
+    assert "activity 1" in rejected.message and not refused.actions
+    # Linked already (the rule changed to a regenerating one in the ERP): refused too.
+    plain = _task(recurrence="FREQ=WEEKLY;BYDAY=TH;COUNT=3")
+    changed = run(kind=Kind.TASK, erp=(changed_erp(task),), links=(link(plain),),
+                  erp_current={1: task}, capabilities=to_do)
+    assert changed.rejected and not changed.actions
+    assert fate(run(kind=Kind.TASK, erp=(changed_erp(task),)), erp_id=1).created == {
+        Side.EXCHANGE}  # EWS writes it

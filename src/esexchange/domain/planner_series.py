@@ -60,7 +60,11 @@ from esexchange.domain.model import (
     Side,
 )
 from esexchange.domain.recurrence.expand import is_generated, occurrences
-from esexchange.domain.recurrence.model import deletions_to_add, require_ews_expressible
+from esexchange.domain.recurrence.model import (
+    deletions_to_add,
+    require_ews_expressible,
+    require_fixed_dates,
+)
 from esexchange.domain.recurrence.series import ErpSeries
 from esexchange.domain.state import Capabilities, Link
 
@@ -169,14 +173,20 @@ class SeriesRules:
 
     def check_series_holdable(self, erp_id: int, target: Item) -> None:
         """Refuse, before anything is sent, a series the backend cannot hold (EWS: a
-        yearly pattern with an interval), in the words of every rule Outlook cannot show."""
-        if target.recurrence is None or self.capabilities.yearly_interval:
+        yearly pattern with an interval; To Do: a regenerating task), in the words of
+        every rule Outlook cannot show."""
+        capabilities = self.capabilities
+        if target.recurrence is None or (capabilities.yearly_interval
+                                         and capabilities.regenerating):
             return
         label = f"activity {erp_id}"
         recurrence = item_recurrence(target, self.ctx, label)
         assert recurrence is not None
         try:
-            require_ews_expressible(recurrence)
+            if not capabilities.yearly_interval:
+                require_ews_expressible(recurrence)
+            if not capabilities.regenerating:
+                require_fixed_dates(recurrence)
         except RecurrenceRefused as refused:
             raise ItemRejected(str(refused), item=label, field="recurrence") from refused
 

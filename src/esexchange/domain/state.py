@@ -143,11 +143,16 @@ class Capabilities:
     ``absoluteYearly``/``relativeYearly`` have an ``interval``). EWS's yearly patterns
     have none: such a series is refused before anything is sent
     (``require_ews_expressible``).
+
+    ``regenerating``: a task may come back a while after each completion (EWS's
+    regeneration patterns, ``X-REGENERATE=1``). To Do repeats on fixed dates only: such
+    a task is refused before anything is sent (``require_fixed_dates``).
     """
 
     cannot_hold: frozenset[str] = frozenset()
     series: bool = True
     yearly_interval: bool = True
+    regenerating: bool = True
 
     def __post_init__(self) -> None:
         unknown = self.cannot_hold - set(SYNC_FIELDS)

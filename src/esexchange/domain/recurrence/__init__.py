@@ -36,6 +36,7 @@ from esexchange.domain.recurrence.model import (
     Weekly,
     deletions_to_add,
     require_ews_expressible,
+    require_fixed_dates,
     same_series,
 )
 from esexchange.domain.recurrence.rrule import format_rrule, parse_rrule
@@ -71,6 +72,7 @@ __all__ = [
     "occurrences_utc",
     "parse_rrule",
     "require_ews_expressible",
+    "require_fixed_dates",
     "same_series",
     "to_graph",
 ]

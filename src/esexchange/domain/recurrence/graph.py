@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from esexchange.domain.errors import RecurrenceInvalid, RecurrenceRefused
+from esexchange.domain.errors import RecurrenceInvalid
 from esexchange.domain.recurrence.model import (
     AbsoluteMonthly,
     AbsoluteYearly,
@@ -34,6 +34,7 @@ from esexchange.domain.recurrence.model import (
     Weekday,
     WeekIndex,
     Weekly,
+    require_fixed_dates,
 )
 
 _DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -43,10 +44,9 @@ _INDEX_NAMES = {WeekIndex.FIRST: "first", WeekIndex.SECOND: "second",
 
 def to_graph(recurrence: Recurrence) -> dict[str, Any]:
     """The ``patternedRecurrence`` of a series."""
+    require_fixed_dates(recurrence)
     pattern = recurrence.pattern
-    if isinstance(pattern, Regenerating):
-        raise RecurrenceRefused("a task that regenerates after completion (Microsoft Graph "
-                                "repeats on fixed dates only)", part="X-REGENERATE")
+    assert not isinstance(pattern, Regenerating)
     return {"pattern": _pattern_to_graph(pattern),
             "range": _range_to_graph(recurrence.range, recurrence)}
 

@@ -271,6 +271,14 @@ def require_ews_expressible(recurrence: Recurrence) -> None:
             "every year only)", part="INTERVAL")
 
 
+def require_fixed_dates(recurrence: Recurrence) -> None:
+    """Refuse what EWS can hold but Graph cannot: To Do repeats on fixed dates only, it
+    has no task that regenerates a while after each completion."""
+    if isinstance(recurrence.pattern, Regenerating):
+        raise RecurrenceRefused("a task that regenerates after completion (Microsoft Graph "
+                                "repeats on fixed dates only)", part="X-REGENERATE")
+
+
 def same_series(old: Recurrence, new: Recurrence) -> bool:
     """Whether two recurrences generate the same occurrences before deletions."""
     return (old.start, old.pattern, old.range, old.time_zone) == (

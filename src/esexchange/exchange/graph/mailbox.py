@@ -138,7 +138,8 @@ class GraphMailbox:
             return Capabilities()
         # Recurring To Do tasks synchronize too: To Do carries a completed task's series
         # on in a new task, which the planner relinks the ERP row to (planner_tasks.py).
-        return Capabilities(wire.TASK_CANNOT_HOLD)
+        # It repeats on fixed dates only: a regenerating task is refused before sending.
+        return Capabilities(wire.TASK_CANNOT_HOLD, regenerating=False)
 
     # --- reading ------------------------------------------------------------------------
 
