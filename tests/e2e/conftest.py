@@ -368,6 +368,17 @@ def world(request: pytest.FixtureRequest, erp: Engine, backend: str) -> World:
     return new_world(erp, request.getfixturevalue("sandbox"))
 
 
+def assert_refused_and_parked(outcome: MailboxOutcome, person: Person, erp_id: int,
+                              refusal: str) -> None:
+    """The pass refused ERP activity ``erp_id`` in the words of ``refusal`` (naming the
+    mailbox) and parked it, to be retried, in the same words."""
+    assert outcome.report is not None
+    [failure] = outcome.report.failures
+    assert refusal in failure and person.email in failure
+    [parked] = outcome.report.parked  # status shows it, in the same words
+    assert (parked.erp_id, parked.last_error) == (erp_id, refusal)
+
+
 def tomorrow_at(hour: int) -> datetime:
     """A naive ERP time (Europe/Berlin) tomorrow at ``hour`` o'clock."""
     day = datetime.now(ERP_ZONE).date() + timedelta(days=1)
