@@ -168,6 +168,21 @@ def test_an_exception_edited_on_both_sides_is_a_conflict_of_that_occurrence(
     assert moved.location == erp.state.activities[row_id].location == "Raum Outlook"
 
 
+def test_an_occurrence_given_back_follows_an_edit_of_the_series(
+    erp: FakeErp, mailbox: CountingMailbox
+) -> None:
+    series_id, row_id, exchange_id = a_synced_series_with_a_moved_occurrence(erp, mailbox)
+    erp.user_delete(row_id)
+    assert sync(erp, mailbox).ok  # the occurrence gets the series' content back
+
+    erp.user_update(series_id, location="Raum 9")
+    assert sync(erp, mailbox, now=NOW + timedelta(hours=1)).ok
+    [given_back] = mailbox.exceptions(Kind.APPOINTMENT, exchange_id).values()
+    assert (given_back.subject, given_back.location) == ("Jour fixe", "Raum 9")
+    assert not any(a.series_id == series_id for a in erp.state.activities.values())
+    a_second_pass_writes_nothing(erp, mailbox)
+
+
 def test_a_shortened_series_deletes_the_later_occurrences_and_their_rows_where_allowed(
     erp: FakeErp, mailbox: CountingMailbox
 ) -> None:

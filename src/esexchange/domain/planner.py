@@ -492,7 +492,7 @@ class _Planner(SeriesRules):
             if is_master(activity) else {},
             self.exceptions_after_write(remote, target, link.erp_id),
             erp_change.modified_at if erp_change else None,
-            erp_change.seq if erp_change else link.erp_seq))
+            erp_change.seq if erp_change else link.erp_seq, link.synced))
 
     def _merge(
         self,

@@ -11,7 +11,9 @@ master's step is planned, every occurrence pair of that series gets its own step
   goes (the master's delete check allowed it) and its link is forgotten;
 - on one side only: written to the other (Exchange by key, the ERP as a new row);
   an Outlook exception of a conference series is not imported, the occurrence gets
-  the series' content back (conference appointments stay protected in the ERP);
+  the series' content back (conference appointments stay protected in the ERP); an
+  Outlook exception with the series' content (one given back) is no modification,
+  and follows the series when the series is edited;
 - linked: merged field by field, conflicts recorded per occurrence; an ERP row that
   went away without an exdate gives the occurrence the series' content again, unless
   Outlook edited it since (an edit beats a delete: the row comes back).
@@ -80,7 +82,8 @@ class SeriesPair:
 
     ``erp_id`` is ``None`` and ``exchange_id`` empty for the side this pass creates.
     ``exchange`` holds the Exchange exceptions by original start (``None``: the master
-    was not read this pass, so they are as the links last saw them).
+    was not read this pass, so they are as the links last saw them). ``synced`` is the
+    series as its link last synced it (``None`` for a series this pass creates).
     """
 
     erp_id: int | None
@@ -91,6 +94,7 @@ class SeriesPair:
     exchange: Mapping[datetime, RemoteOccurrence] | None
     erp_modified: datetime | None = None
     seq: int = 0
+    synced: Item | None = None
 
 
 def erp_exceptions(series: ErpSeries | ItemRejected | None) -> dict[datetime, ErpActivity]:
@@ -268,7 +272,7 @@ class SeriesRules:
         elif row is None and pair.erp_id is None:
             # The series comes back to the ERP as a new one (an Outlook edit beat its
             # deletion there, which took its rows): its exceptions become new rows.
-            if remote is not None and not self._has_series_content(pair, key, remote):
+            if remote is not None and not self._has_series_content(pair.target, key, remote):
                 self._unlinked_occurrence(pair, key, None, remote, replaces=link.erp_id)
             else:
                 self.actions.append(DropLink(link.erp_id))
@@ -288,8 +292,12 @@ class SeriesRules:
                                    new_pair=True)
             return
         assert remote is not None
-        if self._has_series_content(pair, key, remote):
+        if self._has_series_content(pair.target, key, remote):
             return  # given the series' content back (or edited back to it): no exception
+        if pair.synced is not None and self._has_series_content(pair.synced, key, remote):
+            # It has the content the series had: it follows the series' edit.
+            self._give_back(pair, key, remote)
+            return
         if pair.conference:
             # Conference series stay as the ERP has them: the occurrence gets the
             # series' content back instead of becoming an ERP row.
@@ -377,16 +385,16 @@ class SeriesRules:
                    remote: RemoteOccurrence | None) -> None:
         """The occurrence gets the series' content again, at its original time (once:
         an exception that has it already stays as it is)."""
-        if remote is not None and self._has_series_content(pair, key, remote):
+        if remote is not None and self._has_series_content(pair.target, key, remote):
             return
         item = occurrence_of(pair.target, key.original_start, self.ctx)
         self._write_occurrence(pair, key, pair.erp_id or 0, item, remote,
                                frozenset(SYNC_FIELDS), None)
 
-    def _has_series_content(self, pair: SeriesPair, key: OccurrenceKey,
+    def _has_series_content(self, series: Item, key: OccurrenceKey,
                             remote: RemoteOccurrence) -> bool:
-        """Whether an Exchange exception is the series' occurrence unchanged."""
-        plain = occurrence_of(pair.target, key.original_start, self.ctx)
+        """Whether an Exchange exception is the occurrence of ``series`` unchanged."""
+        plain = occurrence_of(series, key.original_start, self.ctx)
         seen = mapping.exchange_to_item(remote.item, self.ctx)
         return self._exchange_hash(seen) == self._exchange_hash(plain)
 
