@@ -25,6 +25,7 @@ from esexchange.domain.actions import (
     SkipReason,
     UpdateInErp,
     UpdateInExchange,
+    UpdateOccurrence,
 )
 from esexchange.domain.model import ErpActivity, ExchangeItem, Side
 from esexchange.domain.state import Link
@@ -69,6 +70,8 @@ def _exchange_id(action: Action) -> str | None:
         return action.exchange_id
     if isinstance(action, UpdateInExchange | DeleteInExchange):
         return action.ref.id
+    if isinstance(action, UpdateOccurrence):
+        return str(action.key)
     if isinstance(action, SaveLink | Detach):
         return action.link.exchange_id
     return None
@@ -105,6 +108,10 @@ def fate(plan: Plan, *, erp_id: int | None = None, exchange_id: str | None = Non
         elif isinstance(action, UpdateInExchange):
             updated[Side.EXCHANGE] = action.fields
             exchange_written = action.item
+        elif isinstance(action, UpdateOccurrence):
+            # One occurrence of a series written by its key; its link, if the pair lives on.
+            updated[Side.EXCHANGE] = action.fields
+            exchange_written, link = action.item, action.link or link
         elif isinstance(action, UpdateInErp):
             updated[Side.ERP] = action.fields
             erp_written = action.activity

@@ -118,10 +118,11 @@ def run(
     **more: object,
 ) -> Plan:
     ctx = CTX if options is OPTIONS else make_context(options, REFERENCE, "UTC")
+    listing = more.pop("full_listing", False)  # True: the whole folder; or a window
     return plan(
         PlanInputs(
             kind=kind, erp_changes=erp, mailbox_changes=exchange,
-            complete=WHOLE_FOLDER if more.pop("full_listing", False) else None,
+            complete=WHOLE_FOLDER if listing is True else listing or None,  # type: ignore[arg-type]
             links=links, settings=settings, ctx=ctx, now=NOW, **more,  # type: ignore[arg-type]
         )
     )
