@@ -15,7 +15,7 @@ import pytest
 from esexchange.domain.actions import CreateInErp, CreateInExchange, SkipReason, UpdateOccurrence
 from esexchange.domain.errors import ItemRejected
 from esexchange.domain.mapping.times import erp_to_utc
-from esexchange.domain.model import Kind, OccurrenceKey, Side
+from esexchange.domain.model import ItemRef, Kind, OccurrenceKey, Side
 from esexchange.domain.options import ConflictPolicy, EmployeeSettings
 from esexchange.domain.recurrence import parse_rrule
 from esexchange.domain.state import EVERYTHING, CompleteWindow
@@ -247,6 +247,15 @@ def test_a_series_made_longer_deletes_nothing_and_needs_no_delete_setting() -> N
     assert result.rejected == () and Side.EXCHANGE in fate(result, erp_id=1).updated
 
 
+def test_moving_a_single_appointment_deletes_no_occurrence_whatever_the_settings() -> None:
+    off = EmployeeSettings(delete_appointments_in_exchange=False,
+                           delete_appointments_in_erp=False)
+    later = activity(start_at=datetime(2026, 11, 6, 10), end_at=datetime(2026, 11, 6, 11))
+    result = run(erp=(changed_erp(later),), links=(link(activity()),), settings=off)
+    assert result.rejected == ()
+    assert fate(result).updated[Side.EXCHANGE] >= {"start", "end"}
+
+
 def test_occurrences_beyond_the_window_do_not_count_as_deleted() -> None:
     # A series without end has occurrences for ever; only those up to the window's end
     # (365 days ahead) are compared, so ending it after that deletes none of them there.
@@ -260,6 +269,20 @@ def test_occurrences_beyond_the_window_do_not_count_as_deleted() -> None:
     outcome = fate(result, erp_id=1)
     assert outcome.erp_written is not None
     assert outcome.erp_written.recurrence == "FREQ=WEEKLY;BYDAY=WE;UNTIL=20280105"
+
+
+def test_the_last_occurrence_before_the_window_end_counts_as_deleted() -> None:
+    tuesdays = master(rule="FREQ=WEEKLY;BYDAY=TU", start_at=datetime(2026, 11, 3, 9, 30),
+                      end_at=datetime(2026, 11, 3, 10, 30))
+    ends = parse_rrule("FREQ=WEEKLY;BYDAY=TU;UNTIL=20271101", start=tuesdays.start_at,
+                       time_zone=BERLIN.key)
+    result = run(erp=(changed_erp(tuesdays),), erp_series=series(tuesdays),
+                 exchange=(outlook_series(exchange_copy(tuesdays, recurrence=ends)),),
+                 links=(link(tuesdays),),
+                 settings=EmployeeSettings(delete_appointments_in_erp=False))
+    [refused] = result.rejected  # 2 November 2027, 09:30 is before the end (10:00)
+    assert "1 occurrence(s) from 2027-11-02 09:30 would be deleted in the ERP" in (
+        refused.message)
 
 
 def test_a_series_made_single_in_outlook_deletes_its_occurrence_rows() -> None:
@@ -306,7 +329,11 @@ def test_a_task_series_names_tasks_when_its_deletion_is_refused() -> None:
     # 11:00 Berlin time) and ends after it.
     (datetime(2026, 10, 3, 10, 30), "FREQ=DAILY;COUNT=1", True),
     (datetime(2026, 10, 3, 9, 30), "FREQ=DAILY;COUNT=1", False),  # ended before it
-], ids=["ongoing", "ended", "future", "running-at-start", "ended-before-start"])
+    # The window ends 365 days ahead: 2 November 2027, 10:00 Berlin time.
+    (datetime(2027, 11, 2, 9, 30), "FREQ=WEEKLY;BYDAY=TU", True),
+    (datetime(2027, 11, 2, 10, 30), "FREQ=WEEKLY;BYDAY=TU", False),
+], ids=["ongoing", "ended", "future", "running-at-start", "ended-before-start",
+        "begins-before-the-end", "begins-after-the-end"])
 @pytest.mark.parametrize("side", list(Side))
 def test_an_unsynchronized_series_is_followed_while_any_occurrence_lies_in_the_window(
     first: datetime, rule: str, synced: bool, side: Side
@@ -320,6 +347,18 @@ def test_an_unsynchronized_series_is_followed_while_any_occurrence_lies_in_the_w
     outcome = fate(result)
     assert outcome.created == ({side.other} if synced else set())
     assert outcome.skipped == (set() if synced else {SkipReason.OUTSIDE_WINDOW})
+
+
+@pytest.mark.parametrize(("first", "synced"), [
+    (datetime(2026, 10, 3, 10, 59), False),  # a minute before the window's start
+    (datetime(2026, 10, 3, 11, 0), True),
+])
+def test_a_series_without_an_end_time_counts_by_its_start_against_the_window(
+    first: datetime, synced: bool
+) -> None:
+    erp = master(rule="FREQ=DAILY;COUNT=1", start_at=first, end_at=None)
+    outcome = fate(run(erp=(changed_erp(erp, modified=NOW),), erp_series=series(erp)))
+    assert outcome.created == ({Side.EXCHANGE} if synced else set())
 
 
 def test_a_linked_series_is_never_windowed() -> None:
@@ -392,11 +431,11 @@ def test_an_outlook_exception_of_a_conference_series_gets_the_series_content_bac
                  erp_current={1: conference}, erp_series=series(conference),
                  links=(link(conference),))
     occurrence = fate(result, exchange_id=str(key()))
-    assert occurrence.created == set() and occurrence.skipped == {SkipReason.CONFERENCE}
-    assert occurrence.exchange_written is not None
-    assert occurrence.exchange_written.subject == "Planung"
-    assert occurrence.exchange_written.start == erp_to_utc(MOVED, BERLIN)
-    assert occurrence.link is None and not occurrence.link_dropped
+    assert occurrence.created == set() and occurrence.link is None
+    assert skips(result) == {(Side.EXCHANGE, str(key()), SkipReason.CONFERENCE)}
+    [write] = [a for a in result.actions if isinstance(a, UpdateOccurrence)]
+    assert (write.key, write.ref) == (key(), ItemRef("OCC-11", "ok2"))
+    assert (write.item.subject, write.item.start) == ("Planung", erp_to_utc(MOVED, BERLIN))
 
 
 def test_a_conference_series_deleted_in_outlook_is_kept_in_the_erp() -> None:

@@ -160,7 +160,7 @@ def test_an_erp_edit_of_an_occurrence_is_written_to_that_occurrence_only() -> No
     assert outcome.updated == {Side.EXCHANGE: frozenset({"location"})}
     assert outcome.exchange_written is not None and outcome.exchange_written.location == "Raum 2"
     write = the(UpdateOccurrence, linked_pass(rows=(row(location="Raum 2"),)))
-    assert isinstance(write, UpdateOccurrence) and write.ref == MOVED_REF
+    assert isinstance(write, UpdateOccurrence) and (write.erp_id, write.ref) == (2, MOVED_REF)
     assert outcome.link is not None and outcome.link.synced.location == "Raum 2"
     assert (outcome.link.version, outcome.link.erp_seq) == ("ok2", 5)
 
@@ -225,6 +225,7 @@ def test_occurrences_outlook_dropped_with_a_new_pattern_are_written_again() -> N
     assert write.item.subject == "Planung (verlegt)"
     assert write.fields >= {"subject", "start", "end", "location", "body"}
     assert write.link is not None and write.link.synced.subject == "Planung (verlegt)"
+    assert (write.link.erp_id, write.link.exchange_id, write.link.erp_seq) == (2, str(key()), 5)
 
 
 def test_a_field_the_backend_cannot_hold_is_not_written_to_an_occurrence() -> None:
@@ -266,6 +267,15 @@ def test_an_occurrence_row_removed_without_an_exdate_gives_the_occurrence_back(
     assert write.fields >= {"subject", "start", "end", "location", "body"}
 
 
+def test_an_occurrence_given_back_keeps_the_users_own_categories() -> None:
+    tagged = occurrence_copy(row(), categories=("Blau", "ES_1_Besprechung"))
+    result = linked_pass(rows=(), exceptions=(tagged,),
+                         links=(occurrence_link_seen(row(), tagged),))
+    write = the(UpdateOccurrence, result)
+    assert isinstance(write, UpdateOccurrence) and write.item.categories == (
+        "Blau", "ES_1_Besprechung")
+
+
 def test_an_occurrence_edited_in_outlook_beats_the_removal_of_its_row() -> None:
     edited = occurrence_copy(row(), location="Raum 5")
     result = linked_pass(rows=(), exceptions=(edited,))
@@ -273,7 +283,8 @@ def test_an_occurrence_edited_in_outlook_beats_the_removal_of_its_row() -> None:
     assert isinstance(create, CreateInErp) and create.replaces == 2
     assert (create.activity.series_id, create.activity.original_start) == (1, MOVED)
     assert (create.activity.location, create.activity.recurring) == ("Raum 5", True)
-    assert create.link.exchange_id == str(key()) and create.link.version == "ok2"
+    assert (create.exchange_id, create.link.exchange_id) == (str(key()), str(key()))
+    assert (create.link.version, create.link.erp_seq) == ("ok2", 5)
     assert not any(isinstance(a, UpdateOccurrence | DropLink) for a in result.actions)
 
 
@@ -325,8 +336,8 @@ def test_a_conference_occurrence_edited_in_outlook_does_not_bring_its_row_back()
 
 
 def test_an_all_day_series_gives_an_occurrence_back_on_its_day() -> None:
-    day = datetime(2026, 11, 4)
-    all_day = master(start_at=day, end_at=day + timedelta(days=1), all_day=True)
+    day = datetime(2026, 11, 4)  # two days, Wednesday and Thursday
+    all_day = master(start_at=day, end_at=day + timedelta(days=2), all_day=True)
     other_day = row(day + timedelta(weeks=1), start_at=day + timedelta(days=8),
                     all_day=True)
     occurrence_key = key(day + timedelta(weeks=1))
@@ -334,7 +345,7 @@ def test_an_all_day_series_gives_an_occurrence_back_on_its_day() -> None:
                  links=(link(all_day), link(other_day, str(occurrence_key), "ok1")))
     write = the(UpdateOccurrence, result)
     assert isinstance(write, UpdateOccurrence) and write.key == occurrence_key
-    assert (write.item.start, write.item.end) == (date(2026, 11, 11), date(2026, 11, 12))
+    assert (write.item.start, write.item.end) == (date(2026, 11, 11), date(2026, 11, 13))
 
 
 # -- the pass after each kind of occurrence write ---------------------------------------
@@ -446,3 +457,21 @@ def test_the_pass_after_each_kind_of_occurrence_write_writes_nothing(name: str) 
     assert not outcome.link_dropped and not outcome.conflicts and not second.rejected, name
     for kept in (a.link for a in second.actions if isinstance(a, SaveLink)):
         assert same_pairing(kept, after.links[kept.exchange_id]), name
+
+
+@pytest.mark.parametrize("name", [n for n in WRITES if n not in (
+    "row-removed-given-back", "conference-exception-undone", "given-back-follows-the-series")])
+def test_after_each_kind_of_occurrence_write_removing_the_row_gives_the_occurrence_back(
+    name: str
+) -> None:
+    # The link's Exchange hash is the exception as written or read: it is no Outlook
+    # edit after the pass, so it does not bring the removed row back.
+    before = WRITES[name]
+    after = _after(before, run(**before.inputs(seq=5, version="ck2")))  # type: ignore[arg-type]
+    assert after.rows, name
+    removed = replace(after, rows={})
+    result = run(**removed.inputs(seq=20, version="ck9"))  # type: ignore[arg-type]
+    assert not any(isinstance(a, CreateInErp) for a in result.actions), name
+    write = the(UpdateOccurrence, result)
+    assert isinstance(write, UpdateOccurrence) and write.link is None, name
+    assert write.item.start == erp_to_utc(MOVED, BERLIN), name

@@ -249,12 +249,11 @@ class SeriesRules:
     # -- occurrence pairs ---------------------------------------------------------------
 
     def occurrence_originals(self, pair: SeriesPair) -> list[datetime]:
-        linked = self.exception_links.get(pair.exchange_id, {}) if pair.exchange_id else {}
+        linked = self.exception_links.get(pair.exchange_id, {})
         return sorted({*pair.erp, *(pair.exchange or {}), *linked})
 
     def plan_occurrence(self, pair: SeriesPair, original: datetime) -> None:
-        linked = self.exception_links.get(pair.exchange_id, {}) if pair.exchange_id else {}
-        link = linked.get(original)
+        link = self.exception_links.get(pair.exchange_id, {}).get(original)
         row = pair.erp.get(original)
         remote = pair.exchange.get(original) if pair.exchange is not None else None
         key = OccurrenceKey(pair.exchange_id, original)
@@ -370,6 +369,7 @@ class SeriesRules:
     def _write_occurrence(self, pair: SeriesPair, key: OccurrenceKey, erp_id: int, item: Item,
                           remote: RemoteOccurrence | None, changed: frozenset[str],
                           link: Link | None, *, new_pair: bool = False) -> None:
+        assert pair.erp_id is not None, "occurrences are written for a series the ERP has"
         fields = mapping.exchange_fields(changed - SERIES_FIELDS
                                          - self.capabilities.cannot_hold, self.ctx)
         form = mapping.item_to_exchange(item, self.ctx, current=remote.item if remote else None)
@@ -378,18 +378,19 @@ class SeriesRules:
             link = replace(link, exchange_hash=self._exchange_hash(
                 mapping.exchange_to_item(form, self.ctx)))
         self.actions.append(UpdateOccurrence(
-            erp_id, pair.erp_id or 0, key, remote.ref if remote else None, form,
-            fields - {"erp_id"}, link, new_pair))
+            erp_id, pair.erp_id, key, remote.ref if remote else None, form, fields, link,
+            new_pair))
 
     def _give_back(self, pair: SeriesPair, key: OccurrenceKey,
                    remote: RemoteOccurrence | None) -> None:
         """The occurrence gets the series' content again, at its original time (once:
         an exception that has it already stays as it is)."""
+        assert pair.erp_id is not None  # only a series the ERP has gives occurrences back
         if remote is not None and self._has_series_content(pair.target, key, remote):
             return
         item = occurrence_of(pair.target, key.original_start, self.ctx)
-        self._write_occurrence(pair, key, pair.erp_id or 0, item, remote,
-                               frozenset(SYNC_FIELDS), None)
+        self._write_occurrence(pair, key, pair.erp_id, item, remote, frozenset(SYNC_FIELDS),
+                               None)
 
     def _has_series_content(self, series: Item, key: OccurrenceKey,
                             remote: RemoteOccurrence) -> bool:
