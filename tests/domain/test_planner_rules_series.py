@@ -257,8 +257,8 @@ def test_moving_a_single_appointment_deletes_no_occurrence_whatever_the_settings
 
 
 def test_occurrences_beyond_the_window_do_not_count_as_deleted() -> None:
-    # A series without end has occurrences for ever; only those up to the window's end
-    # (365 days ahead) are compared, so ending it after that deletes none of them there.
+    # A series without end has occurrences for ever; its unmodified ones are compared up
+    # to the window's end (365 days ahead), so ending it after that is no deletion.
     endless = master(rule="FREQ=WEEKLY;BYDAY=WE")
     ends = rule_of("FREQ=WEEKLY;BYDAY=WE;UNTIL=20280105")
     result = run(erp=(changed_erp(endless),), erp_series=series(endless),
@@ -269,6 +269,33 @@ def test_occurrences_beyond_the_window_do_not_count_as_deleted() -> None:
     outcome = fate(result, erp_id=1)
     assert outcome.erp_written is not None
     assert outcome.erp_written.recurrence == "FREQ=WEEKLY;BYDAY=WE;UNTIL=20280105"
+
+
+@pytest.mark.parametrize("modified_in", list(Side))
+def test_a_modified_occurrence_beyond_the_window_is_protected_by_the_delete_setting(
+    modified_in: Side
+) -> None:
+    # Its ERP row (or Outlook's exception) holds a user's edit: ending the series before
+    # it deletes it, so the delete setting of that side decides, however far ahead.
+    endless = master(rule="FREQ=WEEKLY;BYDAY=WE")
+    far = row(datetime(2028, 2, 2, 10), erp_id=3)
+    ends = rule_of("FREQ=WEEKLY;BYDAY=WE;UNTIL=20280105")
+    if modified_in is Side.ERP:  # Outlook ends the series, the ERP has the row
+        erp, outlook = endless, exchange_copy(endless, recurrence=ends)
+        rows, exceptions = (far,), ()
+    else:  # the ERP ends the series, Outlook has the exception
+        erp, outlook = master(rule="FREQ=WEEKLY;BYDAY=WE;UNTIL=20280105"), exchange_copy(endless)
+        rows, exceptions = (), (exception(occurrence_copy(far), far.original_start),)
+    off = {Side.ERP: EmployeeSettings(delete_appointments_in_erp=False),
+           Side.EXCHANGE: EmployeeSettings(delete_appointments_in_exchange=False)}
+    result = run(erp=(changed_erp(erp),), erp_series=series(erp, *rows),
+                 exchange=(outlook_series(outlook, *exceptions),),
+                 links=(link(endless), occurrence_link(far)), settings=off[modified_in])
+    assert result.actions == ()
+    [refused] = result.rejected
+    where = "the ERP" if modified_in is Side.ERP else "Exchange"
+    assert f"4 occurrence(s) from 2028-01-12 10:00 would be deleted in {where}" in (
+        refused.message)
 
 
 def test_the_last_occurrence_before_the_window_end_counts_as_deleted() -> None:

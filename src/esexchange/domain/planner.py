@@ -228,6 +228,7 @@ class _Planner(SeriesRules):
         self.exception_links: dict[str, dict[datetime, Link]] = {}
         self.pending_series: list[SeriesPair] = []
         self.ended_series: set[str] = set()
+        self.erp_series = inputs.erp_series
         # Recurring tasks (planner_tasks.py): the new tasks this pass relinks a series to.
         self.carried_on: set[str] = set()
         self.rules = kind_rules(inputs.kind, inputs.settings, self.ctx.options.appointment_sync)
@@ -488,8 +489,7 @@ class _Planner(SeriesRules):
         """A linked series: its occurrence pairs follow the master's step."""
         self.queue_series(SeriesPair(
             link.erp_id, link.exchange_id, target, activity.conference,
-            erp_exceptions(self.inputs.erp_series.get(link.erp_id))
-            if is_master(activity) else {},
+            erp_exceptions(self.erp_series.get(link.erp_id)) if is_master(activity) else {},
             self.exceptions_after_write(remote, target, link.erp_id),
             erp_change.modified_at if erp_change else None,
             erp_change.seq if erp_change else link.erp_seq, link.synced))
@@ -524,7 +524,8 @@ class _Planner(SeriesRules):
         merged = merge(link.erp_id, base, erp_item, exchange_side, winner=winner, erp_only=erp_only)
         self.conflicts += merged.conflicts
         target = self.with_given_exdates(merged.item, link.erp_id)
-        self.check_series_deletions(link.erp_id, erp_item, exchange_side, target)
+        self.check_series_deletions(link.erp_id, erp_item, exchange_side, target,
+                                    self.modified_originals(link, activity, remote))
         self.check_series_holdable(link.erp_id, target)
 
         erp_writes = mapping.erp_fields(changed_fields(erp_item, target))

@@ -20,13 +20,14 @@ master's step is planned, every occurrence pair of that series gets its own step
 
 Writes that shrink a series (a shorter ``UNTIL``/``COUNT``, a new deleted occurrence,
 another pattern) delete occurrences on the other side: only where that side's delete
-setting allows; otherwise the series is rejected with a message saying so, and nothing
-of it is written.
+setting allows (counted up to the window's end, and the modified occurrences wherever
+they lie); otherwise the series is rejected with a message saying so, and nothing of it
+is written.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -74,6 +75,8 @@ if TYPE_CHECKING:
     from esexchange.domain.planner import KindRules
 
 SERIES_FIELDS = frozenset({"recurrence", "exdates"})
+_PAST_IT = timedelta(seconds=1)
+"""Added to an occurrence's start, a bound that includes it."""
 
 
 @dataclass(frozen=True)
@@ -144,6 +147,7 @@ class SeriesRules:
     exception_links: dict[str, dict[datetime, Link]]
     pending_series: list[SeriesPair]
     ended_series: set[str]
+    erp_series: Mapping[int, ErpSeries | ItemRejected]
 
     # Methods of _Planner's that the series rules use.
     _exchange_hash: Callable[[Item], str]
@@ -153,21 +157,26 @@ class SeriesRules:
     # -- the master ---------------------------------------------------------------------
 
     def check_series_deletions(self, erp_id: int, erp_side: Item, exchange_side: Item,
-                               target: Item) -> None:
+                               target: Item, modified: Iterable[datetime] = ()) -> None:
         """Refuse a merged series that would delete occurrences where that is not allowed.
 
-        A recurring task has no occurrences of its own on either side, only the one
-        it is at: its series moving on (an occurrence completed) deletes nothing."""
+        Occurrences are compared up to the window's end, and further up to the last of
+        the series' ``modified`` occurrences (their original starts): a modified
+        occurrence the change would delete is protected wherever it lies. A recurring
+        task has no occurrences of its own on either side, only the one it is at: its
+        series moving on (an occurrence completed) deletes nothing."""
         if self.kind is Kind.TASK:
             return
         if not {erp_side.recurrence, exchange_side.recurrence, target.recurrence} - {None}:
             return
         label = f"activity {erp_id}"
-        wanted = self._starts(target, label)
+        end = max([utc_to_erp(self.horizon, self.ctx.erp_zone),
+                   *(original + _PAST_IT for original in modified)])
+        wanted = self._starts(target, label, end)
         sides = ((exchange_side, self.rules.delete_in_exchange, "Exchange"),
                  (erp_side, self.rules.delete_in_erp, "the ERP"))
         for side_item, allowed, where in sides:
-            lost = sorted(self._starts(side_item, label) - wanted)
+            lost = sorted(self._starts(side_item, label, end) - wanted)
             if lost and not allowed:
                 raise ItemRejected(
                     f"the series changed so that {len(lost)} occurrence(s) from "
@@ -204,9 +213,16 @@ class SeriesRules:
         given = tuple(d for d in target.exdates if is_generated(recurrence, d))
         return target if given == target.exdates else replace(target, exdates=given)
 
-    def _starts(self, item: Item, label: str) -> set[datetime]:
-        """The occurrence starts (wall time) up to the horizon; a single item's start."""
-        end = utc_to_erp(self.horizon, self.ctx.erp_zone)
+    def modified_originals(self, link: Link, activity: ErpActivity,
+                           remote: RemoteItem | None) -> set[datetime]:
+        """The original starts of a linked series' modified occurrences: the ERP's rows,
+        Outlook's exceptions and the occurrence pairs (none for a single item)."""
+        rows = erp_exceptions(self.erp_series.get(link.erp_id)) if is_master(activity) else {}
+        return {*rows, *(exchange_exceptions(remote) or {}),
+                *self.exception_links.get(link.exchange_id, {})}
+
+    def _starts(self, item: Item, label: str, end: datetime) -> set[datetime]:
+        """The occurrence starts (wall time) before ``end``; a single item's start."""
         recurrence = item_recurrence(item, self.ctx, label)
         if recurrence is None:
             first = first_wall_time(item, self.ctx)
