@@ -385,7 +385,7 @@ class SeriesRules:
     def _write_occurrence(self, pair: SeriesPair, key: OccurrenceKey, erp_id: int, item: Item,
                           remote: RemoteOccurrence | None, changed: frozenset[str],
                           link: Link | None, *, new_pair: bool = False) -> None:
-        assert pair.erp_id is not None, "occurrences are written for a series the ERP has"
+        assert pair.erp_id is not None  # occurrences are written for a series the ERP has
         fields = mapping.exchange_fields(changed - SERIES_FIELDS
                                          - self.capabilities.cannot_hold, self.ctx)
         form = mapping.item_to_exchange(item, self.ctx, current=remote.item if remote else None)
