@@ -271,29 +271,32 @@ def test_occurrences_beyond_the_window_do_not_count_as_deleted() -> None:
     assert outcome.erp_written.recurrence == "FREQ=WEEKLY;BYDAY=WE;UNTIL=20280105"
 
 
-@pytest.mark.parametrize("modified_in", list(Side))
+@pytest.mark.parametrize("known_by", ["erp-row", "outlook-exception", "occurrence-link"])
 def test_a_modified_occurrence_beyond_the_window_is_protected_by_the_delete_setting(
-    modified_in: Side
+    known_by: str
 ) -> None:
     # Its ERP row (or Outlook's exception) holds a user's edit: ending the series before
     # it deletes it, so the delete setting of that side decides, however far ahead.
     endless = master(rule="FREQ=WEEKLY;BYDAY=WE")
     far = row(datetime(2028, 2, 2, 10), erp_id=3)
-    ends = rule_of("FREQ=WEEKLY;BYDAY=WE;UNTIL=20280105")
-    if modified_in is Side.ERP:  # Outlook ends the series, the ERP has the row
-        erp, outlook = endless, exchange_copy(endless, recurrence=ends)
-        rows, exceptions = (far,), ()
-    else:  # the ERP ends the series, Outlook has the exception
-        erp, outlook = master(rule="FREQ=WEEKLY;BYDAY=WE;UNTIL=20280105"), exchange_copy(endless)
-        rows, exceptions = (), (exception(occurrence_copy(far), far.original_start),)
-    off = {Side.ERP: EmployeeSettings(delete_appointments_in_erp=False),
-           Side.EXCHANGE: EmployeeSettings(delete_appointments_in_exchange=False)}
-    result = run(erp=(changed_erp(erp),), erp_series=series(erp, *rows),
-                 exchange=(outlook_series(outlook, *exceptions),),
-                 links=(link(endless), occurrence_link(far)), settings=off[modified_in])
+    ended = master(rule="FREQ=WEEKLY;BYDAY=WE;UNTIL=20280105")
+    links: tuple[object, ...] = (link(endless),)
+    if known_by == "erp-row":  # Outlook ends the series; the ERP has a new row
+        erp, rows, exceptions = endless, (far,), ()
+        outlook: tuple[object, ...] = (outlook_series(exchange_copy(endless, recurrence=rule_of(
+            "FREQ=WEEKLY;BYDAY=WE;UNTIL=20280105"))),)
+        settings, where = EmployeeSettings(delete_appointments_in_erp=False), "the ERP"
+    else:  # the ERP ends the series; Outlook has an exception (read, or linked only)
+        erp, rows = ended, ()
+        exceptions = (exception(occurrence_copy(far), far.original_start or FIRST),)
+        outlook = (outlook_series(exchange_copy(endless), *exceptions),)
+        if known_by == "occurrence-link":
+            outlook, links = (), (*links, occurrence_link(far))
+        settings, where = EmployeeSettings(delete_appointments_in_exchange=False), "Exchange"
+    result = run(erp=(changed_erp(erp),), erp_series=series(erp, *rows), exchange=outlook,
+                 links=links, settings=settings)  # type: ignore[arg-type]
     assert result.actions == ()
     [refused] = result.rejected
-    where = "the ERP" if modified_in is Side.ERP else "Exchange"
     assert f"4 occurrence(s) from 2028-01-12 10:00 would be deleted in {where}" in (
         refused.message)
 

@@ -525,7 +525,7 @@ class _Planner(SeriesRules):
         self.conflicts += merged.conflicts
         target = self.with_given_exdates(merged.item, link.erp_id)
         self.check_series_deletions(link.erp_id, erp_item, exchange_side, target,
-                                    self.modified_originals(link, activity, remote))
+                                    self.modified_originals(link, remote))
         self.check_series_holdable(link.erp_id, target)
 
         erp_writes = mapping.erp_fields(changed_fields(erp_item, target))

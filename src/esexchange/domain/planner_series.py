@@ -213,11 +213,10 @@ class SeriesRules:
         given = tuple(d for d in target.exdates if is_generated(recurrence, d))
         return target if given == target.exdates else replace(target, exdates=given)
 
-    def modified_originals(self, link: Link, activity: ErpActivity,
-                           remote: RemoteItem | None) -> set[datetime]:
+    def modified_originals(self, link: Link, remote: RemoteItem | None) -> set[datetime]:
         """The original starts of a linked series' modified occurrences: the ERP's rows,
         Outlook's exceptions and the occurrence pairs (none for a single item)."""
-        rows = erp_exceptions(self.erp_series.get(link.erp_id)) if is_master(activity) else {}
+        rows = erp_exceptions(self.erp_series.get(link.erp_id))
         return {*rows, *(exchange_exceptions(remote) or {}),
                 *self.exception_links.get(link.exchange_id, {})}
 
