@@ -15,7 +15,7 @@ import pytest
 from esexchange.domain.actions import CreateInErp, CreateInExchange, SkipReason, UpdateOccurrence
 from esexchange.domain.errors import ItemRejected
 from esexchange.domain.mapping.times import erp_to_utc
-from esexchange.domain.model import ItemRef, Kind, OccurrenceKey, Side
+from esexchange.domain.model import ItemRef, OccurrenceKey, Side
 from esexchange.domain.options import ConflictPolicy, EmployeeSettings
 from esexchange.domain.recurrence import parse_rrule
 from esexchange.domain.state import EVERYTHING, CompleteWindow
@@ -333,19 +333,6 @@ def test_a_series_made_single_in_outlook_is_refused_when_deleting_in_the_erp_is_
     [refused] = result.rejected
     assert "11 occurrence(s) from 2026-11-11 10:00 would be deleted in the ERP" in (
         refused.message)
-
-
-def test_a_task_series_names_tasks_when_its_deletion_is_refused() -> None:
-    due = datetime(2026, 11, 6)
-    task = activity(kind=Kind.TASK, start_at=None, end_at=None, due_at=due,
-                    activity_type_no=2, recurrence="FREQ=WEEKLY;COUNT=10", recurring=True)
-    shorter = parse_rrule("FREQ=WEEKLY;COUNT=3", start=due, time_zone=BERLIN.key)
-    result = run(kind=Kind.TASK, erp=(changed_erp(task),), erp_series=series(task),
-                 exchange=(outlook_series(exchange_copy(task, recurrence=shorter)),),
-                 links=(link(task),), settings=EmployeeSettings(delete_tasks_in_erp=False))
-    [refused] = result.rejected
-    assert ("7 occurrence(s) from 2026-11-27 00:00 would be deleted in the ERP, and "
-            "deleting tasks there is off") in refused.message
 
 
 # -- the window ---------------------------------------------------------------------------
