@@ -125,8 +125,17 @@ def graph(
             help="Realism knobs, e.g. latency_ms=20,throttle_rate=0.05,retry_after_s=2,seed=3.",
         ),
     ] = "",
+    notification_trust: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="CA.pem", exists=True, dir_okay=False,
+            help="Also trust this CA for the HTTPS notification URLs of subscriptions "
+            "(e.g. the ca.pem --tls writes, for a local endpoint).",
+        ),
+    ] = None,
 ) -> None:
-    """Serve Microsoft Graph (calendar, To Do, categories, $batch) and an OAuth 2.0 authority."""
+    """Serve Microsoft Graph (calendar, To Do, categories, $batch, change notifications)
+    and an OAuth 2.0 authority."""
     from esexchange.sandbox.directory import load_directory
     from esexchange.sandbox.ews.server import listening_socket, serve_forever
     from esexchange.sandbox.graph.app import create_graph_sandbox
@@ -141,7 +150,8 @@ def graph(
     home = (state or directory).resolve().parent
     issuer = TokenIssuer.load_or_create(home / SIGNING_KEY_FILE) if state else None
     sandbox = create_graph_sandbox(
-        load_directory(directory), state_file=state, knobs=injected, issuer=issuer
+        load_directory(directory), state_file=state, knobs=injected, issuer=issuer,
+        notification_trust=notification_trust,
     )
     try:
         sock = listening_socket(host, port)

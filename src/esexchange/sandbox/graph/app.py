@@ -25,6 +25,8 @@ from starlette.types import Message, Receive, Scope, Send
 
 from esexchange.domain.errors import EsExchangeError
 from esexchange.sandbox.directory import Directory
+from esexchange.sandbox.graph import subscription_routes  # noqa: F401 - registers /subscriptions
+from esexchange.sandbox.graph.delivery import HttpOutbox
 from esexchange.sandbox.graph.errors import GraphError
 from esexchange.sandbox.graph.knobs import GraphKnobs, Injector
 from esexchange.sandbox.graph.models import GraphBackend
@@ -138,6 +140,9 @@ class GraphSandbox:
         try:
             if self.injector.knobs.latency_ms:
                 await asyncio.sleep(self.injector.knobs.latency_ms / 1000)
+            if len(requests) == 1 and requests[0].path.lower().startswith("subscriptions"):
+                # Its validation handshake waits for the subscriber (up to 10 s): not here.
+                return [await asyncio.to_thread(self._serve, requests[0], over_limit=False)]
             return [self._serve(r, over_limit=_mailbox_of(r.path) in full) for r in requests]
         finally:
             self.injector.release(caller, mailboxes - full)
@@ -151,6 +156,7 @@ class GraphSandbox:
             self.validator(request.method, request.path, request.body, response)
         if request.method != "GET" and response.status < 300:
             self._save()
+            self.backend.subscriptions.changed(request.method, request.path, response.body)
         return response
 
     async def _batch(
@@ -222,6 +228,23 @@ class GraphSandbox:
             error = self.injector.throttled()
             return GraphResponse(429, error_body(error, request), dict(error.headers))
         return self._serve(request, over_limit=_mailbox_of(request.path) in full)
+
+    @property
+    def outbox(self) -> HttpOutbox:
+        """Where change notifications leave (its ``counters`` and ``received``)."""
+        outbox = self.backend.subscriptions.outbox
+        assert isinstance(outbox, HttpOutbox)
+        return outbox
+
+    def send_lifecycle(self, event: str, subscription_id: str | None = None) -> int:
+        """The knob for lifecycle events: send `event` (reauthorizationRequired,
+        subscriptionRemoved, missed) for one subscription or every one that has a
+        lifecycle URL; how many were sent."""
+        return self.backend.subscriptions.lifecycle(event, subscription_id)
+
+    def close(self) -> None:
+        """Stop delivering notifications."""
+        self.outbox.close()
 
     def _save(self) -> None:
         if self.state_file is None:
@@ -315,9 +338,12 @@ def create_graph_sandbox(
     knobs: GraphKnobs | None = None,
     validator: Validator | None = None,
     backend: GraphBackend | None = None,
+    notification_trust: str | Path | None = None,
 ) -> GraphSandbox:
-    """Compose the Graph sandbox (in memory unless ``state_file`` keeps it across restarts)."""
+    """Compose the Graph sandbox (in memory unless ``state_file`` keeps it across restarts);
+    change notifications trust the system's CAs and ``notification_trust`` (a CA file)."""
     backend = backend or GraphBackend(directory)
+    backend.subscriptions.outbox = HttpOutbox(notification_trust)
     path = Path(state_file) if state_file is not None else None
     if path is not None and path.exists():
         try:

@@ -27,6 +27,7 @@ from typing import Any
 
 from esexchange.sandbox.directory import Directory, MailboxEntry
 from esexchange.sandbox.graph.errors import GraphError, invalid, not_found
+from esexchange.sandbox.graph.subscriptions import Subscriptions
 
 Clock = Callable[[], datetime]
 IdSource = Callable[[], bytes]  # 16 fresh bytes per call
@@ -211,6 +212,7 @@ class GraphBackend:
         self.clock = clock
         self.new_id = new_id
         self.mailboxes: dict[str, MailboxData] = {}
+        self.subscriptions = Subscriptions(directory, clock, new_id)
 
     # --- mailboxes -----------------------------------------------------------------------
 

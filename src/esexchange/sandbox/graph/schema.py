@@ -2,10 +2,11 @@
 
 ``openapi/graph-v1.0-subset.yaml`` is cut from Microsoft's msgraph-metadata (MIT, see
 ``openapi/LICENSE``); ``openapi/json-batching.schema.yaml`` is the hand-written ``$batch``
-envelope. One departure, where the description and Graph's documented behaviour
-disagree: the description marks ``@odata.type`` as required on every object, but Graph
-neither demands it in requests nor sends it on most objects (nested complex values,
-entities of the declared type), so the checker drops that requirement.
+envelope and ``openapi/change-notifications.schema.yaml`` the payloads Graph POSTs to a
+subscription's notification URL. One departure, where the description and Graph's
+documented behaviour disagree: the description marks ``@odata.type`` as required on
+every object, but Graph neither demands it in requests nor sends it on most objects
+(nested complex values, entities of the declared type), so the checker drops that requirement.
 """
 
 from __future__ import annotations
@@ -28,10 +29,10 @@ def _spec() -> dict[str, Any]:
 
     files = resources.files("esexchange.sandbox.graph") / "openapi"
     spec: dict[str, Any] = yaml.safe_load((files / "graph-v1.0-subset.yaml").read_text("utf-8"))
-    batching = yaml.safe_load((files / "json-batching.schema.yaml").read_text("utf-8"))
-    for name, schema in batching.items():
-        # its refs point at '#/Name'; they become component refs
-        spec["components"]["schemas"][name] = _rebase(schema)
+    for extra in ("json-batching.schema.yaml", "change-notifications.schema.yaml"):
+        for name, schema in yaml.safe_load((files / extra).read_text("utf-8")).items():
+            # their refs point at '#/Name'; they become component refs
+            spec["components"]["schemas"][name] = _rebase(schema)
     _drop_odata_type_requirement(spec)
     return spec
 
