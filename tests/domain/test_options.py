@@ -42,7 +42,8 @@ def test_every_design_key_is_an_option() -> None:
         "allow_address_book_sync", "conflict_policy", "erp_time_zone",
         "window_future_days", "delete_guard_percent",
     }
-    assert set(OPTION_KEYS) == design_keys
+    # and one the design does not have: how Graph tells the service of changes
+    assert set(OPTION_KEYS) == design_keys | {"graph_notification_url"}
 
 
 @pytest.mark.parametrize(
@@ -196,12 +197,27 @@ def test_whole_number_options_accept_their_bounds(key: str, text: str, expected:
         ("start_sync_at", "soon",
          "option 'start_sync_at': 'soon' is not an ISO time such as "
          "2026-11-01T08:00:00+01:00 (or 'default')"),
+        ("graph_notification_url", "http://esx.example.com/graph/notifications",
+         "option 'graph_notification_url': 'http://esx.example.com/graph/notifications' is "
+         "not an absolute https:// URL at which Microsoft Graph reaches this service's "
+         "/graph/notifications (or 'off')"),
+        ("graph_notification_url", "/graph/notifications",
+         "option 'graph_notification_url': '/graph/notifications' is not an absolute "
+         "https:// URL at which Microsoft Graph reaches this service's /graph/notifications "
+         "(or 'off')"),
     ],
 )
 def test_a_rejected_value_is_explained_in_full(key: str, text: str, message: str) -> None:
     with pytest.raises(InvalidOption) as caught:
         parse_option(ConnectionOptions(), key, text)
     assert str(caught.value) == message
+
+
+def test_the_graph_notification_url_is_an_https_address_or_off() -> None:
+    url = "https://esx.example.com/graph/notifications"
+    on = parse_option(ConnectionOptions(), "graph_notification_url", f" {url} ")
+    assert on.graph_notification_url == url
+    assert parse_option(on, "graph_notification_url", "off").graph_notification_url is None
 
 
 def test_an_unknown_option_lists_every_known_one() -> None:

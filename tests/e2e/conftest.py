@@ -39,7 +39,7 @@ from esexchange.sandbox.directory import AppEntry, Directory, MailboxEntry
 from esexchange.sandbox.graph.app import GraphSandbox, create_graph_sandbox
 from esexchange.sandbox.graph.knobs import GraphKnobs
 from esexchange.sandbox.oauth import GRAPH_RESOURCE
-from esexchange.sandbox.tls import ensure_tls_files
+from esexchange.sandbox.tls import TlsFiles, ensure_tls_files
 from esexchange.secrets import KEY_ENV
 from esexchange.service.adapter import open_connection
 from esexchange.service.runner import MailboxOutcome, sync_connection
@@ -408,6 +408,7 @@ class GraphWorld:
     base_url: str
     ca_file: Path
     numbers: Iterator[int]
+    tls: TlsFiles | None = None  # the sandbox's CA and a loopback certificate it signed
     _user: httpx.Client | None = None
 
     @property
@@ -486,15 +487,18 @@ def online(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GraphWorld]:
         apps=(AppEntry(GRAPH_TENANT, GRAPH_APP_ID, GRAPH_SECRET, ("*",)),),
     )
     checked = Checked()
-    sandbox = create_graph_sandbox(directory, validator=checked)
     files = ensure_tls_files(tmp_path_factory.mktemp("graph-e2e"))
+    # Change notifications go to loopback endpoints with a certificate of the same CA.
+    sandbox = create_graph_sandbox(directory, validator=checked, notification_trust=files.ca_file)
     with BackgroundServer(
         sandbox, ssl_certfile=str(files.certfile), ssl_keyfile=str(files.keyfile)
     ) as server:
-        online = GraphWorld(sandbox, server.base_url, files.ca_file, iter(range(GRAPH_MAILBOXES)))
+        online = GraphWorld(sandbox, server.base_url, files.ca_file, iter(range(GRAPH_MAILBOXES)),
+                            tls=files)
         yield online
         if online._user is not None:
             online._user.close()
+        sandbox.close()
     assert checked.violations == [], checked.violations[:3]
 
 

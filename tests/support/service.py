@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -12,11 +13,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import Engine
 
+from esexchange.sandbox.tls import TlsFiles
 from tests.support.ports import free_port
 
 
@@ -27,9 +30,16 @@ class ServiceProcess:
     process: subprocess.Popen[str]
     url: str
     log: Path
+    ca_file: Path | None = None  # served over HTTPS with a certificate of this CA
 
     def get(self, path: str) -> httpx.Response:
-        return httpx.get(f"{self.url}{path}", timeout=10)
+        return httpx.get(f"{self.url}{path}", timeout=10, verify=self._verify())
+
+    def post(self, path: str, **kwargs: Any) -> httpx.Response:
+        return httpx.post(f"{self.url}{path}", timeout=10, verify=self._verify(), **kwargs)
+
+    def _verify(self) -> ssl.SSLContext | bool:
+        return ssl.create_default_context(cafile=str(self.ca_file)) if self.ca_file else True
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 60) -> int:
         if self.process.poll() is None:
@@ -50,20 +60,26 @@ def wait_for(condition: Callable[[], object], timeout: float = 60, what: str = "
 
 @contextmanager
 def services(folder: Path) -> Iterator[Callable[..., ServiceProcess]]:
-    """``start(engine, *args)`` runs ``esexchange run`` on ``engine``'s database; every
-    process started is killed at the end if it still runs."""
+    """``start(engine, *args)`` runs ``esexchange run`` on ``engine``'s database (on
+    ``port``, any free one by default; over HTTPS with ``tls``); every process started is
+    killed at the end if it still runs."""
     started: list[ServiceProcess] = []
 
-    def start(engine: Engine, *args: str) -> ServiceProcess:
-        port = free_port()
+    def start(engine: Engine, *args: str, port: int | None = None,
+              tls: TlsFiles | None = None) -> ServiceProcess:
+        port = port or free_port()
         log = folder / f"service-{len(started)}.log"
         url = engine.url.render_as_string(hide_password=False)
+        https = ["--tls-certfile", str(tls.certfile), "--tls-keyfile", str(tls.keyfile)] \
+            if tls else []
         process = subprocess.Popen(
             [sys.executable, "-m", "esexchange", "run", "--db", url, "--port", str(port),
-             *args],
+             *https, *args],
             stdout=log.open("w"), stderr=subprocess.STDOUT, text=True, env=dict(os.environ),
         )
-        service = ServiceProcess(process, f"http://127.0.0.1:{port}", log)
+        scheme = "https" if tls else "http"
+        service = ServiceProcess(process, f"{scheme}://127.0.0.1:{port}", log,
+                                 tls.ca_file if tls else None)
         started.append(service)
 
         def answers() -> bool:

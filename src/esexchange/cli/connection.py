@@ -295,6 +295,8 @@ def _details(c: ConnectionConfig) -> list[tuple[str, str]]:
         ("tls verification", "OFF (untrusted certificates accepted)"
          if c.accept_untrusted else "on"),
         ("erp time zone", c.options.erp_time_zone or "the host's zone"),
+        *([("change notifications", c.options.graph_notification_url
+            or "off (a delta poll every few seconds)")] if c.backend is Backend.GRAPH else []),
         ("created (UTC)", c.created_at.isoformat(timespec="seconds") if c.created_at else ""),
     ]
 

@@ -7,6 +7,7 @@ import signal
 import sys
 import threading
 from datetime import timedelta
+from pathlib import Path
 from types import FrameType
 from typing import Annotated
 
@@ -20,6 +21,7 @@ from esexchange.service.daemon import ServiceSettings, SyncService
 from esexchange.service.leases import LEASE_DURATION, abandoned_after
 from esexchange.service.metrics import ServiceMetrics
 from esexchange.service.realtime import RealtimeSettings
+from esexchange.service.webhooks import NotificationInbox
 from esexchange.web.app import create_app
 from esexchange.web.console import Console
 
@@ -46,15 +48,31 @@ def run(
              "streaming notifications, a short Graph poll. Off: passes at the interval only."
     )] = True,
     graph_poll_seconds: Annotated[float, typer.Option(
-        min=1, help="Seconds between two passes over a Graph mailbox while --realtime.")
+        min=1, help="Seconds between two passes over a Graph mailbox without change "
+                    "notifications while --realtime.")
     ] = RealtimeSettings.graph_poll,
+    graph_subscription_minutes: Annotated[float | None, typer.Option(
+        min=0.2, help="Lifetime asked for a Graph change notification subscription "
+                      "(default: the longest Graph gives); renewed when half is gone.")
+    ] = None,
+    tls_certfile: Annotated[Path | None, typer.Option(
+        exists=True, dir_okay=False,
+        help="Serve the console (and /graph/notifications) over HTTPS with this "
+             "certificate (PEM); needs --tls-keyfile.")] = None,
+    tls_keyfile: Annotated[Path | None, typer.Option(
+        exists=True, dir_okay=False, help="The private key of --tls-certfile (PEM).")] = None,
 ) -> None:
     """Run the service: synchronize every connection at its interval, and each mailbox
     within seconds of a change on either side (--realtime); serve the console.
 
+    Graph connections with the option graph_notification_url get change notifications
+    at /graph/notifications of this web server instead of the poll.
+
     Several `esexchange run` on one PostgreSQL database share the mailboxes. SIGTERM or
     Ctrl-C lets the passes in flight finish, records them, and exits.
     """
+    if (tls_certfile is None) != (tls_keyfile is None):
+        raise fail("--tls-certfile and --tls-keyfile go together")
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     with database(db) as engine:
@@ -62,7 +80,11 @@ def run(
         end_abandoned_transactions(engine, abandoned_after(timedelta(seconds=lease_seconds)))
         metrics = ServiceMetrics(engine)
         interval = timedelta(seconds=interval_seconds) if interval_seconds else None
-        app = create_app(engine, metrics, Console(engine, interval=interval).routes())
+        inbox = NotificationInbox(lambda outcome: metrics.notifications.labels(outcome).inc())
+        running: list[SyncService] = []
+        console = Console(engine, interval=interval, graph_notifications=lambda: (
+            running[0].graph_notification_states() if running else {}))
+        app = create_app(engine, metrics, [*inbox.routes(), *console.routes()])
         stop = threading.Event()
 
         def on_signal(number: int, _frame: FrameType | None) -> None:
@@ -72,13 +94,19 @@ def run(
 
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)
-        with BackgroundServer(app, host=host, port=port) as server:
+        tls = {"ssl_certfile": str(tls_certfile), "ssl_keyfile": str(tls_keyfile)} \
+            if tls_certfile else {}
+        with BackgroundServer(app, host=host, port=port, **tls) as server:
             settings = ServiceSettings(
                 workers=workers, lease=timedelta(seconds=lease_seconds), interval=interval,
                 address=server.base_url,
-                realtime=RealtimeSettings(enabled=realtime, graph_poll=graph_poll_seconds),
+                realtime=RealtimeSettings(
+                    enabled=realtime, graph_poll=graph_poll_seconds,
+                    graph_subscription=timedelta(minutes=graph_subscription_minutes)
+                    if graph_subscription_minutes else None),
             )
-            service = SyncService(engine, settings, metrics)
+            service = SyncService(engine, settings, metrics, inbox=inbox)
+            running.append(service)
             out().print(f"esExchange service {service.holder}: console at {server.base_url}/ "
                         f"(metrics at {server.base_url}/metrics)", soft_wrap=True)
             sys.stdout.flush()

@@ -43,6 +43,8 @@ def option_labels(engine: Engine, name: str) -> dict[str, str]:
         labels["start_sync_at"] = start
     if options.erp_time_zone is None:
         labels["erp_time_zone"] = f"the host's zone, {host_time_zone()}"
+    if options.graph_notification_url is None:
+        labels["graph_notification_url"] = "off, a delta poll every few seconds"
     for key, kind in (("default_activity_type_appointment", Kind.APPOINTMENT),
                       ("default_activity_type_task", Kind.TASK)):
         no = default_activity_type(kind, context)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
+from urllib.parse import urlsplit
 
 from esexchange.domain.errors import InvalidOption
 
@@ -34,6 +35,9 @@ class ConnectionOptions:
     activity type number; the priorities by rank. ``start_sync_at`` and
     ``erp_time_zone`` are ``None`` until set, meaning "now minus 30 days" and "the
     host's zone"; callers resolve them with ``effective_start`` and at the edge.
+    ``graph_notification_url`` (Graph connections) is the public HTTPS address at which
+    Microsoft Graph reaches the service's ``/graph/notifications`` endpoint; unset, Graph
+    changes are found by a short delta poll per mailbox instead.
     """
 
     appointment_sync: bool = True
@@ -53,6 +57,7 @@ class ConnectionOptions:
     erp_time_zone: str | None = None
     window_future_days: int = 365
     delete_guard_percent: int = 20
+    graph_notification_url: str | None = None
 
 
 OPTION_KEYS: tuple[str, ...] = tuple(f.name for f in fields(ConnectionOptions))
@@ -109,12 +114,22 @@ def parse_option(options: ConnectionOptions, key: str, text: str) -> ConnectionO
             value = None if raw.lower() in ("", "default", "none") else _parse_time(raw)
         elif kind == "ConflictPolicy":
             value = ConflictPolicy(raw)
+        elif key == "graph_notification_url":
+            value = None if raw.lower() in ("", "default", "none", "off") else _https_url(raw)
         else:
             value = None if raw.lower() in ("", "default", "none") else raw
     except ValueError:
         raise InvalidOption(f"option {key!r}: {text!r} is not {_describe(key, kind)}") from None
     changes: dict[str, Any] = {key: value}
     return replace(options, **changes)
+
+
+def _https_url(raw: str) -> str:
+    """An absolute HTTPS URL (Graph delivers notifications over HTTPS only)."""
+    parts = urlsplit(raw)
+    if parts.scheme != "https" or not parts.hostname or parts.fragment:
+        raise ValueError
+    return raw
 
 
 def _parse_bool(raw: str) -> bool:
@@ -142,6 +157,9 @@ def _describe(key: str, kind: str) -> str:
         return "a whole number from 0 to 100"
     if key == "interval_minutes":
         return "a positive whole number"
+    if key == "graph_notification_url":
+        return ("an absolute https:// URL at which Microsoft Graph reaches this service's "
+                "/graph/notifications (or 'off')")
     return "a whole number (or 'default')" if "None" in kind else "a whole number, 0 or more"
 
 

@@ -101,5 +101,10 @@ def _open_graph(engine: Engine, conn: ConnectionConfig, time_zone: str) -> Graph
     ))  # fmt: skip
 
 
+def graph_connection(engine: Engine, conn: ConnectionConfig) -> GraphConnection:
+    """A Graph connection's adapter apart from the passes' (change notifications)."""
+    return _open_graph(engine, conn, "UTC")
+
+
 OPENERS: dict[Backend, Opener] = {Backend.EWS: _open_ews, Backend.GRAPH: _open_graph}
 """The adapter for each backend esExchange can drive."""

@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -43,6 +43,7 @@ from esexchange.service.leases import LEASE_DURATION, holder_is_gone, new_holder
 from esexchange.service.metrics import ServiceMetrics
 from esexchange.service.realtime import Realtime, RealtimeSettings
 from esexchange.service.runner import sync_connection
+from esexchange.service.webhooks import NotificationInbox
 from esexchange.status import pass_history
 
 log = logging.getLogger(__name__)
@@ -73,8 +74,10 @@ class SyncService:
     """One worker: ``run(stop)`` until ``stop`` is set."""
 
     def __init__(self, engine: Engine, settings: ServiceSettings,
-                 metrics: ServiceMetrics | None = None, holder: str | None = None) -> None:
+                 metrics: ServiceMetrics | None = None, holder: str | None = None,
+                 inbox: NotificationInbox | None = None) -> None:
         self.engine = engine
+        self.inbox = inbox
         self.settings = settings
         self.metrics = metrics or ServiceMetrics(engine)
         self.holder = holder or new_holder()
@@ -83,6 +86,8 @@ class SyncService:
         self._woken: set[Scope] = set()
         self._woken_lock = threading.Lock()
         self._nudge = threading.Event()
+        self._notified: Callable[[Scope], bool] = lambda _scope: False
+        self.realtime: Realtime | None = None
 
     def wake(self, scopes: Iterable[Scope]) -> None:
         """Pass over these mailboxes as soon as a worker is free (thread-safe)."""
@@ -99,7 +104,10 @@ class SyncService:
         name_this_worker(self.holder)
         log.info("worker %s started (%d mailboxes at once)", self.holder, self.settings.workers)
         pool = ThreadPoolExecutor(self.settings.workers, thread_name_prefix="esx-pass")
-        watchers = Realtime(self.engine, self.settings.realtime, self.wake, self.holder)
+        watchers = Realtime(self.engine, self.settings.realtime, self.wake, self.holder,
+                            self.inbox)
+        self.realtime = watchers
+        self._notified = watchers.notified
         watchers.start()
         try:
             while not stop.is_set():
@@ -117,6 +125,12 @@ class SyncService:
             pool.shutdown(wait=True)
             workers.unregister(self.engine, self.holder)
             log.info("worker %s stopped", self.holder)
+
+    def graph_notification_states(self) -> dict[str, str]:
+        """This worker's Graph mailboxes with notifications: per address, how changes
+        arrive ("notifications", or "delta poll (why)")."""
+        graph = self.realtime.graph if self.realtime is not None else None
+        return graph.states() if graph is not None else {}
 
     @property
     def in_flight(self) -> int:
@@ -148,15 +162,17 @@ class SyncService:
         for conn in config.list_connections(self.engine):
             assert conn.id is not None
             interval = self.settings.interval or timedelta(minutes=conn.options.interval_minutes)
-            if conn.backend is Backend.GRAPH:
-                interval = self.settings.realtime.graph_interval(interval)
+            poll = interval
+            if conn.backend is Backend.GRAPH:  # notified mailboxes need no poll
+                poll = self.settings.realtime.graph_interval(interval)
             history = pass_history(self.engine, conn.id)
             for person, _settings in config.personnel(self.engine, conn.name):
                 if (conn.id, person.id) in leased:
                     continue
                 last, failures = history.get(person.id, (None, 0))
                 scope = Scope(conn.id, person.id)
-                if scope in woken or is_due(last, failures, interval, now):
+                every = interval if self._notified(scope) else poll
+                if scope in woken or is_due(last, failures, every, now):
                     oldest = last or datetime.min.replace(tzinfo=UTC)
                     first = datetime.min.replace(tzinfo=UTC) if scope in woken else oldest
                     due.append((first, DueMailbox(conn.name, person.email, scope)))

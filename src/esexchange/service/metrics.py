@@ -45,6 +45,10 @@ class ServiceMetrics:
                             "Deletions held by the circuit breaker for approval", registry=r)
         self.requests = Counter("esexchange_requests", "Requests to Exchange",
                                 ["backend", "operation"], registry=r)
+        self.notifications = Counter(
+            "esexchange_graph_notifications",
+            "Graph change notifications received: accepted, lifecycle, bad_client_state "
+            "(dropped), unknown_subscription (dropped), malformed", ["outcome"], registry=r)
         self.duration = Histogram(
             "esexchange_pass_duration_seconds", "Duration of one mailbox pass",
             buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900), registry=r)

@@ -8,9 +8,10 @@
   their activities) are mapped to the synchronized mailboxes, and only those are woken.
 - Exchange -> ERP on EWS: a streaming subscription per synchronized mailbox
   (``streaming.py``).
-- Exchange -> ERP on Graph: a pass every ``graph_poll`` seconds per mailbox (its delta
-  queries are the poll), well inside Graph's budget of 10,000 requests per 10 minutes per
-  mailbox.
+- Exchange -> ERP on Graph: change notifications per mailbox when its connection has a
+  ``graph_notification_url`` (``webhooks.py``); otherwise, and whenever they fail, a
+  pass every ``graph_poll`` seconds per mailbox (its delta queries are the poll), well
+  inside Graph's budget of 10,000 requests per 10 minutes per mailbox.
 
 The interval stays the safety net: a missed notification waits at most for it. A
 watcher that loses its connection reconnects and wakes every mailbox it watches once,
@@ -24,6 +25,7 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import psycopg
 from sqlalchemy import Engine, func, or_, select
@@ -31,6 +33,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from esexchange.erp.port import Scope
 from esexchange.erp.schema import activity_participant, esx_change, esx_personnel
+
+if TYPE_CHECKING:
+    from esexchange.service.webhooks import NotificationInbox
 
 log = logging.getLogger(__name__)
 
@@ -46,14 +51,17 @@ BURST_SECONDS = 0.02
 class RealtimeSettings:
     """``enabled``: watch for changes at all (off: the interval alone, as before);
     ``journal_poll``: seconds between two looks at a SQLite journal; ``graph_poll``:
-    seconds between two passes over a Graph mailbox; ``streaming_minutes``: how long one
-    EWS GetStreamingEvents connection stays open (1 to 30)."""
+    seconds between two passes over a Graph mailbox without change notifications;
+    ``streaming_minutes``: how long one EWS GetStreamingEvents connection stays open (1 to
+    30); ``graph_subscription``: the lifetime asked for a Graph subscription (None: the
+    longest Graph gives; renewed when half of it is gone)."""
 
     enabled: bool = True
     journal_poll: float = 1.0
     graph_poll: float = 5.0
     streaming_minutes: int = 10
     retry_seconds: float = 5.0
+    graph_subscription: timedelta | None = None
 
     def graph_interval(self, interval: timedelta) -> timedelta:
         """The interval of a Graph connection's passes: the poll, when watching."""
@@ -66,19 +74,31 @@ class Realtime:
     """The watchers of one service worker: ``start()``, then ``stop()``."""
 
     def __init__(self, engine: Engine, settings: RealtimeSettings, wake: Wake,
-                 holder: str = "") -> None:
+                 holder: str = "", inbox: NotificationInbox | None = None) -> None:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self.journal = JournalWatcher(engine, settings, wake, self._stop)
         from esexchange.service.streaming import MailboxStreams  # imports this module
+        from esexchange.service.webhooks import GraphNotifications
 
         self.streams = MailboxStreams(engine, settings, wake, self._stop, holder)
+        # Without an endpoint to receive them (no web server), Graph mailboxes are polled.
+        self.graph = (GraphNotifications(engine, settings, wake, self._stop, holder, inbox)
+                      if inbox is not None else None)
         self.settings = settings
+
+    def notified(self, scope: Scope) -> bool:
+        """Whether a Graph mailbox's changes arrive as notifications (then: no poll)."""
+        return self.settings.enabled and self.graph is not None and self.graph.notified(scope)
 
     def start(self) -> None:
         if not self.settings.enabled:
             return
-        for name, target in (("esx-journal", self.journal.run), ("esx-streams", self.streams.run)):
+        targets = [("esx-journal", self.journal.run), ("esx-streams", self.streams.run)]
+        if self.graph is not None:
+            targets += [("esx-graph-subscriptions", self.graph.run),
+                        ("esx-graph-notifications", self.graph.dispatch)]
+        for name, target in targets:
             thread = threading.Thread(target=target, name=name, daemon=True)
             thread.start()
             self._threads.append(thread)
@@ -88,6 +108,8 @@ class Realtime:
         self.streams.close()
         for thread in self._threads:
             thread.join(timeout=10)
+        if self.graph is not None:
+            self.graph.close()  # after its thread: no subscription is made behind it
 
 
 class JournalWatcher:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from exchangelib.errors import EWSError
@@ -29,7 +30,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from esexchange import config
-from esexchange.config import Backend
+from esexchange.config import Backend, ConnectionConfig
 from esexchange.domain.errors import EsExchangeError
 from esexchange.erp.port import Scope
 from esexchange.exchange.ews.connection import EwsConnection
@@ -50,6 +51,25 @@ class Watched:
     connection: str
     email: str
     scope: Scope
+
+
+def owned_mailboxes(engine: Engine, holder: str,
+                    watched: Callable[[ConnectionConfig], bool]) -> set[Watched]:
+    """The synchronized mailboxes of the ``watched`` connections that fall to this worker:
+    among the live workers of the installation each mailbox has one (by its key), so
+    several workers on one database watch each mailbox once."""
+    live = sorted({w.holder for w in workers.workers(engine) if w.alive} | {holder})
+    wanted: set[Watched] = set()
+    for conn in config.list_connections(engine):
+        if not watched(conn):
+            continue
+        assert conn.id is not None
+        for person, _settings in config.personnel(engine, conn.name):
+            scope = Scope(conn.id, person.id)
+            mine = live[(scope.connection_id * 7919 + scope.employee_id) % len(live)]
+            if person.email.strip() and mine == holder:
+                wanted.add(Watched(conn.name, person.email, scope))
+    return wanted
 
 
 class _Stream:
@@ -123,22 +143,10 @@ class MailboxStreams:
             self.stop.wait(RECONCILE_SECONDS)
 
     def wanted(self) -> set[Watched]:
-        """The synchronized mailboxes of the EWS connections that this worker streams:
-        among the live workers of the installation each mailbox has one (by its key), so
-        several workers on one database open each stream once."""
-        live = sorted({w.holder for w in workers.workers(self.engine) if w.alive}
-                      | {self.holder})
-        wanted: set[Watched] = set()
-        for conn in config.list_connections(self.engine):
-            if conn.backend is not Backend.EWS or not conn.ews_url:
-                continue  # no URL yet: the first pass finds it by Autodiscover
-            assert conn.id is not None
-            for person, _settings in config.personnel(self.engine, conn.name):
-                scope = Scope(conn.id, person.id)
-                mine = live[(scope.connection_id * 7919 + scope.employee_id) % len(live)]
-                if person.email.strip() and mine == self.holder:
-                    wanted.add(Watched(conn.name, person.email, scope))
-        return wanted
+        """The synchronized mailboxes of the EWS connections that this worker streams."""
+        return owned_mailboxes(self.engine, self.holder,
+                               lambda conn: conn.backend is Backend.EWS and bool(conn.ews_url))
+        # (no URL yet: the first pass finds it by Autodiscover)
 
     def _reconcile(self) -> None:
         wanted = self.wanted()

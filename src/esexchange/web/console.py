@@ -56,9 +56,11 @@ _templates = Environment(loader=PackageLoader("esexchange.web", "templates"),
 class Console:
     """The console's routes for one database."""
 
-    def __init__(self, engine: Engine, *, interval: timedelta | None = None) -> None:
+    def __init__(self, engine: Engine, *, interval: timedelta | None = None,
+                 graph_notifications: Callable[[], dict[str, str]] = dict) -> None:
         self.engine = engine
         self.interval = interval
+        self.graph_notifications = graph_notifications  # this worker's, per mailbox
         self.sessions = Sessions(engine)
 
     def routes(self) -> list[BaseRoute]:
@@ -415,7 +417,8 @@ class Console:
         return self.render(request, session, "audit.html", page=page, filters=dict(q))
 
     def workers(self, request: Request, session: Session) -> Response:
-        return self.render(request, session, "workers.html", items=workers.workers(self.engine))
+        return self.render(request, session, "workers.html", items=workers.workers(self.engine),
+                           notifications=sorted(self.graph_notifications().items()))
 
 
 def status_employees(engine: Engine) -> list[Employee]:

@@ -40,6 +40,10 @@ OPTION_HELP: dict[str, str] = {
     "delete_guard_percent": "A pass that would delete more than this share of a mailbox's "
                             "linked appointments or of its linked tasks (and more than 10) "
                             "holds the deletions for approval.",
+    "graph_notification_url": "Graph connections: the public HTTPS address at which "
+                              "Microsoft Graph reaches this service's /graph/notifications "
+                              "(change notifications, seconds after an Outlook change). "
+                              "Empty: a delta poll per mailbox every few seconds.",
 }
 assert set(OPTION_HELP) == set(OPTION_KEYS), "every option has its help text"
 

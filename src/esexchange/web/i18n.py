@@ -100,6 +100,10 @@ GERMAN: dict[str, str] = {
     "Started": "Gestartet",
     "Last seen": "Zuletzt gesehen",
     "Holds": "Hält",
+    "Graph change notifications of this worker":
+        "Graph-Änderungsbenachrichtigungen dieses Workers",
+    "Changes arrive by": "Änderungen kommen per",
+    "notifications": "Benachrichtigungen",
     "running": "läuft",
     "gone": "beendet",
     "none": "keine",

@@ -403,6 +403,10 @@ class GraphMailbox:
             url = answer.body.get("@odata.nextLink") or ""
         return out
 
+    def task_list_id(self) -> str:
+        """The id of the mailbox's default To Do list, the one its tasks are kept in."""
+        return self._list()
+
     def _list(self) -> str:
         """The id of the mailbox's default To Do list (looked up once)."""
         if self._task_list is None:
