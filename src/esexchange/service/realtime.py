@@ -106,6 +106,8 @@ class Realtime:
     def stop(self) -> None:
         self._stop.set()
         self.streams.close()
+        if self.graph is not None:
+            self.graph.interrupt()
         for thread in self._threads:
             thread.join(timeout=10)
         if self.graph is not None:

@@ -239,6 +239,10 @@ class GraphNotifications:
                          "them", mailbox.watched.email, folder)
             return mailbox.watched.scope
 
+    def interrupt(self) -> None:
+        """Have ``run`` look at its stop event now (the service stops)."""
+        self._kick.set()
+
     def close(self) -> None:
         """Delete every subscription (the service stops)."""
         with self._lock:
@@ -295,7 +299,8 @@ class GraphNotifications:
                         log.info("%s; subscribing again", email)
                         self._drop(mailbox, {folder})
                         continue
-                    mailbox.subscriptions[folder] = renewed
+                    with self._lock:
+                        mailbox.subscriptions[folder] = renewed
                     log.info("mailbox %s: subscription to its %s renewed until %s", email,
                              folder, renewed.expires.isoformat(timespec="seconds"))
             missing = [f for f in FOLDERS if f not in mailbox.subscriptions]
@@ -304,7 +309,8 @@ class GraphNotifications:
                 made = subscribe(graph, folder, url, secrets.token_urlsafe(32),
                                  self.settings.graph_subscription)
                 self.inbox.register(made, mailbox.watched.scope)
-                mailbox.subscriptions[folder] = made
+                with self._lock:
+                    mailbox.subscriptions[folder] = made
         except EsExchangeError as error:
             with self._lock:
                 first = mailbox.problem is None
@@ -328,7 +334,8 @@ class GraphNotifications:
 
     def _drop(self, mailbox: _Mailbox, folders: set[Folder]) -> None:
         for folder in folders:
-            subscription = mailbox.subscriptions.pop(folder, None)
+            with self._lock:
+                subscription = mailbox.subscriptions.pop(folder, None)
             if subscription is None:
                 continue
             self.inbox.forget(subscription.id)
