@@ -261,6 +261,8 @@ class GraphNotifications:
         urls = {c.name: c.options.graph_notification_url for c in config.list_connections(
             self.engine) if c.backend is Backend.GRAPH and c.options.graph_notification_url}
         self._urls = {name: url for name, url in urls.items() if url}
+        if not self._urls:  # the usual case: nothing more to read
+            return set()
         return owned_mailboxes(self.engine, self.holder, lambda c: c.name in self._urls)
 
     def _reconcile(self) -> None:
