@@ -9,16 +9,20 @@ or ``-`` before one, the text keywords ``subject:``, ``body:`` (``content:``),
 or flags, so ``hasattachment:true``, ``isflagged:true`` and ``attachment:`` find
 nothing). A term matches where its text occurs in the property, as the index matches
 word prefixes and phrases ("Query strings for FindItem", learn.microsoft.com, AQS for
-EWS). The date and size keywords (``sent:``, ``received:``, ``size:``) are not read:
-a query using one is ``ErrorInvalidOperation`` rather than a search that ignores it.
+EWS). The date and size keywords ``sent:``, ``received:`` and ``size:`` compare the
+item's DateTimeSent (a message's), DateTimeReceived (an item's creation, as GetItem
+answers it) and Size with the values of ``query_ranges.py``.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime, tzinfo
 
+from esexchange.sandbox.ews.codec import item_size
 from esexchange.sandbox.ews.errors import EwsError
+from esexchange.sandbox.ews.query_ranges import Span, date_span, size_span
 from esexchange.sandbox.models import Item
 from esexchange.sandbox.models.values import Body, XmlValue
 
@@ -44,7 +48,9 @@ _KINDS: dict[str, tuple[str, ...]] = {
     "contacts": ("Contact",), "email": ("Message",), "notes": (), "docs": (), "faxes": (),
     "im": (), "journals": (), "voicemail": (), "rss": (), "posts": (),
 }  # fmt: skip
-_UNREAD_KEYWORDS = frozenset({"sent", "received", "size"})
+_RANGE_KEYWORDS = frozenset({"sent", "received", "size"})
+# "received:last week" is one value: the relative words are joined before the tokens.
+_RELATIVE = re.compile(r"\b(sent|received):(this|last|next)\s+(week|month|year)\b", re.I)
 _FREE_TEXT = ("Subject", "Body", "Location", "Categories")
 
 
@@ -52,12 +58,13 @@ def _either(first: Predicate, second: Predicate) -> Predicate:
     return lambda item: first(item) or second(item)
 
 
-def query_string(text: str) -> Predicate:
-    """A predicate for an AQS query; an empty query matches everything."""
+def query_string(text: str, now: datetime, zone: tzinfo = UTC) -> Predicate:
+    """A predicate for an AQS query; an empty query matches everything. ``now`` and
+    ``zone`` place the days of the date keywords."""
     terms: list[Predicate] = []
     pending_or = False
     negate_next = False
-    for match in _TOKEN.finditer(text):
+    for match in _TOKEN.finditer(_RELATIVE.sub(r'\1:"\2 \3"', text)):
         minus, keyword, phrase, word = match.groups()
         value = phrase if phrase is not None else word
         if keyword is None and phrase is None and value in ("AND", "OR", "NOT"):
@@ -69,12 +76,10 @@ def query_string(text: str) -> Predicate:
         fields = _FIELDS.get(name)
         if name in _VALUE_KEYWORDS:
             term = _value_term(name, value, negate=negate)
+        elif name in _RANGE_KEYWORDS:
+            span = size_span(value) if name == "size" else date_span(name, value, now, zone)
+            term = _range_term(name, span, negate=negate)
         else:
-            if name in _UNREAD_KEYWORDS:
-                raise EwsError(
-                    "ErrorInvalidOperation",
-                    f"The sandbox does not search by the AQS keyword {keyword}: ({text!r}).",
-                )
             if keyword and fields is None:  # not a property keyword: the words as written
                 value, fields = f"{keyword}:{value}", None
             term = _term(value, fields or _FREE_TEXT, negate=negate)
@@ -96,6 +101,27 @@ def _term(value: str, fields: tuple[str, ...], *, negate: bool) -> Predicate:
         return found != negate
 
     return matches
+
+
+def _range_term(keyword: str, span: Span, *, negate: bool) -> Predicate:
+    low, high = span
+
+    def matches(item: Item) -> bool:
+        value = _measure(keyword, item)
+        return (value is not None and low <= value < high) != negate
+
+    return matches
+
+
+def _measure(keyword: str, item: Item) -> float | None:
+    if keyword == "size":
+        return item_size(item)
+    if keyword == "sent":
+        when = item.fields.get("DateTimeSent") or (
+            item.fields.get("DateTimeCreated") if item.kind == "Message" else None)
+    else:
+        when = item.fields.get("DateTimeReceived") or item.fields.get("DateTimeCreated")
+    return when.timestamp() if isinstance(when, datetime) else None
 
 
 _VALUE_KEYWORDS = frozenset({"importance", "isread", "kind", "hasattachment", "hasattachments",

@@ -80,6 +80,10 @@ class MailboxState:
         self.subscriptions: dict[str, Subscription] = {}  # in memory only: they lapse
         self.add_missing_folders()
 
+
+    def now(self) -> datetime:
+        """The mailbox's clock (a test's, or the system's)."""
+        return self._clock()
     def add_missing_folders(self) -> None:
         """Give the mailbox every distinguished folder it lacks (a state file of an
         earlier version has fewer)."""

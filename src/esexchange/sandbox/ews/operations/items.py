@@ -269,7 +269,8 @@ def find_item(ctx: Context, op: etree._Element) -> etree._Element:
             )
         matches = compile_restriction(op.find(m("Restriction")), ctx.zone)
         if op.find(m("QueryString")) is not None:
-            restriction, words = matches, query_string(op.findtext(m("QueryString")) or "")
+            restriction, words = matches, query_string(
+                op.findtext(m("QueryString")) or "", ctx.mailbox.now(), ctx.zone)
             matches = lambda item: restriction(item) and words(item)  # noqa: E731
         folder = resolve_folder(ctx.mailbox, folder_id)
         root = etree.SubElement(message, m("RootFolder"))
