@@ -244,6 +244,12 @@ class ConnectionProtocol(_TlsSessions, Protocol, metaclass=_UncachedProtocolMeta
         super().__init__(config=config)
         self.verify = verify
         self.TIMEOUT = timeout
+        # exchangelib's decrease_poolsize (run when the server throttles) holds this lock
+        # while it takes a session; when none is free, get_session grows the pool under
+        # the same lock, and a plain Lock then waits for itself for ever, and every other
+        # mailbox thread with it (seen at 1,000 mailboxes x 1,000 items). Re-entrant, the
+        # throttled thread gets its session and the others go on.
+        self._session_pool_lock = threading.RLock()
 
     def close_session(self, session: Any) -> None:
         # exchangelib forgets an app's token whenever it closes a session, which it does
