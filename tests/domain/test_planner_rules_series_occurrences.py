@@ -31,6 +31,7 @@ from tests.domain.planner_series_support import (
     FIRST,
     HOUR,
     MOVED,
+    SERIES,
     exception,
     key,
     master,
@@ -48,6 +49,7 @@ from tests.domain.test_planner import (
     NOW,
     OPTIONS,
     changed_erp,
+    deleted_erp,
     exchange_copy,
     link,
     run,
@@ -475,3 +477,26 @@ def test_after_each_kind_of_occurrence_write_removing_the_row_gives_the_occurren
     write = the(UpdateOccurrence, result)
     assert isinstance(write, UpdateOccurrence) and write.link is None, name
     assert write.item.start == erp_to_utc(MOVED, BERLIN), name
+
+
+@pytest.mark.parametrize("exception_edited", [True, False])
+def test_a_series_edited_in_outlook_after_its_erp_deletion_comes_back_with_its_exception(
+    exception_edited: bool
+) -> None:
+    # The Outlook edit beats the deletion: the series is imported anew, its modified
+    # occurrence becomes a row of it in place of the deleted one; one with the series'
+    # own content is no modification, its pair just ends.
+    edited = exchange_copy(master(), location="Raum 7")
+    plain = replace(PLAIN, location="Raum 7")
+    moved = occurrence_copy(row(), location="Raum 5") if exception_edited else plain
+    result = run(erp=(deleted_erp(),), exchange=(outlook_series(edited, exception(moved)),),
+                 links=(link(master()), occurrence_link(row())))
+    creates = [a for a in result.actions if isinstance(a, CreateInErp)]
+    assert creates[0].replaces == 1 and creates[0].activity.recurrence is not None
+    if exception_edited:
+        [occurrence_row] = creates[1:]
+        assert (occurrence_row.replaces, occurrence_row.series_exchange_id) == (2, SERIES)
+        assert (occurrence_row.activity.original_start, occurrence_row.activity.location) == (
+            MOVED, "Raum 5")
+    else:
+        assert creates[1:] == [] and DropLink(2) in result.actions
