@@ -15,7 +15,7 @@ from esexchange.domain.options import EmployeeSettings
 from esexchange.domain.recurrence import occurrences, parse_rrule
 from esexchange.engine import Outcome
 from tests.fake_erp import FakeErp
-from tests.test_engine import ANNA, CTX, NOW, REFERENCE, SCOPE, CountingMailbox, sync
+from tests.test_engine import ANNA, CTX, NOW, REFERENCE, SCOPE, CountingMailbox, Crash, sync
 
 BERLIN = CTX.erp_zone
 RULE = "FREQ=WEEKLY;BYDAY=WE;COUNT=12"
@@ -361,4 +361,20 @@ def test_another_pattern_in_the_erp_and_a_deleted_occurrence_in_outlook_merge_to
     assert erp.state.activities[series_id].exdates == ()
     _, item = the_series(mailbox)
     assert item.recurrence is not None and item.recurrence.deleted == frozenset()
+    a_second_pass_writes_nothing(erp, mailbox)
+
+
+def test_an_occurrence_given_back_before_a_crash_is_not_taken_for_an_outlook_edit(
+    erp: FakeErp, mailbox: CountingMailbox
+) -> None:
+    series_id, row_id, exchange_id = a_synced_series_with_a_moved_occurrence(erp, mailbox)
+    erp.user_delete(row_id)  # without an exdate: the occurrence gets the series' content
+    erp.crash_on_commit = Crash()
+    with pytest.raises(Crash):  # after the give-back in Outlook, before the ERP commit
+        sync(erp, mailbox)
+
+    assert sync(erp, mailbox).ok
+    assert not any(a.series_id == series_id for a in erp.state.activities.values())
+    [given_back] = mailbox.exceptions(Kind.APPOINTMENT, exchange_id).values()
+    assert given_back.start == erp_to_utc(MOVED, BERLIN)
     a_second_pass_writes_nothing(erp, mailbox)

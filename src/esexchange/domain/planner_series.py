@@ -333,7 +333,10 @@ class SeriesRules:
         """The ERP row of a linked occurrence went away, the occurrence did not."""
         if remote is not None and not pair.conference:
             seen = self._exchange_hash(mapping.exchange_to_item(remote.item, self.ctx))
-            if seen != link.exchange_hash:  # an edit beats a delete: the row comes back
+            # An edit beats a delete: the row comes back. (An occurrence with the series'
+            # content is no edit: given back by a pass that crashed before its commit.)
+            edited = seen != link.exchange_hash
+            if edited and not self._has_series_content(pair.target, key, remote):
                 item = mapping.exchange_to_item(remote.item, self.ctx)
                 activity = replace(mapping.item_to_erp(item, self.ctx),
                                    series_id=pair.erp_id, original_start=key.original_start,
