@@ -35,7 +35,7 @@ from esexchange.domain.model import ErpActivity, Kind, RemoteItem
 from esexchange.domain.planner import exchange_copy_unmerged
 from esexchange.domain.recurrence.series import ErpSeries
 from esexchange.domain.state import CompleteWindow, ErpChange, Link, MailboxChange, Parked
-from esexchange.erp.port import Cursor, ErpStore
+from esexchange.erp.port import Cursor, ErpStore, Scope
 from esexchange.exchange.errors import InvalidSyncState
 from esexchange.exchange.port import Mailbox
 
@@ -62,22 +62,32 @@ class Fetched:
     """Keys of the parked pairs this pass plans again (retried by id, or edited)."""
     erp_series: dict[int, ErpSeries | ItemRejected]
     """The series of the ERP series masters among the activities, by master id."""
+    quiet: bool = False
+    """Nothing changed on either side and nothing is due: nothing else was read, not even
+    the links (``links`` is empty), and the plan is empty."""
 
 
 def fetch(
-    store: ErpStore, mailbox: Mailbox, kind: Kind, employee_id: int, cursor: Cursor,
-    links: list[Link], parked: list[Parked], now: datetime, ctx: MappingContext, *,
-    batch_size: int,
+    store: ErpStore, mailbox: Mailbox, kind: Kind, scope: Scope, cursor: Cursor,
+    now: datetime, ctx: MappingContext, *, batch_size: int,
 ) -> Fetched:
     """Read both sides after ``cursor``, and the parked pairs that are due, by id.
 
-    Raises ``MailboxError`` when the mailbox fails.
+    When neither side changed and no parked pair is due, that is all: the pass has
+    nothing to plan, and the links are not read (``Fetched.quiet``; on an idle pass this
+    is most mailboxes). Raises ``MailboxError`` when the mailbox fails.
     """
-    links = _with_copies_of_failed_steps(links, parked)
+    employee_id = scope.employee_id
     erp_changes, erp_seq = store.changes(employee_id, kind, cursor.erp_seq)
+    mailbox_changes, sync_state, complete = read_mailbox(mailbox, kind, cursor.sync_state)
+    parked = store.parked(scope, kind)
+    if _quiet(cursor, erp_changes, mailbox_changes, complete, parked, now):
+        return Fetched(erp_changes, erp_seq, mailbox_changes, sync_state, complete, links=[],
+                       erp_current={}, erp_modified={}, stamped={}, parked=parked,
+                       attempted=set(), erp_series={}, quiet=True)
+    links = _with_copies_of_failed_steps(store.links(scope, kind), parked)
     if cursor.erp_seq == 0:
         erp_changes += _gone_from_first_read(kind, erp_changes, links)
-    mailbox_changes, sync_state, complete = read_mailbox(mailbox, kind, cursor.sync_state)
     attempted = _retry_parked(
         store, mailbox, kind, employee_id, links, parked, now, erp_changes, mailbox_changes,
         batch_size,
@@ -99,6 +109,19 @@ def fetch(
         parked=parked, attempted=attempted,
         erp_series=store.series(masters, time_zone=ctx.erp_zone.key) if masters else {},
     )
+
+
+def _quiet(
+    cursor: Cursor, erp_changes: Sequence[ErpChange], mailbox_changes: Sequence[MailboxChange],
+    complete: CompleteWindow | None, parked: Sequence[Parked], now: datetime,
+) -> bool:
+    """Nothing to plan: no change on either side since a cursor of an earlier pass, no
+    complete listing (whose missing items would be deletions) and no parked pair due.
+    The planner's every step starts from a change, a listing or a parked pair (the
+    orphaned occurrence links it drops are dropped by the pass that ended their series),
+    so the links are not needed to know the plan is empty."""
+    return (cursor.erp_seq != 0 and not erp_changes and not mailbox_changes
+            and complete is None and all(p.next_try_at > now for p in parked))
 
 
 def _with_copies_of_failed_steps(links: list[Link], parked: Sequence[Parked]) -> list[Link]:

@@ -141,8 +141,10 @@ def _kind_pass(
 ) -> None:
     kind = report.kind
     cursor = store.cursor(scope, kind)
-    fetched = fetch(store, mailbox, kind, employee.id, cursor, store.links(scope, kind),
-                    store.parked(scope, kind), now, ctx, batch_size=batch_size)
+    fetched = fetch(store, mailbox, kind, scope, cursor, now, ctx, batch_size=batch_size)
+    if fetched.quiet:
+        _quiet_pass(store, scope, cursor, fetched, report, dry_run=dry_run)
+        return
     the_plan = report.plan = plan(
         PlanInputs(
             kind=kind,
@@ -191,6 +193,23 @@ def _kind_pass(
             tx.save_cursor(scope, kind, Cursor(cursor.erp_seq, None))
         tx.commit()
     report.cursor_advanced = advance
+
+
+def _quiet_pass(store: ErpStore, scope: Scope, cursor: Cursor, fetched: Fetched,
+                report: KindReport, *, dry_run: bool) -> None:
+    """Nothing changed on either side and nothing is due: an empty plan, and no ERP
+    transaction unless the cursor moves (the journal went on with other employees'
+    changes, or Exchange handed out a new state): an idle mailbox costs its reads only."""
+    report.plan = Plan(report.kind)
+    report.parked = list(fetched.parked)
+    moved = Cursor(fetched.erp_seq, fetched.sync_state)
+    if dry_run:
+        return
+    if moved != cursor:
+        with store.transaction() as tx:
+            tx.save_cursor(scope, report.kind, moved)
+            tx.commit()
+    report.cursor_advanced = True
 
 
 def _subjects(fetched: Fetched) -> dict[str, str]:

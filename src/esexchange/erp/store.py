@@ -136,7 +136,8 @@ class SqlErpStore:
             horizon = self._safe_horizon(conn, after_seq)
             if after_seq == 0:
                 return self._everything(conn, employee_id, kind, horizon), horizon
-            touched = conn.execute(_touched(employee_id, kind, after_seq)).all()
+            touched = conn.execute(_touched(kind), {"employee_id": employee_id,
+                                                    "after_seq": after_seq}).all()
             loaded = self._load(conn, [row.activity_id for row in touched])
         found: list[ErpChange] = []
         for row in touched:
@@ -200,10 +201,7 @@ class SqlErpStore:
     def links(self, scope: Scope, kind: Kind) -> list[Link]:
         """Every link and detached tombstone of the scope for ``kind``."""
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(esx_link).where(*_scope_is(esx_link, scope), esx_link.c.kind == kind.value)
-                .order_by(esx_link.c.erp_id)
-            ).all()
+            rows = conn.execute(_LINKS, _scope_kind(scope, kind)).all()
         return [
             Link(
                 kind=kind, erp_id=row.erp_id, exchange_id=row.exchange_id,
@@ -218,19 +216,13 @@ class SqlErpStore:
     def cursor(self, scope: Scope, kind: Kind) -> Cursor:
         """Where the scope's last durable pass for ``kind`` ended (zero when none ran)."""
         with self.engine.connect() as conn:
-            row = conn.execute(
-                select(esx_cursor.c.erp_seq, esx_cursor.c.sync_state)
-                .where(*_scope_is(esx_cursor, scope), esx_cursor.c.kind == kind.value)
-            ).first()
+            row = conn.execute(_CURSOR, _scope_kind(scope, kind)).first()
         return Cursor(erp_seq=row.erp_seq, sync_state=row.sync_state) if row else Cursor()
 
     def parked(self, scope: Scope, kind: Kind) -> list[Parked]:
         """The scope's parked pairs of ``kind``, by key."""
-        r = esx_retry.c
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(esx_retry).where(*_scope_is(esx_retry, scope), r.kind == kind.value)
-                .order_by(r.pair_key))
+            rows = conn.execute(_PARKED, _scope_kind(scope, kind))
             return [Parked(kind, row.erp_id, row.exchange_id, row.label, row.attempts,
                            row.last_error, row.next_try_at) for row in rows]
 
@@ -264,17 +256,19 @@ class SqlErpStore:
 
     def record_pass(
         self, scope: Scope, *, started_at: datetime, finished_at: datetime | None,
-        outcome: str, summary: Mapping[str, object],
+        outcome: str, summary: Mapping[str, object], conn: Connection | None = None,
     ) -> int:
-        """Store one pass over a mailbox (``esx_pass``); returns its id."""
-        with write_connection(self.engine) as conn, conn.begin():
-            return int(conn.execute(
-                esx_pass.insert().returning(esx_pass.c.id).values(
-                    connection_id=scope.connection_id, employee_id=scope.employee_id,
-                    started_at=started_at, finished_at=finished_at, outcome=outcome,
-                    summary_json=json.dumps(summary, sort_keys=True, ensure_ascii=False,
-                                            default=str),
-                )).scalar_one())
+        """Store one pass over a mailbox (``esx_pass``); returns its id. With ``conn``,
+        in that connection's transaction; otherwise in one of its own."""
+        row = esx_pass.insert().returning(esx_pass.c.id).values(
+            connection_id=scope.connection_id, employee_id=scope.employee_id,
+            started_at=started_at, finished_at=finished_at, outcome=outcome,
+            summary_json=json.dumps(summary, sort_keys=True, ensure_ascii=False, default=str),
+        )
+        if conn is not None:
+            return int(conn.execute(row).scalar_one())
+        with write_connection(self.engine) as own, own.begin():
+            return int(own.execute(row).scalar_one())
 
     def archived(self, limit: int = 50) -> list[ArchivedActivity]:
         """The newest entries of the archive of activities the sync deleted."""
@@ -349,10 +343,8 @@ class SqlErpStore:
     def _safe_horizon(self, conn: Connection, after_seq: int) -> int:
         """The newest sequence number the cursor may advance to (see the module doc)."""
         c = esx_change.c
-        count, last = conn.execute(
-            select(func.count(), func.coalesce(func.max(c.seq), after_seq))
-            .where(c.seq > after_seq)
-        ).one()
+        count, last = conn.execute(_JOURNAL_AFTER, {"after_seq": after_seq}).one()
+        last = after_seq if last is None else last
         if count == last - after_seq:
             return int(last)  # no holes
         now = conn.scalar(select(type_coerce(func.current_timestamp(), UtcDateTime)))
@@ -672,10 +664,38 @@ class SqlErpTransaction:
 # --- helpers --------------------------------------------------------------------------
 
 
-def _touched(employee_id: int, kind: Kind, after_seq: int) -> Select[Any]:
-    """Per activity the employee is or was in, touched after ``after_seq``: newest seq,
-    newest change time, and whether a journal row saw it as ``kind``."""
+# The queries of every pass, built once (building a statement cost more than running it
+# on an idle pass); their values come as parameters.
+
+def _by_scope_and_kind(table: Any) -> tuple[Any, ...]:
+    return (table.c.connection_id == bindparam("connection_id"),
+            table.c.employee_id == bindparam("employee_id"),
+            table.c.kind == bindparam("kind"))
+
+
+def _scope_kind(scope: Scope, kind: Kind) -> dict[str, Any]:
+    return {"connection_id": scope.connection_id, "employee_id": scope.employee_id,
+            "kind": kind.value}
+
+
+_CURSOR = select(esx_cursor.c.erp_seq, esx_cursor.c.sync_state).where(
+    *_by_scope_and_kind(esx_cursor))
+_LINKS = select(esx_link).where(*_by_scope_and_kind(esx_link)).order_by(esx_link.c.erp_id)
+_PARKED = select(esx_retry).where(*_by_scope_and_kind(esx_retry)).order_by(
+    esx_retry.c.pair_key)
+_JOURNAL_AFTER = select(func.count(), func.max(esx_change.c.seq)).where(
+    esx_change.c.seq > bindparam("after_seq"))
+"""How many journal rows come after ``after_seq``, and the newest (NULL when none)."""
+
+
+@functools.cache
+def _touched(kind: Kind) -> Select[Any]:
+    """Per activity the employee (``employee_id``) is or was in, touched after
+    ``after_seq``: newest seq, newest change time, and whether a journal row saw it as
+    ``kind``."""
     c = esx_change.c
+    employee_id: Any = bindparam("employee_id")
+    after_seq: Any = bindparam("after_seq")
     involved = union(
         select(activity_participant.c.activity_id)
         .where(activity_participant.c.employee_id == employee_id),

@@ -16,11 +16,11 @@ import os
 import socket
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import ColumnElement, Engine, and_, delete, insert, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, and_, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from esexchange.domain.errors import EsExchangeError
@@ -50,11 +50,24 @@ def new_holder() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
+class Lease:
+    """A lease held (``mailbox_lease``): what is to be written when it is given back."""
+
+    def __init__(self) -> None:
+        self._on_release: list[Callable[[Connection], None]] = []
+
+    def on_release(self, write: Callable[[Connection], None]) -> None:
+        """Have ``write`` run in the transaction that gives the lease back (the pass's
+        record: one commit where two were, and the record is in when the lease is
+        gone). Should it fail, the lease is still given back and the error raised."""
+        self._on_release.append(write)
+
+
 @contextmanager
 def mailbox_lease(
     engine: Engine, scope: Scope, *, holder: str, now: datetime, mailbox: str,
     duration: timedelta = LEASE_DURATION,
-) -> Iterator[None]:
+) -> Iterator[Lease]:
     """Hold the lease of ``scope`` inside the block, renewed while it runs;
     ``MailboxBusy`` when another has it."""
     _take(engine, scope, holder, now, mailbox, duration)
@@ -62,13 +75,28 @@ def mailbox_lease(
     renewer = threading.Thread(target=_renew, args=(engine, scope, holder, duration, done),
                                name=f"esx-lease-{mailbox}", daemon=True)
     renewer.start()
+    lease = Lease()
     try:
-        yield
+        yield lease
     finally:
         done.set()
         renewer.join()
+        _release(engine, scope, holder, lease)
+
+
+def _release(engine: Engine, scope: Scope, holder: str, lease: Lease) -> None:
+    mine = delete(esx_lease).where(_of(scope), esx_lease.c.holder == holder)
+    try:
         with write_connection(engine) as db, db.begin():
-            db.execute(delete(esx_lease).where(_of(scope), esx_lease.c.holder == holder))
+            for write in lease._on_release:
+                write(db)
+            db.execute(mine)
+    except SQLAlchemyError:
+        if not lease._on_release:
+            raise
+        with write_connection(engine) as db, db.begin():
+            db.execute(mine)
+        raise
 
 
 def _renew(engine: Engine, scope: Scope, holder: str, duration: timedelta,

@@ -15,14 +15,14 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Protocol
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from esexchange import config
@@ -172,19 +172,27 @@ def sync_connection(
             progress.mailbox_started(person)
         scope = Scope(connection_id, person.id)
         started = datetime.now(UTC)
+
+        def record(outcome: MailboxOutcome, db: Connection | None = None) -> None:
+            store.record_pass(
+                scope, started_at=started, finished_at=datetime.now(UTC),
+                outcome=outcome_word(outcome), summary=_summary(outcome), conn=db,
+            )
+
         if not person.email.strip():
             outcome = MailboxOutcome(person, None, config.missing_email(person))
             log.warning("%s", outcome.problem)
+            if not dry_run:
+                record(outcome)
+        elif dry_run:  # writes nothing, so it needs no lease and records no pass
+            outcome = _one_mailbox(store, exchange, scope, person, settings, ctx, now, me,
+                                   dry_run=True, approve_deletions=approve_deletions,
+                                   reject_deletions=reject_deletions)
         else:
             outcome = _leased_mailbox(
                 engine, store, exchange, scope, person, settings, ctx, now, holder, started,
-                me, dry_run=dry_run, approve_deletions=approve_deletions,
+                me, record, approve_deletions=approve_deletions,
                 reject_deletions=reject_deletions, lease=lease,
-            )
-        if not dry_run:
-            store.record_pass(
-                scope, started_at=started, finished_at=datetime.now(UTC),
-                outcome=outcome_word(outcome), summary=_summary(outcome),
             )
         if progress:
             progress.mailbox_done(outcome)
@@ -204,21 +212,25 @@ def sync_connection(
 def _leased_mailbox(
     engine: Engine, store: SqlErpStore, exchange: Exchange, scope: Scope,
     person: Employee, settings: EmployeeSettings, ctx: MappingContext, now: datetime,
-    holder: str, started: datetime, me: Claimant, *, dry_run: bool,
+    holder: str, started: datetime, me: Claimant,
+    record: Callable[[MailboxOutcome, Connection | None], None], *,
     approve_deletions: bool, reject_deletions: bool, lease: timedelta,
 ) -> MailboxOutcome:
+    """The pass under the mailbox's lease, recorded (``record``) as the lease is given
+    back, in the same transaction."""
     try:
-        # A dry run writes nothing, so it needs no lease.
-        with nullcontext() if dry_run else mailbox_lease(
-            engine, scope, holder=holder, now=started, mailbox=person.email, duration=lease
-        ):
-            return _one_mailbox(
-                store, exchange, scope, person, settings, ctx, now, me,
-                dry_run=dry_run, approve_deletions=approve_deletions,
-                reject_deletions=reject_deletions,
+        with mailbox_lease(engine, scope, holder=holder, now=started, mailbox=person.email,
+                           duration=lease) as held:
+            outcome = _one_mailbox(
+                store, exchange, scope, person, settings, ctx, now, me, dry_run=False,
+                approve_deletions=approve_deletions, reject_deletions=reject_deletions,
             )
+            held.on_release(partial(record, outcome))
+            return outcome
     except MailboxBusy as busy:
-        return MailboxOutcome(person, None, str(busy), busy=True)
+        outcome = MailboxOutcome(person, None, str(busy), busy=True)
+        record(outcome, None)
+        return outcome
 
 
 def _selected(
