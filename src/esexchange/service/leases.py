@@ -20,7 +20,17 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import ColumnElement, Connection, Engine, and_, delete, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    and_,
+    bindparam,
+    delete,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from esexchange.domain.errors import EsExchangeError
@@ -85,17 +95,17 @@ def mailbox_lease(
 
 
 def _release(engine: Engine, scope: Scope, holder: str, lease: Lease) -> None:
-    mine = delete(esx_lease).where(_of(scope), esx_lease.c.holder == holder)
+    mine = {**_key(scope), "holder": holder}
     try:
         with write_connection(engine) as db, db.begin():
             for write in lease._on_release:
                 write(db)
-            db.execute(mine)
+            db.execute(_MINE, mine)
     except SQLAlchemyError:
         if not lease._on_release:
             raise
         with write_connection(engine) as db, db.begin():
-            db.execute(mine)
+            db.execute(_MINE, mine)
         raise
 
 
@@ -116,11 +126,8 @@ def _take(engine: Engine, scope: Scope, holder: str, now: datetime, mailbox: str
     for _attempt in range(2):
         try:
             with write_connection(engine) as db, db.begin():
-                db.execute(delete(esx_lease).where(_of(scope), esx_lease.c.expires_at <= now))
-                db.execute(insert(esx_lease).values(
-                    connection_id=scope.connection_id, employee_id=scope.employee_id,
-                    holder=holder, expires_at=now + duration,
-                ))
+                db.execute(_EXPIRED, {**_key(scope), "now": now})
+                db.execute(_NEW, {**_key(scope), "holder": holder, "expires_at": now + duration})
             return
         except IntegrityError:
             with engine.connect() as db:
@@ -152,6 +159,18 @@ def holder_is_gone(holder: str) -> bool:
     except PermissionError:  # it runs, under another user
         return False
     return False
+
+
+# Every pass takes and gives back a lease: its statements are built once.
+_OF_SCOPE = and_(esx_lease.c.connection_id == bindparam("connection_id"),
+                 esx_lease.c.employee_id == bindparam("employee_id"))
+_EXPIRED = delete(esx_lease).where(_OF_SCOPE, esx_lease.c.expires_at <= bindparam("now"))
+_NEW = insert(esx_lease)
+_MINE = delete(esx_lease).where(_OF_SCOPE, esx_lease.c.holder == bindparam("holder"))
+
+
+def _key(scope: Scope) -> dict[str, int]:
+    return {"connection_id": scope.connection_id, "employee_id": scope.employee_id}
 
 
 def _of(scope: Scope) -> ColumnElement[bool]:
