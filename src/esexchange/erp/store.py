@@ -133,7 +133,10 @@ class SqlErpStore:
     def changes(self, employee_id: int, kind: Kind, after_seq: int) -> tuple[list[ErpChange], int]:
         """Changes of the employee's ``kind`` activities after ``after_seq`` (see module doc)."""
         with self._reading() as conn:
-            horizon = self._safe_horizon(conn, after_seq)
+            count, last = conn.execute(_JOURNAL_AFTER, {"after_seq": after_seq}).one()
+            if count == 0 and after_seq:
+                return [], after_seq  # nothing journaled since (an idle pass)
+            horizon = self._safe_horizon(conn, after_seq, count, last or after_seq)
             if after_seq == 0:
                 return self._everything(conn, employee_id, kind, horizon), horizon
             touched = conn.execute(_touched(kind), {"employee_id": employee_id,
@@ -340,11 +343,10 @@ class SqlErpStore:
             with conn.begin():
                 yield conn
 
-    def _safe_horizon(self, conn: Connection, after_seq: int) -> int:
-        """The newest sequence number the cursor may advance to (see the module doc)."""
+    def _safe_horizon(self, conn: Connection, after_seq: int, count: int, last: int) -> int:
+        """The newest sequence number the cursor may advance to (see the module doc), of
+        the ``count`` journal rows after ``after_seq``, ``last`` the newest of them."""
         c = esx_change.c
-        count, last = conn.execute(_JOURNAL_AFTER, {"after_seq": after_seq}).one()
-        last = after_seq if last is None else last
         if count == last - after_seq:
             return int(last)  # no holes
         now = conn.scalar(select(type_coerce(func.current_timestamp(), UtcDateTime)))

@@ -580,6 +580,8 @@ class EwsMailbox:
 
     def _fetch(self, kind: Kind, ids: Sequence[str]) -> dict[str, RemoteItem]:
         """Full content of items in batched GetItem: id -> item, the gone ones left out."""
+        if not ids:
+            return {}  # an idle sync page: not even the fields are worked out
         folder = self._folder(kind)
         fields = {
             path for path in folder.normalize_fields(fields=list(READ_FIELDS[kind]))
