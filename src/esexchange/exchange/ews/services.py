@@ -27,6 +27,7 @@ has a daylight-saving change. ``items.py`` converts them in the item's own zone.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,10 +47,11 @@ from exchangelib.errors import (
     ResponseMessageError,
 )
 from exchangelib.folders.base import BaseFolder
-from exchangelib.items import CalendarItem
+from exchangelib.items import ID_ONLY, CalendarItem
 from exchangelib.services import CreateItem, DeleteItem, GetItem, SyncFolderItems, UpdateItem
+from exchangelib.services.common import folder_ids_element
 from exchangelib.services.sync_folder_hierarchy import SyncFolder
-from exchangelib.util import MNS, TNS
+from exchangelib.util import MNS, TNS, create_element
 from lxml import etree
 
 REQUEST_LEVEL_ERRORS: tuple[type[ResponseMessageError], ...] = (
@@ -148,6 +150,11 @@ class Listed:
     changekey: str | None
 
 
+def sync_folder_id(folder: Any, version: Any) -> Any:
+    """The ``m:SyncFolderId`` of ``folder`` as exchangelib writes it, for ``SyncItems``."""
+    return folder_ids_element(folders=[folder], version=version, tag="m:SyncFolderId")
+
+
 class SyncItems(SyncFolderItems):
     """SyncFolderItems, IdOnly: each change is (change type, ``Listed``), read straight
     from the answer's ItemIds without building exchangelib items (a read-flag change:
@@ -163,6 +170,35 @@ class SyncItems(SyncFolderItems):
             model = BaseFolder.item_model_from_tag(elem[0].tag)
             item_id = elem[0].find(f"{{{TNS}}}ItemId")
         return change_type, Listed(model, item_id.get("Id"), item_id.get("ChangeKey"))
+
+    def __init__(self, *args: Any, folder_element: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._folder_element = folder_element
+
+    def get_payload(self, folder: Any, shape: Any, additional_fields: Any, sync_state: Any,
+                    ignore: Any, max_changes_returned: Any, sync_scope: Any) -> Any:
+        """An IdOnly page's request as exchangelib writes it, around the folder's
+        ``m:SyncFolderId`` written once (``sync_folder_id``) instead of per request: on an
+        idle pass the request cost more to write than the answer to read. Anything else
+        is exchangelib's."""
+        if (self._folder_element is None or shape != ID_ONLY or additional_fields
+                or ignore is not None or sync_scope):
+            return super().get_payload(folder, shape, additional_fields, sync_state, ignore,
+                                       max_changes_returned, sync_scope)
+
+        def element(name: str, *children: Any, text: str | None = None) -> Any:
+            made = create_element(name)
+            made.text = text
+            made.extend(children)
+            return made
+
+        payload = element("m:SyncFolderItems",
+                          element("m:ItemShape", element("t:BaseShape", text=ID_ONLY)),
+                          copy.deepcopy(self._folder_element))
+        if sync_state:
+            payload.append(element("m:SyncState", text=sync_state))
+        payload.append(element("m:MaxChangesReturned", text=str(max_changes_returned)))
+        return payload
 
     def _get_element_container(self, message: Any, name: Any = None) -> Any:
         if message.find(f"{{{MNS}}}SyncState") is None:
