@@ -102,8 +102,6 @@ class EwsMailbox:
         self._who = who
         self._zone = zone
         self._folders: dict[Kind, Any] = {}
-        self._sync_folder_ids: dict[Kind, Any] = {}
-        """Each folder's ``m:SyncFolderId``, written once (``services.SyncItems``)."""
         self.requests = RequestCounter()
         """EWS requests sent for this mailbox so far (for benchmarks and logs)."""
         self.page_size = min(settings.sync_page_size, _MAX_SYNC_PAGE)
@@ -168,9 +166,8 @@ class EwsMailbox:
         """One IdOnly SyncFolderItems request: the distinct changes, and the service
         (its new sync state, whether the range is complete)."""
         folder = self._folder(kind)
-        if kind not in self._sync_folder_ids:
-            self._sync_folder_ids[kind] = sync_folder_id(folder, self._account.version)
-        service = SyncItems(account=self._account, folder_element=self._sync_folder_ids[kind])
+        service = SyncItems(account=self._account,
+                            folder_element=sync_folder_id(folder, self._account.version))
         entries = self._retrying(lambda: list(service.call(
             folder=folder, shape=ID_ONLY, additional_fields=set(), sync_state=state,
             ignore=None, max_changes_returned=self.page_size, sync_scope=None,
@@ -582,7 +579,6 @@ class EwsMailbox:
             if isinstance(found, Exception):
                 raise found
         self._folders = dict(zip(_FOLDER_CLASSES, folders, strict=True))
-        self._sync_folder_ids = {}
 
     def _fetch(self, kind: Kind, ids: Sequence[str]) -> dict[str, RemoteItem]:
         """Full content of items in batched GetItem: id -> item, the gone ones left out."""

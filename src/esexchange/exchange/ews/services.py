@@ -48,8 +48,9 @@ from exchangelib.errors import (
 )
 from exchangelib.folders.base import BaseFolder
 from exchangelib.items import ID_ONLY, CalendarItem
+from exchangelib.properties import FolderId
 from exchangelib.services import CreateItem, DeleteItem, GetItem, SyncFolderItems, UpdateItem
-from exchangelib.services.common import folder_ids_element
+from exchangelib.services.common import folder_ids_element, to_item_id
 from exchangelib.services.sync_folder_hierarchy import SyncFolder
 from exchangelib.util import MNS, TNS, create_element
 from lxml import etree
@@ -150,9 +151,25 @@ class Listed:
     changekey: str | None
 
 
+_SYNC_FOLDER_IDS: dict[tuple[Any, ...], Any] = {}
+
+
 def sync_folder_id(folder: Any, version: Any) -> Any:
-    """The ``m:SyncFolderId`` of ``folder`` as exchangelib writes it, for ``SyncItems``."""
-    return folder_ids_element(folders=[folder], version=version, tag="m:SyncFolderId")
+    """The ``m:SyncFolderId`` of ``folder`` as exchangelib writes it, for ``SyncItems``;
+    written once per folder identity for the process (a pass opens its mailboxes anew),
+    and never changed by its users (``SyncItems`` sends a copy)."""
+    identity = to_item_id(folder, FolderId)
+    mailbox = getattr(identity, "mailbox", None)
+    key = (type(identity).__name__, identity.id, identity.changekey, version.api_version,
+           None if mailbox is None else (mailbox.email_address, mailbox.routing_type,
+                                         mailbox.mailbox_type, mailbox.name, mailbox.item_id))
+    element = _SYNC_FOLDER_IDS.get(key)
+    if element is None:
+        if len(_SYNC_FOLDER_IDS) >= 20_000:  # two per mailbox: bounded all the same
+            _SYNC_FOLDER_IDS.clear()
+        element = _SYNC_FOLDER_IDS[key] = folder_ids_element(
+            folders=[identity], version=version, tag="m:SyncFolderId")
+    return element
 
 
 class SyncItems(SyncFolderItems):
@@ -178,7 +195,7 @@ class SyncItems(SyncFolderItems):
     def get_payload(self, folder: Any, shape: Any, additional_fields: Any, sync_state: Any,
                     ignore: Any, max_changes_returned: Any, sync_scope: Any) -> Any:
         """An IdOnly page's request as exchangelib writes it, around the folder's
-        ``m:SyncFolderId`` written once (``sync_folder_id``) instead of per request: on an
+        ``m:SyncFolderId`` written once (``sync_folder_id``), not per request: on an
         idle pass the request cost more to write than the answer to read. Anything else
         is exchangelib's."""
         if (self._folder_element is None or shape != ID_ONLY or additional_fields
