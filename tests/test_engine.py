@@ -478,9 +478,9 @@ def test_one_refused_item_among_200_is_parked_and_retried_alone(erp: FakeErp) ->
     assert len(erp.links(SCOPE, Kind.APPOINTMENT)) == 201
 
 
-def test_an_exchange_edit_made_while_the_erp_copy_was_private_survives_the_thaw(
-    erp: FakeErp, mailbox: CountingMailbox
-) -> None:
+def _edited_in_outlook_while_private(erp: FakeErp, mailbox: CountingMailbox) -> tuple[int, str]:
+    """A synchronized pair frozen by its ERP copy turning private, whose Exchange copy
+    then gets a new location: (ERP id, Exchange id)."""
     erp_id = erp.user_create(meeting(1))
     assert sync(erp, mailbox).ok
     [item_id] = mailbox.items(Kind.APPOINTMENT)
@@ -488,6 +488,13 @@ def test_an_exchange_edit_made_while_the_erp_copy_was_private_survives_the_thaw(
     assert sync(erp, mailbox).ok
     mailbox.user_update(Kind.APPOINTMENT, item_id, location="Raum 3")
     assert sync(erp, mailbox).ok
+    return erp_id, item_id
+
+
+def test_an_exchange_edit_made_while_the_erp_copy_was_private_survives_the_thaw(
+    erp: FakeErp, mailbox: CountingMailbox
+) -> None:
+    erp_id, item_id = _edited_in_outlook_while_private(erp, mailbox)
     assert erp.state.activities[erp_id].location == ""  # still frozen
     erp.user_update(erp_id, private=False)
     assert sync(erp, mailbox).ok
@@ -500,13 +507,7 @@ def test_an_exchange_edit_made_while_the_erp_copy_was_private_survives_the_thaw(
 def test_an_exchange_edit_made_while_the_erp_copy_was_private_survives_its_deletion(
     erp: FakeErp, mailbox: CountingMailbox
 ) -> None:
-    erp_id = erp.user_create(meeting(1))
-    assert sync(erp, mailbox).ok
-    [item_id] = mailbox.items(Kind.APPOINTMENT)
-    erp.user_update(erp_id, private=True)  # frozen: no private items with the setting on
-    assert sync(erp, mailbox).ok
-    mailbox.user_update(Kind.APPOINTMENT, item_id, location="Raum 3")
-    assert sync(erp, mailbox).ok
+    erp_id, _item_id = _edited_in_outlook_while_private(erp, mailbox)
     erp.user_delete(erp_id)
     assert sync(erp, mailbox).ok
     # An edit beats a delete: the copy edited while frozen is read, kept and imported.
