@@ -5,7 +5,7 @@ from __future__ import annotations
 import signal
 from collections.abc import Callable
 
-from tests.e2e.conftest import World
+from tests.e2e.conftest import GRAPH_APP_ID, GraphWorld, World
 from tests.support.service import ServiceProcess, wait_for
 
 
@@ -75,3 +75,19 @@ def test_sigterm_mid_pass_loses_nothing_and_the_next_start_duplicates_nothing(
         links = world.query("SELECT count(*) AS n FROM esx_link WHERE employee_id = :e",
                             e=person.id)
         assert links[0]["n"] == 15
+
+
+def test_the_service_keeps_its_connection_open_between_passes(
+    graph_world: tuple[World, GraphWorld], start_service: Callable[..., ServiceProcess]
+) -> None:
+    # The service passes mailbox by mailbox; opened anew for each pass, a Graph
+    # connection asked Entra for a new app token every time (service.adapter.OpenConnections).
+    world, online = graph_world
+    for _ in range(2):
+        world.employee()
+    issued = online.sandbox.issuer.issued[GRAPH_APP_ID]
+    service = start_service(world.engine, "--interval-seconds", "1", "--graph-poll-seconds",
+                            "1", tls=online.tls)
+    wait_for(lambda: _passes(world) >= 8, 90, "four passes per mailbox")
+    assert service.stop() == 0
+    assert online.sandbox.issuer.issued[GRAPH_APP_ID] - issued == 1

@@ -11,6 +11,7 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from prometheus_client import generate_latest
@@ -27,6 +28,7 @@ from esexchange.erp.db import end_abandoned_transactions, open_engine
 from esexchange.erp.port import Scope
 from esexchange.erp.schema import esx_admin, esx_lease
 from esexchange.erp.store import SqlErpStore
+from esexchange.service.adapter import OpenConnections
 from esexchange.service.admins import AdminError, create_admin, sign_in
 from esexchange.service.daemon import ServiceSettings, SyncService
 from esexchange.service.installation import installation
@@ -196,3 +198,44 @@ def test_a_hung_workers_transaction_is_ended_so_its_successor_is_not_blocked(
 def test_a_live_pass_is_never_taken_for_a_hung_one() -> None:
     assert abandoned_after(timedelta(minutes=15)) == timedelta(minutes=15)
     assert abandoned_after(timedelta(seconds=3)) == timedelta(seconds=10)
+
+
+class _Opened:
+    """What the opener of ``OpenConnections`` hands out, remembering whether it closed."""
+
+    def __init__(self, made_with: str) -> None:
+        self.made_with, self.closed = made_with, False
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_the_service_opens_a_connection_again_only_when_what_it_was_opened_from_changed(
+    config_sqlite_url: str,
+) -> None:
+    engine = open_engine(config_sqlite_url)
+    config.add_connection(engine, ConnectionConfig(
+        name="hq", backend=Backend.EWS, auth=Auth.USER, upn="svc@example.test",
+        ews_url="https://mail.example.test/EWS/Exchange.asmx"), "secret")
+    opened: list[_Opened] = []
+
+    def opener(engine: Any, conn: ConnectionConfig, zone: str) -> Any:
+        opened.append(_Opened(config.connection_secret(engine, conn.name)))
+        return opened[-1]
+
+    connections = OpenConnections(opener)
+
+    def current() -> Any:
+        return connections.get(engine, config.get_connection(engine, "hq"), "Europe/Berlin")
+
+    first = current()
+    assert current() is first and len(opened) == 1  # kept between passes
+    config.set_connection_secret(engine, "hq", "rotated")
+    rotated = current()
+    assert rotated is not first and rotated.made_with == "rotated"
+    assert not first.closed  # a pass in flight may still use it
+    config.set_option(engine, "hq", "window_future_days", "30")
+    assert current() is not rotated
+    assert connections.get(engine, config.get_connection(engine, "hq"), "UTC") is not opened[-2]
+    connections.close()
+    assert all(each.closed for each in opened) and len(opened) == 4

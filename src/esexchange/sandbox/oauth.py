@@ -28,6 +28,7 @@ import hashlib
 import os
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,6 +68,8 @@ class TokenIssuer:
     private_key: rsa.RSAPrivateKey
     clock: Callable[[], float] = time.time
     key_id: str = field(init=False)
+    issued: Counter[str] = field(default_factory=Counter, compare=False)
+    """Tokens issued so far, by client id (what a test of the clients asserts on)."""
 
     def __post_init__(self) -> None:
         public = self.private_key.public_key().public_bytes(
@@ -107,6 +110,7 @@ class TokenIssuer:
         A resource other than Microsoft Graph is an Exchange server (Online or on premises).
         """
         now = int(self.clock())
+        self.issued[app.client_id] += 1
         claims = {
             "aud": resource,
             "iss": f"https://sts.windows.net/{app.tenant_id}/",

@@ -5,11 +5,18 @@ rest of ``service/`` sees only the ``exchange.port.Exchange`` protocol it return
 
 EWS: the EWS URL is looked up by Autodiscover only when none is stored yet; what it
 finds is stored at once, so later passes (and checks) go straight to the server.
+
+``OpenConnections`` keeps the adapters of a long-running service open between its
+passes, so a pass over one mailbox does not pay a new connection: new TCP and TLS
+sessions, and on Graph a new app token from Entra (the service passes mailbox by
+mailbox, thousands per interval).
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -108,3 +115,43 @@ def graph_connection(engine: Engine, conn: ConnectionConfig) -> GraphConnection:
 
 OPENERS: dict[Backend, Opener] = {Backend.EWS: _open_ews, Backend.GRAPH: _open_graph}
 """The adapter for each backend esExchange can drive."""
+
+
+class OpenConnections:
+    """The adapters of a long-running service by connection, open between its passes.
+
+    An adapter is opened again when anything it was opened from changed: the stored
+    connection (URL, options...), its secret or the ERP's time zone. The one it replaces
+    may still serve a pass in flight, so it is closed only by ``close()``. Thread-safe:
+    the service's passes run in several threads, and an adapter serves many at once.
+    """
+
+    def __init__(self, opener: Callable[[Engine, ConnectionConfig, str], Exchange] | None = None
+                 ) -> None:
+        self._open_one = opener or open_connection
+        self._open: dict[str, tuple[str, Exchange]] = {}
+        self._replaced: list[Exchange] = []
+        self._lock = threading.Lock()
+
+    def get(self, engine: Engine, conn: ConnectionConfig, time_zone: str) -> Exchange:
+        """The open adapter of ``conn``; opened now if there is none, or if it was
+        opened from something that has changed since."""
+        secret = config.connection_secret(engine, conn.name)
+        made_from = hashlib.sha256(repr((conn, secret, time_zone)).encode()).hexdigest()
+        with self._lock:
+            held = self._open.get(conn.name)
+            if held is not None and held[0] == made_from:
+                return held[1]
+            exchange = self._open_one(engine, conn, time_zone)
+            if held is not None:
+                self._replaced.append(held[1])
+            self._open[conn.name] = (made_from, exchange)
+            return exchange
+
+    def close(self) -> None:
+        """Close every adapter (the service stops: no pass is in flight)."""
+        with self._lock:
+            for exchange in [*(e for _key, e in self._open.values()), *self._replaced]:
+                exchange.close()
+            self._open.clear()
+            self._replaced.clear()

@@ -39,6 +39,7 @@ from esexchange.erp.schema import esx_lease
 from esexchange.erp.store import SqlErpStore
 from esexchange.exchange.ews.transport import name_this_worker
 from esexchange.service import workers
+from esexchange.service.adapter import OpenConnections
 from esexchange.service.leases import LEASE_DURATION, holder_is_gone, new_holder
 from esexchange.service.metrics import ServiceMetrics
 from esexchange.service.realtime import Realtime, RealtimeSettings
@@ -88,6 +89,7 @@ class SyncService:
         self._nudge = threading.Event()
         self._notified: Callable[[Scope], bool] = lambda _scope: False
         self.realtime: Realtime | None = None
+        self.connections = OpenConnections()
 
     def wake(self, scopes: Iterable[Scope]) -> None:
         """Pass over these mailboxes as soon as a worker is free (thread-safe)."""
@@ -123,6 +125,7 @@ class SyncService:
                      self.holder, len(self._running))
             watchers.stop()
             pool.shutdown(wait=True)
+            self.connections.close()
             workers.unregister(self.engine, self.holder)
             log.info("worker %s stopped", self.holder)
 
@@ -183,7 +186,8 @@ class SyncService:
         try:
             outcomes = sync_connection(self.engine, mailbox.connection, employee=mailbox.email,
                                        holder=self.holder, lease=self.settings.lease,
-                                       interval=self.settings.interval)
+                                       interval=self.settings.interval,
+                                       connections=self.connections)
         except Exception as error:
             if not isinstance(error, EsExchangeError | SQLAlchemyError):
                 log.exception("mailbox %s: the pass failed", mailbox.email)

@@ -37,7 +37,7 @@ from esexchange.erp.store import SqlErpStore
 from esexchange.exchange.errors import MailboxError, in_mailbox
 from esexchange.exchange.port import Exchange, Mailbox
 from esexchange.hostzone import host_time_zone
-from esexchange.service.adapter import open_connection
+from esexchange.service.adapter import OpenConnections, open_connection
 from esexchange.service.claims import Claimant, ClaimCheck, ClaimRefused, claimant
 from esexchange.service.leases import LEASE_DURATION, MailboxBusy, mailbox_lease, new_holder
 from esexchange.service.summary import movement
@@ -131,6 +131,7 @@ def sync_connection(
     lease: timedelta = LEASE_DURATION,
     interval: timedelta | None = None,
     parallel: int = DEFAULT_PARALLEL_MAILBOXES,
+    connections: OpenConnections | None = None,
 ) -> list[MailboxOutcome]:
     """Run one pass for every synchronized employee of ``connection_name``.
 
@@ -147,7 +148,8 @@ def sync_connection(
     run leaves hold for four of them (``domain.claims``; checked before a mailbox's first
     write, renewed every other interval: ``service.claims.ClaimCheck``). ``parallel`` mailboxes are
     synchronized at once (threads sharing the connection's sessions); the outcomes come
-    in the personnel's order.
+    in the personnel's order. ``connections`` (the service's) gives the Exchange
+    adapter, open from earlier passes; otherwise one is opened for this run and closed.
     """
     if approve_deletions and reject_deletions:
         raise EsExchangeError("held deletions are either approved or rejected, not both")
@@ -158,7 +160,8 @@ def sync_connection(
     people = _selected(config.personnel(engine, connection_name), employee, connection_name)
     store = SqlErpStore(engine)
     ctx = make_context(conn.options, store.reference(), host_time_zone())
-    exchange = open_connection(engine, conn, ctx.erp_zone.key)
+    exchange = (connections.get(engine, conn, ctx.erp_zone.key) if connections
+                else open_connection(engine, conn, ctx.erp_zone.key))
     holder = holder or new_holder()
     me = claimant(engine, conn.name,
                   interval or timedelta(minutes=conn.options.interval_minutes))
@@ -206,7 +209,8 @@ def sync_connection(
             futures = [pool.submit(one, person, settings) for person, settings in people]
             return [future.result() for future in futures]
     finally:
-        exchange.close()
+        if connections is None:
+            exchange.close()
 
 
 def _leased_mailbox(
