@@ -370,3 +370,12 @@ def test_an_outlook_task_series_is_counted_from_its_start_not_its_due_day() -> N
                             "FREQ=WEEKLY;BYDAY=TH;COUNT=3", start=datetime(2026, 11, 5),
                             time_zone=ctx.erp_zone.key))
     assert exchange_to_item(task, ctx).recurrence == "FREQ=WEEKLY;BYDAY=TH;COUNT=2"
+
+
+def test_a_task_series_with_neither_start_nor_due_day_is_refused_in_words() -> None:
+    # Nothing to count its occurrences from: refused, never written to Outlook.
+    item = Item(kind=T, subject="x", recurrence="FREQ=DAILY")
+    with pytest.raises(ItemRejected) as caught:
+        item_to_exchange(item, context(), erp_id=6)
+    assert str(caught.value) == ("a series needs its first occurrence, and it is empty "
+                                 "(item task 'x', field start)")
