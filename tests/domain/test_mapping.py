@@ -379,3 +379,11 @@ def test_a_task_series_with_neither_start_nor_due_day_is_refused_in_words() -> N
         item_to_exchange(item, context(), erp_id=6)
     assert str(caught.value) == ("a series needs its first occurrence, and it is empty "
                                  "(item task 'x', field start)")
+
+
+def test_an_outlook_series_becomes_a_recurring_erp_row() -> None:
+    item = Item(kind=A, subject="x", start=utc("2026-11-05T09:00"), end=utc("2026-11-05T10:00"),
+                recurrence="FREQ=WEEKLY;BYDAY=TH;COUNT=3")
+    row = item_to_erp(item, context())
+    assert (row.recurring, row.recurrence) == (True, "FREQ=WEEKLY;BYDAY=TH;COUNT=3")
+    assert item_to_erp(replace(item, recurrence=None), context()).recurring is False
