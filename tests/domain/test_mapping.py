@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 
@@ -26,6 +26,7 @@ from esexchange.domain.model import (
     Kind,
     TaskStatus,
 )
+from esexchange.domain.recurrence import parse_rrule
 from tests.domain.mapping_support import HIGH, TASK, context, local, utc
 
 A, T = Kind.APPOINTMENT, Kind.TASK
@@ -336,3 +337,53 @@ def test_importance_round_trips_from_exchange_through_the_erp() -> None:
     for importance in Importance:
         item = exchange_to_item(ExchangeItem(kind=T, subject="x", importance=importance), ctx)
         assert erp_to_item(item_to_erp(item, ctx), ctx).importance is importance
+
+
+# --- series -----------------------------------------------------------------------------
+
+
+def test_an_erp_rule_that_is_no_rrule_is_rejected_naming_the_row_and_the_field() -> None:
+    row = ErpActivity(id=4, kind=A, subject="x", start_at=local("2026-11-05T10:00"),
+                      end_at=local("2026-11-05T11:00"), recurring=True,
+                      recurrence="FREQ=SOMETIMES")
+    with pytest.raises(ItemRejected) as caught:
+        erp_to_item(row, context())
+    assert str(caught.value) == ("not an RFC 5545 RRULE: FREQ=SOMETIMES is not a frequency "
+                                 "(item ERP activity 4 'x', field recurrence)")
+
+
+def test_a_recurring_erp_task_with_only_a_due_day_repeats_from_that_day() -> None:
+    ctx = context()
+    row = ErpActivity(id=5, kind=T, subject="x", due_at=local("2026-11-05T00:00"),
+                      recurring=True, recurrence="FREQ=WEEKLY;BYDAY=TH;COUNT=3")
+    written = item_to_exchange(erp_to_item(row, ctx), ctx, erp_id=5)
+    assert written.recurrence is not None
+    assert written.recurrence.start == datetime(2026, 11, 5)
+    assert written.due == date(2026, 11, 5)
+
+
+def test_an_outlook_task_series_is_counted_from_its_start_not_its_due_day() -> None:
+    # Started on the second Thursday, due two days later: two occurrences are left.
+    ctx = context()
+    task = ExchangeItem(kind=T, subject="x", start=date(2026, 11, 12), due=date(2026, 11, 14),
+                        recurring=True, recurrence=parse_rrule(
+                            "FREQ=WEEKLY;BYDAY=TH;COUNT=3", start=datetime(2026, 11, 5),
+                            time_zone=ctx.erp_zone.key))
+    assert exchange_to_item(task, ctx).recurrence == "FREQ=WEEKLY;BYDAY=TH;COUNT=2"
+
+
+def test_a_task_series_with_neither_start_nor_due_day_is_refused_in_words() -> None:
+    # Nothing to count its occurrences from: refused, never written to Outlook.
+    item = Item(kind=T, subject="x", recurrence="FREQ=DAILY")
+    with pytest.raises(ItemRejected) as caught:
+        item_to_exchange(item, context(), erp_id=6)
+    assert str(caught.value) == ("a series needs its first occurrence, and it is empty "
+                                 "(item task 'x', field start)")
+
+
+def test_an_outlook_series_becomes_a_recurring_erp_row() -> None:
+    item = Item(kind=A, subject="x", start=utc("2026-11-05T09:00"), end=utc("2026-11-05T10:00"),
+                recurrence="FREQ=WEEKLY;BYDAY=TH;COUNT=3")
+    row = item_to_erp(item, context())
+    assert (row.recurring, row.recurrence) == (True, "FREQ=WEEKLY;BYDAY=TH;COUNT=3")
+    assert item_to_erp(replace(item, recurrence=None), context()).recurring is False

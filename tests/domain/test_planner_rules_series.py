@@ -423,6 +423,20 @@ def test_a_kept_master_whose_copy_was_deleted_ends_its_occurrence_pairs() -> Non
     assert fate(result, erp_id=2, exchange_id=str(key())).link_dropped
 
 
+def test_a_series_edited_while_frozen_and_deleted_in_outlook_comes_back_with_its_rows(
+) -> None:
+    # An edit beats a delete, also one the ERP made while the pair was frozen (no ERP
+    # change this pass): the series is made again in Exchange, its modified occurrence
+    # with it, and its occurrence pair is booked like the master's.
+    edited = master(subject="Planung (neu)")
+    result = run(exchange=(deleted_exchange(),), links=(link(master()),),
+                 erp_current={1: edited}, erp_series=series(edited, row()))
+    create, moved = (step.exchange for step in result.steps)
+    assert isinstance(create, CreateInExchange) and isinstance(moved, UpdateOccurrence)
+    assert create.item.subject == "Planung (neu)" and moved.item.subject == "Planung (verlegt)"
+    assert moved.link is not None and moved.link.erp_seq == create.link.erp_seq
+
+
 def test_occurrence_links_of_a_series_without_a_master_link_are_forgotten() -> None:
     outcome = fate(run(links=(occurrence_link(row()),)), erp_id=2)
     assert outcome.link_dropped and outcome.deleted == set() and outcome.updated == {}

@@ -114,6 +114,10 @@ def _relinked(plan: Plan) -> str | None:
     return saved[0] if saved else None
 
 
+def _imported_actions(plan: Plan) -> list[CreateInErp]:
+    return [a for a in plan.actions if isinstance(a, CreateInErp)]
+
+
 def _imported(plan: Plan) -> list[ErpActivity]:
     return [a.activity for a in plan.actions if isinstance(a, CreateInErp)]
 
@@ -166,10 +170,14 @@ def test_a_new_task_that_does_not_go_on_with_the_series_is_not_its_continuation(
         "another rule": _next_in_to_do(task, recurrence=_rule("FREQ=WEEKLY;BYDAY=TH;COUNT=9")),
         "another ERP id": _next_in_to_do(task, erp_id=42),
         "completed": _next_in_to_do(task, status=TaskStatus.COMPLETED, percent_complete=100),
+        "another time zone": _next_in_to_do(task, recurrence=parse_rrule(
+            "FREQ=WEEKLY;BYDAY=TH;COUNT=3", start=THURSDAY, time_zone="America/New_York")),
     }
     for why, other in others.items():
         plan = _to_do_pass(task, ("L1", other))
         assert _relinked(plan) != "L1", why
+        # The completed task stays the row's: it is not imported as a one-off of its own.
+        assert "EX1" not in [a.exchange_id for a in _imported_actions(plan)], why
 
 
 def test_exchanges_way_needs_no_relink_and_is_not_refused_with_deleting_off() -> None:
@@ -226,3 +234,72 @@ def test_a_regenerating_task_is_refused_before_sending_where_to_do_cannot_hold_i
     assert changed.rejected and not changed.actions
     assert fate(run(kind=Kind.TASK, erp=(changed_erp(task),)), erp_id=1).created == {
         Side.EXCHANGE}  # EWS writes it
+
+
+def test_to_dos_new_task_stamped_with_the_rows_own_erp_id_still_takes_over_the_link() -> None:
+    # To Do may copy the completed task's properties to the new one, the ERP id included.
+    task = _task()
+    plan = _to_do_pass(task, ("N1", _next_in_to_do(task, erp_id=1)))
+    assert _relinked(plan) == "N1"
+    [one_off] = _imported(plan)
+    assert (one_off.status, one_off.recurrence) == (TaskStatus.COMPLETED, None)
+
+
+def test_a_task_moved_in_to_do_and_then_completed_goes_on_from_its_own_due_day() -> None:
+    # Moved from the 5th to the 12th, then completed: To Do's next task is due the 19th.
+    task = _task()
+    moved_then_done = replace(_completed_in_to_do(task), start=NEXT, due=NEXT)
+    after = date(2026, 11, 19)
+    carrier = _next_in_to_do(task, start=after, due=after)
+    plan = run(kind=Kind.TASK, capabilities=TO_DO, links=(link(task),), erp_current={1: task},
+               exchange=(changed_exchange(moved_then_done), changed_exchange(carrier, "N1")))
+    assert _relinked(plan) == "N1"
+    moved = fate(plan, erp_id=1).erp_written
+    assert moved is not None
+    assert (moved.due_at, moved.recurrence) == (
+        datetime(2026, 11, 19), "FREQ=WEEKLY;BYDAY=TH;COUNT=1")
+    [one_off] = _imported(plan)
+    assert (one_off.status, one_off.due_at) == (TaskStatus.COMPLETED, datetime(2026, 11, 12))
+
+
+def test_a_rule_removed_by_hand_in_to_do_moves_no_link_to_a_lookalike() -> None:
+    # Not completed, only its recurrence removed: no occurrence was done, nothing goes on.
+    task = _task()
+    single = exchange_copy(task, recurring=False, recurrence=None)
+    plan = run(kind=Kind.TASK, capabilities=TO_DO, links=(link(task),), erp_current={1: task},
+               exchange=(changed_exchange(single),
+                         changed_exchange(_next_in_to_do(task), "L1")))
+    assert _relinked(plan) != "L1"
+    assert [a.exchange_id for a in plan.actions if isinstance(a, CreateInErp)] == ["L1"]
+    row = fate(plan, erp_id=1).erp_written
+    assert row is not None and (row.status, row.recurrence) == (TaskStatus.NOT_STARTED, None)
+
+
+def test_to_do_carrying_a_series_on_leaves_the_other_linked_tasks_of_the_pass_alone() -> None:
+    # Linked tasks read unchanged, or edited without any series, before the completed one.
+    quiet = _task(erp_id=2, subject="Ablage", recurring=False, recurrence=None)
+    edited = _task(erp_id=3, subject="Post", recurring=False, recurrence=None)
+    task = _task()
+    plan = run(kind=Kind.TASK, capabilities=TO_DO,
+               links=(link(quiet, "Q1"), link(edited, "E1"), link(task)),
+               erp_current={1: task, 2: quiet, 3: edited},
+               exchange=(changed_exchange(exchange_copy(edited, subject="Post (neu)"), "E1"),
+                         changed_exchange(_completed_in_to_do(task)),
+                         changed_exchange(_next_in_to_do(task), "N1")))
+    assert _relinked(plan) == "N1"
+    assert [a.exchange_id for a in plan.actions if isinstance(a, CreateInErp)] == ["EX1"]
+    post = fate(plan, erp_id=3).erp_written
+    assert post is not None and post.subject == "Post (neu)"
+    assert not fate(plan, erp_id=2).updated
+
+
+def test_a_recurring_task_without_a_due_day_completed_in_to_do_is_taken_as_it_is() -> None:
+    # Nothing says which occurrence was done: the row follows the task, no link moves.
+    task = _task(due_at=None)
+    done = _completed_in_to_do(task)
+    plan = run(kind=Kind.TASK, capabilities=TO_DO, links=(link(task),), erp_current={1: task},
+               exchange=(changed_exchange(replace(done, due=None)),
+                         changed_exchange(_next_in_to_do(task, due=None), "L1")))
+    assert _relinked(plan) != "L1"
+    row = fate(plan, erp_id=1).erp_written
+    assert row is not None and (row.status, row.recurrence) == (TaskStatus.COMPLETED, None)
