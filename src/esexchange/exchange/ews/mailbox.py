@@ -23,6 +23,7 @@ from exchangelib.errors import (
     ErrorExceededConnectionCount,
     ErrorIrresolvableConflict,
     ErrorItemNotFound,
+    ErrorItemSave,
 )
 from exchangelib.folders import Calendar, Root, Tasks
 from exchangelib.items import (
@@ -102,6 +103,8 @@ class EwsMailbox:
         self._who = who
         self._zone = zone
         self._folders: dict[Kind, Any] = {}
+        self._claim_seen_missing = False
+        """The last ``read_claim`` found none: ``write_claim`` creates it straight away."""
         self.requests = RequestCounter()
         """EWS requests sent for this mailbox so far (for benchmarks and logs)."""
         self.page_size = min(settings.sync_page_size, _MAX_SYNC_PAGE)
@@ -494,24 +497,42 @@ class EwsMailbox:
         """The ``esExchange.Claim`` user configuration of the calendar (its dictionary)."""
         with self._call():
             calendar = self._calendar_with_id()
+            self._claim_seen_missing = False
             try:
                 found = self._retrying(lambda: calendar.get_user_configuration(
                     name=CLAIM_NAME, properties="Dictionary"))
             except ErrorItemNotFound:
+                self._claim_seen_missing = True
                 return None
             return MailboxClaim.from_fields(found.dictionary or {})
 
     def write_claim(self, claim: MailboxClaim) -> None:
-        """Create or replace the ``esExchange.Claim`` user configuration of the calendar."""
+        """Create or replace the ``esExchange.Claim`` user configuration of the calendar.
+
+        Replaced first, created when there is none; created first when ``read_claim`` has
+        just found none (a new mailbox: one request instead of two), replaced when it
+        exists after all (written meanwhile by another installation)."""
         with self._call():
             calendar = self._calendar_with_id()
             fields = claim.to_fields()
+
+            def update() -> Any:
+                return calendar.update_user_configuration(name=CLAIM_NAME, dictionary=fields)
+
+            def create() -> Any:
+                return calendar.create_user_configuration(name=CLAIM_NAME, dictionary=fields)
+
+            if self._claim_seen_missing:
+                self._claim_seen_missing = False
+                try:
+                    self._retrying(create)
+                except ErrorItemSave:  # what Exchange answers when the name exists
+                    self._retrying(update)
+                return
             try:
-                self._retrying(lambda: calendar.update_user_configuration(
-                    name=CLAIM_NAME, dictionary=fields))
+                self._retrying(update)
             except ErrorItemNotFound:
-                self._retrying(lambda: calendar.create_user_configuration(
-                    name=CLAIM_NAME, dictionary=fields))
+                self._retrying(create)
 
     def _calendar_with_id(self) -> Any:
         """The calendar with its folder id (exchangelib wants one for user configurations):
