@@ -241,7 +241,7 @@ def test_a_later_connection_of_the_process_skips_the_probes_and_known_categories
         assert anna.changes(Kind.APPOINTMENT, state).changes == ()
         # No auth or version probe, no category read: one request per folder read.
         assert anna.requests.by_operation == Counter({"SyncFolderItems": 1})
-        assert anna.read_claim() is None  # the calendar's id is known: no GetFolder
+        assert anna.read_claim() is None  # addressed by the calendar's name: no GetFolder
         assert anna.requests.by_operation == Counter(
             {"SyncFolderItems": 1, "GetUserConfiguration": 1})
         anna.ensure_categories([Category("ES_1_Visit", 9)])  # the ERP's colour changed
@@ -279,3 +279,4 @@ def test_a_claim_found_missing_is_created_in_one_request_and_one_written_meanwhi
     ben.write_claim(mine)
     assert other.read_claim() == mine
     assert ben.requests.by_operation["UpdateUserConfiguration"] == 1
+    assert "GetFolder" not in ben.requests.by_operation  # the calendar by its name
