@@ -534,8 +534,11 @@ class EwsMailbox:
                 self._claim_seen_missing = False
                 try:
                     self._retrying(create)
-                except ErrorItemSave:  # what Exchange answers when the name exists
-                    self._retrying(update)
+                except ErrorItemSave as refused:  # what Exchange answers when it exists
+                    try:
+                        self._retrying(update)
+                    except ErrorItemNotFound:
+                        raise refused from None  # it does not: the create's own failure
                 return
             try:
                 self._retrying(update)
