@@ -11,6 +11,7 @@ import pytest
 from exchangelib import Attendee, CalendarItem, EWSDateTime, Mailbox
 from exchangelib.items import SEND_TO_NONE
 
+from esexchange.domain.claims import MailboxClaim
 from esexchange.domain.model import (
     Category,
     ExchangeItem,
@@ -240,7 +241,7 @@ def test_a_later_connection_of_the_process_skips_the_probes_and_known_categories
         assert anna.changes(Kind.APPOINTMENT, state).changes == ()
         # No auth or version probe, no category read: one request per folder read.
         assert anna.requests.by_operation == Counter({"SyncFolderItems": 1})
-        assert anna.read_claim() is None  # the calendar's id is known: no GetFolder
+        assert anna.read_claim() is None  # addressed by the calendar's name: no GetFolder
         assert anna.requests.by_operation == Counter(
             {"SyncFolderItems": 1, "GetUserConfiguration": 1})
         anna.ensure_categories([Category("ES_1_Visit", 9)])  # the ERP's colour changed
@@ -258,3 +259,24 @@ def test_ensure_categories_keeps_the_users_own(anna: EwsMailbox, outlook: Outloo
     before = anna.requests.count
     anna.ensure_categories([Category("ES_2_Call", 4)])
     assert anna.requests.count - before == 1  # read, nothing to write
+
+
+def test_a_claim_found_missing_is_created_in_one_request_and_one_written_meanwhile_replaced(
+    connection: EwsConnection, anna: EwsMailbox,
+) -> None:
+    at = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+    mine = MailboxClaim("inst-a", "db-host/erp", "host-a", at, at + timedelta(minutes=15))
+    theirs = MailboxClaim("inst-b", "db-host/erp", "host-b", at, at + timedelta(minutes=15))
+    assert anna.read_claim() is None
+    before = Counter(anna.requests.by_operation)
+    anna.write_claim(mine)
+    assert anna.requests.by_operation - before == Counter({"CreateUserConfiguration": 1})
+    assert anna.read_claim() == mine
+
+    ben, other = connection.mailbox(BEN), connection.mailbox(BEN)
+    assert ben.read_claim() is None
+    other.write_claim(theirs)  # another installation, between ben's read and write
+    ben.write_claim(mine)
+    assert other.read_claim() == mine
+    assert ben.requests.by_operation["UpdateUserConfiguration"] == 1
+    assert "GetFolder" not in ben.requests.by_operation  # the calendar by its name

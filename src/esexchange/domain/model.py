@@ -129,9 +129,11 @@ class Item:
 
     def content_hash(self) -> str:
         """A stable digest of the content; equal content gives an equal hash on any host."""
-        return hashlib.sha256(
-            json.dumps(item_to_json(self), sort_keys=True, ensure_ascii=False).encode()
-        ).hexdigest()
+        return hashlib.sha256(_HASHED_JSON.encode(item_to_json(self)).encode()).hexdigest()
+
+
+_HASHED_JSON = json.JSONEncoder(sort_keys=True, ensure_ascii=False)
+"""``json.dumps(..., sort_keys=True, ensure_ascii=False)``, its encoder built once."""
 
 
 _SERIES_FIELDS = frozenset({"recurrence", "exdates"})
@@ -143,16 +145,26 @@ ERP_OWNED_FIELDS: frozenset[str] = frozenset({"equipment", "priority_name"})
 """Fields only the ERP changes; their value read back from Exchange is ignored."""
 
 
+_ITEM_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Item))
+_AS_IS: frozenset[type] = frozenset({str, int, bool, type(None), Kind, Importance, TaskStatus})
+"""Types whose values ``item_to_json`` keeps as they are (looked up by exact type)."""
+
+
 def item_to_json(item: Item) -> dict[str, object]:
     """A JSON-safe dict of an item (dates as ISO strings, tagged by type)."""
     out: dict[str, object] = {}
     # getattr per field, not asdict(): the same values without asdict's deep copies,
-    # which made hashing the hot spot of a pass.
-    for name, value in ((f.name, getattr(item, f.name)) for f in fields(item)):
+    # which made hashing the hot spot of a pass; the field names and the common types
+    # looked up once (this runs two or three times per item of a pass).
+    names = _ITEM_FIELDS if type(item) is Item else tuple(f.name for f in fields(item))
+    for name in names:
+        value = getattr(item, name)
         if name in _SERIES_FIELDS:
             if value:  # left out when empty: items that are no series hash as before
                 out[name] = value if name == "recurrence" else {
                     "dts": [moment.isoformat() for moment in value]}
+        elif type(value) in _AS_IS:
+            out[name] = value
         elif isinstance(value, datetime):
             out[name] = {"dt": value.isoformat()}
         elif isinstance(value, date):

@@ -44,16 +44,7 @@ def activity_from_row(
         return None
     fields: dict[str, Any] = {}
     problem = ""
-    readers: dict[str, Callable[[Any], Any]] = {
-        "subject": _text, "text": _text, "location": _text,
-        "start_at": _time, "end_at": _time, "due_at": _time, "completed_at": _time,
-        "all_day": _switch, "private": _switch, "status": _status,
-        "percent_complete": lambda v: 0 if v is None else _number(v),
-        "priority_id": _optional_number, "activity_type_no": _optional_number,
-        "reminder_minutes": _minutes,
-        "series_id": _optional_number, "original_start": _time,
-    }
-    for column, read in readers.items():
+    for column, read in _READERS:
         value = getattr(row, column)
         try:
             fields[column] = read(value)
@@ -73,6 +64,10 @@ def activity_from_row(
         recurring=recurrence is not None or fields["series_id"] is not None,
         recurrence=recurrence, exdates=tuple(exdates),
     )
+
+
+def _percent(value: Any) -> int:
+    return 0 if value is None else _number(value)
 
 
 def _kind(value: Any) -> Kind | None:
@@ -173,3 +168,15 @@ def _safe(read: Callable[[Any], T], value: Any, default: T) -> T:
 def _shown(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+_READERS: tuple[tuple[str, Callable[[Any], Any]], ...] = (
+    ("subject", _text), ("text", _text), ("location", _text),
+    ("start_at", _time), ("end_at", _time), ("due_at", _time), ("completed_at", _time),
+    ("all_day", _switch), ("private", _switch), ("status", _status),
+    ("percent_complete", _percent),
+    ("priority_id", _optional_number), ("activity_type_no", _optional_number),
+    ("reminder_minutes", _minutes),
+    ("series_id", _optional_number), ("original_start", _time),
+)
+"""Each column of an activity row with the function that reads it, in this order."""

@@ -23,6 +23,7 @@ from exchangelib.errors import (
     ErrorExceededConnectionCount,
     ErrorIrresolvableConflict,
     ErrorItemNotFound,
+    ErrorItemSave,
 )
 from exchangelib.folders import Calendar, Root, Tasks
 from exchangelib.items import (
@@ -33,8 +34,19 @@ from exchangelib.items import (
     SAVE_ONLY,
     SEND_TO_NONE,
 )
-from exchangelib.properties import DistinguishedFolderId, OccurrenceItemId
+from exchangelib.properties import (
+    DistinguishedFolderId,
+    OccurrenceItemId,
+    UserConfiguration,
+    UserConfigurationName,
+    UserConfigurationNameMNS,
+)
 from exchangelib.properties import Mailbox as MailboxAddress
+from exchangelib.services import (
+    CreateUserConfiguration,
+    GetUserConfiguration,
+    UpdateUserConfiguration,
+)
 
 from esexchange.domain.claims import CLAIM_NAME, MailboxClaim
 from esexchange.domain.errors import RecurrenceRefused
@@ -102,6 +114,8 @@ class EwsMailbox:
         self._who = who
         self._zone = zone
         self._folders: dict[Kind, Any] = {}
+        self._claim_seen_missing = False
+        """The last ``read_claim`` found none: ``write_claim`` creates it straight away."""
         self.requests = RequestCounter()
         """EWS requests sent for this mailbox so far (for benchmarks and logs)."""
         self.page_size = min(settings.sync_page_size, _MAX_SYNC_PAGE)
@@ -474,58 +488,82 @@ class EwsMailbox:
         if not categories or self._memo.categories_known(self.address, categories):
             return
         with self._call():
-            calendar = self._calendar_with_id()
             try:
-                current = self._retrying(lambda: calendar.get_user_configuration(
-                    name=CONFIGURATION_NAME, properties="XmlData"
-                ))
+                current = self._retrying(lambda: self._read_configuration(
+                    CONFIGURATION_NAME, "XmlData"))
                 xml_data, exists = current.xml_data, True
             except ErrorItemNotFound:
                 xml_data, exists = None, False
             merged = merge_categories(xml_data, categories, datetime.now(UTC))
             if merged is not None:
-                write = calendar.update_user_configuration if exists else (
-                    calendar.create_user_configuration
-                )
-                self._retrying(lambda: write(name=CONFIGURATION_NAME, xml_data=merged))
+                write = UpdateUserConfiguration if exists else CreateUserConfiguration
+                self._retrying(lambda: self._write_configuration(
+                    write, CONFIGURATION_NAME, xml_data=merged))
         self._memo.categories_made_sure(self.address, categories)
 
     def read_claim(self) -> MailboxClaim | None:
         """The ``esExchange.Claim`` user configuration of the calendar (its dictionary)."""
         with self._call():
-            calendar = self._calendar_with_id()
+            self._claim_seen_missing = False
             try:
-                found = self._retrying(lambda: calendar.get_user_configuration(
-                    name=CLAIM_NAME, properties="Dictionary"))
+                found = self._retrying(lambda: self._read_configuration(
+                    CLAIM_NAME, "Dictionary"))
             except ErrorItemNotFound:
+                self._claim_seen_missing = True
                 return None
             return MailboxClaim.from_fields(found.dictionary or {})
 
     def write_claim(self, claim: MailboxClaim) -> None:
-        """Create or replace the ``esExchange.Claim`` user configuration of the calendar."""
-        with self._call():
-            calendar = self._calendar_with_id()
-            fields = claim.to_fields()
-            try:
-                self._retrying(lambda: calendar.update_user_configuration(
-                    name=CLAIM_NAME, dictionary=fields))
-            except ErrorItemNotFound:
-                self._retrying(lambda: calendar.create_user_configuration(
-                    name=CLAIM_NAME, dictionary=fields))
+        """Create or replace the ``esExchange.Claim`` user configuration of the calendar.
 
-    def _calendar_with_id(self) -> Any:
-        """The calendar with its folder id (exchangelib wants one for user configurations):
-        known to this process from an earlier pass (``memo.py``), or resolved once."""
-        calendar = self._folder(Kind.APPOINTMENT)
-        if calendar.id is None:
-            known = self._memo.calendar_id(self.address)
-            if known is not None:
-                calendar.id, calendar.changekey = known
-            else:
-                self._resolve_folders()
-                calendar = self._folder(Kind.APPOINTMENT)
-                self._memo.remember_calendar_id(self.address, calendar.id, calendar.changekey)
-        return calendar
+        Replaced first, created when there is none; created first when ``read_claim`` has
+        just found none (a new mailbox: one request instead of two), replaced when it
+        exists after all (written meanwhile by another installation)."""
+        with self._call():
+            fields = claim.to_fields()
+
+            def update() -> Any:
+                return self._write_configuration(
+                    UpdateUserConfiguration, CLAIM_NAME, dictionary=fields)
+
+            def create() -> Any:
+                return self._write_configuration(
+                    CreateUserConfiguration, CLAIM_NAME, dictionary=fields)
+
+            if self._claim_seen_missing:
+                self._claim_seen_missing = False
+                try:
+                    self._retrying(create)
+                except ErrorItemSave as refused:  # what Exchange answers when it exists
+                    try:
+                        self._retrying(update)
+                    except ErrorItemNotFound:
+                        raise refused from None  # it does not: the create's own failure
+                return
+            try:
+                self._retrying(update)
+            except ErrorItemNotFound:
+                self._retrying(create)
+
+    # User configurations of the calendar, addressed by its well-known name and the
+    # mailbox (a DistinguishedFolderId, as the EWS Managed API's UserConfiguration.Bind
+    # does): exchangelib's folder methods want the folder's id, which cost a GetFolder
+    # per mailbox and process.
+
+    def _read_configuration(self, name: str, properties: str) -> Any:
+        return GetUserConfiguration(account=self._account).get(
+            user_configuration_name=UserConfigurationNameMNS(
+                name=name, folder=self._folder(Kind.APPOINTMENT)),
+            properties=properties,
+        )
+
+    def _write_configuration(self, service: type[Any], name: str, **values: Any) -> Any:
+        configuration = UserConfiguration(
+            user_configuration_name=UserConfigurationName(
+                name=name, folder=self._folder(Kind.APPOINTMENT)),
+            **values,
+        )
+        return service(account=self._account).get(user_configuration=configuration)
 
     # --- helpers ------------------------------------------------------------------------
 

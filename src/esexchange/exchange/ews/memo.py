@@ -3,11 +3,11 @@
 The service opens a fresh ``EwsConnection`` for every pass, and ``esexchange sync`` one
 per connection; without a memory each would pay the same fixed round trips again: the
 authentication-scheme probe, the version probe (a ``ConvertId``), and per mailbox the
-calendar's id (a ``GetFolder``: user configurations, the category list and the claim, are
-addressed by it) and the master category list (``GetUserConfiguration``) even when
-nothing about the categories changed. With them (and the installation claim checked
-only before a pass's first write: ``service.claims``), an idle pass costs one
-``SyncFolderItems`` per synchronized folder.
+master category list (``GetUserConfiguration``) even when nothing about the categories
+changed. With them (and the installation claim checked only before a pass's first write:
+``service.claims``), an idle pass costs one ``SyncFolderItems`` per synchronized folder.
+(User configurations, the category list and the claim, are addressed by the calendar's
+well-known name, so no mailbox needs a ``GetFolder`` for its calendar's id.)
 
 ``ServerMemo`` is looked up by (EWS URL, signed-in identity). The category list is read
 again only when the entries esExchange wants differ from those it last made sure of in
@@ -36,17 +36,7 @@ class ServerMemo:
     version: Any = None
     """exchangelib's ``Version`` (build and API version) the server answered with."""
     categories: dict[str, str] = field(default_factory=dict)
-    calendars: dict[str, tuple[str, str | None]] = field(default_factory=dict)
-    """Per mailbox (lower case) its calendar's folder id and change key."""
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    def calendar_id(self, mailbox: str) -> tuple[str, str | None] | None:
-        with self.lock:
-            return self.calendars.get(mailbox.lower())
-
-    def remember_calendar_id(self, mailbox: str, folder_id: str, changekey: str | None) -> None:
-        with self.lock:
-            self.calendars[mailbox.lower()] = (folder_id, changekey)
 
     def categories_known(self, mailbox: str, wanted: Sequence[Category]) -> bool:
         with self.lock:

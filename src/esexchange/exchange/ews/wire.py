@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from exchangelib import EWSTimeZone
 from exchangelib.util import TNS
@@ -92,11 +93,14 @@ def _bounds(item: ExchangeItem, zone: EWSTimeZone) -> tuple[datetime, datetime]:
 
 
 def _in_zone(value: date | datetime, zone: EWSTimeZone) -> datetime:
+    # The zone as a plain ZoneInfo (the same rules): EWSTimeZone.fromutc wraps every
+    # result in an EWSDateTime, a third of this function's CPU, for the same text.
+    plain = ZoneInfo(zone.key)
     if isinstance(value, datetime):
         if value.tzinfo is None:
             raise ValueError(f"time {value.isoformat()} has no time zone (UTC expected)")
-        return value.astimezone(UTC).astimezone(zone)
-    return datetime.combine(value, time(0, 0)).replace(tzinfo=zone)
+        return value.astimezone(UTC).astimezone(plain)
+    return datetime.combine(value, time(0, 0)).replace(tzinfo=plain)
 
 
 def _ews_datetime(value: datetime) -> str:
