@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from prometheus_client import generate_latest
-from sqlalchemy import insert, select, text
+from sqlalchemy import Engine, insert, select, text
 from sqlalchemy.exc import DBAPIError
 from typer.testing import CliRunner
 
@@ -75,13 +75,19 @@ def test_wrong_passwords_are_refused_and_then_slowed_down(config_sqlite_url: str
     assert sign_in(engine, "erika", "wrong", now + timedelta(seconds=4)).wait_seconds == 0
 
 
-def test_a_lease_is_renewed_while_its_pass_runs_longer_than_the_lease(
-    config_db_url: str,
-) -> None:
-    engine = open_engine(config_db_url)
+def _with_connection_hq(url: str) -> Engine:
+    """The database at ``url`` with an EWS connection ``hq`` (secret ``secret``)."""
+    engine = open_engine(url)
     config.add_connection(engine, ConnectionConfig(
         name="hq", backend=Backend.EWS, auth=Auth.USER, upn="svc@example.test",
         ews_url="https://mail.example.test/EWS/Exchange.asmx"), "secret")
+    return engine
+
+
+def test_a_lease_is_renewed_while_its_pass_runs_longer_than_the_lease(
+    config_db_url: str,
+) -> None:
+    engine = _with_connection_hq(config_db_url)
     scope = Scope(config.get_connection(engine, "hq").id or 0, 1)
     refused: list[str] = []
     with mailbox_lease(engine, scope, holder="elsewhere:1:a", now=datetime.now(UTC),
@@ -120,10 +126,7 @@ def test_a_lease_left_by_a_dead_process_of_this_host_does_not_keep_its_mailbox_w
     """A worker killed mid-pass leaves its lease behind; a worker on the same host takes
     the mailbox over at once instead of waiting for the lease to lapse. A lease held
     elsewhere (another host, which this one cannot see) still keeps its mailbox."""
-    engine = open_engine(config_sqlite_url)
-    config.add_connection(engine, ConnectionConfig(
-        name="hq", backend=Backend.EWS, auth=Auth.USER, upn="svc@example.test",
-        ews_url="https://mail.example.test/EWS/Exchange.asmx"), "secret")
+    engine = _with_connection_hq(config_sqlite_url)
     config.add_personnel(engine, "hq", ["anna.berg@example.com", "bernd.lang@example.com"])
     connection = config.get_connection(engine, "hq").id
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
@@ -213,10 +216,7 @@ class _Opened:
 def test_the_service_opens_a_connection_again_only_when_what_it_was_opened_from_changed(
     config_sqlite_url: str,
 ) -> None:
-    engine = open_engine(config_sqlite_url)
-    config.add_connection(engine, ConnectionConfig(
-        name="hq", backend=Backend.EWS, auth=Auth.USER, upn="svc@example.test",
-        ews_url="https://mail.example.test/EWS/Exchange.asmx"), "secret")
+    engine = _with_connection_hq(config_sqlite_url)
     opened: list[_Opened] = []
 
     def opener(engine: Any, conn: ConnectionConfig, zone: str) -> Any:
