@@ -1,7 +1,8 @@
 """What this process learnt about an EWS server, kept for the life of the process.
 
-The service opens a fresh ``EwsConnection`` for every pass, and ``esexchange sync`` one
-per connection; without a memory each would pay the same fixed round trips again: the
+``esexchange sync`` opens an ``EwsConnection`` per run, and the service opens one again
+whenever the stored connection changed (``service.adapter.OpenConnections``); without a
+memory each would pay the same fixed round trips again: the
 authentication-scheme probe, the version probe (a ``ConvertId``), and per mailbox the
 master category list (``GetUserConfiguration``) even when nothing about the categories
 changed. With them (and the installation claim checked only before a pass's first write:

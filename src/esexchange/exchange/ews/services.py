@@ -177,6 +177,10 @@ class SyncItems(SyncFolderItems):
     from the answer's ItemIds without building exchangelib items (a read-flag change:
     (its type, ``None``)); also understands an error answer without a SyncState."""
 
+    def __init__(self, *args: Any, folder_element: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._folder_element = folder_element
+
     def _elem_to_obj(self, elem: Any) -> Any:
         change_type = self.change_types_map[elem.tag]
         if change_type == self.READ_FLAG_CHANGE:
@@ -187,10 +191,6 @@ class SyncItems(SyncFolderItems):
             model = BaseFolder.item_model_from_tag(elem[0].tag)
             item_id = elem[0].find(f"{{{TNS}}}ItemId")
         return change_type, Listed(model, item_id.get("Id"), item_id.get("ChangeKey"))
-
-    def __init__(self, *args: Any, folder_element: Any = None, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._folder_element = folder_element
 
     def get_payload(self, folder: Any, shape: Any, additional_fields: Any, sync_state: Any,
                     ignore: Any, max_changes_returned: Any, sync_scope: Any) -> Any:
