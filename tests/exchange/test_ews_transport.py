@@ -1,15 +1,20 @@
-"""The wire path under exchangelib: answers are handed to its parser in large chunks."""
+"""The wire path under exchangelib: answers are handed to its parser in large chunks, the
+proxies are read once, and a POST prepared the lean way is the one requests would send."""
 
 from __future__ import annotations
 
 import http.server
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 import requests
+from oauthlib.oauth2 import BackendApplicationClient
+from requests.auth import HTTPBasicAuth
+from requests_ntlm import HttpNtlmAuth
+from requests_oauthlib import OAuth2Session
 
-from esexchange.exchange.ews.transport import READ_CHUNK
+from esexchange.exchange.ews.transport import READ_CHUNK, LeanOAuth2Session, LeanSession
 from tests.exchange.ews_helpers import connected, user_settings
 from tests.support.sandbox import RunningSandbox
 
@@ -118,3 +123,97 @@ def test_no_proxy_keeps_the_requests_off_the_proxy(
     monkeypatch.setenv("NO_PROXY", "127.0.0.1")
     _check_through(ews.url)
     assert recording_proxy.seen == []
+
+
+class _Recorder(requests.adapters.BaseAdapter):
+    """An adapter that keeps what it was asked to send and answers 200."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent: list[tuple[requests.PreparedRequest, dict[str, object]]] = []
+
+    def send(self, request: requests.PreparedRequest, **kwargs: object) -> requests.Response:
+        self.sent.append((request, kwargs))
+        response = requests.Response()
+        response.status_code, response.url, response.request = 200, request.url, request
+        response._content = b"<ok/>"
+        return response
+
+    def close(self) -> None:
+        pass
+
+
+def _sent(session: requests.Session, post: Callable[[], object]) -> dict[str, object]:
+    recorder = _Recorder()
+    session.mount("https://", recorder)
+    post()
+    (request, kwargs), = recorder.sent
+    return {
+        "method": request.method, "url": request.url, "headers": dict(request.headers),
+        "body": request.body,
+        "hooks": {event: [getattr(h, "__qualname__", h) for h in hooks]
+                  for event, hooks in request.hooks.items()},
+        "cookies": sorted((c.name, c.value) for c in request._cookies or []),
+        **kwargs,
+    }
+
+
+def _configured(session: requests.Session, auth: object) -> requests.Session:
+    """A session set up as exchangelib and ``_TlsSessions`` set theirs up."""
+    session.headers.update({"Content-Type": "text/xml; charset=utf-8", "Accept-Encoding": "gzip"})
+    session.auth = auth  # type: ignore[assignment]
+    session.trust_env = False
+    session.proxies = {"https": "http://proxy.example.test:3128"}
+    session.cookies.set("X-BackEndCookie", "anna=u56Lnp2ejJqBx8", domain="mail.example.test")
+    session.hooks["response"].append(_response_hook)
+    return session
+
+
+def _response_hook(response: requests.Response, **_kwargs: object) -> None:
+    """A session's own response hook (none of ours has one; requests keeps them)."""
+
+
+@pytest.mark.parametrize("auth", [None, HTTPBasicAuth("svc", "pw"), HttpNtlmAuth("svc", "pw")],
+                         ids=["none", "basic", "ntlm"])
+def test_a_lean_post_is_sent_as_requests_would_send_it(auth: object) -> None:
+    # LeanSession prepares EWS's POSTs in fewer steps; what goes out must not differ: the
+    # headers (None removes one), the affinity cookie Exchange set, the auth (NTLM
+    # registers a hook), the proxies, and a URL requests re-quotes.
+    url = "https://Mail.Example.test/EWS/Exchange.asmx?a=b c"
+    body = b"<s:Envelope>\xc3\xa4</s:Envelope>"
+    headers = {"X-AnchorMailbox": "anna@example.test", "Accept-Encoding": None}
+
+    def post(session: requests.Session) -> Callable[[], object]:
+        return lambda: session.post(url, data=body, headers=headers, allow_redirects=False,
+                                    timeout=(5, 120), stream=False)
+
+    lean = _configured(LeanSession(), auth)
+    plain = _configured(requests.Session(), auth)
+    assert _sent(lean, post(lean)) == _sent(plain, post(plain))
+
+
+def test_a_lean_oauth_post_carries_the_token_as_requests_oauthlib_sends_it() -> None:
+    token = {"access_token": "app-token", "token_type": "Bearer", "expires_in": 3600}
+
+    def session(cls: type[OAuth2Session]) -> requests.Session:
+        return _configured(cls(client=BackendApplicationClient("app"), token=token), None)
+
+    lean, plain = session(LeanOAuth2Session), session(OAuth2Session)
+    url, body = "https://mail.example.test/EWS/Exchange.asmx", b"<s:Envelope/>"
+    sent = _sent(lean, lambda: lean.post(url, data=body, allow_redirects=False))
+    assert sent == _sent(plain, lambda: plain.post(url, data=body, allow_redirects=False))
+    assert sent["headers"]["Authorization"] == "Bearer app-token"  # type: ignore[index]
+
+
+@pytest.mark.parametrize("call", [
+    lambda s, url: s.get(url, params={"q": "1"}),
+    lambda s, url: s.post(url, data={"form": "field"}),
+    lambda s, url: s.post(url, data=b"<x/>", verify=False),
+], ids=["get", "form", "verify"])
+def test_anything_but_a_plain_post_goes_the_ordinary_way(
+    call: Callable[[requests.Session, str], object],
+) -> None:
+    lean = _configured(LeanSession(), None)
+    plain = _configured(requests.Session(), None)
+    url = "https://mail.example.test/EWS/Exchange.asmx"
+    assert _sent(lean, lambda: call(lean, url)) == _sent(plain, lambda: call(plain, url))
