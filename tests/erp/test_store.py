@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine, event, text
+from sqlalchemy import Connection, Engine, event, text
+from sqlalchemy.pool import StaticPool
 
 from esexchange.domain.errors import ItemRejected
 from esexchange.domain.model import (
@@ -18,8 +21,10 @@ from esexchange.domain.model import (
     TaskStatus,
 )
 from esexchange.domain.state import Link
+from esexchange.erp.db import bookkeeping_connection, open_engine, write_connection
 from esexchange.erp.errors import ActivityNotFound
 from esexchange.erp.port import Cursor, Scope
+from esexchange.erp.script import install
 from esexchange.erp.store import SqlErpStore
 from tests.erp.conftest import Erp
 
@@ -291,3 +296,22 @@ def test_cursor_waits_for_a_transaction_still_writing(fresh_postgres_url: str) -
     assert [c.erp_id for c in seen] == [later]
     assert passed == erp.sql("SELECT max(seq) FROM esx_change")
     engine.dispose()
+
+
+def test_only_the_services_bookkeeping_commits_without_waiting_for_the_disk(
+    sqlite_url: str,
+) -> None:
+    # SQLite: a lease or a pass record may skip the disk wait (its holder dies with the
+    # machine), what the sync writes may not, on the same pooled connection either way.
+    engine = open_engine(sqlite_url, poolclass=StaticPool)
+    install(engine)
+
+    def synchronous(opened: Callable[[Engine], AbstractContextManager[Connection]]) -> int:
+        with opened(engine) as conn, conn.begin():
+            return int(conn.exec_driver_sql("PRAGMA synchronous").scalar_one())
+
+    full, normal = 2, 1
+    assert synchronous(write_connection) == full
+    assert synchronous(bookkeeping_connection) == normal
+    assert synchronous(write_connection) == full
+    assert synchronous(lambda e: e.connect()) == full

@@ -34,6 +34,7 @@ from esexchange.service.daemon import ServiceSettings, SyncService
 from esexchange.service.installation import installation
 from esexchange.service.leases import MailboxBusy, abandoned_after, mailbox_lease
 from esexchange.service.metrics import ServiceMetrics
+from esexchange.service.runner import SWITCH_INTERVAL, share_the_interpreter
 from tests.support.postgres import Cluster
 
 PASSWORD = "correct horse battery"
@@ -105,6 +106,40 @@ def test_a_lease_is_renewed_while_its_pass_runs_longer_than_the_lease(
     with mailbox_lease(engine, scope, holder="other-host:2:b", now=datetime.now(UTC),
                        mailbox="anna@example.test"):
         pass
+
+
+def test_a_short_lease_taken_while_a_long_one_is_held_is_renewed_in_time(
+    config_db_url: str,
+) -> None:
+    # One thread renews every lease of the process; taken while it waits out a 15-minute
+    # lease's renewal, a 1.5 s lease must still be renewed before it lapses.
+    engine = _with_connection_hq(config_db_url)
+    connection_id = config.get_connection(engine, "hq").id or 0
+    with mailbox_lease(engine, Scope(connection_id, 1), holder="here:1:a", now=datetime.now(UTC),
+                       mailbox="anna@example.test"):
+        time.sleep(0.2)  # the renewing thread now waits for the long lease's turn
+        with mailbox_lease(engine, Scope(connection_id, 2), holder="here:1:b",
+                           now=datetime.now(UTC), mailbox="bernd@example.test",
+                           duration=timedelta(seconds=1.5)):
+            time.sleep(2.5)
+            with pytest.raises(MailboxBusy), mailbox_lease(
+                engine, Scope(connection_id, 2), holder="there:2:c", now=datetime.now(UTC),
+                mailbox="bernd@example.test",
+            ):
+                pass
+
+
+def test_passes_on_several_threads_get_the_interpreter_in_short_turns() -> None:
+    before = sys.getswitchinterval()
+    try:
+        sys.setswitchinterval(0.005)  # Python's default
+        share_the_interpreter()
+        assert sys.getswitchinterval() == pytest.approx(SWITCH_INTERVAL)
+        sys.setswitchinterval(0.0002)  # someone else's shorter one is kept
+        share_the_interpreter()
+        assert sys.getswitchinterval() == pytest.approx(0.0002)
+    finally:
+        sys.setswitchinterval(before)
 
 
 def test_a_copy_of_the_database_becomes_an_installation_of_its_own(

@@ -43,7 +43,7 @@ from esexchange.service.adapter import OpenConnections
 from esexchange.service.leases import LEASE_DURATION, holder_is_gone, new_holder
 from esexchange.service.metrics import ServiceMetrics
 from esexchange.service.realtime import Realtime, RealtimeSettings
-from esexchange.service.runner import sync_connection
+from esexchange.service.runner import share_the_interpreter, sync_connection
 from esexchange.service.webhooks import NotificationInbox
 from esexchange.status import pass_history
 
@@ -104,6 +104,7 @@ class SyncService:
         """Schedule passes until ``stop``; then let the passes in flight finish."""
         workers.register(self.engine, self.holder, self.settings.address)
         name_this_worker(self.holder)
+        share_the_interpreter()
         log.info("worker %s started (%d mailboxes at once)", self.holder, self.settings.workers)
         pool = ThreadPoolExecutor(self.settings.workers, thread_name_prefix="esx-pass")
         watchers = Realtime(self.engine, self.settings.realtime, self.wake, self.holder,

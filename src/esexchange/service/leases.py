@@ -5,8 +5,9 @@ Two passes over the same mailbox at once (the service and an administrator's
 A pass therefore takes the mailbox's lease first; the primary key makes taking it atomic
 on SQLite and PostgreSQL alike. A lease expires, so a crashed holder blocks nobody for
 long, and one left by a dead process of the same host is taken over at once. While the
-block runs, a thread renews the lease every third of its duration, so a pass longer than
-the lease keeps it; a holder that dies stops renewing and its lease lapses.
+block runs, the lease is renewed every third of its duration (one thread of the process
+renews them all), so a pass longer than the lease keeps it; a holder that dies stops
+renewing and its leases lapse.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -34,7 +37,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from esexchange.domain.errors import EsExchangeError
-from esexchange.erp.db import write_connection
+from esexchange.erp.db import bookkeeping_connection
 from esexchange.erp.port import Scope
 from esexchange.erp.schema import esx_lease
 
@@ -81,51 +84,95 @@ def mailbox_lease(
     """Hold the lease of ``scope`` inside the block, renewed while it runs;
     ``MailboxBusy`` when another has it."""
     _take(engine, scope, holder, now, mailbox, duration)
-    done = threading.Event()
-    renewer = threading.Thread(target=_renew, args=(engine, scope, holder, duration, done),
-                               name=f"esx-lease-{mailbox}", daemon=True)
-    renewer.start()
+    _renewals.hold(engine, holder, duration)
     lease = Lease()
     try:
         yield lease
     finally:
-        done.set()
-        renewer.join()
+        _renewals.release(engine, holder, duration)
         _release(engine, scope, holder, lease)
 
 
 def _release(engine: Engine, scope: Scope, holder: str, lease: Lease) -> None:
     mine = {**_key(scope), "holder": holder}
     try:
-        with write_connection(engine) as db, db.begin():
+        with bookkeeping_connection(engine) as db, db.begin():
             for write in lease._on_release:
                 write(db)
             db.execute(_MINE, mine)
     except SQLAlchemyError:
         if not lease._on_release:
             raise
-        with write_connection(engine) as db, db.begin():
+        with bookkeeping_connection(engine) as db, db.begin():
             db.execute(_MINE, mine)
         raise
 
 
-def _renew(engine: Engine, scope: Scope, holder: str, duration: timedelta,
-           done: threading.Event) -> None:
-    """Push the lease's expiry out every third of ``duration`` until ``done``."""
-    while not done.wait(duration.total_seconds() / 3):
-        try:
-            with write_connection(engine) as db, db.begin():
-                db.execute(update(esx_lease).where(_of(scope), esx_lease.c.holder == holder)
-                           .values(expires_at=datetime.now(UTC) + duration))
-        except SQLAlchemyError:  # the next renewal tries again; the lease still has time
-            log.warning("could not renew the lease of %s", holder, exc_info=True)
+_Holding = tuple[Engine, str, timedelta]
+"""Leases of one holder in one database, all of one duration."""
+
+
+class _Renewals:
+    """One thread of the process renews every lease the process holds: each holder's in
+    one statement, every third of their duration (a thread per lease cost a mailbox's
+    pass more than its idle reads). The thread ends when no lease is held."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Condition()
+        self._held: Counter[_Holding] = Counter()
+        self._running = False
+
+    def hold(self, engine: Engine, holder: str, duration: timedelta) -> None:
+        with self._lock:
+            self._held[(engine, holder, duration)] += 1
+            if not self._running:
+                self._running = True
+                threading.Thread(target=self._run, name="esx-lease-renewals",
+                                 daemon=True).start()
+            self._lock.notify()  # a shorter duration renews sooner
+
+    def release(self, engine: Engine, holder: str, duration: timedelta) -> None:
+        with self._lock:
+            self._held[(engine, holder, duration)] -= 1
+            if self._held[(engine, holder, duration)] <= 0:
+                del self._held[(engine, holder, duration)]
+
+    def _run(self) -> None:
+        due_at: dict[_Holding, float] = {}
+        while True:
+            with self._lock:
+                if not self._held:
+                    self._running = False
+                    return
+                now = time.monotonic()
+                due_at = {h: due_at.get(h, now + h[2].total_seconds() / 3) for h in self._held}
+                due = [h for h, at in due_at.items() if at <= now]
+                if not due:
+                    self._lock.wait(min(due_at.values()) - now)
+                    continue
+                for holding in due:
+                    due_at[holding] = now + holding[2].total_seconds() / 3
+            for engine, holder, duration in due:
+                _renew(engine, holder, duration)
+
+
+_renewals = _Renewals()
+
+
+def _renew(engine: Engine, holder: str, duration: timedelta) -> None:
+    """Push the expiry of the holder's leases ``duration`` out from now."""
+    try:
+        with bookkeeping_connection(engine) as db, db.begin():
+            db.execute(_RENEW, {"renewing": holder, "until": datetime.now(UTC) + duration})
+    except SQLAlchemyError:  # the next renewal tries again; the leases still have time
+        log.warning("could not renew the leases of %s", holder, exc_info=True)
 
 
 def _take(engine: Engine, scope: Scope, holder: str, now: datetime, mailbox: str,
           duration: timedelta) -> None:
     for _attempt in range(2):
         try:
-            with write_connection(engine) as db, db.begin():
+            with bookkeeping_connection(engine) as db, db.begin():
                 db.execute(_EXPIRED, {**_key(scope), "now": now})
                 db.execute(_NEW, {**_key(scope), "holder": holder, "expires_at": now + duration})
             return
@@ -135,7 +182,7 @@ def _take(engine: Engine, scope: Scope, holder: str, now: datetime, mailbox: str
                                  .where(_of(scope))).first()
             if row is not None and holder_is_gone(row.holder):
                 # A process of this host that died (killed mid-pass) left it behind.
-                with write_connection(engine) as db, db.begin():
+                with bookkeeping_connection(engine) as db, db.begin():
                     db.execute(delete(esx_lease).where(_of(scope),
                                                        esx_lease.c.holder == row.holder))
                 continue
@@ -167,6 +214,8 @@ _OF_SCOPE = and_(esx_lease.c.connection_id == bindparam("connection_id"),
 _EXPIRED = delete(esx_lease).where(_OF_SCOPE, esx_lease.c.expires_at <= bindparam("now"))
 _NEW = insert(esx_lease)
 _MINE = delete(esx_lease).where(_OF_SCOPE, esx_lease.c.holder == bindparam("holder"))
+_RENEW = (update(esx_lease).where(esx_lease.c.holder == bindparam("renewing"))
+          .values(expires_at=bindparam("until")))
 
 
 def _key(scope: Scope) -> dict[str, int]:

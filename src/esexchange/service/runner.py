@@ -14,6 +14,7 @@ outcome; the other mailboxes still run.
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -50,6 +51,25 @@ at a time, so this is also the most requests in flight: within EWS's lowest docu
 EWSMaxConcurrency (10 per account, Exchange 2010; 27 in Exchange Online) even where the
 connections are charged to the service account rather than to the impersonated mailbox,
 and one request per mailbox is well inside Graph's 4 concurrent requests per mailbox."""
+
+
+SWITCH_INTERVAL = 0.001
+"""Seconds a thread may hold the interpreter before another gets it (Python's default:
+0.005). See ``share_the_interpreter``."""
+
+
+def share_the_interpreter() -> None:
+    """Shorten the interpreter's thread switch interval for passes on several threads.
+
+    A mailbox thread gives the interpreter lock up at every database call and every
+    request, and gets it back only when the thread computing meanwhile lets it go: after
+    up to the switch interval. With Python's 5 ms a mailbox's dozen such calls made an
+    idle pass over 100 mailboxes wait about 0.9 s in all on the lock, doing nothing (the
+    convoy effect); at 1 ms the pass takes the CPU it needs. Never lengthens a shorter
+    interval set by someone else.
+    """
+    if sys.getswitchinterval() > SWITCH_INTERVAL:
+        sys.setswitchinterval(SWITCH_INTERVAL)
 
 
 @dataclass(frozen=True)
@@ -205,6 +225,7 @@ def sync_connection(
     try:
         if workers == 1:
             return [one(person, settings) for person, settings in people]
+        share_the_interpreter()
         with ThreadPoolExecutor(workers, thread_name_prefix="esx-mailbox") as pool:
             futures = [pool.submit(one, person, settings) for person, settings in people]
             return [future.result() for future in futures]
