@@ -260,7 +260,7 @@ class LeanSession(requests.Session):
     (``trust_env`` off, ``_environment_read_once``).
     """
 
-    def request(  # type: ignore[override]
+    def request(
         self, method: str, url: Any, params: Any = None, data: Any = None,
         headers: Any = None, cookies: Any = None, files: Any = None, auth: Any = None,
         timeout: Any = None, allow_redirects: bool = True, proxies: Any = None,
@@ -307,6 +307,9 @@ class LeanSession(requests.Session):
 
 class LeanOAuth2Session(OAuth2Session, LeanSession):
     """``OAuth2Session`` (which adds the token, then prepares as ``LeanSession`` does)."""
+
+    def __init__(self, **kwargs: Any) -> None:  # OAuth2Session's (untyped) arguments
+        super().__init__(**kwargs)
 
 
 @lru_cache(maxsize=64)
