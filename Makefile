@@ -32,9 +32,11 @@ soak: $(STAMP)
 	ESEXCHANGE_FAULT_SEEDS=$${ESEXCHANGE_FAULT_SEEDS:-30} ESEXCHANGE_FUZZ_EXAMPLES=$${ESEXCHANGE_FUZZ_EXAMPLES:-150} \
 	$(BIN)/pytest -n 0 -s -p no:cacheprovider tests/e2e/test_kill.py tests/e2e/test_faults.py tests/e2e/test_fuzz_exchange.py
 
+# Every figure of issue 13: requests per pass, throughput and idle pass, then latency.
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.requests_per_pass
 	$(BIN)/python -m benchmarks.throughput
+	$(BIN)/python -m benchmarks.latency $(LATENCY_ARGS)
 
 # First pass and idle pass against plain exchangelib (ESX_BENCH_* sizes: benchmarks/throughput.py).
 bench-throughput: $(STAMP)
