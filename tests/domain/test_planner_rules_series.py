@@ -15,7 +15,7 @@ import pytest
 from esexchange.domain.actions import CreateInErp, CreateInExchange, SkipReason, UpdateOccurrence
 from esexchange.domain.errors import ItemRejected
 from esexchange.domain.mapping.times import erp_to_utc
-from esexchange.domain.model import ItemRef, OccurrenceKey, Side
+from esexchange.domain.model import ItemRef, Kind, OccurrenceKey, Side
 from esexchange.domain.options import ConflictPolicy, EmployeeSettings
 from esexchange.domain.recurrence import parse_rrule
 from esexchange.domain.state import EVERYTHING, CompleteWindow
@@ -497,6 +497,24 @@ def test_a_series_whose_rows_do_not_fit_is_refused_whole() -> None:
                      links=links)
         assert result.actions == ()
         assert [r.message for r in result.rejected] == [str(misfit)]
+
+
+def test_a_task_series_merged_into_one_without_a_first_occurrence_is_refused_by_its_id(
+) -> None:
+    # The start cleared in the ERP, the due day in Outlook: each side still has its first
+    # occurrence, the merge has none. Refused whole, the message names the ERP activity.
+    first = datetime(2026, 11, 5)
+    task = activity(kind=Kind.TASK, start_at=first, end_at=None, due_at=first,
+                    activity_type_no=2, recurrence="FREQ=WEEKLY;BYDAY=TH;COUNT=5",
+                    recurring=True)
+    no_due = replace(exchange_copy(task), due=None)
+    result = run(erp=(changed_erp(replace(task, start_at=None)),),
+                 exchange=(changed_exchange(no_due),), links=(link(task),), kind=Kind.TASK)
+    assert result.actions == ()
+    [refused] = result.rejected
+    assert (refused.side, refused.key) == (Side.ERP, "1")
+    assert refused.message == ("a series needs its first occurrence, and it is empty "
+                               "(item activity 1, field start)")
 
 
 def test_an_outlook_series_in_another_time_zone_is_refused() -> None:
