@@ -98,6 +98,22 @@ def test_a_new_outlook_series_reaches_the_erp_with_its_exceptions_and_deletions_
     assert occurrence.link.exchange_id == str(key()) and occurrence.link.version == "ok2"
 
 
+def test_a_series_copy_an_interrupted_pass_made_is_adopted_with_its_outlook_exception(
+) -> None:
+    # The pass that made the copy crashed before keeping its link; since then an
+    # occurrence of the copy was edited in Outlook. Adopted, the copy's occurrence edit
+    # reaches the ERP as a row of the series in the same pass, as for any linked series.
+    edited = exception(occurrence_copy(row(), location="Raum 9"))
+    copy = outlook_series(exchange_copy(master()), edited)
+    result = run(erp=(changed_erp(master()),), erp_series=series(master()),
+                 stamped={1: copy.remote})
+    assert fate(result, erp_id=1).created == set()  # adopted, not made again
+    [occurrence] = [step.erp for step in result.steps if isinstance(step.erp, CreateInErp)]
+    assert isinstance(occurrence, CreateInErp)
+    written = occurrence.activity
+    assert (written.series_id, written.original_start, written.location) == (1, MOVED, "Raum 9")
+
+
 def test_a_series_on_a_backend_without_series_is_skipped_as_recurring_on_both_sides() -> None:
     outlook = replace(exchange_copy(master(2)), erp_id=None)
     result = run(erp=(changed_erp(master()),), exchange=(outlook_series(outlook, item_id="EX2"),),
