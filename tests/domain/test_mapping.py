@@ -352,6 +352,21 @@ def test_an_erp_rule_that_is_no_rrule_is_rejected_naming_the_row_and_the_field()
                                  "(item ERP activity 4 'x', field recurrence)")
 
 
+@pytest.mark.parametrize(("start_at", "all_day", "until", "last"), [
+    # 09:00 Berlin time on Wednesday 25 November is before the series' 10:00: the 18th.
+    ("2026-11-04T10:00", False, "20261125T080000Z", "20261124"),
+    # An all-day series occurs at midnight, whatever time its row's start carries.
+    ("2026-11-04T08:00", True, "20261125T060000Z", "20261125"),
+])
+def test_an_erp_series_until_a_time_ends_on_the_last_day_it_still_occurs(
+    start_at: str, all_day: bool, until: str, last: str
+) -> None:
+    row = ErpActivity(id=5, kind=A, subject="x", start_at=local(start_at),
+                      end_at=local(start_at[:11] + "11:00"), all_day=all_day, recurring=True,
+                      recurrence=f"FREQ=WEEKLY;BYDAY=WE;UNTIL={until}")
+    assert erp_to_item(row, context()).recurrence == f"FREQ=WEEKLY;BYDAY=WE;UNTIL={last}"
+
+
 def test_a_recurring_erp_task_with_only_a_due_day_repeats_from_that_day() -> None:
     ctx = context()
     row = ErpActivity(id=5, kind=T, subject="x", due_at=local("2026-11-05T00:00"),

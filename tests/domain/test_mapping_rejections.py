@@ -34,6 +34,11 @@ def rejection(call: object) -> ItemRejected:
         (ErpActivity(4, Kind.TASK, "Bericht", percent_complete=101),
          "percent complete 101 is not within 0..100", "ERP activity 4 'Bericht'",
          "percent_complete"),
+        # A recurring task needs a day its series starts on: its start, else its due day.
+        (ErpActivity(5, Kind.TASK, "Bericht", recurrence="FREQ=WEEKLY;BYDAY=TH;COUNT=5",
+                     recurring=True),
+         "a series needs its first occurrence, and it is empty", "ERP activity 5 'Bericht'",
+         "start_at"),
     ],
 )
 def test_an_erp_activity_that_cannot_be_read_is_rejected_by_item_and_field(

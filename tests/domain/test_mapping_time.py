@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import time
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta
 
 import pytest
 
@@ -105,6 +107,29 @@ def test_exchange_times_in_another_offset_are_normalised_to_utc() -> None:
     item = exchange_to_item(ExchangeItem(kind=A, subject="x", start=start, end=end), context())
     assert (item.start, item.end) == (utc("2026-01-15T08:00"), utc("2026-01-15T09:00"))
     assert item.start is not None and item.start.utcoffset() is not None
+
+
+@pytest.fixture
+def host_in_new_york(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The machine's own zone is New York for the test (the ERP's stays Berlin)."""
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.mark.usefixtures("host_in_new_york")
+def test_canonical_times_are_utc_whatever_the_machines_own_zone() -> None:
+    # The canonical times, and with them the links' content hashes, are the same on
+    # every host: UTC, not the zone the service happens to run in.
+    erp = erp_to_item(appointment("2026-01-15T09:00", "2026-01-15T10:30"), context())
+    start = datetime.fromisoformat("2026-01-15T09:00+01:00")
+    exchange = exchange_to_item(ExchangeItem(kind=A, subject="x", start=start,
+                                             end=start + timedelta(hours=1)), context())
+    for moment in (erp.start, erp.end, exchange.start, exchange.end):
+        assert isinstance(moment, datetime) and moment.utcoffset() == timedelta(0)
+    assert erp.start == utc("2026-01-15T08:00") and exchange.start == utc("2026-01-15T08:00")
 
 
 def test_all_day_erp_midnight_bounds_become_dates_with_exclusive_end() -> None:

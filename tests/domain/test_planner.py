@@ -167,6 +167,12 @@ def test_a_kind_switched_off_moves_nothing() -> None:
     assert reasons(result) == {SkipReason.SETTING_OFF} and len(result.skipped) == 2
 
 
+def test_the_plan_of_a_kind_switched_off_is_still_that_kinds() -> None:
+    # The engine parks and reports a plan's pairs under its kind, an empty plan's too.
+    result = run(kind=Kind.TASK, settings=EmployeeSettings(tasks=False))
+    assert result.kind is Kind.TASK and result.actions == ()
+
+
 def test_an_erp_deletion_deletes_the_exchange_copy() -> None:
     result = run(erp=(deleted_erp(),), links=(link(activity()),))
     assert result.actions == (DeleteInExchange(1, ItemRef("EX1", "ck1")),)

@@ -185,18 +185,24 @@ def _kept_links(plan_: Plan) -> list[Link]:
 def test_every_link_a_plan_keeps_can_be_stored_and_names_what_it_saw(name: str) -> None:
     # The store refuses a link without a version, a journal position or hashes (NOT NULL):
     # the pair would fail every pass. The version is the one the pass saw (the engine puts
-    # in the one a write returns), the position the newest ERP change synced.
+    # in the one a write returns), the position the newest ERP change synced (without one,
+    # the position the pair had; a new pair has synced none).
     scenario = SCENARIOS[name]
     links = _kept_links(run(kind=scenario.kind, options=scenario.options, **scenario.inputs))
     assert links, name
     erp_changes = [c for c in scenario.inputs.get("erp", ()) if c.activity is not None]
     remotes = [c.remote for c in scenario.inputs.get("exchange", ()) if c.remote is not None]
     remotes += list(scenario.inputs.get("stamped", {}).values())
+    [before] = scenario.inputs.get("links", (None,))
     for kept in links:
         assert isinstance(kept.version, str) and isinstance(kept.erp_seq, int), name
         assert isinstance(kept.erp_hash, str) and isinstance(kept.exchange_hash, str), name
         if erp_changes:
             assert kept.erp_seq == erp_changes[0].seq, name
+        elif before is not None and kept.erp_id == before.erp_id:  # its position stays
+            assert kept.erp_seq == before.erp_seq, name
+        else:  # a new pair no ERP change was read for: no position synced yet
+            assert kept.erp_seq == 0, name
         if remotes and kept.exchange_id == remotes[0].ref.id:
             assert kept.version == remotes[0].ref.version, name
 

@@ -107,6 +107,20 @@ def test_an_activity_deleted_before_its_first_pass_has_its_stamped_copy_deleted(
     assert both.deleted == {Side.EXCHANGE} and both.created == set()
 
 
+def test_a_participant_removed_before_its_first_pass_is_paired_with_none_of_its_copies(
+) -> None:
+    # The row still exists (the employee was removed from it), and the mailbox holds two
+    # copies stamped with its id (one copied in Outlook). The one the sync looks at as
+    # its unfinished copy is deleted; the other is not adopted by the row instead.
+    row = activity(participant_ids=(8,))
+    copies = (changed_exchange(exchange_copy(activity()), "EX1"),
+              changed_exchange(exchange_copy(activity()), "EX2"))
+    outcome = fate(run(erp=(deleted_erp(),), exchange=copies, erp_current={1: row}),
+                   erp_id=1)
+    assert outcome.deleted == {Side.EXCHANGE} and outcome.link is None
+    assert Side.EXCHANGE not in outcome.updated
+
+
 def test_a_deleted_activity_without_a_stamped_copy_plans_nothing() -> None:
     other = exchange_copy(activity(2))
     outcome = fate(run(erp=(deleted_erp(),), stamped={2: remote(other)}))

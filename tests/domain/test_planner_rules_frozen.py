@@ -16,9 +16,10 @@ from esexchange.domain.model import Kind, Sensitivity, Side
 from esexchange.domain.options import EmployeeSettings
 from esexchange.domain.planner import exchange_copy_unmerged, exchange_view
 from esexchange.domain.state import Capabilities, ErpChange, MailboxChange
-from tests.domain.planner_support import fate, same_pairing, skips
+from tests.domain.planner_support import as_stored, fate, same_pairing, skips
 from tests.domain.test_planner import (
     CTX,
+    NOW,
     activity,
     changed_erp,
     changed_exchange,
@@ -183,3 +184,23 @@ def test_a_fake_change_on_a_backend_without_sensitivity_writes_nothing() -> None
     outcome = fate(result)
     assert outcome.updated == {} and outcome.conflicts == frozenset()
     assert outcome.link is None or same_pairing(outcome.link, pair)
+
+
+def test_an_erp_deletion_deletes_the_copy_of_a_private_task_on_a_backend_without_sensitivity(
+) -> None:
+    # The task was created in To Do by the sync, which has no sensitivity: its copy reads
+    # back as not private. That is no Outlook edit, so it does not beat the ERP's deletion
+    # (the task is not brought back into the ERP): the copy is deleted.
+    todo = Capabilities(cannot_hold=frozenset({"percent_complete", "private"}))
+    task = activity(kind=Kind.TASK, start_at=None, end_at=None, activity_type_no=2,
+                    due_at=datetime(2026, 11, 6), private=True)
+    public = EmployeeSettings(no_private_tasks=False)
+    created = fate(run(erp=(changed_erp(task),), kind=Kind.TASK, capabilities=todo,
+                       settings=public))
+    assert created.created == {Side.EXCHANGE} and created.link is not None
+    stored = as_stored(created.link, exchange_id="EX1", version="ck2")
+    read_back = exchange_copy(task, sensitivity=Sensitivity.NORMAL)
+    gone = fate(run(erp=(ErpChange(1, Kind.TASK, None, 6, NOW),),
+                    exchange=(changed_exchange(read_back, key="ck3"),),
+                    links=(stored,), kind=Kind.TASK, capabilities=todo, settings=public))
+    assert gone.deleted == {Side.EXCHANGE} and gone.created == set()

@@ -15,7 +15,7 @@ import pytest
 from esexchange.domain.actions import CreateInErp, CreateInExchange, SkipReason, UpdateOccurrence
 from esexchange.domain.errors import ItemRejected
 from esexchange.domain.mapping.times import erp_to_utc
-from esexchange.domain.model import ItemRef, OccurrenceKey, Side
+from esexchange.domain.model import ItemRef, Kind, OccurrenceKey, Side
 from esexchange.domain.options import ConflictPolicy, EmployeeSettings
 from esexchange.domain.recurrence import parse_rrule
 from esexchange.domain.state import EVERYTHING, CompleteWindow
@@ -96,6 +96,22 @@ def test_a_new_outlook_series_reaches_the_erp_with_its_exceptions_and_deletions_
         "Teamrunde (Raum 3)", MOVED, MOVED + 4 * HOUR, True)
     assert written.recurrence is None
     assert occurrence.link.exchange_id == str(key()) and occurrence.link.version == "ok2"
+
+
+def test_a_series_copy_an_interrupted_pass_made_is_adopted_with_its_outlook_exception(
+) -> None:
+    # The pass that made the copy crashed before keeping its link; since then an
+    # occurrence of the copy was edited in Outlook. Adopted, the copy's occurrence edit
+    # reaches the ERP as a row of the series in the same pass, as for any linked series.
+    edited = exception(occurrence_copy(row(), location="Raum 9"))
+    copy = outlook_series(exchange_copy(master()), edited)
+    result = run(erp=(changed_erp(master()),), erp_series=series(master()),
+                 stamped={1: copy.remote})
+    assert fate(result, erp_id=1).created == set()  # adopted, not made again
+    [occurrence] = [step.erp for step in result.steps if isinstance(step.erp, CreateInErp)]
+    assert isinstance(occurrence, CreateInErp)
+    written = occurrence.activity
+    assert (written.series_id, written.original_start, written.location) == (1, MOVED, "Raum 9")
 
 
 def test_a_series_on_a_backend_without_series_is_skipped_as_recurring_on_both_sides() -> None:
@@ -497,6 +513,24 @@ def test_a_series_whose_rows_do_not_fit_is_refused_whole() -> None:
                      links=links)
         assert result.actions == ()
         assert [r.message for r in result.rejected] == [str(misfit)]
+
+
+def test_a_task_series_merged_into_one_without_a_first_occurrence_is_refused_by_its_id(
+) -> None:
+    # The start cleared in the ERP, the due day in Outlook: each side still has its first
+    # occurrence, the merge has none. Refused whole, the message names the ERP activity.
+    first = datetime(2026, 11, 5)
+    task = activity(kind=Kind.TASK, start_at=first, end_at=None, due_at=first,
+                    activity_type_no=2, recurrence="FREQ=WEEKLY;BYDAY=TH;COUNT=5",
+                    recurring=True)
+    no_due = replace(exchange_copy(task), due=None)
+    result = run(erp=(changed_erp(replace(task, start_at=None)),),
+                 exchange=(changed_exchange(no_due),), links=(link(task),), kind=Kind.TASK)
+    assert result.actions == ()
+    [refused] = result.rejected
+    assert (refused.side, refused.key) == (Side.ERP, "1")
+    assert refused.message == ("a series needs its first occurrence, and it is empty "
+                               "(item activity 1, field start)")
 
 
 def test_an_outlook_series_in_another_time_zone_is_refused() -> None:

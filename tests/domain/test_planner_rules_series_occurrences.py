@@ -313,6 +313,18 @@ def test_an_occurrence_deleted_in_outlook_deletes_its_row_where_allowed() -> Non
         rejected.message)
 
 
+def test_an_occurrence_row_that_cannot_be_read_is_reported_under_its_series_erp_id() -> None:
+    # The engine parks a rejected pair by the side and key the rejection names: an
+    # occurrence that cannot be planned is parked with its series (ERP activity 1).
+    unreadable = row(unreadable="the row's text could not be read")
+    result = linked_pass(rows=(unreadable,), erp=master(location="Raum 2"), was=master())
+    [rejected] = result.rejected
+    assert (rejected.side, rejected.key) == (Side.ERP, "1")
+    assert "could not be read" in rejected.message
+    # The series' own step stays: its edit is written.
+    assert "location" in fate(result, erp_id=1).updated.get(Side.EXCHANGE, set())
+
+
 # -- conference series ------------------------------------------------------------------
 
 
@@ -500,3 +512,6 @@ def test_a_series_edited_in_outlook_after_its_erp_deletion_comes_back_with_its_e
             MOVED, "Raum 5")
     else:
         assert creates[1:] == [] and DropLink(2) in result.actions
+    # The occurrence pair is settled once: its link passes to the new row, or it is
+    # forgotten, never both (and never forgotten twice).
+    assert result.actions.count(DropLink(2)) == (0 if exception_edited else 1)

@@ -616,7 +616,7 @@ class _Planner(SeriesRules):
         if reason is not None:
             self._skip(Side.ERP, str(change.erp_id), reason)
             return
-        self._create_in_exchange(change.erp_id, item, change, conference=activity.conference)
+        self._create_in_exchange(change.erp_id, item, change)
 
     def _from_exchange(self, remote: RemoteItem) -> None:
         """An Exchange item without a link: adopt it for its stamped ERP id, or import it."""
@@ -674,15 +674,15 @@ class _Planner(SeriesRules):
             detached=Side.ERP,
         )
 
-    def _create_in_exchange(self, erp_id: int, item: Item, change: ErpChange | None, *,
-                            conference: bool = False) -> None:
+    def _create_in_exchange(self, erp_id: int, item: Item, change: ErpChange | None) -> None:
         self._claim(erp_id, None)
         self.check_series_holdable(erp_id, item)
         if item.recurrence is not None:
-            # Its occurrence pairs are written once the engine has the new series' id.
+            # Its occurrence pairs are written once the engine has the new series' id:
+            # the ERP's rows, each a new pair (a new series has no exceptions, no links).
             self.queue_series(SeriesPair(
-                erp_id, "", item, conference, erp_exceptions(self.inputs.erp_series.get(erp_id)),
-                {}, change.modified_at if change else None, change.seq if change else 0))
+                erp_id, "", item, erp=erp_exceptions(self.inputs.erp_series.get(erp_id)),
+                seq=change.seq if change else 0))
         exchange_form = mapping.item_to_exchange(item, self.ctx, erp_id=erp_id)
         link = Link(
             kind=self.kind,

@@ -28,7 +28,7 @@ is written.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -86,15 +86,17 @@ class SeriesPair:
     ``erp_id`` is ``None`` and ``exchange_id`` empty for the side this pass creates.
     ``exchange`` holds the Exchange exceptions by original start (``None``: the master
     was not read this pass, so they are as the links last saw them). ``synced`` is the
-    series as its link last synced it (``None`` for a series this pass creates).
+    series as its link last synced it (``None`` for a series this pass creates). A
+    series this pass creates in Exchange has only its ERP rows (``erp``): no exceptions
+    and no occurrence links there, so nothing reads its other fields.
     """
 
     erp_id: int | None
     exchange_id: str
     target: Item
-    conference: bool
-    erp: Mapping[datetime, ErpActivity]
-    exchange: Mapping[datetime, RemoteOccurrence] | None
+    conference: bool = False
+    erp: Mapping[datetime, ErpActivity] = field(default_factory=dict)
+    exchange: Mapping[datetime, RemoteOccurrence] | None = None
     erp_modified: datetime | None = None
     seq: int = 0
     synced: Item | None = None
