@@ -101,7 +101,7 @@ def main() -> None:
     parser.add_argument("--db", help="an empty PostgreSQL database (default: SQLite)")
     args = parser.parse_args()
     os.environ.setdefault(KEY_ENV, Fernet.generate_key().decode())  # this process only
-    console = Console()
+    console = Console(width=120)
     table = Table(title=f"Change -> other side, {args.changes} changes per row, service "
                         f"running, interval 1 h ({'PostgreSQL' if args.db else 'SQLite'})")
     for name in ("backend", "direction", "changes", "p50 s", "p95 s", "max s", "goal p95",
