@@ -153,7 +153,10 @@ class _Renewals:
                 for holding in due:
                     due_at[holding] = now + holding[2].total_seconds() / 3
             for engine, holder, duration in due:
-                _renew(engine, holder, duration)
+                try:
+                    _renew(engine, holder, duration)
+                except Exception:  # whatever it was, the other holders' leases go on
+                    log.exception("renewing the leases of %s failed", holder)
 
 
 _renewals = _Renewals()
