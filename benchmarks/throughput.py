@@ -320,12 +320,16 @@ def goals(size: Size, results: dict[str, Measured], peak_rss_mb: float) -> list[
                          f"{ours.cpu * 1000 / size.total:.2f} ms",
                          f"{bulk.cpu * 1000 / size.total:.2f} ms", ratio, ratio <= 1.5,
                          goal_size))
+    # Both idle goals are stated for 100 mailboxes at 20 ms. A first pass longer than one
+    # and a half intervals (7.5 min by default) leaves claims due for renewal: two
+    # requests more per such mailbox in the idle pass, as the claim's rule wants.
+    idle_size = size.mailboxes >= 100 and size.latency_ms >= 20
     per_folder = sum(idle.requests.values()) / (2 * size.mailboxes)
     rows.append(Goal("idle pass: one request per synchronized folder", f"{per_folder:.2f}",
-                     "1", per_folder, per_folder <= 1, True))
+                     "1", per_folder, per_folder <= 1, idle_size))
     rows.append(Goal(f"idle pass over {size.mailboxes} mailboxes under 1 s",
                      f"{idle.seconds:.2f} s", "1 s", idle.seconds, idle.seconds < 1,
-                     size.mailboxes >= 100 and size.latency_ms >= 20))
+                     idle_size))
     rows.append(Goal("peak RSS of the first pass under 200 MB", f"{peak_rss_mb:.0f} MB",
                      "200 MB", peak_rss_mb / 200, peak_rss_mb < 200,
                      size.mailboxes >= 1000 and size.items >= 1000))
