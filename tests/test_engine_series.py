@@ -153,6 +153,32 @@ def test_an_outlook_series_is_imported_with_its_exception_in_one_pass(
     a_second_pass_writes_nothing(erp, mailbox)
 
 
+def test_an_outlook_exception_whose_series_failed_to_import_waits_with_its_series(
+    erp: FakeErp, mailbox: CountingMailbox
+) -> None:
+    recurrence = parse_rrule(RULE, start=FIRST, time_zone=BERLIN.key)
+    first = erp_to_utc(FIRST, BERLIN)
+    series_id = mailbox.user_create(ExchangeItem(
+        Kind.APPOINTMENT, "Teamrunde", start=first, end=first + timedelta(hours=1),
+        recurring=True, recurrence=recurrence))
+    mailbox.user_update_occurrence(OccurrenceKey(series_id, MOVED), subject="Teamrunde (Raum 3)")
+    erp.failing_links = {1}  # the id the imported series gets: its link is refused
+
+    report = sync(erp, mailbox)
+    assert not report.ok and len(report.failures) == 2
+    # Both wait as one pair, the series' (retried by its Exchange id), none by an ERP id.
+    [parked] = erp.parked(SCOPE, Kind.APPOINTMENT)
+    assert (parked.erp_id, parked.exchange_id) == (None, series_id)
+    assert erp.state.activities == {}
+
+    erp.failing_links = set()
+    assert sync(erp, mailbox, now=parked.next_try_at).ok
+    [imported] = [a for a in erp.state.activities.values() if a.recurrence is not None]
+    [row] = [a for a in erp.state.activities.values() if a.series_id == imported.id]
+    assert (row.subject, row.original_start) == ("Teamrunde (Raum 3)", MOVED)
+    assert erp.parked(SCOPE, Kind.APPOINTMENT) == []
+
+
 def test_an_exception_edited_on_both_sides_is_a_conflict_of_that_occurrence(
     erp: FakeErp, mailbox: CountingMailbox
 ) -> None:

@@ -11,11 +11,13 @@ from esexchange.domain.errors import InvalidOption
 from esexchange.domain.options import (
     EMPLOYEE_SETTING_KEYS,
     OPTION_KEYS,
+    REMAPPING_KEYS,
     ConflictPolicy,
     ConnectionOptions,
     EmployeeSettings,
     effective_start,
     parse_option,
+    remaps,
     widens_sync,
     with_setting,
 )
@@ -129,6 +131,7 @@ def test_every_spelling_of_off_switches_an_option_off(text: str) -> None:
         ("priority_high", 3),
         ("start_sync_at", NOW),
         ("erp_time_zone", "Europe/Berlin"),
+        ("graph_notification_url", "https://esx.example.com/graph/notifications"),
     ],
 )
 def test_default_clears_an_optional_option(key: str, value: object, text: str) -> None:
@@ -220,6 +223,15 @@ def test_the_graph_notification_url_is_an_https_address_or_off() -> None:
     assert parse_option(on, "graph_notification_url", "off").graph_notification_url is None
 
 
+@pytest.mark.parametrize("text", [
+    "https:///graph/notifications",  # no host
+    "https://esx.example.com/graph/notifications#events",  # a fragment Graph would drop
+])
+def test_a_graph_notification_url_needs_a_host_and_no_fragment(text: str) -> None:
+    with pytest.raises(InvalidOption, match="absolute https:// URL"):
+        parse_option(ConnectionOptions(), "graph_notification_url", text)
+
+
 def test_an_unknown_option_lists_every_known_one() -> None:
     with pytest.raises(InvalidOption) as caught:
         parse_option(ConnectionOptions(), "colour", "red")
@@ -245,3 +257,39 @@ def test_a_setting_switches_back_on_and_an_unknown_one_is_named_with_the_known_o
     assert str(caught.value) == (
         "unknown employee setting 'holidays'; known: " + ", ".join(EMPLOYEE_SETTING_KEYS)
     )
+
+
+# An option changed to another value, for every option; the keys of docs/design.md §3
+# that change how an item maps (zone, priorities, activity types, the text options).
+_ANOTHER_VALUE: dict[str, object] = {
+    "appointment_sync": False, "interval_minutes": 15, "start_sync_at": NOW,
+    "default_activity_type_appointment": 3, "default_activity_type_task": 4,
+    "priority_low": 1, "priority_normal": 2, "priority_high": 3,
+    "sync_activity_type": False, "priority_as_text": True, "equipment_as_text": True,
+    "alternative_text_sync": True, "allow_address_book_sync": True,
+    "conflict_policy": ConflictPolicy.ERP_WINS, "erp_time_zone": "Europe/Berlin",
+    "window_future_days": 30, "delete_guard_percent": 50,
+    "graph_notification_url": "https://esx.example.com/graph/notifications",
+}
+_MAPPING_KEYS = {
+    "erp_time_zone", "priority_low", "priority_normal", "priority_high",
+    "sync_activity_type", "priority_as_text", "equipment_as_text", "alternative_text_sync",
+    "default_activity_type_appointment", "default_activity_type_task",
+}
+
+
+@pytest.mark.parametrize("key", OPTION_KEYS)
+def test_only_an_option_that_changes_how_items_map_remaps_the_pairs(key: str) -> None:
+    before = ConnectionOptions()
+    after = replace(before, **{key: _ANOTHER_VALUE[key]})
+    assert remaps(before, after) is (key in _MAPPING_KEYS)
+    assert remaps(after, before) is (key in _MAPPING_KEYS)
+    assert remaps(after, after) is False
+
+
+def test_every_option_is_judged_remapping_or_not() -> None:
+    assert set(_ANOTHER_VALUE) == set(OPTION_KEYS)
+    assert REMAPPING_KEYS == _MAPPING_KEYS
+    # Two options changed at once remap when either one would.
+    both = replace(ConnectionOptions(), interval_minutes=15, priority_as_text=True)
+    assert remaps(ConnectionOptions(), both)

@@ -341,6 +341,20 @@ def test_a_series_made_single_in_outlook_deletes_its_occurrence_rows() -> None:
     assert fate(result, erp_id=2).deleted == {Side.ERP}
 
 
+def test_a_series_made_single_in_outlook_while_the_erp_deleted_an_occurrence_ends_single(
+) -> None:
+    # The ERP's new deletion has no rule left to delete from: the pair ends single.
+    single = replace(exchange_copy(master()), recurring=False, recurrence=None)
+    erp = master(exdates=(DELETED,))
+    result = run(erp=(changed_erp(erp),), erp_series=series(erp),
+                 exchange=(changed_exchange(single),), links=(link(master()),))
+    outcome = fate(result, erp_id=1)
+    assert not outcome.rejected and not outcome.conflicts
+    assert outcome.erp_written is not None and outcome.erp_written.recurrence is None
+    assert outcome.link is not None and outcome.link.synced.recurrence is None
+    assert not any(isinstance(a, CreateInExchange | UpdateOccurrence) for a in result.actions)
+
+
 def test_a_series_made_single_in_outlook_is_refused_when_deleting_in_the_erp_is_off() -> None:
     single = replace(exchange_copy(master()), recurring=False, recurrence=None)
     result = run(erp=(changed_erp(master()),), erp_series=series(master()),
@@ -493,6 +507,25 @@ def test_a_conference_series_deleted_in_outlook_is_kept_in_the_erp() -> None:
 
 
 # -- refused, never synchronized half -----------------------------------------------------
+
+
+@pytest.mark.parametrize("backend", [
+    replace(EVERYTHING, yearly_interval=False),  # EWS
+    replace(EVERYTHING, regenerating=False),  # Microsoft To Do
+], ids=["no-yearly-interval", "no-regenerating"])
+@pytest.mark.parametrize("kind", [Kind.APPOINTMENT, Kind.TASK])
+def test_a_single_item_syncs_on_a_backend_that_cannot_hold_every_series(
+    backend: object, kind: Kind
+) -> None:
+    # The series checks concern series only: a single item is created and merged as
+    # on any backend.
+    new = activity(kind=kind, activity_type_no=2)
+    edited = activity(2, kind=kind, activity_type_no=2)
+    result = run(erp=(changed_erp(new), changed_erp(replace(edited, subject="Neu"))),
+                 links=(link(edited, "EX2"),), kind=kind, capabilities=backend)
+    assert result.rejected == ()
+    assert fate(result, erp_id=1).created == {Side.EXCHANGE}
+    assert fate(result, erp_id=2).updated.get(Side.EXCHANGE, frozenset()) >= {"subject"}
 
 
 def test_a_rule_outlook_cannot_show_is_refused_in_words() -> None:

@@ -28,6 +28,7 @@ from esexchange.domain.options import ConflictPolicy, EmployeeSettings
 from esexchange.domain.recurrence import parse_rrule
 from esexchange.domain.state import Capabilities, Link
 from tests.domain.planner_series_support import (
+    DELETED,
     FIRST,
     HOUR,
     MOVED,
@@ -132,13 +133,21 @@ def test_an_occurrence_modified_in_the_erp_is_written_to_the_outlook_occurrence(
     assert not any(isinstance(a, CreateInErp) for a in result.actions)
 
 
-def test_an_exception_with_the_series_content_is_no_modification() -> None:
-    # Outlook keeps an occurrence given back (or an edit undone) as an exception.
+@pytest.mark.parametrize("deleted", [(), (DELETED,)], ids=["no-deletions", "a-deletion"])
+def test_an_exception_with_the_series_content_is_no_modification(
+    deleted: tuple[datetime, ...]
+) -> None:
+    # Outlook keeps an occurrence given back (or an edit undone) as an exception; the
+    # series' deleted occurrences are the series', not the occurrence's content.
+    erp = master(exdates=deleted)
     plain = replace(exchange_copy(master()), recurring=False, recurrence=None,
                     erp_id=None, start=erp_to_utc(MOVED, BERLIN),
                     end=erp_to_utc(MOVED + HOUR, BERLIN))
-    outcome = occurrence(linked_pass(rows=(), exceptions=(plain,), links=()), erp_id=1)
+    result = linked_pass(rows=(), exceptions=(plain,), links=(), erp=erp,
+                         outlook=exchange_copy(erp))
+    outcome = occurrence(result, erp_id=1)
     assert outcome.created == set() and Side.EXCHANGE not in outcome.updated
+    assert not any(isinstance(a, CreateInErp | UpdateOccurrence) for a in result.actions)
 
 
 def test_an_occurrence_with_the_series_content_follows_an_edit_of_the_series() -> None:
