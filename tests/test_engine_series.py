@@ -129,15 +129,21 @@ def test_outlook_moves_and_deletes_occurrences_and_the_erp_gets_a_row_and_an_exd
     a_second_pass_writes_nothing(erp, mailbox)
 
 
-def test_an_outlook_series_is_imported_with_its_exception_in_one_pass(
-    erp: FakeErp, mailbox: CountingMailbox
-) -> None:
+def _outlook_series_with_a_renamed_occurrence(mailbox: CountingMailbox) -> str:
+    """A weekly series made in Outlook whose MOVED occurrence got another subject."""
     recurrence = parse_rrule(RULE, start=FIRST, time_zone=BERLIN.key)
     first = erp_to_utc(FIRST, BERLIN)
     series_id = mailbox.user_create(ExchangeItem(
         Kind.APPOINTMENT, "Teamrunde", start=first, end=first + timedelta(hours=1),
         recurring=True, recurrence=recurrence))
     mailbox.user_update_occurrence(OccurrenceKey(series_id, MOVED), subject="Teamrunde (Raum 3)")
+    return series_id
+
+
+def test_an_outlook_series_is_imported_with_its_exception_in_one_pass(
+    erp: FakeErp, mailbox: CountingMailbox
+) -> None:
+    series_id = _outlook_series_with_a_renamed_occurrence(mailbox)
     mailbox.user_delete_occurrence(OccurrenceKey(series_id, DELETED))
 
     report = sync(erp, mailbox)
@@ -156,12 +162,7 @@ def test_an_outlook_series_is_imported_with_its_exception_in_one_pass(
 def test_an_outlook_exception_whose_series_failed_to_import_waits_with_its_series(
     erp: FakeErp, mailbox: CountingMailbox
 ) -> None:
-    recurrence = parse_rrule(RULE, start=FIRST, time_zone=BERLIN.key)
-    first = erp_to_utc(FIRST, BERLIN)
-    series_id = mailbox.user_create(ExchangeItem(
-        Kind.APPOINTMENT, "Teamrunde", start=first, end=first + timedelta(hours=1),
-        recurring=True, recurrence=recurrence))
-    mailbox.user_update_occurrence(OccurrenceKey(series_id, MOVED), subject="Teamrunde (Raum 3)")
+    series_id = _outlook_series_with_a_renamed_occurrence(mailbox)
     erp.failing_links = {1}  # the id the imported series gets: its link is refused
 
     report = sync(erp, mailbox)
