@@ -225,11 +225,16 @@ def test_without_fault_tolerance_exchangelib_reports_the_back_off() -> None:
 
 
 def test_exchangelib_sees_a_dropped_connection_as_a_timeout() -> None:
-    """The connection closes without an answer; exchangelib (one session) gives up at once."""
+    """The connection closes without an answer; exchangelib (one session) gives up at once.
+
+    The client sees the close as an end without an answer, or as a reset when the
+    server closed before reading the whole request (the kernel then answers with RST):
+    which one is a race, and both are the same dropped connection."""
     knobs = Knobs(drop_rate=1.0)
 
     with serve(KnobsMiddleware(create_sandbox(DIRECTORY).app, knobs)) as base_url:
         mailbox = account(base_url, FaultTolerance(max_wait=30))
-        with pytest.raises(ErrorTimeoutExpired, match="closed connection without response"):
+        with pytest.raises(ErrorTimeoutExpired,
+                           match=r"closed connection without response|Connection reset by peer"):
             mailbox.calendar.refresh()
         mailbox.protocol.close()
